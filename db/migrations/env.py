@@ -1,0 +1,21 @@
+"""Alembic environment: runs on the connection handed in by db.engine.migrate()."""
+
+from alembic import context
+
+from db.engine import default_engine
+from db.models import Base
+
+connection = context.config.attributes.get("connection")
+
+
+def run(conn) -> None:  # noqa: ANN001 - alembic passes a Connection
+    context.configure(connection=conn, target_metadata=Base.metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if connection is not None:
+    run(connection)
+else:
+    with default_engine().begin() as conn:
+        run(conn)

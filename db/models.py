@@ -1,0 +1,308 @@
+"""SQLAlchemy 2.0 typed models. Codes are checked strings; every constraint is named."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("intake", "handler", "dept_head", "supervisor", "executive", "admin", "trainee")
+STATES = (
+    "registered", "forwarded", "in_progress", "resolved",
+    "feedback_given", "return_visit", "archived", "withdrawn",
+)
+OUTCOMES = ("resolved", "resolved_at_intake", "invalid", "withdrawn")
+CHANNELS = (
+    "phone", "letter", "fax", "email", "walk_in", "online",
+    "comment_book", "media", "regulator", "upper_level",
+)
+GRADES = ("general", "large", "major", "invalid", "L1", "L2", "L3")
+MILESTONES = (
+    "forward", "first_contact", "first_reply", "feedback",
+    "resolve", "resolve_target", "return_visit", "report_hq",
+)
+EVENT_TYPES = (
+    "intake", "forward", "first_contact", "resolve", "resolve_at_intake", "invalid",
+    "feedback", "return_visit", "archive", "withdraw", "re_complaint", "extension",
+    "escalation", "escalation_ack", "report_hq", "deadlines_recomputed", "reveal_pii", "note",
+)
+DEADLINE_STATUSES = ("open", "met", "met_late", "waived")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _array_within(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} <@ ARRAY[{', '.join(repr(v) for v in values)}]::varchar[]"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[datetime] = created_at()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_array_within("roles", ROLES), name="roles_known"),
+                      CheckConstraint("failed_logins >= 0", name="failed_logins_nonneg"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(128))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    account_no: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (Index("ix_customers_phone", "phone"), Index("ix_customers_id_number", "id_number"))
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(r"case_no ~ '^TS-[0-9]{8}-[0-9]{6}$'", name="case_no_format"),
+        CheckConstraint(_in("state", STATES), name="state_known"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
+        CheckConstraint(_in("grade", GRADES), name="grade_known"),
+        CheckConstraint("outcome IS NULL OR " + _in("outcome", OUTCOMES), name="outcome_known"),
+        CheckConstraint("cause IN ('branch', 'company')", name="cause_known"),
+        CheckConstraint("handling_level IS NULL OR handling_level IN ('branch', 'hq', 'company')",
+                        name="handling_level_known"),
+        CheckConstraint("compensation_claimed >= 0", name="claimed_nonneg"),
+        CheckConstraint("compensation_paid >= 0", name="paid_nonneg"),
+        CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction_scale"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_cases_state_department", "state", "responsible_department_id"),
+        Index("ix_cases_assignee_state", "assignee_id", "state"),
+        Index("ix_cases_first_responder", "first_responder_id"),
+        Index("ix_cases_received_at", "received_at"),
+        Index("ix_cases_customer", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(20), unique=True)
+    pack: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(64))
+    grade: Mapped[str] = mapped_column(String(16))
+    handling_level: Mapped[str | None] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(16), default="branch", server_default="branch")
+    flags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default="{}")
+    state: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    first_responder_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    responsible_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    parent_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    compensation_claimed: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    compensation_paid: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0, server_default="0")
+    handling_form: Mapped[str | None] = mapped_column(Text)
+    fact_finding: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[str | None] = mapped_column(Text)
+    accountability: Mapped[str | None] = mapped_column(Text)
+    signed_confirmation: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    forwarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    return_visit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assessment: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseDeadline(Base):
+    __tablename__ = "case_deadlines"
+    __table_args__ = (
+        UniqueConstraint("case_id", "milestone"),
+        CheckConstraint(_in("milestone", MILESTONES), name="milestone_known"),
+        CheckConstraint(_in("status", DEADLINE_STATUSES), name="status_known"),
+        CheckConstraint("extensions >= 0", name="extensions_nonneg"),
+        Index("ix_case_deadlines_open_due", "due_at", postgresql_where="status = 'open'"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    milestone: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    original_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    met_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    period: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CaseEvent(Base):
+    """Append-only timeline: a trigger refuses UPDATE and DELETE (migration 0001)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        CheckConstraint(_in("event_type", EVENT_TYPES), name="event_type_known"),
+        Index("ix_case_events_case_at", "case_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = created_at()
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    event_type: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    __table_args__ = (CheckConstraint("new_due_at > old_due_at", name="later_due"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(32))
+    old_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    new_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    customer_informed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    customer_informed_method: Mapped[str] = mapped_column(String(64))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Escalation(Base):
+    """One row per escalation; `rule_key` makes an automatic escalation happen exactly once."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("case_id", "rule_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    to_role: Mapped[str] = mapped_column(String(64))
+    rule_key: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at()
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaseCounter(Base):
+    """Per-day counter behind case numbers TS-YYYYMMDD-NNNNNN."""
+
+    __tablename__ = "case_counters"
+    __table_args__ = (CheckConstraint("last_no BETWEEN 1 AND 999999", name="last_no_range"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_no: Mapped[int] = mapped_column(Integer)
+
+
+class CalendarDayRow(Base):
+    """Exceptions to Mon–Fri: statutory holidays and weekend make-up working days (RULES.md §3)."""
+
+    __tablename__ = "working_calendar"
+    __table_args__ = (CheckConstraint("day_type IN ('holiday', 'makeup_workday')", name="day_type_known"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    day_type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = created_at()
+
+
+class CalendarYear(Base):
+    """A year whose holidays and make-up days are known; other years fall back to Mon–Fri."""
+
+    __tablename__ = "calendar_years"
+    __table_args__ = (CheckConstraint("year BETWEEN 1990 AND 2200", name="year_range"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(32))
+    loaded_at: Mapped[datetime] = created_at()
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AuditEvent(Base):
+    """Who changed what outside a case (settings, calendar, users); append-only like case events."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = created_at()
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
