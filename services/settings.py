@@ -1,0 +1,44 @@
+"""The institution's settings: its one active policy pack (RULES.md §4)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from db.engine import UnitOfWork
+from db.models import AuditEvent, Setting
+from services.access import load_actor, require_role
+from services.directory import ensure_department
+from services.errors import InvalidInput
+from services.policy import PACK_CODES, Policy, load_policy
+
+ACTIVE_PACK = "active_pack"
+
+
+def active_pack_code(session: Session) -> str | None:
+    setting = session.get(Setting, ACTIVE_PACK)
+    return setting.value if setting else None
+
+
+def active_policy(session: Session) -> Policy:
+    code = active_pack_code(session)
+    if code is None:
+        raise InvalidInput("尚未选择政策包，请管理员先完成初始设置。",
+                           "No policy pack is active yet: an administrator must finish set-up.", field="pack")
+    return load_policy(code)
+
+
+def activate_pack(uow: UnitOfWork, code: str, actor_id: int | None = None) -> Policy:
+    """Make `code` the active pack and create its departments (actor None: first-run set-up)."""
+    if actor_id is not None:
+        require_role(load_actor(uow.session, actor_id), "administer")
+    if code not in PACK_CODES:
+        raise InvalidInput(f"未知的政策包：{code}。", f"Unknown policy pack: {code}.", field="pack")
+    policy = load_policy(code)
+    for department in policy.departments.values():
+        ensure_department(uow, department.code, department.zh)
+    setting = uow.session.get(Setting, ACTIVE_PACK) or Setting(key=ACTIVE_PACK)
+    setting.value, setting.updated_by_id = code, actor_id
+    uow.session.add(setting)
+    uow.session.add(AuditEvent(actor_id=actor_id, action="pack_activated", detail={"pack": code}))
+    uow.flush()
+    return policy

@@ -1,0 +1,75 @@
+"""An institution with one person per role, on a fresh database, for the lifecycle tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from db.engine import UnitOfWork
+from services import cases
+from services.calendar import SHANGHAI
+from services.directory import create_user
+from services.settings import activate_pack
+
+
+@dataclass
+class Institution:
+    engine: Any
+    pack: str
+    users: dict[str, int]
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    def intake(self, who: str = "clerk", **form: Any) -> cases.CaseRef:
+        with self.uow() as uow:
+            return cases.intake(uow, self.users[who], {**self.complaint(), **form})
+
+    def complaint(self) -> dict[str, Any]:
+        return {"customer_name": "张伟", "customer_phone": "13800138000", "customer_id_number": "110101199001011234",
+                "channel": "phone", "received_at": at("2026-11-02 10:00"),
+                "content": "营业部柜员办理业务出错，要求更正",
+                "category": CATEGORY[self.pack], "compensation_claim": 0, "flags": []}
+
+
+CATEGORY = {"futures": "service_quality", "branch": "A", "securities": "staff_operation",
+            "consumer_finance": "service", "bank": "deposit"}
+# (username, roles, department) per pack: the handling department is the category's department.
+HANDLING = {"futures": "customer_service", "branch": "operations", "securities": "branch",
+            "consumer_finance": "customer_service", "bank": "outlet"}
+OTHER = {"futures": "compliance", "branch": "marketing", "securities": "legal_compliance",
+         "consumer_finance": "legal", "bank": "general_administration"}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def make_institution(engine: Any, pack: str) -> Institution:
+    people = {"clerk": (["intake"], HANDLING[pack]), "handler": (["handler"], HANDLING[pack]),
+              "head": (["dept_head"], HANDLING[pack]), "outsider": (["handler"], OTHER[pack]),
+              "supervisor": (["supervisor"], None), "admin": (["admin"], None), "trainee": (["trainee"], None)}
+    with UnitOfWork(engine) as uow:
+        activate_pack(uow, pack)
+        users = {name: create_user(uow, name, name.title(), "password123", roles, dept).id
+                 for name, (roles, dept) in people.items()}
+        uow.commit()
+    return Institution(engine, pack, users)
+
+
+@pytest.fixture
+def futures(engine) -> Institution:
+    return make_institution(engine, "futures")
+
+
+@pytest.fixture
+def branch(engine) -> Institution:
+    return make_institution(engine, "branch")
+
+
+@pytest.fixture
+def consumer_finance(engine) -> Institution:
+    return make_institution(engine, "consumer_finance")

@@ -1,0 +1,59 @@
+"""An admin's calendar edit moves open cases' deadlines, and each case records it (RULES.md §3)."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from db.models import CaseDeadline, CaseEvent
+from services import cases
+from services.calendar import DayType
+from services.calendar_store import load_calendar, set_calendar_day
+from services.errors import NotPermitted
+from tests.service.conftest import at
+
+
+def resolve_due(inst, case_no):
+    with inst.uow() as uow:
+        case = cases.case_by_number(uow, case_no)
+        return uow.session.scalar(select(CaseDeadline.due_at).where(
+            CaseDeadline.case_id == case.id, CaseDeadline.milestone == "resolve"))
+
+
+def test_a_new_holiday_moves_open_deadlines_and_is_recorded_on_the_timeline(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake()  # Mon 2026-11-02, L3: 3 working days → Thu 2026-11-05 24:00
+    assert resolve_due(inst, ref.case_no) == at("2026-11-06 00:00")
+    with inst.uow() as uow:
+        changed = set_calendar_day(uow, inst.users["admin"], date(2026, 11, 4), DayType.HOLIDAY, "临时休假")
+    assert changed == 1
+    assert resolve_due(inst, ref.case_no) == at("2026-11-07 00:00")
+    with inst.uow() as uow:
+        case = cases.case_by_number(uow, ref.case_no)
+        events = uow.session.scalars(select(CaseEvent.event_type).where(CaseEvent.case_id == case.id)).all()
+        assert "deadlines_recomputed" in events
+        assert not load_calendar(uow.session).is_working_day(date(2026, 11, 4))
+
+
+def test_a_make_up_day_in_a_year_without_data_makes_that_year_known(consumer_finance):
+    with consumer_finance.uow() as uow:
+        assert not load_calendar(uow.session).has_data(2027)
+        set_calendar_day(uow, consumer_finance.users["admin"], date(2027, 2, 20), DayType.MAKEUP_WORKDAY, "春节调休")
+    with consumer_finance.uow() as uow:
+        calendar = load_calendar(uow.session)
+        assert calendar.has_data(2027) and calendar.is_working_day(date(2027, 2, 20))
+
+
+def test_only_admins_edit_the_calendar(consumer_finance):
+    with consumer_finance.uow() as uow, pytest.raises(NotPermitted):
+        set_calendar_day(uow, consumer_finance.users["head"], date(2026, 11, 4), DayType.HOLIDAY, "x")
+
+
+def test_the_database_calendar_is_seeded_from_the_shipped_data(engine):
+    from db.engine import UnitOfWork
+
+    with UnitOfWork(engine) as uow:
+        calendar = load_calendar(uow.session)
+    assert calendar.years == frozenset(range(2004, 2027))
+    assert calendar.day_type(date(2026, 10, 1)) == DayType.HOLIDAY
+    assert calendar.day_type(date(2026, 10, 10)) == DayType.MAKEUP_WORKDAY
