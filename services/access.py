@@ -35,6 +35,21 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "administer": frozenset({"admin"}),
 }
 SEES_ALL = frozenset({"supervisor", "executive", "admin"})
+STAFF = frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"})
+
+# Pages each role may open, in menu order; the navigation mirrors this, services enforce it.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "home": STAFF | {"trainee"},
+    "intake": ACTION_ROLES["intake"],
+    "queue": frozenset({"intake", "handler", "dept_head"}),
+    "case": ACTION_ROLES["view_case"],
+    "escalation": frozenset({"dept_head", "supervisor", "executive"}),
+    "print": ACTION_ROLES["view_case"],
+    "sampling": frozenset({"supervisor"}),
+    "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
+    "training": frozenset({"trainee", "admin", "supervisor"}),
+    "admin": frozenset({"admin"}),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,15 @@ def require_role(actor: Actor, action: str) -> None:
     if not actor.roles & ACTION_ROLES[action]:
         raise NotPermitted(f"您的角色无权执行此操作（{action}）。",
                            f"Your roles do not allow this action ({action}).")
+
+
+def pages_for(roles: frozenset[str]) -> list[str]:
+    return [page for page, allowed in PAGE_ROLES.items() if roles & allowed]
+
+
+def require_page(actor: Actor, page: str) -> None:
+    if not actor.roles & PAGE_ROLES[page]:
+        raise NotPermitted("无权访问此页面。", "You are not permitted to open this page.", field="page")
 
 
 def case_scope(actor: Actor) -> ColumnElement[bool]:
