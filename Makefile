@@ -13,9 +13,14 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
 
-test: $(STAMP)
+# The browser test drives Debian's chromium (never a downloaded browser build).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest
 
 lint: $(STAMP)

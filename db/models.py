@@ -167,6 +167,7 @@ class Case(Base):
     return_visit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     assessment: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    intake_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # one case per submitted form
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(

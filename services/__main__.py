@@ -44,6 +44,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="last", required=True, help="YYYY-MM-DD")
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     p.add_argument("--db", action="store_true", help="use the institution's calendar from the database")
+
+    p = commands.add_parser("setup", help="first-run set-up: admin, policy pack, demo institution (issue 3 §4)")
+    p.add_argument("--pack", required=True, help="pack code, e.g. bank")
+    p.add_argument("--admin", required=True, help="the admin's username")
+    p.add_argument("--name", help="the admin's display name (default: the username)")
+    p.add_argument("--password-file", required=True, help="file whose first line is the admin's password")
+    p.add_argument("--demo", action="store_true", help="also load the demo institution")
+    p.add_argument("--demo-cases", type=int, default=2000, help="number of demo cases (default 2000)")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+
+    # report, kpi and import (issue 5 §3, §5); report and kpi run as the system, over every department.
+    p = commands.add_parser("report", help="the monthly compliance report, .xlsx or .html (RULES.md §6)")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", required=True, help="report.xlsx or report.html")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+    p = commands.add_parser("kpi", help="KPIs for a period by a dimension (RULES.md §5)")
+    p.add_argument("--from", dest="first", required=True, help="YYYY-MM-DD")
+    p.add_argument("--to", dest="last", required=True, help="YYYY-MM-DD")
+    p.add_argument("--by", default="department", help="department|person|category|channel|grade|month|all")
+    p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+    p = commands.add_parser("import", help="import cases from an .xlsx or .csv file (issue 5 §5)")
+    p.add_argument("file", help="cases.xlsx or cases.csv")
+    p.add_argument("--as", dest="username", required=True, help="the importing user")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     return parser
 
 
@@ -69,7 +94,77 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, Command] = {"assess": cmd_assess, "calendar": cmd_calendar}
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Scripted first-run set-up; prints the demo users and their shared password once."""
+    from db.engine import UnitOfWork  # only set-up needs a database
+    from services.setup import first_run_setup
+
+    try:
+        with open(args.password_file, encoding="utf-8") as handle:
+            password = handle.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"无法读取密码文件：{exc}", f"cannot read the password file: {exc}",
+                           field="password-file") from None
+    with UnitOfWork() as uow:
+        result = first_run_setup(uow, pack=args.pack, admin_username=args.admin, admin_name=args.name or args.admin,
+                                 admin_password=password, demo=args.demo, demo_cases=args.demo_cases)
+    zh = args.lang == "zh"
+    print(f"管理员 {result.admin_username} 已创建，政策包 {result.pack} 已启用。" if zh
+          else f"Admin {result.admin_username} created; policy pack {result.pack} active.")
+    if result.demo:
+        print(f"演示机构已载入：{result.demo_cases} 件投诉（{result.seconds:.1f} 秒）。"
+              f"演示账号共用密码：{result.demo.password}" if zh
+              else f"Demo institution loaded: {result.demo_cases} cases ({result.seconds:.1f} s). "
+              f"Shared demo password: {result.demo.password}")
+        for user in result.demo.users:
+            print(f"{user.username}\t{user.display_name}\t{','.join(user.roles)}\t{user.department or '-'}")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {"assess": cmd_assess, "calendar": cmd_calendar, "setup": cmd_setup}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from db.engine import UnitOfWork
+    from services.report import system_report, to_html, to_xlsx
+
+    with UnitOfWork() as uow:
+        report = system_report(uow, args.month)
+    if args.out.lower().endswith((".html", ".htm")):
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(to_html(report))
+    else:
+        to_xlsx(report, args.out)
+    print(f"{report.title}: {args.out} ({len(report.tables)} tables)")
+    return 0
+
+
+def cmd_kpi(args: argparse.Namespace) -> int:
+    from db.engine import UnitOfWork
+    from services.kpi import SYSTEM, kpi_frame
+
+    with UnitOfWork() as uow:
+        frame = kpi_frame(uow.session, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
+                          by=args.by)
+    print(frame.to_json(orient="records", force_ascii=False) if args.json else frame.to_string(index=False))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from db.engine import UnitOfWork
+    from services.importer import import_file, user_id_by_username
+
+    with UnitOfWork() as uow:
+        result = import_file(uow, user_id_by_username(uow, args.username), args.file)
+    for error in result.errors:  # every bad cell, one line each
+        message = error.message_zh if args.lang == "zh" else error.message_en
+        print(f"error: row {error.row}, {error.column}: {message}", file=sys.stderr)
+    for case_no in result.case_nos:
+        print(case_no)
+    return 2 if result.errors else 0
+
+
+COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import})
 
 
 def calendar_for(args: argparse.Namespace) -> WorkingCalendar:

@@ -14,12 +14,16 @@ from services.calendar import CalendarDay, DayType, WorkingCalendar, shipped_spe
 from services.errors import InvalidInput
 
 EDITABLE_TYPES = (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)
+_CACHE = "working_calendar"  # session.info key: many service calls in one transaction read it once
 
 
 def load_calendar(session: Session) -> WorkingCalendar:
-    rows = session.scalars(select(CalendarDayRow)).all()
-    years = session.scalars(select(CalendarYear.year)).all()
-    return WorkingCalendar((CalendarDay(r.day, DayType(r.day_type), r.name) for r in rows), years)
+    """The calendar, read once per session (unit of work); `set_calendar_day` drops the copy."""
+    if _CACHE not in session.info:
+        rows = session.scalars(select(CalendarDayRow)).all()
+        years = session.scalars(select(CalendarYear.year)).all()
+        session.info[_CACHE] = WorkingCalendar((CalendarDay(r.day, DayType(r.day_type), r.name) for r in rows), years)
+    return session.info[_CACHE]
 
 
 def seed_shipped_calendar(session: Session) -> None:
@@ -57,6 +61,7 @@ def set_calendar_day(uow: UnitOfWork, actor_id: int, day: date, day_type: DayTyp
                                detail={"day": day.isoformat(), "day_type": day_type and day_type.value,
                                        "name": name}))
     uow.flush()
+    uow.session.info.pop(_CACHE, None)
     changed = recompute_open_deadlines(uow, actor.id, reason=f"calendar {day.isoformat()}")
     uow.commit()
     return changed

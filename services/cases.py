@@ -23,13 +23,12 @@ from services.calendar_store import load_calendar
 from services.deadlines import case_facts, mark_met, sync_deadlines, waive_open
 from services.directory import department_by_code
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from services.policy import Policy, load_policy
+from services.policy import Policy
 from services.rules import assess, latest_extension, parse_facts
-from services.settings import active_policy
+from services.settings import active_policy, policy_for
+from services.transitions import states_for
 
 SATISFACTION = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
-RE_COMPLAINT_FROM = ("feedback_given", "return_visit", "archived")
-OPEN_STATES = ("registered", "forwarded", "in_progress", "resolved", "feedback_given", "return_visit")
 
 
 @dataclass(frozen=True)
@@ -77,21 +76,24 @@ def _satisfaction(value: Any) -> int:
     return int(value)
 
 
-def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, action: str,
-          states: tuple[str, ...]) -> tuple[Actor, Case, Policy]:
-    """Lock the case, then check the user, the version and the state, in that order."""
+def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
+          action: str, scoped: bool = True) -> tuple[Actor, Case, Policy]:
+    """Lock the case, then check the user, the version and the state (services.transitions), in that order."""
     actor = load_actor(uow.session, actor_id)
     case = uow.session.scalar(select(Case).where(Case.case_no == case_no).with_for_update())
     if case is None:
         raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
-    require_case_access(uow.session, actor, case, action)
+    if scoped:
+        require_case_access(uow.session, actor, case, action)
+    else:
+        require_role(actor, action)
     if version is not None and case.version != version:
         raise Conflict(f"案件 {case_no} 已被他人修改，请刷新后重试；您填写的内容仍保留。",
                        f"Case {case_no} was changed by someone else; reload and try again. Your input is kept.")
-    if case.state not in states:
+    if case.state not in states_for(action):
         raise InvalidTransition(f"案件当前状态为“{case.state}”，不能执行此操作（{action}）。",
                                 f"The case is '{case.state}'; '{action}' is not allowed now.", field="state")
-    return actor, case, load_policy(case.pack)
+    return actor, case, policy_for(uow.session, case.pack)
 
 
 def _record(uow: UnitOfWork, case: Case, actor: Actor | None, event_type: str, at: datetime,
@@ -142,7 +144,7 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
                 received_at=facts.received_at, content=content, customer_id=customer.id,
                 first_responder_id=actor.id, responsible_department_id=department.id,
                 parent_case_id=parent.id if parent else None, compensation_claimed=facts.compensation_claim,
-                assessment=assessment.to_json())
+                assessment=assessment.to_json(), intake_key=form.get("intake_key") or None)
     uow.session.add(case)
     uow.flush()
     sync_deadlines(uow, case, assessment)
@@ -153,6 +155,15 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     return case
 
 
+def _submitted_before(uow: UnitOfWork, form: Mapping[str, Any]) -> Case | None:
+    """A second click on save finds the case the first click created (issue 4 §1)."""
+    key = form.get("intake_key")
+    if not key:
+        return None
+    uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    return uow.session.scalar(select(Case).where(Case.intake_key == key))
+
+
 def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
     """Record a complaint; the recording user is its first responder, for good (seed 002 art. 3).
 
@@ -161,6 +172,9 @@ def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
     """
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "intake")
+    earlier = _submitted_before(uow, form)
+    if earlier is not None:
+        return _ref(earlier)
     policy = active_policy(uow.session)
     case = _register(uow, actor, form, policy)
     if form.get("resolved_at_intake"):
@@ -187,7 +201,7 @@ def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy
 def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, department: str,
             handler_id: int, handling_form: str, at: datetime | None = None) -> CaseRef:
     """Hand the case and its handling form to the responsible department (seed 000 art. 17(2))."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "forward", ("registered",))
+    actor, case, policy = _open(uow, actor_id, case_no, version, "forward")
     handling_form = _text({"handling_form": handling_form}, "handling_form", "处理单内容", "handling form")
     target = department_by_code(uow.session, department)
     handler = uow.session.get(User, handler_id)
@@ -215,7 +229,7 @@ def _reassess(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, at: dat
 def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, note: str,
                   at: datetime | None = None) -> CaseRef:
     """The department's first contact with the customer (seed 000 art. 17(3), 001 art. 17)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact", ("forwarded",))
+    actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact")
     note = _text({"note": note}, "note", "联系情况", "what was said")
     at = _now(at)
     case.first_contact_at = at
@@ -228,7 +242,7 @@ def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *
             measures: str, accountability: str, compensation_paid: Any = 0,
             signed_confirmation: str | None = None, at: datetime | None = None) -> CaseRef:
     """Record the result; compensation paid needs the customer's signed confirmation (seed 002 art. 19(1))."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "resolve", ("forwarded", "in_progress"))
+    actor, case, policy = _open(uow, actor_id, case_no, version, "resolve")
     values = {"fact_finding": fact_finding, "measures": measures, "accountability": accountability}
     case.fact_finding = _text(values, "fact_finding", "事实认定", "fact finding")
     case.measures = _text(values, "measures", "处理措施", "measures taken")
@@ -250,8 +264,7 @@ def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *
 def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, explanation: str,
                  at: datetime | None = None) -> CaseRef:
     """Close as invalid: still explained to the customer, and feedback must follow (seed 002 art. 18(3))."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "invalid",
-                                ("registered", "forwarded", "in_progress"))
+    actor, case, policy = _open(uow, actor_id, case_no, version, "invalid")
     explanation = _text({"explanation": explanation}, "explanation", "向客户所作的解释", "explanation to the customer")
     at = _now(at)
     case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
@@ -264,7 +277,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int | No
 def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, method: str,
              satisfaction: int, note: str = "", at: datetime | None = None) -> CaseRef:
     """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "feedback", ("resolved",))
+    actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
     method = _text({"method": method}, "method", "反馈方式", "feedback method")
     at = _now(at)
     case.satisfaction, case.feedback_at = _satisfaction(satisfaction), at
@@ -277,7 +290,7 @@ def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, 
 def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, method: str,
                  satisfaction: int, note: str, at: datetime | None = None) -> CaseRef:
     """Confirm the result and satisfaction later (seed 000 art. 17(5), 001 art. 8)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit", ("feedback_given",))
+    actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit")
     method = _text({"method": method}, "method", "回访方式", "visit method")
     note = _text({"note": note}, "note", "回访情况", "what the customer said")
     at = _now(at)
@@ -306,8 +319,7 @@ def missing_for_archive(case: Case, policy: Policy) -> list[str]:
 
 def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
             at: datetime | None = None) -> CaseRef:
-    actor, case, policy = _open(uow, actor_id, case_no, version, "archive",
-                                ("feedback_given", "return_visit", "withdrawn"))
+    actor, case, policy = _open(uow, actor_id, case_no, version, "archive")
     missing = missing_for_archive(case, policy)
     if missing:
         raise InvalidInput(f"处理单尚不完整，不能归档：缺少 {', '.join(missing)}。",
@@ -322,7 +334,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
 def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, reason: str,
              at: datetime | None = None) -> CaseRef:
     """The customer withdraws: processing ends that day, with the reason (RULES.md §2)."""
-    actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw", ("registered", "forwarded", "in_progress"))
+    actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw")
     reason = _text({"reason": reason}, "reason", "撤诉原因", "reason for withdrawal")
     at = _now(at)
     case.outcome, case.closed_at = "withdrawn", at
@@ -333,7 +345,11 @@ def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, 
 
 def re_complaint(uow: UnitOfWork, actor_id: int, case_no: str, form: Mapping[str, Any]) -> CaseRef:
     """A dissatisfied customer's new case, linked to the old one (seed 000 art. 17(7))."""
-    actor, parent, policy = _open(uow, actor_id, case_no, None, "re_complaint", RE_COMPLAINT_FROM)
+    earlier = _submitted_before(uow, form)
+    if earlier is not None:
+        return _ref(earlier)
+    # Any intake desk takes a returning customer's re-complaint, whoever recorded the first case.
+    actor, parent, policy = _open(uow, actor_id, case_no, None, "re_complaint", scoped=False)
     merged = {"channel": parent.channel, "category": parent.category, "cause": parent.cause,
               "flags": list(parent.flags), **form}
     case = _register(uow, actor, merged, policy, parent)
@@ -348,7 +364,7 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *,
 
     The original deadline is kept for the KPI "resolved within the first deadline" (RULES.md §3).
     """
-    actor, case, policy = _open(uow, actor_id, case_no, version, "extend", OPEN_STATES)
+    actor, case, policy = _open(uow, actor_id, case_no, version, "extend")
     values = {"reason": reason, "informed_method": informed_method}
     reason = _text(values, "reason", "延期原因", "reason for the extension")
     informed_method = _text(values, "informed_method", "告知客户的方式", "how the customer was told")
@@ -385,7 +401,7 @@ def _escalate(uow: UnitOfWork, case: Case, actor: Actor | None, role: str, rule_
 def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, to_role: str,
              reason: str, at: datetime | None = None) -> CaseRef:
     """Report the case up the chain of responsibility by hand (RULES.md §1)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "escalate", OPEN_STATES)
+    actor, case, policy = _open(uow, actor_id, case_no, version, "escalate")
     if to_role not in policy.roles:
         raise InvalidInput(f"上报对象“{to_role}”不在本政策包中。", f"'{to_role}' is not a role of this pack.",
                            field="to_role")

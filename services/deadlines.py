@@ -17,10 +17,10 @@ from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent
 from services.calendar import WorkingCalendar
 from services.calendar_store import load_calendar
-from services.policy import Policy, load_policy
+from services.policy import Policy
 from services.rules import Assessment, Facts, assess
-
-CLOSED_STATES = ("archived", "withdrawn")
+from services.settings import policy_for
+from services.transitions import CLOSED_STATES
 
 
 def case_facts(case: Case) -> Facts:
@@ -76,7 +76,7 @@ def recompute_open_deadlines(uow: UnitOfWork, actor_id: int, reason: str) -> int
         Case.id.in_(select(CaseDeadline.case_id).where(CaseDeadline.status == "open")))).all()
     changed = 0
     for case in cases:
-        changes = sync_deadlines(uow, case, assess(load_policy(case.pack), case_facts(case), calendar))
+        changes = sync_deadlines(uow, case, assess(policy_for(uow.session, case.pack), case_facts(case), calendar))
         if changes:
             changed += 1
             uow.session.add(CaseEvent(case_id=case.id, at=datetime.now().astimezone(), actor_id=actor_id,

@@ -62,3 +62,15 @@ def create_user(uow: UnitOfWork, username: str, display_name: str, password: str
     uow.session.add(user)
     uow.flush()
     return user
+
+
+def handlers_by_department(session: Session) -> dict[str, list[tuple[int, str]]]:
+    """Active handlers and heads per department code: whom a case may be forwarded to."""
+    rows = session.execute(select(Department.code, User.id, User.display_name)
+                           .join(Department, User.department_id == Department.id)
+                           .where(User.active.is_(True), User.roles.overlap(["handler", "dept_head"]))
+                           .order_by(Department.code, User.display_name))
+    found: dict[str, list[tuple[int, str]]] = {}
+    for code, user_id, name in rows:
+        found.setdefault(code, []).append((user_id, name))
+    return found

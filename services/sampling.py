@@ -331,3 +331,16 @@ def sample_rows(uow: UnitOfWork, actor_id: int, plan_id: int) -> list[SampleRow]
         .outerjoin(Review, Review.sample_item_id == SampleItem.id)
         .where(SampleItem.plan_id == plan_id).order_by(SampleItem.stratum, SampleItem.id)).all()
     return [SampleRow(*row) for row in rows]
+
+
+def my_review_items(uow: UnitOfWork, actor_id: int) -> list[SampleRow]:
+    """Sampled cases assigned to this reviewer across all plans, the ones still to review first."""
+    require_supervision(uow.session, actor_id)
+    reviewed = Review.id.is_not(None)
+    rows = uow.session.execute(
+        select(SampleItem.id, SampleItem.case_id, Case.case_no, SampleItem.stratum, SampleItem.reason,
+               SampleItem.reviewer_id, User.display_name, reviewed)
+        .join(Case, Case.id == SampleItem.case_id).join(User, User.id == SampleItem.reviewer_id)
+        .outerjoin(Review, Review.sample_item_id == SampleItem.id)
+        .where(SampleItem.reviewer_id == actor_id).order_by(reviewed, SampleItem.plan_id.desc(), SampleItem.id)).all()
+    return [SampleRow(*row) for row in rows]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
@@ -9,9 +13,10 @@ from db.models import AuditEvent, Setting
 from services.access import load_actor, require_role
 from services.directory import ensure_department
 from services.errors import InvalidInput
-from services.policy import PACK_CODES, Policy, load_policy
+from services.policy import PACK_CODES, Policy, load_policy, policy_from_data
 
 ACTIVE_PACK = "active_pack"
+PACK_EDITS = "pack_edits"  # {pack code: the admin's edited copy of the pack data}
 
 
 def active_pack_code(session: Session) -> str | None:
@@ -24,7 +29,23 @@ def active_policy(session: Session) -> Policy:
     if code is None:
         raise InvalidInput("尚未选择政策包，请管理员先完成初始设置。",
                            "No policy pack is active yet: an administrator must finish set-up.", field="pack")
-    return load_policy(code)
+    return policy_for(session, code)
+
+
+def policy_for(session: Session, code: str) -> Policy:
+    """The pack as this institution runs it: the shipped file, or the admin's edited copy (RULES.md §4)."""
+    edited = edited_pack_data(session, code)
+    return _edited_policy(code, json.dumps(edited, sort_keys=True)) if edited else load_policy(code)
+
+
+def edited_pack_data(session: Session, code: str) -> dict[str, Any] | None:
+    setting = session.get(Setting, PACK_EDITS)
+    return (setting.value or {}).get(code) if setting else None
+
+
+@functools.lru_cache(maxsize=32)
+def _edited_policy(code: str, data: str) -> Policy:
+    return policy_from_data(json.loads(data), origin=f"{code}.toml (edited)")
 
 
 def activate_pack(uow: UnitOfWork, code: str, actor_id: int | None = None) -> Policy:

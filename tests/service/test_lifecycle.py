@@ -178,3 +178,10 @@ def test_an_extension_beyond_the_grades_period_again_is_refused(consumer_finance
                      new_due=at("2026-11-12 00:00"), reason="需调取录音核实",
                      customer_informed_at=at("2026-11-04 10:00"), informed_method="电话")
     assert refused.value.field == "new_due"
+
+
+def test_saving_the_same_intake_form_twice_creates_one_case(futures):
+    first = futures.intake(intake_key="form-7f3a")
+    second = futures.intake(intake_key="form-7f3a")
+    assert first.case_no == second.case_no
+    assert futures.intake(intake_key="form-other").case_no != first.case_no

@@ -1,0 +1,47 @@
+"""Entrypoint: sign in → the signed-in user's pages, by role → st.navigation(...).run()."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard.auth import make_authenticator, sign_in_form, sign_out, signed_in_from_cookie  # noqa: E402
+from dashboard.i18n import language_switch, role_names, t  # noqa: E402
+from dashboard.navigation import PAGES_DIR, navigation  # noqa: E402
+from dashboard.session import current_user, uow  # noqa: E402
+from services.access import pages_for  # noqa: E402
+from services.setup import needs_setup  # noqa: E402
+
+
+def main() -> None:
+    st.set_page_config(page_title=t("app.title"), layout="wide")
+    language_switch()
+    with uow() as work:
+        first_run = needs_setup(work.session)
+    if first_run:
+        st.navigation([st.Page(PAGES_DIR / "setup.py", title=t("nav.setup"), url_path="setup")]).run()
+        return
+    user = current_user()
+    if user is None:
+        authenticator = make_authenticator()
+        user = signed_in_from_cookie(authenticator)
+    if user is None:
+
+        def signin() -> None:
+            sign_in_form(authenticator)
+
+        st.navigation([st.Page(signin, title=t("nav.signin"), url_path="signin")]).run()
+        return
+    st.sidebar.caption(t("user.signed_in_as", name=user.display_name, roles=role_names(user.roles)))
+    if st.sidebar.button(t("user.sign_out")):
+        sign_out()
+    navigation(pages_for(user.roles)).run()
+
+
+main()

@@ -1,0 +1,124 @@
+"""The four sections of 系统管理; each form calls one admin service and shows its error in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.i18n import error, t
+from dashboard.session import uow
+from db.models import ROLES
+from services import admin
+from services.calendar import DayType
+from services.calendar_store import load_calendar, set_calendar_day
+from services.errors import DomainError
+
+
+def _run(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one service call; show its domain error in the user's language instead of raising."""
+    try:
+        with uow() as work:
+            result = call(work, *args, **kwargs)
+    except DomainError as exc:
+        error(exc)
+        return None
+    st.success(t("common.saved"))
+    return result if result is not None else True
+
+
+def users(user_id: int) -> None:
+    with uow() as work:
+        rows = admin.list_users(work, user_id)
+        departments = [code for code, _, active in admin.list_departments(work, user_id) if active]
+    st.dataframe(pd.DataFrame([{t("admin.username"): r.username, t("admin.display_name"): r.display_name,
+                                t("admin.roles"): ", ".join(r.roles), t("admin.department"): r.department,
+                                t("admin.active"): r.active, t("admin.locked"): r.locked_until} for r in rows]),
+                 hide_index=True)
+    with st.form("create_user", clear_on_submit=False):
+        st.subheader(t("admin.create_user"))
+        username = st.text_input(t("admin.username"), key="new_username")
+        name = st.text_input(t("admin.display_name"), key="new_name")
+        password = st.text_input(t("admin.password"), type="password", key="new_password")
+        roles = st.multiselect(t("admin.roles"), ROLES, format_func=lambda r: t(f"role.{r}"), key="new_roles")
+        department = st.selectbox(t("admin.department"), ["", *departments], key="new_department")
+        if st.form_submit_button(t("admin.create_user")):
+            _run(admin.add_user, user_id, username=username, display_name=name, password=password, roles=roles,
+                 department=department or None)
+    by_name = {r.username: r for r in rows}
+    chosen = by_name.get(st.selectbox(t("admin.pick_user"), list(by_name), key="edit_pick"))
+    if chosen is None:
+        return
+    with st.form("edit_user"):
+        st.subheader(t("admin.edit_user"))
+        roles = st.multiselect(t("admin.roles"), ROLES, default=chosen.roles, format_func=lambda r: t(f"role.{r}"))
+        options = ["", *departments]
+        department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""))
+        active = st.checkbox(t("admin.active"), value=chosen.active)
+        new_password = st.text_input(t("admin.new_password"), type="password")
+        save, reset, unlock = st.columns(3)
+        if save.form_submit_button(t("admin.update_user")):
+            _run(admin.update_user, user_id, chosen.id, roles=roles, department=department, active=active)
+        if reset.form_submit_button(t("admin.reset_password")):
+            _run(admin.reset_password, user_id, chosen.id, new_password)
+        if unlock.form_submit_button(t("admin.unlock")):
+            _run(admin.unlock, user_id, chosen.id)
+
+
+def departments(user_id: int) -> None:
+    with uow() as work:
+        rows = admin.list_departments(work, user_id)
+    st.dataframe(pd.DataFrame(rows, columns=[t("admin.code"), t("admin.name"), t("admin.active")]), hide_index=True)
+    with st.form("department"):
+        code = st.text_input(t("admin.code"), key="department_code")
+        name = st.text_input(t("admin.name"), key="department_name")
+        active = st.checkbox(t("admin.active"), value=True, key="department_active")
+        if st.form_submit_button(t("admin.save_department")):
+            _run(admin.save_department, user_id, code, name, active)
+
+
+def pack(user_id: int) -> None:
+    with uow() as work:
+        values = admin.pack_values(work, user_id)
+    st.caption(t("admin.pack_hint"))
+    st.dataframe(pd.DataFrame({t("admin.pack_path"): list(values), t("admin.pack_value"): map(str, values.values())}),
+                 hide_index=True)
+    with st.form("pack_value"):
+        path = st.selectbox(t("admin.pack_path"), list(values), key="pack_path")
+        text = st.text_input(t("admin.pack_value"), key="pack_text")
+        if st.form_submit_button(t("admin.set_value")):
+            _run(admin.set_pack_value, user_id, path, _typed(values.get(path), text))
+
+
+def _typed(current: Any, text: str) -> Any:
+    """Read the admin's text as the kind of value it replaces; the service validates the rest."""
+    if isinstance(current, list):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        return text.strip()
+    try:
+        return int(text) if isinstance(current, int) else float(text)
+    except ValueError:
+        return text.strip()
+
+
+def calendar(user_id: int) -> None:
+    year = st.number_input(t("admin.year"), 2004, 2100, date.today().year, key="calendar_year")
+    with uow() as work:
+        days = load_calendar(work.session).days(date(year, 1, 1), date(year, 12, 31))
+    special = [d for d in days if d.day_type in (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)]
+    st.dataframe(pd.DataFrame([{t("admin.day"): d.day, t("admin.day_type"): t(f"day.{d.day_type.value}"),
+                                t("admin.day_name"): d.name} for d in special]), hide_index=True)
+    with st.form("calendar_day"):
+        day = st.date_input(t("admin.day"), key="calendar_day")
+        kinds = [DayType.HOLIDAY, DayType.MAKEUP_WORKDAY, None]
+        kind = st.selectbox(t("admin.day_type"), kinds, key="calendar_kind",
+                            format_func=lambda k: t(f"day.{k.value}") if k else t("day.default"))
+        name = st.text_input(t("admin.day_name"), key="calendar_name")
+        if st.form_submit_button(t("admin.set_day")):
+            changed = _run(set_calendar_day, user_id, day, kind, name or None)
+            if changed is not None:
+                st.info(t("admin.days_changed", count=int(changed)))

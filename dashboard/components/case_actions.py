@@ -1,0 +1,166 @@
+"""One form per case action (issue 4 §3); each calls one use case of services.cases with the case's version.
+
+Forms keep their input after a refusal, so a clerk who hits a conflict loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import streamlit as st
+
+from dashboard.i18n import code, lang, t
+from dashboard.session import uow
+from services import cases
+from services.calendar import SHANGHAI
+from services.case_view import CaseDetail
+from services.directory import handlers_by_department
+from services.errors import Conflict, DomainError
+from services.policy import Policy
+
+DONE = "case_done"
+
+
+def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], **values: Any) -> None:
+    try:
+        with uow() as work:
+            call(work, st.session_state["user_id"], detail.case_no, detail.version, **values)
+    except Conflict as exc:
+        st.error(exc.message(lang()))
+        st.info(t("case.conflict_kept"))
+    except DomainError as exc:
+        st.error(exc.message(lang()))
+    else:
+        st.session_state[DONE] = action
+        st.rerun()
+
+
+def _satisfaction(key: str) -> int:
+    return st.select_slider(t("form.satisfaction"), [1, 2, 3, 4, 5], value=4, key=key,
+                            format_func=lambda s: t(f"satisfaction.{s}"))
+
+
+def _end_of(day: Any) -> datetime:
+    """A date picked as a deadline means 24:00 of that day, an exclusive instant (RULES.md §3)."""
+    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
+
+
+def forward(detail: CaseDetail, policy: Policy) -> None:
+    with uow() as work:
+        handlers = handlers_by_department(work.session)
+    department = st.selectbox(t("form.department"), list(policy.departments), key="fw_department",
+                              index=list(policy.departments).index(detail.department_code)
+                              if detail.department_code in policy.departments else 0,
+                              format_func=lambda d: code(policy, "department", d))
+    with st.form("action_forward"):
+        people = dict(handlers.get(department, []))
+        handler = st.selectbox(t("form.handler"), list(people), format_func=people.get, key="fw_handler")
+        text = st.text_area(t("form.handling_form"), key="fw_text")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "forward", cases.forward, department=department, handler_id=handler or 0,
+                    handling_form=text)
+
+
+def first_contact(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_first_contact"):
+        note = st.text_area(t("form.note"), key="fc_note")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "first_contact", cases.first_contact, note=note)
+
+
+def resolve(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_resolve"):
+        facts = st.text_area(t("form.fact_finding"), key="rs_facts")
+        measures = st.text_area(t("form.measures"), key="rs_measures")
+        accountability = st.text_area(t("form.accountability"), key="rs_accountability")
+        paid = st.number_input(t("field.compensation_paid"), min_value=0.0, step=100.0, key="rs_paid")
+        signed = st.text_input(t("form.signed_confirmation"), key="rs_signed")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "resolve", cases.resolve, fact_finding=facts, measures=measures,
+                    accountability=accountability, compensation_paid=paid, signed_confirmation=signed or None)
+
+
+def invalid(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_invalid"):
+        explanation = st.text_area(t("form.explanation"), key="iv_explanation")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "invalid", cases.mark_invalid, explanation=explanation)
+
+
+def feedback(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_feedback"):
+        method = st.text_input(t("form.method"), key="fb_method")
+        satisfaction = _satisfaction("fb_satisfaction")
+        note = st.text_area(t("form.note"), key="fb_note")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "feedback", cases.feedback, method=method, satisfaction=satisfaction, note=note)
+
+
+def return_visit(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_return_visit"):
+        method = st.text_input(t("form.method"), key="rv_method")
+        satisfaction = _satisfaction("rv_satisfaction")
+        note = st.text_area(t("form.note"), key="rv_note")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "return_visit", cases.return_visit, method=method, satisfaction=satisfaction, note=note)
+
+
+def archive(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_archive"):
+        if st.form_submit_button(t("action.archive")):
+            _submit(detail, "archive", cases.archive)
+
+
+def extend(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_extend"):
+        milestone = st.selectbox(t("form.milestone"), detail.extendable, key="ex_milestone",
+                                 format_func=lambda m: code(policy, "milestone", m))
+        new_due = st.date_input(t("form.new_due"), key="ex_due")
+        reason = st.text_area(t("form.reason"), key="ex_reason")
+        informed = st.date_input(t("form.informed_at"), key="ex_informed")
+        method = st.text_input(t("form.informed_method"), key="ex_method")
+        if st.form_submit_button(t("form.submit")):
+            told = datetime.combine(informed, datetime.now(SHANGHAI).time(), SHANGHAI)
+            _submit(detail, "extend", cases.extend, milestone=milestone, new_due=_end_of(new_due), reason=reason,
+                    customer_informed_at=told, informed_method=method)
+
+
+def escalate(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_escalate"):
+        role = st.selectbox(t("form.to_role"), list(policy.roles), key="es_role",
+                            format_func=lambda r: code(policy, "role", r))
+        reason = st.text_area(t("form.reason"), key="es_reason")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "escalate", cases.escalate, to_role=role, reason=reason)
+
+
+def withdraw(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_withdraw"):
+        reason = st.text_area(t("form.reason"), key="wd_reason")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "withdraw", cases.withdraw, reason=reason)
+
+
+def re_complaint(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_re_complaint"):
+        content = st.text_area(t("field.content"), key="rc_content")
+        if st.form_submit_button(t("form.submit")):
+            try:
+                with uow() as work:
+                    ref = cases.re_complaint(work, st.session_state["user_id"], detail.case_no,
+                                             {"received_at": datetime.now(SHANGHAI), "content": content})
+            except DomainError as exc:
+                st.error(exc.message(lang()))
+            else:
+                st.session_state[DONE] = "re_complaint"
+                st.query_params["case"] = ref.case_no
+                st.rerun()
+
+
+FORMS: dict[str, Callable[[CaseDetail, Policy], None]] = {
+    "forward": forward, "first_contact": first_contact, "resolve": resolve, "invalid": invalid,
+    "feedback": feedback, "return_visit": return_visit, "archive": archive, "extend": extend,
+    "escalate": escalate, "withdraw": withdraw, "re_complaint": re_complaint,
+}

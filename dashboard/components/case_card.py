@@ -1,0 +1,83 @@
+"""The case page's read-only parts: facts with masked customer data, assessment, deadlines, timeline."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.components import sla
+from dashboard.i18n import code, error, lang, t
+from dashboard.navigation import link
+from dashboard.session import uow
+from services.calendar import SHANGHAI, format_deadline
+from services.case_view import PII_LABELS, CaseDetail, reveal_pii
+from services.errors import DomainError
+from services.policy import Policy
+
+PII_KEY = "revealed_pii"
+
+
+def _when(at: object) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else ""  # type: ignore[attr-defined]
+
+
+def facts(detail: CaseDetail, policy: Policy) -> None:
+    revealed = st.session_state.setdefault(PII_KEY, {})
+    left, right = st.columns(2)
+    left.write(f"**{t('field.customer_name')}**：{detail.customer.name}")
+    for field in ("phone", "id_number", "account_no"):
+        masked = getattr(detail.customer, field)
+        if not masked:
+            continue
+        shown = revealed.get((detail.case_no, field), masked)
+        left.write(f"**{PII_LABELS[field][0 if lang() == 'zh' else 1]}**：{shown}")
+        if detail.customer.can_reveal and (detail.case_no, field) not in revealed and \
+                left.button(t("case.reveal", field=PII_LABELS[field][0 if lang() == "zh" else 1]), key=f"rv_{field}"):
+            try:
+                with uow() as work:
+                    revealed[(detail.case_no, field)] = reveal_pii(work, st.session_state["user_id"], detail.case_no,
+                                                                   field) + " " + t("case.revealed")
+            except DomainError as exc:
+                error(exc)
+            st.rerun()
+    right.write(f"**{t('field.state')}**：{t('state.' + detail.state)}")
+    right.write(f"**{t('field.channel')}**：{code(policy, 'channel', detail.channel)} · "
+                f"**{t('field.category')}**：{code(policy, 'category', detail.category)}")
+    right.write(f"**{t('field.received_at')}**：{_when(detail.received_at)} · "
+                f"**{t('field.first_responder')}**：{detail.first_responder}")
+    right.write(f"**{t('field.department')}**：{detail.department_name} · "
+                f"**{t('field.assignee')}**：{detail.assignee or '—'}")
+    st.write(f"**{t('field.content')}**：{detail.content}")
+    if detail.parent:
+        link("case", f"{t('case.parent')}：{detail.parent.case_no}", {"case": detail.parent.case_no})
+    for child in detail.children:
+        link("case", f"{t('case.children')}：{child.case_no}", {"case": child.case_no})
+
+
+def assessment(detail: CaseDetail, policy: Policy) -> None:
+    level = f" · {t('field.handling_level')}：{code(policy, 'handling_level', detail.handling_level)}" \
+        if detail.handling_level else ""
+    st.write(f"**{t('field.grade')}**：{code(policy, 'grade', detail.grade)}{level}")
+    if detail.flags:
+        st.write(f"**{t('field.flags')}**：" + "、".join(code(policy, "flag", f) for f in detail.flags))
+    for warning in detail.warnings:
+        st.warning(warning)
+    with st.expander(t("field.explanation")):
+        for line in detail.explanation:
+            st.caption(line)
+
+
+def deadlines(detail: CaseDetail, policy: Policy) -> None:
+    st.dataframe(pd.DataFrame([{
+        t("field.milestone"): code(policy, "milestone", d.milestone), t("field.due"): format_deadline(d.due_at),
+        t("field.original_due"): format_deadline(d.original_due_at), t("field.sla"): sla.text(d.sla),
+        t("field.met_at"): _when(d.met_at)} for d in detail.deadlines]), hide_index=True)
+
+
+def timeline(detail: CaseDetail, policy: Policy) -> None:
+    for entry in reversed(detail.timeline):
+        moved = f" → {t('state.' + entry.to_state)}" if entry.to_state and entry.to_state != entry.from_state else ""
+        who = entry.actor_name or "系统/System"
+        st.markdown(f"**{_when(entry.at)}** · {code(policy, 'event', entry.event_type)}{moved} · {who}")
+        if entry.note:
+            st.caption(entry.note)

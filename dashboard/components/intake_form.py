@@ -1,0 +1,66 @@
+"""The intake form's widgets (outside st.form, so the rules preview follows every change)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+from dashboard.i18n import code, lang, t
+from services.calendar import SHANGHAI, format_deadline
+from services.policy import Policy
+from services.rules import Assessment
+
+KEY = "intake_"  # every widget key of this form starts with it, so "register another" clears them all
+
+
+def show(policy: Policy) -> dict[str, Any]:
+    """Collect the complaint as plain values for services.cases.intake (RULES.md §2 intake data)."""
+    now = datetime.now(SHANGHAI)
+    left, right = st.columns(2)
+    name = left.text_input(t("field.customer_name"), key=KEY + "customer_name")
+    phone = right.text_input(t("field.customer_phone"), key=KEY + "customer_phone")
+    id_number = left.text_input(t("field.customer_id_number"), key=KEY + "customer_id_number")
+    account = right.text_input(t("field.customer_account_no"), key=KEY + "customer_account_no")
+    day = left.date_input(t("field.received_date"), value=now.date(), max_value=now.date(), key=KEY + "date")
+    time = right.time_input(t("field.received_time"), value=now.time().replace(second=0, microsecond=0),
+                            key=KEY + "time")
+    channel = left.selectbox(t("field.channel"), list(policy.channels), key=KEY + "channel",
+                             format_func=lambda c: code(policy, "channel", c))
+    category = right.selectbox(t("field.category"), list(policy.categories), key=KEY + "category",
+                               format_func=lambda c: code(policy, "category", c))
+    claim = left.number_input(t("field.compensation_claim"), min_value=0.0, step=1000.0, key=KEY + "claim")
+    cause = right.selectbox(t("field.cause"), ["branch", "company"], key=KEY + "cause",
+                            format_func=lambda c: code(policy, "cause", c))
+    flags = st.multiselect(t("field.flags"), list(policy.flags), key=KEY + "flags",
+                           format_func=lambda f: code(policy, "flag", f))
+    content = st.text_area(t("field.content"), key=KEY + "content")
+    return {"customer_name": name, "customer_phone": phone, "customer_id_number": id_number,
+            "customer_account_no": account, "received_at": datetime.combine(day, time, SHANGHAI),
+            "channel": channel, "category": category, "compensation_claim": claim, "cause": cause,
+            "flags": flags, "content": content}
+
+
+def preview(policy: Policy, assessment: Assessment) -> None:
+    """Grade, level, department, escalation and every deadline, with the explanation (issue 4 §1)."""
+    st.metric(t("field.grade"), code(policy, "grade", assessment.grade))
+    if assessment.handling_level:
+        st.write(f"{t('field.handling_level')}：{code(policy, 'handling_level', assessment.handling_level)}")
+    st.write(f"{t('field.department')}：{code(policy, 'department', assessment.responsible_department)}")
+    if assessment.escalate_to:
+        st.write(f"{t('field.escalate_to')}：" + "、".join(code(policy, "role", r) for r in assessment.escalate_to))
+    if assessment.notify:
+        st.write(f"{t('field.notify')}：" + "、".join(code(policy, "department", d) for d in assessment.notify))
+    st.table({t("field.milestone"): [code(policy, "milestone", m.code) for m in assessment.milestones],
+              t("field.due"): [format_deadline(m.due) for m in assessment.milestones]})
+    for warning in assessment.warnings:
+        st.warning(warning)
+    with st.expander(t("field.explanation"), expanded=lang() == "zh"):
+        for line in assessment.explanation:
+            st.caption(line)
+
+
+def reset() -> None:
+    for key in [k for k in st.session_state if str(k).startswith(KEY)]:
+        del st.session_state[key]

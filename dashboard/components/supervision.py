@@ -1,0 +1,125 @@
+"""监督抽查's three parts: plan and draw, review an assigned case, follow rectification actions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.i18n import code, error, lang, t
+from dashboard.session import uow
+from services import reviews, sampling
+from services.directory import handlers_by_department
+from services.errors import DomainError
+from services.policy import Policy
+
+
+def plan(user_id: int, policy: Policy) -> None:
+    today = date.today()
+    first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    left, right = st.columns(2)
+    period = left.date_input(t("sampling.period"), (first, today.replace(day=1) - timedelta(days=1)), key="sp_period")
+    seed = right.text_input(t("sampling.seed"), key="sp_seed")
+    departments = left.multiselect(t("field.department"), list(policy.departments), key="sp_departments",
+                                   format_func=lambda d: code(policy, "department", d))
+    grades = right.multiselect(t("field.grade"), list(dict.fromkeys(g.code for g in policy.grades)), key="sp_grades",
+                               format_func=lambda g: code(policy, "grade", g))
+    by_size = st.toggle(t("sampling.by_confidence"), key="sp_by_size")
+    if by_size:
+        confidence = left.select_slider(t("sampling.confidence"), [0.9, 0.95, 0.99], value=0.95, key="sp_conf")
+        margin = right.number_input(t("sampling.margin"), 0.01, 0.5, 0.05, 0.01, key="sp_margin")
+        rate = None
+    else:
+        rate = left.number_input(t("sampling.rate"), 0.01, 1.0, 0.1, 0.01, key="sp_rate")
+        confidence = margin = None
+    low = left.number_input(t("sampling.min"), 0, 1000, 1, key="sp_min")
+    high = right.number_input(t("sampling.max"), 0, 100000, 0, key="sp_max", help=t("sampling.max_help"))
+    census = st.checkbox(t("sampling.all_major"), value=True, key="sp_census")
+    if not isinstance(period, tuple) or len(period) != 2:
+        st.stop()
+    chosen = sampling.SamplingPlanInput(period_from=period[0], period_to=period[1], departments=tuple(departments),
+                                        grades=tuple(grades), rate=rate, confidence=confidence, margin=margin,
+                                        min_per_stratum=int(low), max_per_stratum=int(high) or None,
+                                        include_all_major=census, seed=seed or None)
+    try:
+        with uow() as work:
+            strata = sampling.plan_preview(work, user_id, chosen)
+    except DomainError as exc:
+        error(exc)
+        return
+    st.dataframe(pd.DataFrame([{t("sampling.stratum"): s.stratum, t("sampling.population"): s.population,
+                                t("sampling.census"): s.all_major, t("sampling.drawn"): s.drawn} for s in strata]),
+                 hide_index=True)
+    if st.button(t("sampling.draw"), type="primary"):
+        try:
+            with uow() as work:
+                plan_id = sampling.draw(work, user_id, chosen)
+        except DomainError as exc:
+            error(exc)
+        else:
+            st.success(t("sampling.drawn_ok", plan=plan_id))
+
+
+def review(user_id: int, policy: Policy) -> None:
+    with uow() as work:
+        items = sampling.my_review_items(work, user_id)
+    if not items:
+        st.info(t("sampling.no_items"))
+        return
+    by_id = {i.item_id: i for i in items}
+    item = by_id[st.selectbox(t("sampling.item"), list(by_id), key="rv_item", format_func=lambda i: (
+        f"{by_id[i].case_no} · {by_id[i].stratum} · {t('sampling.done' if by_id[i].reviewed else 'sampling.todo')}"))]
+    with uow() as work:
+        suggested = {s.item: s for s in reviews.suggestions(work, user_id, item.item_id)}
+        owners = [(dept, uid, name) for dept, people in handlers_by_department(work.session).items()
+                  for uid, name in people]
+    with st.form(f"review_{item.item_id}"):
+        answers = {}
+        for check in reviews.CHECKLIST:
+            hint = suggested.get(check.code)
+            left, right = st.columns([1, 2])
+            result = left.radio(f"{check.label(lang())}（{check.weight}）", ["pass", "fail", "na"], horizontal=True,
+                                index=["pass", "fail", "na"].index(hint.result) if hint else 0,
+                                format_func=lambda r: t(f"review.{r}"), key=f"rv_{item.item_id}_{check.code}")
+            note = right.text_input(t("review.note"), value=(hint.zh if lang() == "zh" else hint.en) if hint else "",
+                                    key=f"rv_{item.item_id}_{check.code}_note")
+            answers[check.code] = (result, note)
+        finding = st.text_area(t("review.finding"), key=f"rv_{item.item_id}_finding")
+        owner = st.selectbox(t("review.owner"), owners, key=f"rv_{item.item_id}_owner",
+                             format_func=lambda o: f"{code(policy, 'department', o[0])} · {o[2]}")
+        due = st.date_input(t("review.due"), date.today() + timedelta(days=14), key=f"rv_{item.item_id}_due")
+        if st.form_submit_button(t("review.submit")):
+            findings = [reviews.FindingInput(finding, owner[0], owner[1], due)] if finding.strip() and owner else []
+            try:
+                with uow() as work:
+                    reviews.submit_review(work, user_id, item.item_id, answers, findings)
+            except DomainError as exc:
+                error(exc)
+            else:
+                st.success(t("common.saved"))
+
+
+def actions(user_id: int) -> None:
+    with uow() as work:
+        rows = reviews.open_actions(work, user_id, None)
+    if not rows:
+        st.info(t("sampling.no_actions"))
+        return
+    st.dataframe(pd.DataFrame([{t("field.case_no"): a.case_no, t("board.finding"): a.finding,
+                                t("field.department"): a.owner_department, t("field.assignee"): a.owner,
+                                t("field.due"): a.due_date, t("sla.overdue"): a.overdue} for a in rows]),
+                 hide_index=True)
+    with st.form("close_action"):
+        by_id = {a.id: a for a in rows}
+        chosen = st.selectbox(t("review.action"), list(by_id), format_func=lambda i: f"{by_id[i].case_no} · "
+                              f"{by_id[i].finding[:30]}", key="ca_action")
+        evidence = st.text_area(t("review.evidence"), key="ca_evidence")
+        if st.form_submit_button(t("review.close")):
+            try:
+                with uow() as work:
+                    reviews.close_action(work, user_id, chosen, evidence)
+            except DomainError as exc:
+                error(exc)
+            else:
+                st.success(t("common.saved"))

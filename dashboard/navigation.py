@@ -1,0 +1,38 @@
+"""The page list of the signed-in user, and links between pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard.i18n import t
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+SECTIONS = {"section.work": ("home", "intake", "queue", "case", "escalation", "print"),
+            "section.supervision": ("sampling", "kpi", "training"),
+            "section.system": ("admin",)}
+HIDDEN = ("case", "print")  # reached by links with ?case=TS-…, not from the menu
+REGISTRY = "nav_pages"
+
+
+def _page(name: str) -> st.Page:
+    return st.Page(PAGES_DIR / f"{name}.py", title=t(f"nav.{name}"), url_path=name, default=name == "home",
+                   visibility="hidden" if name in HIDDEN else "visible")
+
+
+def navigation(allowed: list[str]) -> Any:
+    """st.navigation over the pages this user may open, grouped in sections."""
+    pages = {name: _page(name) for names in SECTIONS.values() for name in names
+             if name in allowed and (PAGES_DIR / f"{name}.py").exists()}
+    st.session_state[REGISTRY] = pages
+    sections = {t(s): [pages[n] for n in names if n in pages] for s, names in SECTIONS.items()}
+    return st.navigation({label: group for label, group in sections.items() if group})
+
+
+def link(name: str, label: str | None = None, query: dict[str, str] | None = None, container: Any = st) -> None:
+    """A link to another page, shown only when the user may open it."""
+    page = st.session_state.get(REGISTRY, {}).get(name)
+    if page is not None:
+        container.page_link(page, label=label or t(f"nav.{name}"), query_params=query)

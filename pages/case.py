@@ -1,0 +1,43 @@
+"""案件详情 (?case=TS-…): facts, assessment, deadlines, timeline and exactly the actions allowed."""
+
+import streamlit as st
+
+from dashboard.components import case_actions, case_card
+from dashboard.i18n import error, t
+from dashboard.navigation import link
+from dashboard.session import page_user, uow
+from services.case_view import case_detail
+from services.errors import DomainError
+from services.settings import policy_for
+
+user = page_user("case")
+case_no = st.text_input(t("case.pick"), value=st.query_params.get("case", ""), key="case_pick").strip()
+if not case_no:
+    st.stop()
+st.query_params["case"] = case_no
+try:
+    with uow() as work:
+        detail = case_detail(work, user.id, case_no)
+        policy = policy_for(work.session, detail.pack)
+except DomainError as exc:  # outside one's scope: "not permitted", and nothing of the case
+    error(exc)
+    st.stop()
+st.title(t("case.title", case_no=detail.case_no))
+if done := st.session_state.pop(case_actions.DONE, None):
+    st.success(t("case.done", action=t(f"action.{done}")))
+link("print", t("case.print"), {"case": detail.case_no})
+facts, rules, due, history = st.tabs([t("case.facts"), t("case.assessment"), t("case.deadlines"), t("case.timeline")])
+with facts:
+    case_card.facts(detail, policy)
+with rules:
+    case_card.assessment(detail, policy)
+with due:
+    case_card.deadlines(detail, policy)
+with history:
+    case_card.timeline(detail, policy)
+st.subheader(t("case.actions"))
+if not detail.allowed_actions:
+    st.info(t("case.no_actions"))
+for action in detail.allowed_actions:
+    with st.expander(t(f"action.{action}")):
+        case_actions.FORMS[action](detail, policy)

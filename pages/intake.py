@@ -1,0 +1,62 @@
+"""投诉登记: the form, a live preview of what the rules decide, repeat-complaint warning, save once."""
+
+from uuid import uuid4
+
+import streamlit as st
+
+from dashboard.components import intake_form
+from dashboard.i18n import error, lang, t
+from dashboard.navigation import link
+from dashboard.session import page_user, uow
+from services import cases
+from services.errors import DomainError, InvalidInput
+from services.queue import intake_preview, recent_complaints
+from services.settings import active_policy
+from services.transitions import RE_COMPLAINT_FROM
+
+user = page_user("intake")
+st.title(t("intake.title"))
+saved = st.session_state.get("intake_saved")
+if saved:
+    st.success(t("intake.saved", case_no=saved))
+    link("case", t("intake.open_case"), {"case": saved})
+    if st.button(t("intake.another")):
+        intake_form.reset()
+        st.session_state.pop("intake_saved")
+        st.rerun()
+    st.stop()
+with uow() as work:
+    policy = active_policy(work.session)
+form_column, preview_column = st.columns([3, 2])
+with form_column:
+    form = intake_form.show(policy)
+with preview_column, uow() as work:
+    st.subheader(t("intake.preview"))
+    try:
+        intake_form.preview(policy, intake_preview(work, user.id, form, lang()))
+    except InvalidInput as exc:
+        st.info(exc.message(lang()))
+    recent = recent_complaints(work, user.id, form["customer_phone"], form["customer_id_number"])
+parent = None
+if recent:
+    st.warning(t("intake.repeat_warning", count=len(recent)))
+    for item in recent:
+        link("case", f"{item.case_no} · {t('state.' + item.state)} · {item.excerpt}", {"case": item.case_no})
+    choices = [None, *(r.case_no for r in recent if r.in_scope and r.state in RE_COMPLAINT_FROM)]
+    parent = st.selectbox(t("intake.as_re_complaint"), choices, format_func=lambda c: c or t("intake.new_case"))
+if st.checkbox(t("intake.resolved_at_intake"), key="intake_resolved") and not parent:
+    form["resolved_at_intake"] = True
+    form["explanation"] = st.text_area(t("intake.explanation"), key="intake_explanation")
+    form["satisfaction"] = st.select_slider(t("intake.satisfaction"), [1, 2, 3, 4, 5], value=4,
+                                            format_func=lambda s: t(f"satisfaction.{s}"), key="intake_satisfaction")
+form["intake_key"] = st.session_state.setdefault("intake_key_value", uuid4().hex)
+if st.button(t("intake.save"), type="primary"):
+    try:
+        with uow() as work:
+            ref = (cases.re_complaint(work, user.id, parent, form) if parent else cases.intake(work, user.id, form))
+    except DomainError as exc:
+        error(exc)
+    else:
+        st.session_state["intake_saved"] = ref.case_no
+        st.session_state.pop("intake_key_value")
+        st.rerun()

@@ -1,0 +1,49 @@
+"""我的待办: my cases, nearest deadline first, with SLA badges; filtered and paged in SQL."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.components import sla
+from dashboard.i18n import code, error, t
+from dashboard.session import page_user, uow
+from services.errors import DomainError
+from services.queue import my_queue
+from services.settings import active_policy
+from services.transitions import CLOSED_STATES, OPEN_STATES
+
+user = page_user("queue")
+st.title(t("queue.title"))
+with uow() as work:
+    policy = active_policy(work.session)
+views = ["assigned", "first_responder"] + (["department"] if "dept_head" in user.roles else [])
+asked = st.query_params.get("view")
+view = st.segmented_control(t("queue.view"), views, format_func=lambda v: t(f"queue.view.{v}"),
+                            default=asked if asked in views else views[0], key="queue_view") or views[0]
+columns = st.columns(4)
+states = columns[0].multiselect(t("field.state"), OPEN_STATES + CLOSED_STATES,
+                                format_func=lambda s: t(f"state.{s}"), key="queue_states")
+grades = columns[1].multiselect(t("field.grade"), list(dict.fromkeys(g.code for g in policy.grades)),
+                                format_func=lambda g: code(policy, "grade", g), key="queue_grades")
+categories = columns[2].multiselect(t("field.category"), list(policy.categories),
+                                    format_func=lambda c: code(policy, "category", c), key="queue_categories")
+channels = columns[3].multiselect(t("field.channel"), list(policy.channels),
+                                  format_func=lambda c: code(policy, "channel", c), key="queue_channels")
+page = st.number_input(t("field.page"), min_value=1, value=1, key="queue_page")
+try:
+    with uow() as work:
+        result = my_queue(work, user.id, view=view, states=states, grades=grades, categories=categories,
+                          channels=channels, page=int(page))
+except DomainError as exc:
+    error(exc)
+    st.stop()
+st.caption(t("queue.total", total=result.total, page=result.page, pages=result.pages))
+if not result.rows:
+    st.info(t("queue.empty"))
+    st.stop()
+st.dataframe(pd.DataFrame([{
+    t("field.case_no"): f"case?case={r.case_no}", t("field.sla"): sla.text(r.deadline),
+    t("field.deadline"): r.deadline.due_text if r.deadline else "", t("field.state"): t(f"state.{r.state}"),
+    t("field.grade"): code(policy, "grade", r.grade), t("field.category"): code(policy, "category", r.category),
+    t("field.channel"): code(policy, "channel", r.channel), t("field.customer"): r.customer_name,
+    t("field.assignee"): r.assignee_name or "", t("field.received_at"): r.received_at} for r in result.rows]),
+    hide_index=True, column_config={t("field.case_no"): st.column_config.LinkColumn(display_text=r"case=(.*)$")})

@@ -1,0 +1,20 @@
+"""监督抽查: plan and draw a reproducible sample, review it, follow findings to closure (RULES.md §6)."""
+
+import streamlit as st
+
+from dashboard.components import supervision
+from dashboard.i18n import t
+from dashboard.session import page_user, uow
+from services.settings import active_policy
+
+user = page_user("sampling")
+st.title(t("sampling.title"))
+with uow() as work:
+    policy = active_policy(work.session)
+plan, review, actions = st.tabs([t("sampling.plan"), t("sampling.review"), t("sampling.actions")])
+with plan:
+    supervision.plan(user.id, policy)
+with review:
+    supervision.review(user.id, policy)
+with actions:
+    supervision.actions(user.id)

@@ -1,0 +1,30 @@
+"""初始设置: create the admin, choose the pack, optionally load the demo institution."""
+
+import streamlit as st
+
+from dashboard.i18n import error, lang, t
+from dashboard.session import uow
+from services.errors import DomainError
+from services.policy import PACK_CODES, load_policy
+from services.setup import first_run_setup
+
+st.title(t("setup.title"))
+st.write(t("setup.intro"))
+with st.form("setup"):
+    pack = st.selectbox(t("setup.pack"), PACK_CODES, format_func=lambda c: load_policy(c).name.text(lang()),
+                        key="setup_pack")
+    username = st.text_input(t("setup.admin_username"), value="admin", key="setup_username")
+    name = st.text_input(t("setup.admin_name"), key="setup_name")
+    password = st.text_input(t("setup.admin_password"), type="password", key="setup_password")
+    demo = st.checkbox(t("setup.demo"), key="setup_demo")
+    submitted = st.form_submit_button(t("setup.submit"), type="primary")
+if submitted:
+    try:
+        with uow() as work, st.spinner():
+            result = first_run_setup(work, pack=pack, admin_username=username, admin_name=name,
+                                     admin_password=password, demo=demo)
+    except DomainError as exc:
+        error(exc)
+    else:
+        st.session_state["setup_result"] = result
+        st.rerun()

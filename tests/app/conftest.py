@@ -1,0 +1,40 @@
+"""AppTest against the real app and a fresh database: the entrypoint, signed in as a given user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.service.conftest import Institution, make_institution
+
+ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def app_env(engine, monkeypatch):
+    """Point the app at this test's database; the engine cache is keyed by the URL."""
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield engine
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def institution(app_env) -> Institution:
+    return make_institution(app_env, "securities")
+
+
+@pytest.fixture
+def app() -> Callable[..., AppTest]:
+    def start(user_id: int | None = None, lang: str = "zh") -> AppTest:
+        at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
+        at.session_state["lang"] = lang
+        if user_id is not None:
+            at.session_state["user_id"] = user_id
+        return at.run()
+    return start

@@ -1,0 +1,104 @@
+"""First-run set-up and every admin action, through the real pages."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.engine import UnitOfWork
+from db.models import User
+from tests.app.test_shell import sign_in, submit
+
+
+def fill_setup(at, username="boss", name="李总", password="admin-pass-1", demo=False):
+    at.text_input(key="setup_username").input(username)
+    at.text_input(key="setup_name").input(name)
+    at.text_input(key="setup_password").input(password)
+    at.selectbox(key="setup_pack").set_value("bank")
+    if demo:
+        at.checkbox(key="setup_demo").check()
+    return submit(at, "setup")
+
+
+def test_set_up_creates_the_admin_who_then_signs_in(app_env, app):
+    at = fill_setup(app())
+    assert not at.exception
+    assert at.success[0].value == "设置完成，请登录。"
+    at = sign_in(at, "boss", "admin-pass-1")
+    assert at.title[0].value == "工作台"
+    assert "admin" in at.session_state["nav_pages"]
+
+
+def test_set_up_refuses_a_short_password_and_keeps_the_form(app_env, app):
+    at = fill_setup(app(), password="short")
+    assert at.error[0].value == "密码至少 8 位。"
+    assert at.title[0].value == "初始设置" and at.text_input(key="setup_username").value == "boss"
+    with UnitOfWork(app_env) as uow:
+        assert uow.session.scalar(select(User.id)) is None
+
+
+def test_set_up_with_the_demo_shows_its_users_on_the_sign_in_page(app_env, app, monkeypatch):
+    monkeypatch.setattr("services.setup.DEMO_CASES", 40)  # the full 2,000 are loaded by the browser test
+    at = fill_setup(app(), demo=True)
+    assert not at.exception
+    demo = at.info[0].value
+    assert "演示机构已加载" in demo and "`" in demo
+    username = demo.split("`")[1]
+    password = demo.split("共用密码 ")[1].split("）")[0]
+    at = sign_in(at, username, password)
+    assert at.title[0].value == "工作台"
+
+
+def admin_page(app, institution):
+    at = app(institution.users["admin"])
+    at.switch_page("../pages/admin.py")
+    return at.run()
+
+
+def test_admin_creates_a_user(institution, app):
+    at = admin_page(app, institution)
+    assert at.title[0].value == "系统管理"
+    at.text_input(key="new_username").input("zhao.lei")
+    at.text_input(key="new_name").input("赵磊")
+    at.text_input(key="new_password").input("long-password")
+    at.multiselect(key="new_roles").select("handler")
+    at.selectbox(key="new_department").set_value("branch")
+    at = submit(at, "create_user")
+    assert at.success[0].value == "已保存。"
+    with UnitOfWork(institution.engine) as uow:
+        assert uow.session.scalar(select(User.roles).where(User.username == "zhao.lei")) == ["handler"]
+
+
+def test_admin_sees_validation_errors_in_place(institution, app):
+    at = admin_page(app, institution)
+    at.text_input(key="new_username").input("bad name")
+    at.text_input(key="new_name").input("x")
+    at.text_input(key="new_password").input("long-password")
+    at.multiselect(key="new_roles").select("handler")
+    at = submit(at, "create_user")
+    assert "用户名" in at.error[0].value
+    assert at.text_input(key="new_username").value == "bad name"
+
+
+def test_admin_edits_a_pack_value_and_a_bad_one_is_refused(institution, app):
+    at = admin_page(app, institution)
+    path = next(o for o in at.selectbox(key="pack_path").options if o.endswith(".period"))
+    at.selectbox(key="pack_path").set_value(path)
+    at.text_input(key="pack_text").input("3 wd")
+    at = submit(at, "pack_value")
+    assert "milestones" in at.error[0].value and "时长格式错误" in at.error[0].value
+    at.text_input(key="pack_text").input("4 working_days")
+    at = submit(at, "pack_value")
+    assert at.success[0].value == "已保存。"
+
+
+def test_admin_adds_a_holiday_and_open_deadlines_move(institution, app):
+    import datetime as dt
+
+    institution.intake()
+    at = admin_page(app, institution)
+    at.date_input(key="calendar_day").set_value(dt.date(2026, 11, 3))
+    at.selectbox(key="calendar_kind").set_value(at.selectbox(key="calendar_kind").options[0])
+    at.text_input(key="calendar_name").input("临时休假")
+    at = submit(at, "calendar_day")
+    assert at.success[0].value == "已保存。"
+    assert "1 件在办案件" in at.info[0].value

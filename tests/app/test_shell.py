@@ -1,0 +1,94 @@
+"""The shell: sign-in, navigation per role, language switch, first-run set-up."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from db.engine import UnitOfWork
+from db.models import User
+from services.access import PAGE_ROLES
+
+
+def sign_in(at, username: str, password: str):
+    at.text_input(key="signin_username").input(username)
+    at.text_input(key="signin_password").input(password)
+    return submit(at, "signin")
+
+
+def submit(at, form: str):
+    return next(b for b in at.button if b.form_id == form).click().run()
+
+
+def test_a_fresh_database_opens_the_set_up_page(app_env, app):
+    at = app()
+    assert not at.exception
+    assert at.title[0].value == "初始设置"
+
+
+def test_the_right_password_signs_in_and_shows_the_home_page(institution, app):
+    at = sign_in(app(), "clerk", "password123")
+    assert not at.exception
+    assert at.session_state["user_id"] == institution.users["clerk"]
+    assert at.title[0].value == "工作台"
+
+
+def test_a_wrong_password_is_refused_in_chinese(institution, app):
+    at = sign_in(app(), "clerk", "wrong-password")
+    assert "user_id" not in at.session_state
+    assert at.error[0].value == "用户名或密码错误。"
+
+
+def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(institution, app):
+    at = app()
+    for _ in range(5):
+        at = sign_in(at, "clerk", "wrong-password")
+    assert "锁定" in at.error[0].value
+    at = sign_in(at, "clerk", "password123")
+    assert "user_id" not in at.session_state
+    assert "锁定" in at.error[0].value
+
+
+@pytest.mark.parametrize("who, roles", [("clerk", {"intake"}), ("handler", {"handler"}), ("head", {"dept_head"}),
+                                        ("supervisor", {"supervisor"}), ("admin", {"admin"}),
+                                        ("trainee", {"trainee"})])
+def test_each_role_sees_exactly_its_pages(institution, app, who, roles):
+    at = app(institution.users[who])
+    assert not at.exception
+    offered = set(at.session_state["nav_pages"])
+    assert offered == {p for p, allowed in PAGE_ROLES.items() if roles & allowed}
+
+
+def test_a_disabled_user_is_signed_out_at_the_next_click(institution, app):
+    at = app(institution.users["clerk"])
+    assert at.title[0].value == "工作台"
+    with UnitOfWork(institution.engine) as uow:
+        uow.session.execute(update(User).where(User.username == "clerk").values(active=False))
+        uow.commit()
+    at = at.run()
+    assert "user_id" not in at.session_state
+    assert at.text_input(key="signin_username")
+
+
+def test_a_changed_role_changes_the_menu_at_the_next_click(institution, app):
+    at = app(institution.users["clerk"])
+    assert "admin" not in at.session_state["nav_pages"]
+    with UnitOfWork(institution.engine) as uow:
+        uow.session.execute(update(User).where(User.username == "clerk").values(roles=["intake", "admin"]))
+        uow.commit()
+    assert "admin" in at.run().session_state["nav_pages"]
+
+
+def test_english_is_one_click_away(institution, app):
+    at = app(institution.users["clerk"])
+    at = at.sidebar.get("button_group")[0].set_value("en").run()
+    assert at.title[0].value == "Home"
+    assert at.sidebar.button[0].label == "Sign out"
+
+
+def test_sign_out_clears_the_session(institution, app):
+    at = app(institution.users["clerk"])
+    at = at.sidebar.button[0].click().run()
+    assert "user_id" not in at.session_state
+    with UnitOfWork(institution.engine) as uow:
+        assert uow.session.scalar(select(User.active).where(User.username == "clerk"))

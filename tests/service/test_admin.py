@@ -1,0 +1,145 @@
+"""系统管理 through the service layer: every action, its validation, and who may do it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from db.models import AuditEvent
+from services import admin, auth, cases
+from services.access import load_actor, require_page
+from services.errors import InvalidInput, NotPermitted, PolicyError
+from services.settings import active_policy
+from tests.service.conftest import at, make_institution
+
+
+@pytest.fixture
+def inst(engine):
+    return make_institution(engine, "securities")
+
+
+def test_pages_and_admin_services_refuse_other_roles_even_when_called_directly(inst):
+    with inst.uow() as uow:
+        with pytest.raises(NotPermitted):
+            require_page(load_actor(uow.session, inst.users["clerk"]), "admin")
+        with pytest.raises(NotPermitted):
+            admin.list_users(uow, inst.users["clerk"])
+        with pytest.raises(NotPermitted):
+            admin.set_pack_value(uow, inst.users["head"], "milestones.0.period", "9 working_days")
+
+
+def test_an_admin_creates_a_user_who_can_then_sign_in(inst):
+    with inst.uow() as uow:
+        admin.add_user(uow, inst.users["admin"], username="wang.fang", display_name="王芳", password="s3cret-pass",
+                       roles=["handler"], department="branch")
+    with inst.uow() as uow:
+        user = auth.authenticate(uow, "wang.fang", "s3cret-pass")
+    assert user.roles == {"handler"} and user.department_code == "branch"
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"username": "bad name!"}, "username"), ({"password": "short"}, "password"), ({"roles": []}, "roles"),
+    ({"roles": ["king"]}, "roles"), ({"username": "clerk"}, "username"), ({"display_name": " "}, "display_name"),
+])
+def test_creating_a_user_validates_every_field(inst, changes, field):
+    values = {"username": "new.user", "display_name": "新用户", "password": "long-enough", "roles": ["intake"],
+              "department": None} | changes
+    with inst.uow() as uow, pytest.raises(InvalidInput) as refused:
+        admin.add_user(uow, inst.users["admin"], **values)
+    assert refused.value.field == field
+
+
+def test_disable_role_change_reset_and_unlock_are_recorded_with_who(inst):
+    target = inst.users["clerk"]
+    with inst.uow() as uow:
+        admin.update_user(uow, inst.users["admin"], target, roles=["intake", "handler"], active=False)
+    with inst.uow() as uow, pytest.raises(InvalidInput):
+        auth.authenticate(uow, "clerk", "password123")  # disabled: same answer as a wrong password
+    with inst.uow() as uow:
+        admin.update_user(uow, inst.users["admin"], target, active=True)
+        admin.reset_password(uow, inst.users["admin"], target, "brand-new-pass")
+    with inst.uow() as uow:
+        assert auth.authenticate(uow, "clerk", "brand-new-pass").roles == {"intake", "handler"}
+        actions = uow.session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == inst.users["admin"]))
+        assert {"user_updated", "password_reset"} <= set(actions)
+
+
+def test_an_admin_cannot_lock_themselves_out(inst):
+    with inst.uow() as uow, pytest.raises(InvalidInput):
+        admin.update_user(uow, inst.users["admin"], inst.users["admin"], active=False)
+
+
+def test_five_wrong_passwords_lock_for_fifteen_minutes_until_an_admin_unlocks(inst):
+    now = at("2026-11-23 09:00")
+    for _ in range(5):
+        with inst.uow() as uow, pytest.raises((InvalidInput, NotPermitted)):
+            auth.authenticate(uow, "clerk", "nope", now=now)
+    with inst.uow() as uow, pytest.raises(NotPermitted):
+        auth.authenticate(uow, "clerk", "password123", now=now)
+    with inst.uow() as uow:  # fifteen minutes later the right password works again
+        assert auth.authenticate(uow, "clerk", "password123", now=at("2026-11-23 09:16")).username == "clerk"
+    for _ in range(5):
+        with inst.uow() as uow, pytest.raises((InvalidInput, NotPermitted)):
+            auth.authenticate(uow, "clerk", "nope", now=now)
+    with inst.uow() as uow:
+        admin.unlock(uow, inst.users["admin"], inst.users["clerk"])
+    with inst.uow() as uow:
+        assert auth.authenticate(uow, "clerk", "password123", now=now).username == "clerk"
+
+
+def test_a_department_is_created_and_renamed(inst):
+    with inst.uow() as uow:
+        admin.save_department(uow, inst.users["admin"], "audit", "稽核部")
+        admin.save_department(uow, inst.users["admin"], "audit", "稽核与内控部")
+    with inst.uow() as uow:
+        assert ("audit", "稽核与内控部", True) in admin.list_departments(uow, inst.users["admin"])
+    with inst.uow() as uow, pytest.raises(InvalidInput):
+        admin.save_department(uow, inst.users["admin"], "Audit Dept", "x")
+
+
+def test_an_edited_deadline_applies_to_new_cases(inst):
+    with inst.uow() as uow:
+        values = admin.pack_values(uow, inst.users["admin"])
+    path = next(p for p, v in values.items() if p.endswith(".period") and v == "2 working_days")  # general grade
+    with inst.uow() as uow:
+        admin.set_pack_value(uow, inst.users["admin"], path, "3 working_days")
+    with inst.uow() as uow:
+        policy = active_policy(uow.session)
+        assert any(str(m.period) == "3 working_days" for m in policy.milestones)
+        change = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "pack_value_changed"))
+        assert change.detail == {"pack": "securities", "path": path, "old": "2 working_days", "new": "3 working_days"}
+    ref = inst.intake()  # Mon 2026-11-02 → 3 working days → Thu 2026-11-05 24:00
+    with inst.uow() as uow:
+        case = cases.case_by_number(uow, ref.case_no)
+        assert case.assessment["deadlines"]["resolve"] == "2026-11-06T00:00:00+08:00"
+
+
+@pytest.mark.parametrize("value", ["3 wd", "0 working_days", "fortnight"])
+def test_a_bad_duration_is_refused_naming_the_key_and_nothing_changes(inst, value):
+    with inst.uow() as uow:
+        path = next(p for p in admin.pack_values(uow, inst.users["admin"]) if p.endswith(".period"))
+    with inst.uow() as uow, pytest.raises(PolicyError) as refused:
+        admin.set_pack_value(uow, inst.users["admin"], path, value)
+    assert path.split(".")[0] in refused.value.en
+    with inst.uow() as uow:
+        assert admin.pack_values(uow, inst.users["admin"])[path] != value
+
+
+def test_values_outside_the_editable_set_are_refused(inst):
+    with inst.uow() as uow, pytest.raises(InvalidInput):
+        admin.set_pack_value(uow, inst.users["admin"], "categories.internal_management.department", "x")
+
+
+def test_the_banner_names_a_coming_year_without_calendar_data(inst):
+    with inst.uow() as uow:
+        assert admin.calendar_gaps(uow, date(2026, 11, 23)) == [2027]
+        assert admin.calendar_gaps(uow, date(2026, 6, 1)) == []
+
+
+def test_the_cookie_key_is_generated_once_and_kept(inst):
+    with inst.uow() as uow:
+        first = auth.cookie_key(uow)
+    with inst.uow() as uow:
+        assert auth.cookie_key(uow) == first and len(first) >= 40

@@ -1,0 +1,139 @@
+"""The escalation board and its automatic escalations (issue 4 §4): each recorded exactly once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import delete, func, select, text
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseEvent, Escalation
+from services import cases, escalation
+from services.errors import Conflict, NotPermitted
+from tests.service.conftest import Institution, at
+
+OVERDUE = at("2026-11-02 12:00")  # futures: forward was due within 1 hour of 10:00 (seed 000 art. 17(2))
+
+
+def recorded(inst: Institution, case_no: str, rule_key: str) -> tuple[int, int]:
+    """(escalation rows, timeline events) of one automatic escalation."""
+    with inst.uow() as uow:
+        case_id = cases.case_by_number(uow, case_no).id
+        rows = uow.session.scalar(select(func.count()).select_from(Escalation).where(
+            Escalation.case_id == case_id, Escalation.rule_key == rule_key))
+        events = uow.session.scalar(select(func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.event_type == "escalation",
+            CaseEvent.data["rule"].astext == rule_key))
+        return rows, events
+
+
+def run(inst: Institution, now=OVERDUE) -> int:
+    with inst.uow() as uow:
+        return escalation.run_automatic_escalations(uow, now=now)
+
+
+def board(inst: Institution, who: str, now=OVERDUE) -> list[escalation.BoardRow]:
+    with inst.uow() as uow:
+        return escalation.board(uow, inst.users[who], now=now)
+
+
+def test_an_overdue_milestone_goes_to_the_department_head_once(futures):
+    ref = futures.intake()
+    assert run(futures, now=at("2026-11-02 10:59")) == 0  # not yet due
+    assert run(futures) == 1
+    assert run(futures) == 0
+    assert recorded(futures, ref.case_no, "overdue:forward") == (1, 1)
+    with futures.uow() as uow:
+        row = uow.session.scalar(select(Escalation).where(Escalation.rule_key == "overdue:forward"))
+        assert (row.to_role, row.created_by_id) == ("dept_head", None)
+        assert "转办" in row.reason and "2026-11-02 11:00" in row.reason
+
+
+def test_two_sessions_escalating_the_same_case_at_the_same_moment_record_it_once(futures, engine):
+    ref = futures.intake()
+    results: list[int] = []
+
+    def page_load() -> None:
+        with UnitOfWork(engine) as uow:
+            results.append(escalation.run_automatic_escalations(uow, now=OVERDUE))
+
+    # Hold the table so both sessions have read "nothing recorded yet" and then wait to insert together.
+    with engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE escalations IN EXCLUSIVE MODE"))
+        threads = [threading.Thread(target=page_load) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while _waiting_on_escalations(engine) < 2:
+            assert time.monotonic() < deadline, "both sessions should be waiting to insert"
+            time.sleep(0.05)
+        blocker.rollback()  # release: both insert at once
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(results) == [0, 1]
+    assert recorded(futures, ref.case_no, "overdue:forward") == (1, 1)
+
+
+def _waiting_on_escalations(engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted "
+                                "AND relation = 'escalations'::regclass"))
+
+
+def test_a_major_case_missing_its_executive_escalation_gets_it_once(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake(flags=["litigation"])  # L1 → supervisor and management (seed 003 §2, §4(3))
+    with inst.uow() as uow:  # as if imported without them
+        uow.session.execute(delete(Escalation).where(Escalation.case_id == cases.case_by_number(uow, ref.case_no).id))
+        uow.commit()
+    assert run(inst, now=at("2026-11-02 11:00")) == 2
+    assert run(inst, now=at("2026-11-02 11:00")) == 0
+    assert recorded(inst, ref.case_no, "rule:management") == (1, 2)  # intake's event and the new one
+
+
+def test_intakes_own_escalations_are_not_repeated(futures):
+    futures.intake(flags=["violation"])  # major → cro, recorded at intake (seed 000 art. 4)
+    assert run(futures, now=at("2026-11-02 10:30")) == 0
+
+
+def test_the_board_shows_overdue_at_risk_and_major_cases_with_who_is_responsible(consumer_finance):
+    inst = consumer_finance
+    late = inst.intake(received_at=at("2026-09-29 10:00"))  # L3, due 10-09 24:00
+    risky = inst.intake(received_at=at("2026-10-08 09:00"))  # L3, due 10-12 24:00 (Sat 10-10 is worked)
+    major = inst.intake(flags=["litigation"], received_at=at("2026-10-12 09:00"))  # L1
+    inst.intake(received_at=at("2026-10-12 09:30"))  # L3, fresh: not on the board
+    now = at("2026-10-12 20:00")
+    run(inst, now=now)
+    rows = {r.case_no: r for r in board(inst, "head", now=now)}
+    assert set(rows) == {late.case_no, risky.case_no, major.case_no}
+    overdue = rows[late.case_no]
+    assert overdue.reasons == ("overdue", "escalated")
+    assert (overdue.deadline.status, overdue.deadline.unit, overdue.deadline.amount) == ("overdue", "working_days", 2)
+    assert overdue.responsible_person == "Clerk"  # not forwarded yet: the first responder
+    assert [e.rule_key for e in overdue.escalations] == ["overdue:resolve"]
+    assert rows[risky.case_no].reasons == ("at_risk",)
+    assert rows[major.case_no].reasons == ("major", "escalated")
+    groups = escalation.grouped(rows.values())
+    assert [(g.handling_level, g.department_code, len(g.rows)) for g in groups] == [(None, "customer_service", 3)]
+    assert board(inst, "outsider", now=now) == []
+
+
+def test_acknowledging_an_escalation_is_recorded_once(futures):
+    ref = futures.intake()
+    run(futures)
+    with futures.uow() as uow:
+        escalation_id = uow.session.scalar(select(Escalation.id).where(Escalation.rule_key == "overdue:forward"))
+    with futures.uow() as uow, pytest.raises(NotPermitted):
+        escalation.acknowledge(uow, futures.users["clerk"], escalation_id)
+    with futures.uow() as uow:
+        seen = escalation.acknowledge(uow, futures.users["head"], escalation_id, at=at("2026-11-02 12:10"))
+    assert (seen.acknowledged_by, seen.acknowledged_at) == ("Head", at("2026-11-02 12:10"))
+    with futures.uow() as uow, pytest.raises(Conflict):
+        escalation.acknowledge(uow, futures.users["head"], escalation_id)
+    with futures.uow() as uow:
+        case_id = uow.session.scalar(select(Case.id).where(Case.case_no == ref.case_no))
+        acks = uow.session.scalars(select(CaseEvent.actor_id).where(
+            CaseEvent.case_id == case_id, CaseEvent.event_type == "escalation_ack")).all()
+    assert acks == [futures.users["head"]]

@@ -1,0 +1,207 @@
+"""First-run set-up and the demo institution (issue 3 §4), on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bcrypt
+import pytest
+from sqlalchemy import func, select, text
+
+from db.engine import UnitOfWork
+from db.models import ROLES, STATES, Case, Department, Escalation, Extension, User
+from services.directory import create_user
+from services.errors import InvalidInput, NotPermitted
+from services.policy import load_policy
+from services.settings import active_pack_code
+from services.setup import demo_credentials, first_run_setup, forget_demo, needs_setup
+from tests.service.conftest import at
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = at("2026-11-20 10:00")
+# Grades each pack can give, by hand from RULES.md §4.1–4.5.
+GRADES = {"bank": {"general", "large", "major"}, "futures": {"general", "major"}, "branch": {"general", "major"},
+          "securities": {"invalid", "general", "major"}, "consumer_finance": {"L1", "L2", "L3"}}
+
+
+def set_up(engine, pack: str = "bank", *, demo: bool = False, cases: int = 60, password: str = "s3cret-admin"):
+    with UnitOfWork(engine) as uow:
+        return first_run_setup(uow, pack=pack, admin_username="chief", admin_name="王主任", admin_password=password,
+                               demo=demo, now=NOW, demo_cases=cases)
+
+
+def scalars(engine, sql: str, **params) -> list:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql), params).scalars())
+
+
+def rows(engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(sql))]
+
+
+def test_set_up_creates_the_admin_and_activates_the_pack_with_its_departments(engine):
+    with UnitOfWork(engine) as uow:
+        assert needs_setup(uow.session)
+    result = set_up(engine, "bank")
+    assert (result.admin_username, result.pack, result.demo) == ("chief", "bank", None)
+    with UnitOfWork(engine) as uow:
+        assert not needs_setup(uow.session)
+        assert active_pack_code(uow.session) == "bank"
+        admin = uow.session.scalar(select(User).where(User.username == "chief"))
+        assert admin.roles == ["admin"] and bcrypt.checkpw(b"s3cret-admin", admin.password_hash.encode())
+        assert set(uow.session.scalars(select(Department.code))) == {
+            "service_centre", "coordinator", "outlet", "general_administration"}  # RULES.md §4.6
+        assert demo_credentials(uow.session) is None  # no demo, nothing on the sign-in page
+
+
+def test_a_second_set_up_is_refused_and_changes_nothing(engine):
+    set_up(engine, "bank")
+    with UnitOfWork(engine) as uow, pytest.raises(NotPermitted) as refused:
+        first_run_setup(uow, pack="futures", admin_username="intruder", admin_name="x", admin_password="password123",
+                        demo=False)
+    assert "管理员" in refused.value.zh and "administrator" in refused.value.en
+    with UnitOfWork(engine) as uow:
+        assert active_pack_code(uow.session) == "bank"
+        assert uow.session.scalar(select(User).where(User.username == "intruder")) is None
+
+
+@pytest.mark.parametrize(("pack", "password", "field"), [("bank", "short", "password"), ("insurance", "password123",
+                                                                                          "pack")])
+def test_bad_input_is_refused_and_leaves_the_database_unset(engine, pack, password, field):
+    with pytest.raises(InvalidInput) as refused:
+        set_up(engine, pack, password=password)
+    assert refused.value.field == field
+    with UnitOfWork(engine) as uow:
+        assert needs_setup(uow.session) and active_pack_code(uow.session) is None
+
+
+def test_a_demo_that_fails_half_way_leaves_no_half_set_up(engine):
+    with UnitOfWork(engine) as uow:  # a non-admin user whose name the demo also wants
+        create_user(uow, "demo.trainee", "占用者", "password123", ["trainee"])
+        uow.commit()
+    with pytest.raises(InvalidInput):
+        set_up(engine, "bank", demo=True)
+    with UnitOfWork(engine) as uow:
+        assert needs_setup(uow.session) and active_pack_code(uow.session) is None
+        assert uow.session.scalars(select(User.username)).all() == ["demo.trainee"]
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+@pytest.mark.parametrize("pack", sorted(GRADES))
+def test_the_demo_has_every_state_grade_category_and_channel_of_the_pack(engine, pack):
+    result = set_up(engine, pack, demo=True, cases=60)
+    policy = load_policy(pack)
+    assert result.demo_cases == 60
+    assert set(scalars(engine, "SELECT DISTINCT state FROM cases")) == set(STATES)
+    assert set(scalars(engine, "SELECT DISTINCT grade FROM cases")) == GRADES[pack]
+    assert set(scalars(engine, "SELECT DISTINCT category FROM cases")) == set(policy.categories)
+    assert set(scalars(engine, "SELECT DISTINCT channel FROM cases")) == set(policy.channels)
+
+
+def test_the_demo_has_the_special_cases_and_every_timeline_is_in_order_and_in_the_past(engine):
+    set_up(engine, "bank", demo=True, cases=120)
+    with UnitOfWork(engine) as uow:
+        count = uow.session.scalar
+        assert count(select(func.count()).select_from(Case)) == 120
+        assert count(select(func.count()).where(Case.parent_case_id.is_not(None))) >= 1  # re-complaints
+        assert count(select(func.count()).where(Case.outcome == "resolved_at_intake")) >= 1
+        assert count(select(func.count()).where(Case.outcome == "invalid")) >= 1
+        assert count(select(func.count()).select_from(Extension)) >= 1
+        assert count(select(func.count()).where(Escalation.created_by_id.is_not(None),
+                                                Escalation.rule_key.is_(None))) >= 1  # escalated by hand
+    overdue = scalars(engine, "SELECT count(*) FROM case_deadlines d JOIN cases c ON c.id = d.case_id "
+                              "WHERE d.status = 'open' AND d.due_at < :now AND c.state IN "
+                              "('registered', 'forwarded', 'in_progress')", now=NOW)
+    assert overdue[0] >= 1
+    not_intake_first = scalars(engine, """
+        SELECT c.case_no FROM cases c CROSS JOIN LATERAL (
+            SELECT event_type, at FROM case_events e WHERE e.case_id = c.id ORDER BY e.id LIMIT 1) first
+        WHERE first.event_type <> 'intake' OR first.at <> c.received_at""")
+    assert not_intake_first == []
+    backwards = scalars(engine, """
+        SELECT count(*) FROM (SELECT at < lag(at) OVER (PARTITION BY case_id ORDER BY id) AS back
+                              FROM case_events) steps WHERE back""")
+    assert backwards == [0]
+    assert scalars(engine, "SELECT count(*) FROM case_events WHERE at > :now", now=NOW) == [0]
+
+
+def test_demo_users_cover_every_role_and_the_sign_in_page_shows_their_shared_password(engine):
+    result = set_up(engine, "consumer_finance", demo=True, cases=25)
+    demo = result.demo
+    assert demo is not None and len(demo.password) >= 12
+    assert {role for user in demo.users for role in user.roles} == set(ROLES) - {"admin"}
+    assert set(scalars(engine, "SELECT DISTINCT unnest(roles) FROM users")) == set(ROLES)
+    for department in load_policy("consumer_finance").departments:  # several handlers and a head in each
+        people = [u for u in demo.users if u.department == department]
+        assert sum(u.roles == ("handler",) for u in people) >= 2 and sum(u.roles == ("dept_head",) for u in people) == 1
+    with UnitOfWork(engine) as uow:
+        trainee = uow.session.scalar(select(User).where(User.username == "demo.trainee"))
+        assert bcrypt.checkpw(demo.password.encode(), trainee.password_hash.encode())
+        assert trainee.display_name.strip() and not trainee.display_name.isascii()  # a Chinese name
+        shown = demo_credentials(uow.session)
+        assert shown is not None and shown.password == demo.password
+        assert [u.username for u in shown.users] == [u.username for u in demo.users]
+        trainee.active = False  # a disabled demo account is no longer offered
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert "demo.trainee" not in {u.username for u in demo_credentials(uow.session).users}
+
+
+def test_only_an_admin_takes_the_demo_accounts_off_the_sign_in_page(engine):
+    set_up(engine, "bank", demo=True, cases=25)
+    users = dict(rows(engine, "SELECT username, id FROM users"))
+    with UnitOfWork(engine) as uow, pytest.raises(NotPermitted):
+        forget_demo(uow, users["demo.supervisor"])
+    with UnitOfWork(engine) as uow:
+        forget_demo(uow, users["chief"])
+    with UnitOfWork(engine) as uow:
+        assert demo_credentials(uow.session) is None
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == 25  # the cases stay
+
+
+# --- the command line ----------------------------------------------------------------------------------------------
+
+def cli(engine, tmp_path: Path, *args: str, password: str | None = "s3cret-admin") -> subprocess.CompletedProcess[str]:
+    secret = tmp_path / "admin-password"
+    if password is not None:
+        secret.write_text(f"{password}\nsecond line is ignored\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    return subprocess.run([sys.executable, "-m", "services", "--lang", "en", "setup", "--admin", "chief",
+                           "--password-file", str(secret), *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300, check=False)
+
+
+def test_the_command_line_sets_up_and_prints_the_demo_users_and_password_once(engine, tmp_path):
+    done = cli(engine, tmp_path, "--pack", "futures", "--demo", "--demo-cases", "25")
+    assert done.returncode == 0, done.stderr
+    with UnitOfWork(engine) as uow:
+        shown = demo_credentials(uow.session)
+        assert not needs_setup(uow.session) and active_pack_code(uow.session) == "futures"
+        admin = uow.session.scalar(select(User).where(User.username == "chief"))
+        assert bcrypt.checkpw(b"s3cret-admin", admin.password_hash.encode())  # first line, stripped
+    assert shown.password in done.stdout and done.stdout.count(shown.password) == 1
+    assert all(user.username in done.stdout for user in shown.users)
+
+
+@pytest.mark.parametrize(("args", "password", "field"), [
+    (("--pack", "insurance"), "s3cret-admin", "pack"),
+    (("--pack", "bank"), "short", "password"),
+    (("--pack", "bank"), None, "password-file"),
+])
+def test_the_command_line_refuses_bad_input_with_one_line(engine, tmp_path, args, password, field):
+    done = cli(engine, tmp_path, *args, password=password)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"error: {field}: ")
+    with UnitOfWork(engine) as uow:
+        assert needs_setup(uow.session)
+
+
+def test_the_command_line_refuses_a_second_set_up(engine, tmp_path):
+    set_up(engine, "bank")
+    done = cli(engine, tmp_path, "--pack", "bank")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: admin: ") and "administrator already exists" in done.stderr
