@@ -15,6 +15,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,28 @@ def migrate(engine: Engine) -> None:
 def default_engine() -> Engine:
     """The process-wide engine, migrated once."""
     engine = make_engine(database_url())
+    migrate(engine)
+    return engine
+
+
+@functools.cache
+def training_engine(main_url: str | None = None) -> Engine:
+    """The training database (issue 5 §4): the main database's name + `_training` on the same server
+    (embedded: `complaints_training`), created on first use and migrated. `main_url` defaults to
+    `database_url()`; practice actions only ever touch this database."""
+    url = make_url(main_url or database_url())
+    name = f"{url.database}_training"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")  # CREATE DATABASE cannot run in a transaction
+    exists = text("SELECT 1 FROM pg_database WHERE datname = :d")
+    with server.connect() as conn:
+        if not conn.scalar(exists, {"d": name}):
+            try:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            except ProgrammingError:
+                if not conn.scalar(exists, {"d": name}):  # not just another replica creating it first
+                    raise
+    server.dispose()
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
     migrate(engine)
     return engine
 

@@ -2,10 +2,10 @@
 realistic complaints in every state, recorded through the same service calls as real cases.
 
 Everything happens in ONE transaction: the services get a view of the caller's unit of work in
-which their `commit()` only flushes, so a failure anywhere leaves no half-loaded demo behind, and
-the load saves a durable commit per service call. Each case's steps are planned first (times in
-the past, each after the previous, deadlines taken from the pack's own assessment), then replayed
-through `services.cases` in order of receipt.
+which their `commit()` only flushes, so a failure anywhere leaves no half-loaded demo behind (and
+the load is spared a durable commit per service call). Each case's steps are planned first (times
+in the past, each after the previous, aimed at the deadlines of the pack's own assessment), then
+replayed through `services.cases` in order of receipt, as the staff who would do each step.
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ class _OneTransaction(UnitOfWork):
 
 def load_demo(target: Engine | UnitOfWork, pack: str, *, cases: int = 2000, months: int = 6,
               now: datetime | None = None, seed: int = 2026, password: str | None = None) -> DemoInstitution:
-    """Load the demo institution. Given an engine: its own transaction, committed. Given a unit of
-    work: inside the caller's transaction, which the caller commits (first-run set-up does)."""
+    """Load the demo institution: `cases` cases (at least the ~20 that cover every state, grade, category,
+    channel and special path) received over the last `months` months. Names and texts are reproducible
+    from `seed`; the shared password is random unless given. Given an engine: its own transaction,
+    committed. Given a unit of work: inside the caller's transaction, which the caller commits."""
     if isinstance(target, UnitOfWork):
         return _load(target, pack, cases, months, now, seed, password)
     with UnitOfWork(target) as uow:

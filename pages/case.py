@@ -17,14 +17,22 @@ if not case_no:
 st.query_params["case"] = case_no
 try:
     with uow() as work:
-        detail = case_detail(work, user.id, case_no)
-        policy = policy_for(work.session, detail.pack)
+        fresh = case_detail(work, user.id, case_no)
+        policy = policy_for(work.session, fresh.pack)
 except DomainError as exc:  # outside one's scope: "not permitted", and nothing of the case
     error(exc)
     st.stop()
+done = st.session_state.pop(case_actions.DONE, None)
+# The page keeps showing the version this user saw, so a colleague's save makes theirs a conflict, not a surprise.
+detail = case_actions.seen(fresh, refresh=bool(done))
 st.title(t("case.title", case_no=detail.case_no))
-if done := st.session_state.pop(case_actions.DONE, None):
+if done:
     st.success(t("case.done", action=t(f"action.{done}")))
+if detail.version != fresh.version:
+    st.warning(t("case.changed"))
+    if st.button(t("case.reload")):
+        case_actions.seen(fresh, refresh=True)
+        st.rerun()
 link("print", t("case.print"), {"case": detail.case_no})
 facts, rules, due, history = st.tabs([t("case.facts"), t("case.assessment"), t("case.deadlines"), t("case.timeline")])
 with facts:

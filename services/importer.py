@@ -6,9 +6,10 @@ contact, resolve, feedback, return visit and archive at the sheet's times), so a
 deadlines follow the same rules as typed-in cases — all in one transaction.
 
 Decisions: a time without a zone is Beijing time (Asia/Shanghai, RULES.md §3), one with an offset keeps
-it; a date without a time is refused (the futures and branch deadlines count hours). Codes or their
-Chinese labels in the active pack are accepted. The final satisfaction column serves feedback and the
-return visit. Withdrawn and invalid closures and extensions are not imported.
+it; a text date without a time is refused (the futures and branch deadlines count hours), while an
+Excel date cell is taken as 00:00. Codes or their Chinese labels in the active pack are accepted. The
+one satisfaction column serves feedback and the return visit. Withdrawn and invalid closures and
+extensions are not imported.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -240,15 +242,15 @@ class _Cells:
             return self.fail(key, "不能晚于当前时间。", "cannot be in the future.")
         return at
 
-    def amount(self, key: str) -> float:
+    def amount(self, key: str) -> Decimal:
         text = self.text(key).replace(",", "").replace("，", "")
         try:
-            amount = float(text or 0)
-        except ValueError:
-            amount = float("nan")
-        if not amount >= 0 or amount == float("inf"):
+            amount = Decimal(text or 0)
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount < 0:
             self.fail(key, "金额应为不小于 0 的数字（元）。", "must be an amount in CNY, 0 or more.")
-            return 0.0
+            return Decimal(0)
         return amount
 
     def choice(self, key: str, required: bool = False) -> Any:

