@@ -14,15 +14,16 @@ import streamlit as st  # noqa: E402
 from dashboard.auth import make_authenticator, sign_in_form, sign_out, signed_in_from_cookie  # noqa: E402
 from dashboard.i18n import language_switch, role_names, t  # noqa: E402
 from dashboard.navigation import PAGES_DIR, navigation  # noqa: E402
-from dashboard.session import current_user, uow  # noqa: E402
+from dashboard.session import TRAINING_USER, current_user, in_training, main_uow  # noqa: E402
 from services.access import pages_for  # noqa: E402
+from services.admin import calendar_gaps  # noqa: E402
 from services.setup import needs_setup  # noqa: E402
 
 
 def main() -> None:
     st.set_page_config(page_title=t("app.title"), layout="wide")
     language_switch()
-    with uow() as work:
+    with main_uow() as work:
         first_run = needs_setup(work.session)
     if first_run:
         st.navigation([st.Page(PAGES_DIR / "setup.py", title=t("nav.setup"), url_path="setup")]).run()
@@ -39,6 +40,16 @@ def main() -> None:
         st.navigation([st.Page(signin, title=t("nav.signin"), url_path="signin")]).run()
         return
     st.sidebar.caption(t("user.signed_in_as", name=user.display_name, roles=role_names(user.roles)))
+    if "admin" in user.roles:  # issue 3 §5: warn admins while the next 60 days reach a year without data
+        with main_uow() as work:
+            gaps = calendar_gaps(work)
+        if gaps:
+            st.warning(t("home.calendar_gap", years="、".join(map(str, gaps))))
+    if in_training():  # issue 5 §4: practice never touches real cases, and says so on every page
+        st.sidebar.warning(t("training.banner"))
+        if st.sidebar.button(t("training.exit")):
+            st.session_state.pop(TRAINING_USER)
+            st.rerun()
     if st.sidebar.button(t("user.sign_out")):
         sign_out()
     navigation(pages_for(user.roles)).run()

@@ -11,7 +11,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from dashboard.i18n import error, role_names, t
-from dashboard.session import USER_KEY, sign_out_state, uow
+from dashboard.session import USER_KEY, main_uow, sign_out_state
 from services.auth import SessionUser, authenticate, cookie_key, sign_in_credentials, user_by_username
 from services.errors import DomainError
 from services.setup import demo_credentials
@@ -22,7 +22,7 @@ COOKIE_DAYS = 0.5  # one working day
 
 def make_authenticator() -> stauth.Authenticate:
     """One per run at most: it renders streamlit-authenticator's cookie component."""
-    with uow() as work:
+    with main_uow() as work:
         credentials, key = sign_in_credentials(work.session), cookie_key(work)
     return stauth.Authenticate(credentials, COOKIE_NAME, key, COOKIE_DAYS, auto_hash=False, login_sleep_time=0)
 
@@ -33,7 +33,7 @@ def signed_in_from_cookie(authenticator: stauth.Authenticate) -> SessionUser | N
     username = st.session_state.get("username")
     if not (st.session_state.get("authentication_status") and username):
         return None
-    with uow() as work:
+    with main_uow() as work:
         user = user_by_username(work.session, username)
     if user is not None:
         st.session_state[USER_KEY] = user.id
@@ -43,7 +43,7 @@ def signed_in_from_cookie(authenticator: stauth.Authenticate) -> SessionUser | N
 def sign_in_form(authenticator: stauth.Authenticate) -> None:
     if st.session_state.get("setup_result"):
         st.success(t("setup.done"))
-    with uow() as work:
+    with main_uow() as work:
         demo = demo_credentials(work.session)
     if demo:  # issue 3 §4: shown only while the demo institution is loaded
         st.info(t("signin.demo", password=demo.password) + "  \n" +
@@ -56,7 +56,7 @@ def sign_in_form(authenticator: stauth.Authenticate) -> None:
     if not submitted:
         return
     try:
-        with uow() as work:
+        with main_uow() as work:
             user = authenticate(work, username, password)
     except DomainError as exc:
         error(exc)

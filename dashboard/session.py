@@ -8,12 +8,13 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard.i18n import t
-from db.engine import UnitOfWork, default_engine, make_engine, migrate
+from db.engine import UnitOfWork, default_engine, make_engine, migrate, training_engine
 from services.access import load_actor, require_page
 from services.auth import SessionUser, session_user
 from services.errors import NotPermitted
 
 USER_KEY = "user_id"
+TRAINING_USER = "training_user_id"  # set while the user practises: every page then works on the training database
 
 
 @st.cache_resource
@@ -25,8 +26,34 @@ def _engine(url: str | None) -> Engine:
     return engine
 
 
-def uow() -> UnitOfWork:
+@st.cache_resource
+def _training_engine(url: str | None) -> Engine:
+    return training_engine(url)
+
+
+def practice_engine() -> Engine:
+    return _training_engine(os.environ.get("DATABASE_URL"))
+
+
+def in_training() -> bool:
+    return TRAINING_USER in st.session_state
+
+
+def main_uow() -> UnitOfWork:
+    """The institution's real database, whatever mode the session is in."""
     return UnitOfWork(_engine(os.environ.get("DATABASE_URL")))
+
+
+def uow() -> UnitOfWork:
+    """The database this session works on: the training one while practising (issue 5 §4)."""
+    if in_training():
+        return UnitOfWork(practice_engine())
+    return main_uow()
+
+
+def acting_user_id() -> int | None:
+    """Who acts: the signed-in user, or their mirror in the training database while practising."""
+    return st.session_state.get(TRAINING_USER) or st.session_state.get(USER_KEY)
 
 
 def current_user() -> SessionUser | None:
@@ -34,12 +61,16 @@ def current_user() -> SessionUser | None:
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
         return None
-    with uow() as work:
+    with main_uow() as work:
         try:
-            return session_user(work.session, user_id)
+            user = session_user(work.session, user_id)
         except NotPermitted:
             sign_out_state()
             return None
+    if in_training():
+        with uow() as work:
+            return session_user(work.session, st.session_state[TRAINING_USER])
+    return user
 
 
 def page_user(page: str) -> SessionUser:

@@ -132,6 +132,8 @@ class Case(Base):
         Index("ix_cases_first_responder", "first_responder_id"),
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_customer", "customer_id"),
+        Index("ix_cases_resolved_at", "resolved_at"),
+        Index("ix_cases_feedback_at", "feedback_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -184,6 +186,7 @@ class CaseDeadline(Base):
         CheckConstraint(_in("status", DEADLINE_STATUSES), name="status_known"),
         CheckConstraint("extensions >= 0", name="extensions_nonneg"),
         Index("ix_case_deadlines_open_due", "due_at", postgresql_where="status = 'open'"),
+        Index("ix_case_deadlines_milestone_due", "milestone", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -206,6 +209,7 @@ class CaseEvent(Base):
     __table_args__ = (
         CheckConstraint(_in("event_type", EVENT_TYPES), name="event_type_known"),
         Index("ix_case_events_case_at", "case_id", "at"),
+        Index("ix_case_events_type_at", "event_type", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

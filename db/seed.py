@@ -277,9 +277,12 @@ class _Planner:
                      else rng.choices(list(texts.SATISFACTION_MIX), list(texts.SATISFACTION_MIX.values()))[0])
         resolve = assessment.milestone(self.policy.extension.milestones[0]) or assessment.milestone("resolve")
         span = max((resolve.due if resolve else received + timedelta(days=3)) - received, timedelta(hours=2))
+        contact = min((m.due for m in assessment.milestones if "first_contact" in m.met_by), default=None)
+        told = resolve is not None and "feedback" in resolve.met_by  # the decision counts once told (bank, branch)
         previous = received
-        for kind, when in self.steps(fate, received, forward, span, **options):
-            at = _office(previous + when if isinstance(when, timedelta) else when, rng)
+        for kind, when in self.steps(fate, received, forward, span, contact, told, **options):
+            # a delay runs on to the next morning; a time aimed at a deadline moves back into the day
+            at = _office(previous + when, rng) if isinstance(when, timedelta) else _office(when, rng, back=True)
             previous = max(at, previous + timedelta(minutes=rng.uniform(5, 30)))
             plan.steps.append((kind, previous))
         if stop is not None:
@@ -289,9 +292,11 @@ class _Planner:
         plan.steps = plan.steps[:due]  # nothing happens in the future
         return plan
 
-    def steps(self, fate: str, received: datetime, forward: datetime, span: timedelta, extend: bool = False,
-              escalate: bool = False, visit: bool = False) -> list[tuple[str, timedelta | datetime]]:
-        """Each step after intake: at a time, or after a delay; resolution aims at the pack's deadline."""
+    def steps(self, fate: str, received: datetime, forward: datetime, span: timedelta, contact: datetime | None,
+              told: bool, extend: bool = False, escalate: bool = False, visit: bool = False
+              ) -> list[tuple[str, timedelta | datetime]]:
+        """Each step after intake: at a time, or after a delay; contact and resolution aim at the pack's
+        deadlines, and miss them now and then."""
         rng = self.rng
 
         def hours(low: float, high: float) -> timedelta:
@@ -299,14 +304,19 @@ class _Planner:
 
         steps: list[tuple[str, timedelta | datetime]] = []
         if fate == "full":
-            late = rng.random() < 0.08
-            steps += [("forward", forward), ("first_contact", hours(0.3, 6) if rng.random() < 0.85 else hours(6, 30))]
+            late = rng.random() < 0.06
+            first_contact: timedelta | datetime = hours(0.3, 6) if rng.random() < 0.85 else hours(6, 30)
+            if contact is not None and contact > forward and rng.random() < 0.93:
+                first_contact = forward + (contact - forward) * rng.uniform(0.2, 0.8)
+            steps += [("forward", forward), ("first_contact", first_contact)]
             if escalate:
                 steps.append(("escalate", hours(0.5, 8)))
             if extend and self.policy.extension.max_count:
                 steps.append(("extend", received + span * rng.uniform(0.5, 0.85)))
-            frac = rng.uniform(1.1, 1.6) if extend or late else rng.uniform(0.25, 0.9)
-            steps += [("resolve", received + span * frac), ("feedback", hours(0.5, 30))]
+            frac = rng.uniform(1.05, 1.4) if extend or late else rng.uniform(0.25, 0.9)
+            target = received + span * frac
+            steps += [("resolve", target - hours(2, 20)), ("feedback", target)] if told else \
+                [("resolve", target), ("feedback", hours(0.5, 30))]
             if self.policy.return_visit_required:
                 steps.append(("return_visit", timedelta(days=rng.uniform(30, 50))))
             elif visit:
@@ -323,12 +333,15 @@ class _Planner:
         return steps
 
 
-def _office(at: datetime, rng: random.Random) -> datetime:
-    """Move a time outside 08:00–19:00 to the next morning."""
-    if at.hour < 8 or at.hour >= 19:
-        day = at.date() + timedelta(days=1 if at.hour >= 19 else 0)
-        return datetime(day.year, day.month, day.day, 9, rng.randrange(60), tzinfo=at.tzinfo)
-    return at
+def _office(at: datetime, rng: random.Random, back: bool = False) -> datetime:
+    """Move a time outside 08:00–19:00 to the next morning (back: to the end of the working day before)."""
+    if 8 <= at.hour < 19:
+        return at
+    if back:
+        day = at.date() - timedelta(days=1 if at.hour < 8 else 0)
+        return datetime(day.year, day.month, day.day, 17, rng.randrange(60), tzinfo=at.tzinfo)
+    day = at.date() + timedelta(days=1 if at.hour >= 19 else 0)
+    return datetime(day.year, day.month, day.day, 9, rng.randrange(60), tzinfo=at.tzinfo)
 
 
 class _Runner:
@@ -355,7 +368,7 @@ class _Runner:
         plan.case_no = ref.case_no
         self.handler = rng.choice(self.ids[f"handler@{plan.department}"] + self.ids[f"dept_head@{plan.department}"])
         for kind, at in plan.steps:
-            ref = getattr(self, kind)(ref, at)
+            ref = self.step(kind, ref, at)
         if ref.state != plan.final_state:
             raise RuntimeError(f"demo case {ref.case_no} ended {ref.state}, planned {plan.final_state}")
 
@@ -371,19 +384,34 @@ class _Runner:
                         satisfaction=plan.satisfaction)
         return form
 
-    def forward(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
-        return svc.forward(self.uow, self.plan.first_responder, ref.case_no, ref.version,
-                           department=self.plan.department, handler_id=self.handler,
-                           handling_form=self.say(texts.HANDLING_FORMS), at=at)
-
-    def first_contact(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
-        return svc.first_contact(self.uow, self.handler, ref.case_no, ref.version,
-                                 note=self.say(texts.FIRST_CONTACTS), at=at)
-
-    def escalate(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
-        head = self.ids[f"dept_head@{self.plan.department}"][0]
-        return svc.escalate(self.uow, head, ref.case_no, ref.version, to_role=self.rng.choice(list(self.policy.roles)),
-                            reason=self.say(texts.ESCALATION_REASONS), at=at)
+    def step(self, kind: str, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
+        """One step, done by whoever does it: the first responder, the case's handler or the department head."""
+        plan, say, pick, uow = self.plan, self.say, self.rng.choice, self.uow
+        mine = (uow, plan.first_responder, ref.case_no, ref.version)
+        match kind:
+            case "forward":
+                return svc.forward(*mine, department=plan.department, handler_id=self.handler,
+                                   handling_form=say(texts.HANDLING_FORMS), at=at)
+            case "first_contact":
+                return svc.first_contact(uow, self.handler, ref.case_no, ref.version,
+                                         note=say(texts.FIRST_CONTACTS), at=at)
+            case "escalate":
+                head = self.ids[f"dept_head@{plan.department}"][0]
+                return svc.escalate(uow, head, ref.case_no, ref.version, to_role=pick(list(self.policy.roles)),
+                                    reason=say(texts.ESCALATION_REASONS), at=at)
+            case "extend" | "resolve":
+                return getattr(self, kind)(ref, at)
+            case "invalid":  # closed as invalid by the first responder, still explained (seed 002 art. 18(3))
+                return svc.mark_invalid(*mine, explanation=say(texts.INVALID_EXPLANATIONS), at=at)
+            case "feedback":
+                return svc.feedback(*mine, method=pick(texts.FEEDBACK_METHODS), satisfaction=plan.satisfaction,
+                                    note=say(texts.FEEDBACK_NOTES), at=at)
+            case "return_visit":
+                return svc.return_visit(*mine, method=pick(texts.FEEDBACK_METHODS[:3]),
+                                        satisfaction=plan.satisfaction, note=say(texts.RETURN_VISITS), at=at)
+            case "archive":
+                return svc.archive(*mine, at=at)
+        return svc.withdraw(*mine, reason=say(texts.WITHDRAW_REASONS), at=at)
 
     def extend(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
         milestone = self.policy.extension.milestones[0]
@@ -404,24 +432,3 @@ class _Runner:
                            fact_finding=self.say(texts.FACT_FINDINGS), measures=self.say(texts.MEASURES),
                            accountability=self.say(texts.ACCOUNTABILITY), compensation_paid=paid,
                            signed_confirmation=self.say(texts.SIGNED) if paid else None, at=at)
-
-    def invalid(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:  # closed as invalid by the first responder
-        return svc.mark_invalid(self.uow, self.plan.first_responder, ref.case_no, ref.version,
-                                explanation=self.say(texts.INVALID_EXPLANATIONS), at=at)
-
-    def feedback(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
-        return svc.feedback(self.uow, self.plan.first_responder, ref.case_no, ref.version,
-                            method=self.rng.choice(texts.FEEDBACK_METHODS), satisfaction=self.plan.satisfaction,
-                            note=self.say(texts.FEEDBACK_NOTES), at=at)
-
-    def return_visit(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
-        return svc.return_visit(self.uow, self.plan.first_responder, ref.case_no, ref.version,
-                                method=self.rng.choice(texts.FEEDBACK_METHODS[:3]), satisfaction=self.plan.satisfaction,
-                                note=self.say(texts.RETURN_VISITS), at=at)
-
-    def archive(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
-        return svc.archive(self.uow, self.plan.first_responder, ref.case_no, ref.version, at=at)
-
-    def withdraw(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
-        return svc.withdraw(self.uow, self.plan.first_responder, ref.case_no, ref.version,
-                            reason=self.say(texts.WITHDRAW_REASONS), at=at)

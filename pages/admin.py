@@ -8,8 +8,8 @@ from dashboard.session import page_user
 
 user = page_user("admin")
 st.title(t("admin.title"))
-users, departments, pack, calendar = st.tabs([t("admin.users"), t("admin.departments"), t("admin.pack"),
-                                              t("admin.calendar")])
+users, departments, pack, calendar, imports = st.tabs([t("admin.users"), t("admin.departments"), t("admin.pack"),
+                                                       t("admin.calendar"), t("admin.import")])
 with users:
     admin.users(user.id)
 with departments:
@@ -18,3 +18,5 @@ with pack:
     admin.pack(user.id)
 with calendar:
     admin.calendar(user.id)
+with imports:
+    admin.import_cases(user.id)

@@ -5,16 +5,12 @@ import streamlit as st
 from dashboard.i18n import t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
-from services.admin import calendar_gaps
 from services.home import todays_work
 
 user = page_user("home")
 st.title(t("home.title"))
 with uow() as work:
     counts = todays_work(work, user.id)
-    gaps = calendar_gaps(work) if "admin" in user.roles else []
-if gaps:
-    st.warning(t("home.calendar_gap", years="、".join(map(str, gaps))))
 st.write(t("home.greeting", name=user.display_name))
 if not counts:
     st.info(t("home.nothing"))

@@ -1,16 +1,17 @@
 """我的待办: my cases, nearest deadline first, with SLA badges; filtered and paged in SQL."""
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
 from dashboard.i18n import code, error, t
+from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from services.errors import DomainError
 from services.queue import my_queue
 from services.settings import active_policy
 from services.transitions import CLOSED_STATES, OPEN_STATES
 
+COLUMNS = [2, 3, 2, 1, 1, 2, 1, 1]
 user = page_user("queue")
 st.title(t("queue.title"))
 with uow() as work:
@@ -40,10 +41,17 @@ st.caption(t("queue.total", total=result.total, page=result.page, pages=result.p
 if not result.rows:
     st.info(t("queue.empty"))
     st.stop()
-st.dataframe(pd.DataFrame([{
-    t("field.case_no"): f"case?case={r.case_no}", t("field.sla"): sla.text(r.deadline),
-    t("field.deadline"): r.deadline.due_text if r.deadline else "", t("field.state"): t(f"state.{r.state}"),
-    t("field.grade"): code(policy, "grade", r.grade), t("field.category"): code(policy, "category", r.category),
-    t("field.channel"): code(policy, "channel", r.channel), t("field.customer"): r.customer_name,
-    t("field.assignee"): r.assignee_name or "", t("field.received_at"): r.received_at} for r in result.rows]),
-    hide_index=True, column_config={t("field.case_no"): st.column_config.LinkColumn(display_text=r"case=(.*)$")})
+head = st.columns(COLUMNS)
+for column, key in zip(head, ("field.case_no", "field.sla", "field.deadline", "field.state", "field.grade",
+                              "field.category", "field.customer", "field.assignee"), strict=True):
+    column.caption(t(key))
+for r in result.rows:  # one click to the case (issue 4 §2)
+    cells = st.columns(COLUMNS)
+    link("case", r.case_no, {"case": r.case_no}, container=cells[0])
+    cells[1].write(sla.text(r.deadline))
+    cells[2].write(r.deadline.due_text if r.deadline else "")
+    cells[3].write(t(f"state.{r.state}"))
+    cells[4].write(code(policy, "grade", r.grade))
+    cells[5].write(code(policy, "category", r.category))
+    cells[6].write(r.customer_name)
+    cells[7].write(r.assignee_name or "")

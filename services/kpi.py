@@ -54,6 +54,7 @@ class _Family:
     anchor: str  # the instant that puts a row in a period and a month
     measures: str
     detail: str  # per-row columns of the drill-down
+    order: str = ""  # drill-down order after the anchor
 
 
 def _deadline_family(milestones: str, measures: str) -> _Family:
@@ -99,7 +100,7 @@ FAMILIES: dict[str, _Family] = {
         " AND cd.due_at < :end AND (cd.met_at IS NULL OR cd.met_at >= :start)",  # the same, sargable
 
         "s.month_start", "count(*) AS overdue_backlog",
-        "s.as_of, cd.due_at, cd.met_at, cd.status AS deadline_status"),
+        "s.as_of, cd.due_at, cd.met_at, cd.status AS deadline_status", "cd.due_at, "),
     "extension": _event_family("extension", "extensions",
                                "e.at AS event_at, e.data->>'milestone' AS milestone, e.note AS reason"),
     "escalation": _event_family("escalation", "escalations",
@@ -282,7 +283,7 @@ def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str 
     sql = (f"WITH {_SNAPSHOTS[by == 'month']} SELECT c.case_no, d.code AS department, "
            f"COALESCE(u.username, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
            f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
-           f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, c.case_no{page}")
+           f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, {family.order}c.case_no{page}")
     params = {**_params(scope, window(date_from, date_to, now)), "group": group}
     result = session.execute(text(sql), params)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))

@@ -8,6 +8,7 @@ never loads the demo, so that setting never exists there.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from services.policy import PACK_CODES
 from services.settings import activate_pack
 
 DEMO = "demo"  # settings key: the demo institution is loaded, its users and shared password
-DEMO_CASES = 2000
+DEMO_CASES = int(os.environ.get("COMPLAINTS_DEMO_CASES", "2000"))  # size of the demo institution
 _SETUP_LOCK = 0x5E7_0001  # pg advisory lock: two set-up forms submitted at once run one after the other
 
 

@@ -9,13 +9,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import error, t
+from dashboard.i18n import error, lang, t
 from dashboard.session import uow
 from db.models import ROLES
-from services import admin
+from services import admin, importer
 from services.calendar import DayType
 from services.calendar_store import load_calendar, set_calendar_day
 from services.errors import DomainError
+from services.settings import active_policy
 
 
 def _run(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -122,3 +123,26 @@ def calendar(user_id: int) -> None:
             changed = _run(set_calendar_day, user_id, day, kind, name or None)
             if changed is not None:
                 st.info(t("admin.days_changed", count=int(changed)))
+
+
+def import_cases(user_id: int) -> None:
+    """Spreadsheet import for institutions moving off paper (issue 5 §5): all rows valid, or nothing."""
+    with uow() as work:
+        template = importer.template_xlsx(active_policy(work.session))
+    st.download_button(t("import.template"), template, file_name="complaints-import-template.xlsx")
+    upload = st.file_uploader(t("import.file"), type=["xlsx", "csv"], key="import_file")
+    if upload is None or not st.button(t("import.run"), type="primary"):
+        return
+    try:
+        with uow() as work:
+            result = importer.import_file(work, user_id, upload.getvalue(), upload.name)
+    except DomainError as exc:
+        error(exc)
+        return
+    if result.errors:
+        st.error(t("import.failed", count=len(result.errors)))
+        st.dataframe(pd.DataFrame([{t("import.row"): e.row, t("import.column"): e.column,
+                                    t("import.problem"): e.message_zh if lang() == "zh" else e.message_en}
+                                   for e in result.errors]), hide_index=True)
+    else:
+        st.success(t("import.done", count=result.imported))

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.i18n import code, lang, t
-from dashboard.session import uow
+from dashboard.session import acting_user_id, uow
 from services import cases
 from services.calendar import SHANGHAI
 from services.case_view import CaseDetail
@@ -35,7 +35,7 @@ def seen(fresh: CaseDetail, refresh: bool = False) -> CaseDetail:
 def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], **values: Any) -> None:
     try:
         with uow() as work:
-            call(work, st.session_state["user_id"], detail.case_no, detail.version, **values)
+            call(work, acting_user_id(), detail.case_no, detail.version, **values)
     except Conflict as exc:
         st.error(exc.message(lang()))
         st.info(t("case.conflict_kept"))
@@ -158,7 +158,7 @@ def re_complaint(detail: CaseDetail, policy: Policy) -> None:
         if st.form_submit_button(t("form.submit")):
             try:
                 with uow() as work:
-                    ref = cases.re_complaint(work, st.session_state["user_id"], detail.case_no,
+                    ref = cases.re_complaint(work, acting_user_id(), detail.case_no,
                                              {"received_at": datetime.now(SHANGHAI), "content": content})
             except DomainError as exc:
                 st.error(exc.message(lang()))

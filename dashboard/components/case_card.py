@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard.components import sla
 from dashboard.i18n import code, error, lang, t
 from dashboard.navigation import link
-from dashboard.session import uow
+from dashboard.session import acting_user_id, uow
 from services.calendar import SHANGHAI, format_deadline
 from services.case_view import PII_LABELS, CaseDetail, reveal_pii
 from services.errors import DomainError
@@ -35,7 +35,7 @@ def facts(detail: CaseDetail, policy: Policy) -> None:
                 left.button(t("case.reveal", field=PII_LABELS[field][0 if lang() == "zh" else 1]), key=f"rv_{field}"):
             try:
                 with uow() as work:
-                    revealed[(detail.case_no, field)] = reveal_pii(work, st.session_state["user_id"], detail.case_no,
+                    revealed[(detail.case_no, field)] = reveal_pii(work, acting_user_id(), detail.case_no,
                                                                    field) + " " + t("case.revealed")
             except DomainError as exc:
                 error(exc)
@@ -65,6 +65,11 @@ def assessment(detail: CaseDetail, policy: Policy) -> None:
     with st.expander(t("field.explanation")):
         for line in detail.explanation:
             st.caption(line)
+    if detail.escalations:
+        st.write(f"**{t('case.escalations')}**")
+        for e in detail.escalations:
+            answered = f" ✓ {e.acknowledged_by} {_when(e.acknowledged_at)}" if e.acknowledged_at else ""
+            st.caption(f"{_when(e.created_at)} → {code(policy, 'role', e.to_role)} · {e.reason}{answered}")
 
 
 def deadlines(detail: CaseDetail, policy: Policy) -> None:

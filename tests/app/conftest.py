@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from tests.service.conftest import Institution, make_institution
@@ -15,13 +16,16 @@ ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 @pytest.fixture
-def app_env(engine, monkeypatch):
+def app_env(engine, admin_engine, monkeypatch):
     """Point the app at this test's database; the engine cache is keyed by the URL."""
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     st.cache_resource.clear()
     st.cache_data.clear()
     yield engine
     st.cache_resource.clear()
+    training = f"{engine.url.database}_training"  # the training database a test may have opened
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{training}" WITH (FORCE)'))
 
 
 @pytest.fixture

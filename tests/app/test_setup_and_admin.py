@@ -102,3 +102,9 @@ def test_admin_adds_a_holiday_and_open_deadlines_move(institution, app):
     at = submit(at, "calendar_day")
     assert at.success[0].value == "已保存。"
     assert "1 件在办案件" in at.info[0].value
+
+
+def test_admins_are_warned_when_the_next_60_days_reach_a_year_without_calendar_data(institution, app):
+    # The shipped calendar ends with 2026, and the next 60 days from now reach 2027.
+    assert any("2027 年尚无工作日历数据" in w.value for w in app(institution.users["admin"]).warning)
+    assert not any("工作日历" in w.value for w in app(institution.users["clerk"]).warning)

@@ -10,6 +10,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,17 @@ from db.engine import embedded_server_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-DATABASES: dict[str, str] = {}  # server URL → the URL of the embedded database it started
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pgdata: Path  # where the app under test keeps its embedded PostgreSQL
+
+    def database_url(self) -> str:
+        """The app's database (started by the app on its first page; reused here, not restarted)."""
+        return embedded_server_url(self.pgdata)
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -30,7 +41,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server() -> Iterator[Server]:
     port = _free_port()
     data = tempfile.mkdtemp(prefix="complaints-browser-")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"COMPLAINTS_DATA_DIR": data}
@@ -45,8 +56,7 @@ def server() -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.5)
-        DATABASES[url] = embedded_server_url(Path(data) / "pg")  # the server started it; this reuses it
-        yield url
+        yield Server(url, Path(data) / "pg")
     finally:
         process.terminate()
         process.wait(10)
@@ -62,9 +72,6 @@ def _delete_embedded(pgdata: Path) -> None:
         server.cleanup_mode = "delete"
         server.cleanup()
 
-
-def database_of(server_url: str) -> str:
-    return DATABASES[server_url]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from db.models import Case, Department
 from db.supervision_models import RectificationAction, Review, SampleItem, SamplingPlan
@@ -129,6 +129,15 @@ def test_findings_come_from_the_supervision_tables_through_one_query(october):
         september = report.findings_for_month(uow.session, "2026-09", now=NOW)
     assert [(f.finding, f.overdue) for f in found] == [("回访记录缺失", True), ("延期未告知客户", False)]
     assert [f.finding for f in september] == ["受理登记不完整"]  # closed on 09-29, before its due date
+
+
+def test_without_the_supervision_tables_the_report_has_no_findings(october):
+    inst, _ = october
+    with inst.uow() as uow:  # DDL is transactional in PostgreSQL: rolled back when the block ends
+        uow.session.execute(text("DROP TABLE rectification_actions"))
+        assert report.findings_for_month(uow.session, "2026-10", now=NOW) == []
+        monthly = report.build_report(uow.session, report.SYSTEM, "2026-10", now=NOW)
+    assert monthly.tables["监督发现"].empty
 
 
 # --- the command line, in a subprocess against the test database ----------------------------------
