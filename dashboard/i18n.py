@@ -184,6 +184,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "action.escalate": ("升级/上报", "Escalate"),
     "action.withdraw": ("撤诉", "Withdraw"),
     "action.re_complaint": ("再投诉", "Re-complaint"),
+    "action.report_hq": ("报备总部", "Report to headquarters"),
     "form.department": ("责任部门", "Department"),
     "form.handler": ("处理人", "Handler"),
     "form.handling_form": ("处理单内容（转办说明）", "Handling form (what to check)"),

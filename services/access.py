@@ -27,6 +27,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "archive": frozenset({"intake", "dept_head"}),
     "withdraw": frozenset({"intake", "handler", "dept_head"}),
     "re_complaint": frozenset({"intake", "handler", "dept_head"}),
+    "report_hq": frozenset({"handler", "dept_head"}),
     "extend": frozenset({"handler", "dept_head"}),
     "escalate": frozenset({"intake", "handler", "dept_head", "supervisor", "executive"}),
     "view_case": frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"}),

@@ -152,6 +152,7 @@ def set_pack_value(uow: UnitOfWork, actor_id: int, path: str, value: Any) -> Non
     setting.value = {**(setting.value or {}), code: data}
     setting.updated_by_id = actor.id
     uow.session.add(setting)
+    uow.session.info.pop(PACK_EDITS, None)  # this unit of work now runs the edited pack
     _audit(uow, actor, "pack_value_changed", pack=code, path=path, old=old, new=value)
     uow.commit()
 

@@ -193,8 +193,11 @@ def _extendable(case: Case, deadlines: list[DeadlineView]) -> list[str]:
             if d.status == "open" and d.milestone in rule.milestones and d.extensions < rule.max_count]
 
 
-def _actions(actor: Actor, case: Case, extendable: list[str]) -> list[str]:
-    return [a for a in allowed_actions(case.state, actor.roles) if a != "extend" or extendable]
+def _actions(actor: Actor, case: Case, deadlines: list[DeadlineView], extendable: list[str]) -> list[str]:
+    """The state's and roles' actions, less those with nothing to do: no extension left, no report owed."""
+    owes_report = any(d.milestone == "report_hq" and d.status == "open" for d in deadlines)
+    return [a for a in allowed_actions(case.state, actor.roles)
+            if (a != "extend" or extendable) and (a != "report_hq" or owes_report)]
 
 
 def _name(session: Session, user_id: int | None) -> str | None:
@@ -235,7 +238,7 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
         warnings=list(assessment.get("warnings", [])), deadlines=deadlines, timeline=_timeline(session, case),
         escalations=case_escalations(session, [case.id]).get(case.id, []),
         parent=_link(parent) if parent else None, children=[_link(c) for c in children],
-        allowed_actions=_actions(actor, case, extendable), extendable=extendable)
+        allowed_actions=_actions(actor, case, deadlines, extendable), extendable=extendable)
 
 
 def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: datetime | None = None) -> str:

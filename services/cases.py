@@ -391,6 +391,23 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *,
     return _finish(uow, case)
 
 
+def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, note: str,
+              at: datetime | None = None) -> CaseRef:
+    """Report a closed branch-level case to brokerage headquarters (seed 002 art. 19(1))."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "report_hq")
+    owed = uow.session.scalar(select(CaseDeadline.id).where(
+        CaseDeadline.case_id == case.id, CaseDeadline.milestone == "report_hq", CaseDeadline.status == "open"))
+    if owed is None:
+        raise InvalidTransition("该案件无需报备总部，或已报备。", "This case owes no report to headquarters.",
+                                field="report_hq")
+    note = _text({"note": note}, "note", "报备内容", "what was reported")
+    at = _now(at)
+    _record(uow, case, actor, "report_hq", at, note=note)
+    mark_met(uow, case, policy, "report_hq", at)
+    case.updated_at = at  # the report changes the case: bump its version
+    return _finish(uow, case)
+
+
 def _escalate(uow: UnitOfWork, case: Case, actor: Actor | None, role: str, rule_key: str | None,
               reason: str, at: datetime) -> None:
     uow.session.add(Escalation(case_id=case.id, to_role=role, rule_key=rule_key, reason=reason,

@@ -39,8 +39,11 @@ def policy_for(session: Session, code: str) -> Policy:
 
 
 def edited_pack_data(session: Session, code: str) -> dict[str, Any] | None:
-    setting = session.get(Setting, PACK_EDITS)
-    return (setting.value or {}).get(code) if setting else None
+    """The admin's edited copy of a pack, read once per unit of work (the demo load calls this per case)."""
+    if PACK_EDITS not in session.info:
+        setting = session.get(Setting, PACK_EDITS)
+        session.info[PACK_EDITS] = dict(setting.value or {}) if setting else {}
+    return session.info[PACK_EDITS].get(code)
 
 
 @functools.lru_cache(maxsize=32)

@@ -28,6 +28,8 @@ ACTION_STATES: dict[str, tuple[str, ...]] = {
     "escalate": OPEN_STATES,
     "withdraw": ("registered", "forwarded", "in_progress"),
     "re_complaint": RE_COMPLAINT_FROM,
+    # seed 002 art. 19(1): a branch-level case is reported to headquarters within 3 working days of closing.
+    "report_hq": ("resolved", "feedback_given", "return_visit", "archived"),
 }
 
 

@@ -98,22 +98,22 @@ def invalid(detail: CaseDetail, policy: Policy) -> None:
             _submit(detail, "invalid", cases.mark_invalid, explanation=explanation)
 
 
-def feedback(detail: CaseDetail, policy: Policy) -> None:
-    with st.form("action_feedback"):
-        method = st.text_input(t("form.method"), key="fb_method")
-        satisfaction = _satisfaction("fb_satisfaction")
-        note = st.text_area(t("form.note"), key="fb_note")
+def _customer_contact(detail: CaseDetail, action: str, call: Callable[..., Any], prefix: str) -> None:
+    """Feedback and return visit record the same things: how, how satisfied, what was said (RULES.md §2)."""
+    with st.form(f"action_{action}"):
+        method = st.text_input(t("form.method"), key=f"{prefix}_method")
+        satisfaction = _satisfaction(f"{prefix}_satisfaction")
+        note = st.text_area(t("form.note"), key=f"{prefix}_note")
         if st.form_submit_button(t("form.submit")):
-            _submit(detail, "feedback", cases.feedback, method=method, satisfaction=satisfaction, note=note)
+            _submit(detail, action, call, method=method, satisfaction=satisfaction, note=note)
+
+
+def feedback(detail: CaseDetail, policy: Policy) -> None:
+    _customer_contact(detail, "feedback", cases.feedback, "fb")
 
 
 def return_visit(detail: CaseDetail, policy: Policy) -> None:
-    with st.form("action_return_visit"):
-        method = st.text_input(t("form.method"), key="rv_method")
-        satisfaction = _satisfaction("rv_satisfaction")
-        note = st.text_area(t("form.note"), key="rv_note")
-        if st.form_submit_button(t("form.submit")):
-            _submit(detail, "return_visit", cases.return_visit, method=method, satisfaction=satisfaction, note=note)
+    _customer_contact(detail, "return_visit", cases.return_visit, "rv")
 
 
 def archive(detail: CaseDetail, policy: Policy) -> None:
@@ -168,8 +168,15 @@ def re_complaint(detail: CaseDetail, policy: Policy) -> None:
                 st.rerun()
 
 
+def report_hq(detail: CaseDetail, policy: Policy) -> None:
+    with st.form("action_report_hq"):
+        note = st.text_area(t("form.note"), key="hq_note")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "report_hq", cases.report_hq, note=note)
+
+
 FORMS: dict[str, Callable[[CaseDetail, Policy], None]] = {
     "forward": forward, "first_contact": first_contact, "resolve": resolve, "invalid": invalid,
     "feedback": feedback, "return_visit": return_visit, "archive": archive, "extend": extend,
-    "escalate": escalate, "withdraw": withdraw, "re_complaint": re_complaint,
+    "escalate": escalate, "withdraw": withdraw, "re_complaint": re_complaint, "report_hq": report_hq,
 }

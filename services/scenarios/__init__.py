@@ -31,7 +31,8 @@ from typing import Any
 
 from services.calendar import SHANGHAI, WorkingCalendar
 from services.errors import InvalidInput
-from services.policy import PACK_CODES, Label, Policy, _Reader, load_policy
+from services.policy import PACK_CODES, Label, Policy, load_policy
+from services.policy_schema import _Reader
 from services.rules import Facts, assess, parse_facts
 
 SCENARIO_DIR = Path(__file__).parent

@@ -96,8 +96,10 @@ def act(page, action: str, fields: dict[str, str], handler: str | None = None) -
     page.locator("summary").filter(has=page.get_by_text(action, exact=True)).first.click()
     if handler:
         page.get_by_label("处理人", exact=True).click()
-        page.keyboard.type(handler)  # the department has many handlers: filter, then choose
-        page.get_by_role("option", name=handler).click()
+        page.keyboard.type(handler)  # the department has many handlers: filter to one, then choose it
+        page.get_by_role("option", name=handler).wait_for()
+        page.keyboard.press("Enter")
+        page.get_by_text(handler, exact=True).first.wait_for()
     for label, value in fields.items():
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_role("button", name="归档" if action == "归档" else "提交", exact=True).click()

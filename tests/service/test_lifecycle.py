@@ -8,7 +8,7 @@ from sqlalchemy import select
 from db.models import CaseDeadline, CaseEvent, Escalation
 from services import cases
 from services.errors import DomainError, InvalidInput, InvalidTransition
-from tests.service.conftest import HANDLING, Institution, at
+from tests.service.conftest import HANDLING, Institution, at, make_institution
 
 
 def timeline(inst: Institution, case_no: str) -> list[tuple[str, str | None]]:
@@ -185,3 +185,20 @@ def test_saving_the_same_intake_form_twice_creates_one_case(futures):
     second = futures.intake(intake_key="form-7f3a")
     assert first.case_no == second.case_no
     assert futures.intake(intake_key="form-other").case_no != first.case_no
+
+
+@pytest.fixture
+def securities(engine):
+    return make_institution(engine, "securities")
+
+
+def test_a_branch_level_case_is_reported_to_headquarters_within_three_working_days(securities):
+    ref = take_to_resolved(securities, securities.intake())  # resolved Tue 2026-11-03 09:00
+    report = deadlines(securities, ref.case_no)["report_hq"]
+    assert report.due_at == at("2026-11-07 00:00")  # seed 002 art. 19(1): 3 working days → Fri 11-06 24:00
+    with securities.uow() as uow:
+        ref = cases.report_hq(uow, securities.users["head"], ref.case_no, ref.version, note="已书面报备经纪管理总部",
+                              at=at("2026-11-05 16:00"))
+    assert deadlines(securities, ref.case_no)["report_hq"].status == "met"
+    with securities.uow() as uow, pytest.raises(InvalidTransition):
+        cases.report_hq(uow, securities.users["head"], ref.case_no, ref.version, note="再次报备")

@@ -1,0 +1,183 @@
+"""The spreadsheet layout of case import (issue 5 §5): the column catalogue, the template an
+institution fills in, and reading a filled-in .xlsx or .csv back into rows keyed by column."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from services.errors import InvalidInput
+from services.policy import Policy
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    zh: str
+    required: bool
+    help: str = ""
+    example: str = ""
+
+
+COLUMNS = tuple(Column(*c) for c in (
+    ("received_at", "受理时间", True, "YYYY-MM-DD HH:MM；未写时区的按北京时间", "2026-10-12 09:00"),
+    ("channel", "渠道", True, "渠道代码或中文名称（见代码表）", "phone"),
+    ("category", "类别", True, "类别代码或中文名称（见代码表）", ""),
+    ("customer_name", "客户姓名", True, "", "张伟"),
+    ("customer_phone", "联系方式", True, "", "13800138000"),
+    ("customer_id_number", "证件号码", False),
+    ("customer_account_no", "账号", False),
+    ("content", "投诉内容", True, "", "柜员办理业务出错，要求更正"),
+    ("compensation_claim", "索赔金额", False, "元，不小于 0；空白为 0", "0"),
+    ("cause", "原因", False, "branch/company 或 营业部原因/公司原因；空白为营业部原因"),
+    ("flags", "标记", False, "标记代码或中文名称，多个用“、”或逗号分隔"),
+    ("first_responder", "首问责任人", False, "用户名；空白为导入人", "clerk"),
+    ("resolved_at_intake", "当场解决", False, "是/否：客户当场接受解释（需填事实认定、满意度）", "否"),
+    ("forwarded_at", "转办时间", False, "已转办的填写"),
+    ("department", "责任部门", False, "部门代码或名称；空白按政策包规则确定"),
+    ("handler", "处理人", False, "用户名；转办时必填，须属于责任部门", "handler"),
+    ("handling_form", "处理单内容", False, "转办时必填"),
+    ("first_contact_at", "首次联系时间", False),
+    ("first_contact_note", "联系情况", False, "空白记为“原表未记录”"),
+    ("resolved_at", "办结时间", False),
+    ("fact_finding", "事实认定", False, "办结或当场解决时必填"),
+    ("measures", "处理措施", False, "办结时必填"),
+    ("accountability", "责任追究", False, "办结时必填：对责任部门和责任人的处理"),
+    ("compensation_paid", "赔付金额", False, "元，不小于 0"),
+    ("signed_confirmation", "客户签字确认", False, "赔付金额大于 0 时必填"),
+    ("feedback_at", "反馈时间", False),
+    ("feedback_method", "反馈方式", False, "反馈时必填，如 电话"),
+    ("satisfaction", "满意度", False, "1–5 或 非常满意/满意/一般/不满意/非常不满意；反馈、回访、当场解决时必填"),
+    ("return_visit_at", "回访时间", False),
+    ("return_visit_method", "回访方式", False, "回访时必填"),
+    ("return_visit_note", "回访情况", False, "回访时必填"),
+    ("archived_at", "归档时间", False),
+))
+HEADER = {c.zh: c for c in COLUMNS} | {c.key: c for c in COLUMNS}
+
+
+def template_xlsx(policy: Policy | None = None) -> bytes:
+    """The import template: Chinese headers over an English key row, a sheet explaining every column,
+    and with `policy` the codes and labels of that pack."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "案件"
+    sheet.append([c.zh for c in COLUMNS])
+    sheet.append([c.key for c in COLUMNS])
+    for cell, column in zip(sheet[1], COLUMNS, strict=True):
+        cell.font = Font(bold=True, color="C00000" if column.required else "000000")
+        sheet.column_dimensions[cell.column_letter].width = 16
+    for cell in sheet[2]:
+        cell.font, cell.fill = Font(italic=True, color="808080"), PatternFill("solid", fgColor="F2F2F2")
+    sheet.freeze_panes = "A3"
+    notes = book.create_sheet("说明")
+    notes.append(["列名", "字段（第 2 行）", "必填", "说明", "示例"])
+    for c in COLUMNS:
+        notes.append([c.zh, c.key, "是" if c.required else "", c.help, c.example])
+    notes.append([])
+    notes.append(["数据从第 3 行开始（第 2 行英文字段行可保留），红色列名为必填；"
+                  "所有行校验通过后才会导入，任一行有误则不导入任何案件。"])
+    if policy is not None:
+        codes = book.create_sheet("代码表")
+        codes.append(["类型", "代码", "中文名称"])
+        for kind, zh, values in (("channel", "渠道", policy.channels), ("category", "类别", policy.categories),
+                                 ("flag", "标记", policy.flags), ("department", "责任部门", policy.departments)):
+            for code in values:
+                codes.append([zh, code, policy.label(kind, code)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    number: int  # the row number the user sees in the spreadsheet
+    values: dict[str, Any]  # column key → cell value
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str  # the Chinese header
+    message_zh: str
+    message_en: str
+
+
+def cell_text(value: Any) -> str:
+    """A cell as trimmed text, "" when empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a phone or account number typed as a number
+    return str(value).strip()
+
+
+def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError]]:
+    """Rows of an .xlsx (first sheet, or 案件) or a .csv (UTF-8 with or without BOM, else GB18030)."""
+    if filename.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
+        grid = _xlsx_grid(data)
+    elif filename.lower().endswith((".csv", ".txt")):
+        grid = _csv_grid(data)
+    else:
+        raise InvalidInput("只能导入 .xlsx 或 .csv 文件。", "Only .xlsx and .csv files can be imported.", field="file")
+    if not grid:
+        return [], [RowError(1, "—", "文件是空的。", "The file is empty.")]
+    keys, errors = _header(grid[0])
+    if any(e.message_en.startswith("Missing") for e in errors):
+        return [], errors  # every row would lack the column: the header is the one error
+    start = 2 if len(grid) > 1 and _is_key_row(grid[1]) else 1  # the template's English key row
+    rows = []
+    for number, cells in enumerate(grid[start:], start=start + 1):
+        values = {key: value for key, value in zip(keys, cells, strict=False) if key}
+        if any(cell_text(v) for v in values.values()):
+            rows.append(SheetRow(number, values))
+    return rows, errors
+
+
+def _xlsx_grid(data: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InvalidInput(f"无法读取 Excel 文件：{exc}", f"Cannot read the Excel file: {exc}", field="file") from None
+    sheet = book["案件"] if "案件" in book.sheetnames else book.worksheets[0]
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def _csv_grid(data: bytes) -> list[list[Any]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030", errors="replace")  # Excel's "CSV" on Chinese Windows
+    dialect = csv.excel_tab if "\t" in text.split("\n", 1)[0] and "," not in text.split("\n", 1)[0] else csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _header(cells: list[Any]) -> tuple[list[str | None], list[RowError]]:
+    keys: list[str | None] = []
+    errors = []
+    for cell in cells:
+        name = cell_text(cell).rstrip("*＊").strip()
+        column = HEADER.get(name) or HEADER.get(name.lower())
+        if name and column is None:
+            errors.append(RowError(1, name, f"未知的列“{name}”，请使用模板中的列名。",
+                                   f"Unknown column '{name}': use the template's headers."))
+        elif column and column.key in keys:
+            errors.append(RowError(1, column.zh, "列名重复。", "Duplicate column."))
+        keys.append(column.key if column and column.key not in keys else None)
+    for column in COLUMNS:
+        if column.required and column.key not in keys:
+            errors.append(RowError(1, column.zh, "缺少必填列。", f"Missing required column {column.key}."))
+    return keys, errors
+
+
+def _is_key_row(cells: list[Any]) -> bool:
+    names = [cell_text(c) for c in cells if cell_text(c)]
+    return len(names) >= 3 and all(n in HEADER and HEADER[n].key == n for n in names)
+
