@@ -108,3 +108,19 @@ def test_admins_are_warned_when_the_next_60_days_reach_a_year_without_calendar_d
     # The shipped calendar ends with 2026, and the next 60 days from now reach 2027.
     assert any("2027 年尚无工作日历数据" in w.value for w in app(institution.users["admin"]).warning)
     assert not any("工作日历" in w.value for w in app(institution.users["clerk"]).warning)
+
+
+def test_admin_disables_a_user_and_saves_a_department(institution, app):
+    at = admin_page(app, institution)
+    at.selectbox(key="edit_pick").set_value("clerk")
+    at = at.run()
+    next(c for c in at.checkbox if c.label == "启用").uncheck()
+    at = submit(at, "edit_user")
+    assert at.success[0].value == "已保存。"
+    with UnitOfWork(institution.engine) as uow:
+        assert uow.session.scalar(select(User.active).where(User.username == "clerk")) is False
+    at.text_input(key="department_code").input("audit")
+    at.text_input(key="department_name").input("稽核部")
+    assert submit(at, "department").success[0].value == "已保存。"
+    at.text_input(key="department_code").input("Bad Code")
+    assert "部门代码" in submit(at, "department").error[0].value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -180,3 +182,33 @@ def test_every_pack_takes_a_case_from_intake_to_archive_through_the_pages(app_en
         assert submit(page, "action_return_visit").success[0].value == "已完成：回访。"
     page = submit(open_page(app, inst.users["clerk"], "case", case=ref.case_no), "action_archive")
     assert page.success[0].value == "已完成：归档。"
+
+
+def test_first_contact_extension_invalid_and_re_complaint_through_the_page(institution, app):
+    ref = institution.intake()
+    forward_on_page(app, institution, ref)
+    handler = open_page(app, institution.users["handler"], "case", case=ref.case_no)
+    handler.text_area(key="fc_note").input("已致电客户说明进度")
+    assert submit(handler, "action_first_contact").success[0].value == "已完成：首次联系客户。"
+    handler = open_page(app, institution.users["handler"], "case", case=ref.case_no)
+    handler.text_area(key="ex_reason").input("需调取录音")
+    handler.text_input(key="ex_method").input("电话")
+    handler.date_input(key="ex_due").set_value(date(2026, 11, 9))  # past the pack's limit (RULES.md §3)
+    assert "新期限须晚于" in submit(handler, "action_extend").error[0].value
+    # securities: once, by at most the period again — 2 working days after Wed 11-04 24:00 → Fri 11-06 24:00
+    handler.date_input(key="ex_due").set_value(date(2026, 11, 6))
+    assert submit(handler, "action_extend").success[0].value == "已完成：延期。"
+    other = institution.intake(customer_phone="13700000000")
+    clerk = open_page(app, institution.users["clerk"], "case", case=other.case_no)
+    clerk.text_area(key="iv_explanation").input("客户误解交易规则，已解释")
+    assert submit(clerk, "action_invalid").success[0].value == "已完成：按无效投诉办结。"
+    clerk = open_page(app, institution.users["clerk"], "case", case=other.case_no)
+    clerk.text_input(key="fb_method").input("电话")
+    clerk = submit(clerk, "action_feedback")
+    clerk = open_page(app, institution.users["clerk"], "case", case=other.case_no)
+    clerk.text_area(key="rc_content").input("对解释不满意，再次投诉")
+    clerk = submit(clerk, "action_re_complaint")
+    assert clerk.success[0].value == "已完成：再投诉。"
+    with institution.uow() as uow:
+        parent = cases.case_by_number(uow, other.case_no)
+        assert uow.session.scalar(select(func.count()).select_from(Case).where(Case.parent_case_id == parent.id)) == 1
