@@ -17,7 +17,7 @@ with uow() as work:  # the pack's rules run on page load; each escalation is rec
     created = run_automatic_escalations(work)
 with uow() as work:
     rows, policy = board(work, user.id), active_policy(work.session)
-    late_actions = overdue_actions(work, None) if user.roles & {"supervisor", "executive"} else []
+    late_actions = overdue_actions(work, user.id)
 if created:
     st.info(t("board.auto", count=created))
 if not rows:

@@ -347,7 +347,8 @@ def open_actions(uow: UnitOfWork, actor_id: int, now: datetime) -> list[ActionRo
     return [ActionRow(*row) for row in uow.session.execute(_action_rows(now).where(_action_scope(actor)))]
 
 
-def overdue_actions(uow: UnitOfWork, now: datetime) -> list[ActionRow]:
-    """Every open action past its due date, for the escalation board (the caller checks its own access)."""
-    stmt = _action_rows(now).where(RectificationAction.due_date < _aware(now).date())
+def overdue_actions(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[ActionRow]:
+    """The open actions this user may see that are past their due date: the escalation board's list."""
+    actor = load_actor(uow.session, actor_id)
+    stmt = _action_rows(now).where(_action_scope(actor), RectificationAction.due_date < _aware(now).date())
     return [ActionRow(*row) for row in uow.session.execute(stmt)]

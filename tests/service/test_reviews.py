@@ -130,8 +130,10 @@ def test_a_finding_becomes_an_action_tracked_until_closed_with_evidence(sample):
         assert reviews.open_actions(uow, inst.users["outsider"], at("2026-12-16 09:00")) == []
         assert [r.id for r in reviews.open_actions(uow, inst.users["supervisor"], at("2026-12-16 09:00"))
                 if r.overdue] == [row.id]
-        assert [r.id for r in reviews.overdue_actions(uow, at("2026-12-16 09:00"))] == [row.id]
-        assert reviews.overdue_actions(uow, at("2026-12-15 23:59")) == []
+        supervisor = inst.users["supervisor"]
+        assert [r.id for r in reviews.overdue_actions(uow, supervisor, at("2026-12-16 09:00"))] == [row.id]
+        assert reviews.overdue_actions(uow, supervisor, at("2026-12-15 23:59")) == []
+        assert reviews.overdue_actions(uow, inst.users["outsider"], at("2026-12-16 09:00")) == []
     for who, evidence, error in (("head", "  ", InvalidInput), ("outsider", "已培训", NotPermitted)):
         with inst.uow() as uow, pytest.raises(error):
             reviews.close_action(uow, inst.users[who], row.id, evidence)
@@ -143,7 +145,7 @@ def test_a_finding_becomes_an_action_tracked_until_closed_with_evidence(sample):
         assert (action.status, action.closed_by_id, action.evidence) == (
             "closed", inst.users["head"], "已对柜员开展延期告知培训，附签到表")
         assert reviews.open_actions(uow, inst.users["supervisor"], at("2026-12-16 09:00")) == []
-        assert reviews.overdue_actions(uow, at("2026-12-16 09:00")) == []
+        assert reviews.overdue_actions(uow, inst.users["supervisor"], at("2026-12-16 09:00")) == []
 
 
 def test_only_the_assigned_reviewer_may_review(sample):
