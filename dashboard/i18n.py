@@ -254,6 +254,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "review.action": ("整改事项", "Action"),
     "review.evidence": ("整改证据", "Evidence"),
     "review.close": ("关闭整改事项", "Close the action"),
+    "review.visit": ("监督回访：复核人致电客户", "Supervision return visit: the reviewer calls the customer"),
+    "review.visit_save": ("保存回访记录", "Save the visit"),
     # KPIs
     "kpi.title": ("考核", "KPI assessment"),
     "kpi.period": ("考核期间", "Period"),

@@ -98,6 +98,26 @@ def review(user_id: int, policy: Policy) -> None:
                 error(exc)
             else:
                 st.success(t("common.saved"))
+    supervision_visit(user_id, item.item_id)
+
+
+def supervision_visit(user_id: int, item_id: int) -> None:
+    """The reviewer's own call to the customer (seed 003 §6: 回访客户)."""
+    with st.form(f"visit_{item_id}"):
+        st.caption(t("review.visit"))
+        method = st.text_input(t("form.method"), key=f"sv_{item_id}_method")
+        satisfaction = st.select_slider(t("form.satisfaction"), [1, 2, 3, 4, 5], value=4, key=f"sv_{item_id}_sat",
+                                        format_func=lambda v: t(f"satisfaction.{v}"))
+        note = st.text_area(t("form.note"), key=f"sv_{item_id}_note")
+        if st.form_submit_button(t("review.visit_save")):
+            try:
+                with uow() as work:
+                    reviews.record_supervision_visit(work, user_id, item_id, method=method, satisfaction=satisfaction,
+                                                     note=note)
+            except DomainError as exc:
+                error(exc)
+            else:
+                st.success(t("common.saved"))
 
 
 def actions(user_id: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from services import cases
+from tests.app.test_shell import submit
 from tests.app.test_workflow import open_page
 from tests.service.conftest import at
 
@@ -47,4 +48,9 @@ def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, a
     assert preview["总体"].sum() == 3 and preview["随机抽取"].sum() == 2  # ⌈50% × 3⌉
     page = next(b for b in page.button if b.label == "执行抽取").click().run()
     assert page.success[0].value.startswith("已抽取")
-    assert page.selectbox(key="rv_item").options  # the drawn cases now wait for this reviewer
+    item = page.selectbox(key="rv_item").value  # the drawn cases now wait for this reviewer
+    page = submit(page, f"review_{item}")
+    assert page.success[-1].value == "已保存。"  # the checklist, pre-filled from the case record
+    page.text_input(key=f"sv_{item}_method").input("电话")
+    page.text_area(key=f"sv_{item}_note").input("客户确认问题已解决")
+    assert submit(page, f"visit_{item}").success[-1].value == "已保存。"
