@@ -65,7 +65,8 @@ def forward(detail: CaseDetail, policy: Policy) -> None:
                               format_func=lambda d: code(policy, "department", d))
     with st.form("action_forward"):
         people = dict(handlers.get(department, []))
-        handler = st.selectbox(t("form.handler"), list(people), format_func=people.get, key="fw_handler")
+        me = list(people).index(acting_user_id()) if acting_user_id() in people else 0  # small desks forward to self
+        handler = st.selectbox(t("form.handler"), list(people), index=me, format_func=people.get, key="fw_handler")
         text = st.text_area(t("form.handling_form"), key="fw_text")
         if st.form_submit_button(t("form.submit")):
             _submit(detail, "forward", cases.forward, department=department, handler_id=handler or 0,
