@@ -20,6 +20,7 @@ from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Exten
 from services.access import Actor, load_actor, require_case_access, require_role
 from services.calendar import SHANGHAI, format_deadline
 from services.calendar_store import load_calendar
+from services.clock import as_of
 from services.deadlines import case_facts, mark_met, sync_deadlines, waive_open
 from services.directory import department_by_code
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound
@@ -41,14 +42,6 @@ class CaseRef:
 
 def _ref(case: Case) -> CaseRef:
     return CaseRef(case.id, case.case_no, case.version, case.state)
-
-
-def _now(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(SHANGHAI)
-    if at.tzinfo is None:
-        raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field="at")
-    return at.astimezone(SHANGHAI)
 
 
 def _text(values: Mapping[str, Any], field: str, zh: str, en: str) -> str:
@@ -209,7 +202,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *
             or not {"handler", "dept_head"} & set(handler.roles):
         raise InvalidInput("请选择该部门的在岗处理人。", "Choose an active handler of that department.",
                            field="handler")
-    at = _now(at)
+    at = as_of(at)
     case.responsible_department_id, case.assignee_id = target.id, handler.id
     case.handling_form, case.forwarded_at = handling_form, at
     _record(uow, case, actor, "forward", at, "forwarded", handling_form,
@@ -231,7 +224,7 @@ def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int | N
     """The department's first contact with the customer (seed 000 art. 17(3), 001 art. 17)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact")
     note = _text({"note": note}, "note", "联系情况", "what was said")
-    at = _now(at)
+    at = as_of(at)
     case.first_contact_at = at
     _record(uow, case, actor, "first_contact", at, "in_progress", note)
     mark_met(uow, case, policy, "first_contact", at)
@@ -252,7 +245,7 @@ def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *
     if case.compensation_paid > 0:
         case.signed_confirmation = _text({"signed_confirmation": signed_confirmation}, "signed_confirmation",
                                          "客户签字确认记录", "customer's signed confirmation")
-    at = _now(at)
+    at = as_of(at)
     case.outcome, case.resolved_at = "resolved", at
     _record(uow, case, actor, "resolve", at, "resolved", case.fact_finding, measures=case.measures,
             accountability=case.accountability, compensation_paid=str(case.compensation_paid))
@@ -266,7 +259,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int | No
     """Close as invalid: still explained to the customer, and feedback must follow (seed 002 art. 18(3))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "invalid")
     explanation = _text({"explanation": explanation}, "explanation", "向客户所作的解释", "explanation to the customer")
-    at = _now(at)
+    at = as_of(at)
     case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
     case.measures, case.accountability = "解释说明", "无"
     _record(uow, case, actor, "invalid", at, "resolved", explanation)
@@ -279,7 +272,7 @@ def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, 
     """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
     method = _text({"method": method}, "method", "反馈方式", "feedback method")
-    at = _now(at)
+    at = as_of(at)
     case.satisfaction, case.feedback_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "feedback", at, "feedback_given", note or None, method=method,
             satisfaction=case.satisfaction)
@@ -293,7 +286,7 @@ def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int | No
     actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit")
     method = _text({"method": method}, "method", "回访方式", "visit method")
     note = _text({"note": note}, "note", "回访情况", "what the customer said")
-    at = _now(at)
+    at = as_of(at)
     case.satisfaction, case.return_visit_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "return_visit", at, "return_visit", note, method=method,
             satisfaction=case.satisfaction)
@@ -325,7 +318,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
         raise InvalidInput(f"处理单尚不完整，不能归档：缺少 {', '.join(missing)}。",
                            f"The handling form is incomplete, cannot archive: missing {', '.join(missing)}.",
                            field=missing[0])
-    at = _now(at)
+    at = as_of(at)
     case.closed_at = case.closed_at or at
     _record(uow, case, actor, "archive", at, "archived")
     return _finish(uow, case)
@@ -336,7 +329,7 @@ def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, 
     """The customer withdraws: processing ends that day, with the reason (RULES.md §2)."""
     actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw")
     reason = _text({"reason": reason}, "reason", "撤诉原因", "reason for withdrawal")
-    at = _now(at)
+    at = as_of(at)
     case.outcome, case.closed_at = "withdrawn", at
     _record(uow, case, actor, "withdraw", at, "withdrawn", reason)
     waive_open(uow, case)
@@ -373,7 +366,7 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *,
     if row is None:
         raise InvalidInput(f"节点“{milestone}”没有未完成的期限，无需延期。",
                            f"Milestone '{milestone}' has no open deadline to extend.", field="milestone")
-    new_due, informed = _now(new_due), _now(customer_informed_at)
+    new_due, informed = as_of(new_due), as_of(customer_informed_at)
     latest = latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
                               row.extensions)
     if not row.due_at < new_due <= latest:
@@ -384,10 +377,10 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *,
                               reason=reason, customer_informed_at=informed,
                               customer_informed_method=informed_method, requested_by_id=actor.id))
     old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
-    _record(uow, case, actor, "extension", _now(at), note=reason, milestone=milestone,
+    _record(uow, case, actor, "extension", as_of(at), note=reason, milestone=milestone,
             old_due=old_due.isoformat(), new_due=new_due.isoformat(), customer_informed_at=informed.isoformat(),
             informed_method=informed_method)
-    case.updated_at = _now(at)  # an extension changes the case: bump its version
+    case.updated_at = as_of(at)  # an extension changes the case: bump its version
     return _finish(uow, case)
 
 
@@ -401,7 +394,7 @@ def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
         raise InvalidTransition("该案件无需报备总部，或已报备。", "This case owes no report to headquarters.",
                                 field="report_hq")
     note = _text({"note": note}, "note", "报备内容", "what was reported")
-    at = _now(at)
+    at = as_of(at)
     _record(uow, case, actor, "report_hq", at, note=note)
     mark_met(uow, case, policy, "report_hq", at)
     case.updated_at = at  # the report changes the case: bump its version
@@ -423,7 +416,7 @@ def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, 
         raise InvalidInput(f"上报对象“{to_role}”不在本政策包中。", f"'{to_role}' is not a role of this pack.",
                            field="to_role")
     reason = _text({"reason": reason}, "reason", "上报原因", "reason")
-    _escalate(uow, case, actor, to_role, None, reason, _now(at))
+    _escalate(uow, case, actor, to_role, None, reason, as_of(at))
     return _finish(uow, case)
 
 

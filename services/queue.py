@@ -23,6 +23,7 @@ from db.models import Case, CaseDeadline, Customer, User
 from services.access import case_scope, load_actor, require_role
 from services.calendar import SHANGHAI, Period, WorkingCalendar, format_deadline
 from services.calendar_store import load_calendar
+from services.clock import as_of
 from services.deadlines import sla
 from services.errors import InvalidInput, NotPermitted
 from services.policy import PACK_CODES, load_policy
@@ -38,15 +39,6 @@ SLA_STATUSES = {
 }
 _DAY_KINDS = ("working_days", "calendar_days")
 _INTAKE_FACTS = tuple(k for k in FACT_KEYS if k not in ("forwarded_at", "resolved_at"))  # set later, not at intake
-
-
-def as_of(now: datetime | None) -> datetime:
-    """The instant a read is for (default: now), in Shanghai (RULES.md §3)."""
-    if now is None:
-        return datetime.now(SHANGHAI)
-    if now.tzinfo is None:
-        raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field="now")
-    return now.astimezone(SHANGHAI)
 
 
 # --- SLA badge ------------------------------------------------------------------------------------

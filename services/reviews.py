@@ -19,8 +19,8 @@ from db.engine import UnitOfWork
 from db.models import AuditEvent, Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from db.supervision_models import RectificationAction, Review, SampleItem, SupervisionReturnVisit
 from services.access import SEES_ALL, Actor, load_actor
-from services.calendar import SHANGHAI
 from services.cases import SATISFACTION, missing_for_archive
+from services.clock import as_of
 from services.directory import department_by_code
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound, NotPermitted
 from services.policy import Policy, load_policy
@@ -81,14 +81,6 @@ class ActionRow:
     due_date: date
     status: str
     overdue: bool
-
-
-def _aware(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(SHANGHAI)
-    if at.tzinfo is None:
-        raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field="at")
-    return at.astimezone(SHANGHAI)
 
 
 def _text(value: str | None, field: str, zh: str, en: str) -> str:
@@ -228,7 +220,7 @@ def _assigned_item(session: Session, actor_id: int, item_id: int) -> tuple[Actor
 def suggestions(uow: UnitOfWork, actor_id: int, item_id: int, now: datetime | None = None) -> list[Suggestion]:
     """One suggestion per checklist item, from the case's record, for the assigned reviewer to confirm."""
     _, _, case = _assigned_item(uow.session, actor_id, item_id)
-    record = _record_of(uow.session, case, _aware(now))
+    record = _record_of(uow.session, case, as_of(now))
     return [Suggestion(item.code, *SUGGEST[item.code](record)) for item in CHECKLIST]
 
 
@@ -269,7 +261,7 @@ def submit_review(uow: UnitOfWork, actor_id: int, item_id: int, answers: Mapping
     actor, item, _ = _assigned_item(uow.session, actor_id, item_id)
     if uow.session.scalar(select(Review.id).where(Review.sample_item_id == item.id)) is not None:
         raise Conflict("该样本已提交过抽查意见。", "This sampled case has already been reviewed.")
-    checklist, at = _answers(answers), _aware(at)
+    checklist, at = _answers(answers), as_of(at)
     review = Review(sample_item_id=item.id, reviewer_id=actor.id, checklist=checklist, submitted_at=at,
                     score=weighted_score({code: a["result"] for code, a in checklist.items()}),
                     findings="\n".join(f.finding.strip() for f in findings) or None)
@@ -287,7 +279,7 @@ def record_supervision_visit(uow: UnitOfWork, actor_id: int, item_id: int, *, me
     if satisfaction not in SATISFACTION:
         raise InvalidInput("请选择满意度（1–5 分）。", "Choose the satisfaction (1–5).", field="satisfaction")
     visit = SupervisionReturnVisit(
-        sample_item_id=item.id, reviewer_id=actor.id, at=_aware(at), satisfaction=int(satisfaction),
+        sample_item_id=item.id, reviewer_id=actor.id, at=as_of(at), satisfaction=int(satisfaction),
         method=_text(method, "method", "回访方式", "visit method"),
         note=_text(note, "note", "回访情况", "what the customer said"))
     uow.session.add(visit)
@@ -312,14 +304,14 @@ def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, 
     if action.status != "open":
         raise InvalidTransition("该整改事项已关闭。", "This action is already closed.", field="status")
     action.evidence = _text(evidence, "evidence", "整改证据", "evidence of the fix")
-    action.status, action.closed_at, action.closed_by_id = "closed", _aware(at), actor.id
+    action.status, action.closed_at, action.closed_by_id = "closed", as_of(at), actor.id
     uow.session.add(AuditEvent(actor_id=actor.id, action="rectification_closed", detail={"action_id": action.id}))
     uow.flush()
     uow.commit()
 
 
 def _action_rows(now: datetime) -> Select[tuple]:
-    today = _aware(now).date()  # due by the end of the due date, Shanghai time
+    today = as_of(now).date()  # due by the end of the due date, Shanghai time
     return (select(RectificationAction.id, Case.case_no, RectificationAction.finding, Department.code,
                    RectificationAction.owner_id, User.display_name, RectificationAction.due_date,
                    RectificationAction.status, RectificationAction.due_date < today)
@@ -350,5 +342,5 @@ def open_actions(uow: UnitOfWork, actor_id: int, now: datetime) -> list[ActionRo
 def overdue_actions(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[ActionRow]:
     """The open actions this user may see that are past their due date: the escalation board's list."""
     actor = load_actor(uow.session, actor_id)
-    stmt = _action_rows(now).where(_action_scope(actor), RectificationAction.due_date < _aware(now).date())
+    stmt = _action_rows(now).where(_action_scope(actor), RectificationAction.due_date < as_of(now).date())
     return [ActionRow(*row) for row in uow.session.execute(stmt)]
