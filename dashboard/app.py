@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 import streamlit as st  # noqa: E402
 
 from dashboard.auth import make_authenticator, sign_in_form, sign_out, signed_in_from_cookie  # noqa: E402
-from dashboard.i18n import language_switch, role_names, t  # noqa: E402
+from dashboard.i18n import joined, language_switch, role_names, t  # noqa: E402
 from dashboard.navigation import PAGES_DIR, navigation  # noqa: E402
 from dashboard.session import TRAINING_USER, current_user, in_training, main_uow  # noqa: E402
 from services.access import pages_for  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> None:
         with main_uow() as work:
             gaps = calendar_gaps(work)
         if gaps:
-            st.warning(t("home.calendar_gap", years="、".join(map(str, gaps))))
+            st.warning(t("home.calendar_gap", years=joined(gaps)))
     if in_training():  # issue 5 §4: practice never touches real cases, and says so on every page
         st.sidebar.warning(t("training.banner"))
         if st.sidebar.button(t("training.exit")):

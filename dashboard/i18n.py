@@ -164,6 +164,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "case.reveal": ("显示完整{field}", "Show the full {field}"),
     "case.revealed": ("（已记录查看）", "(this view was logged)"),
     "case.parent": ("原投诉", "Original complaint"),
+    "case.system": ("系统", "System"),
     "case.children": ("再投诉", "Re-complaints"),
     "case.escalations": ("升级记录", "Escalations"),
     "case.print": ("打印处理单", "Print the handling form"),
@@ -398,8 +399,18 @@ def code(policy: Policy, kind: str, value: str) -> str:
     return policy.label(kind, value, lang())
 
 
+def joined(items: Any) -> str:
+    """A list in running text: 甲、乙 in Chinese, "a, b" in English."""
+    return ("、" if lang() == "zh" else ", ").join(str(i) for i in items)
+
+
+def pair(label: str, value: Any) -> str:
+    """**label**：value with the punctuation of the current language."""
+    return f"**{label}**{'：' if lang() == 'zh' else ': '}{value}"
+
+
 def role_names(roles: Any) -> str:
-    return "、".join(t(f"role.{r}") for r in sorted(roles))
+    return joined(t(f"role.{r}") for r in sorted(roles))
 
 
 def error(exc: DomainError) -> None:

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, t
+from dashboard.i18n import code, error, joined, t
 from dashboard.session import page_user, uow
 from services.errors import DomainError
 from services.escalation import acknowledge, board, grouped, run_automatic_escalations
@@ -28,7 +28,7 @@ for group in grouped(rows):
     st.dataframe(pd.DataFrame([{
         t("field.case_no"): f"case?case={r.case_no}", t("field.sla"): sla.text(r.deadline),
         t("field.grade"): code(policy, "grade", r.grade), t("field.assignee"): r.responsible_person,
-        t("board.reason"): "、".join(t(f"board.why.{x}") for x in r.reasons)}
+        t("board.reason"): joined(t(f"board.why.{x}") for x in r.reasons)}
         for r in group.rows]), hide_index=True,
         column_config={t("field.case_no"): st.column_config.LinkColumn(display_text=r"case=(.*)$")})
     for r in group.rows:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, lang, t
+from dashboard.i18n import code, error, joined, lang, pair, t
 from dashboard.navigation import link
 from dashboard.session import acting_user_id, uow
 from services.calendar import SHANGHAI, format_deadline
@@ -24,13 +24,13 @@ def _when(at: object) -> str:
 def facts(detail: CaseDetail, policy: Policy) -> None:
     revealed = st.session_state.setdefault(PII_KEY, {})
     left, right = st.columns(2)
-    left.write(f"**{t('field.customer_name')}**：{detail.customer.name}")
+    left.write(pair(t("field.customer_name"), detail.customer.name))
     for field in ("phone", "id_number", "account_no"):
         masked = getattr(detail.customer, field)
         if not masked:
             continue
         shown = revealed.get((detail.case_no, field), masked)
-        left.write(f"**{PII_LABELS[field][0 if lang() == 'zh' else 1]}**：{shown}")
+        left.write(pair(PII_LABELS[field][0 if lang() == "zh" else 1], shown))
         if detail.customer.can_reveal and (detail.case_no, field) not in revealed and \
                 left.button(t("case.reveal", field=PII_LABELS[field][0 if lang() == "zh" else 1]), key=f"rv_{field}"):
             try:
@@ -40,26 +40,26 @@ def facts(detail: CaseDetail, policy: Policy) -> None:
             except DomainError as exc:
                 error(exc)
             st.rerun()
-    right.write(f"**{t('field.state')}**：{t('state.' + detail.state)}")
-    right.write(f"**{t('field.channel')}**：{code(policy, 'channel', detail.channel)} · "
-                f"**{t('field.category')}**：{code(policy, 'category', detail.category)}")
-    right.write(f"**{t('field.received_at')}**：{_when(detail.received_at)} · "
-                f"**{t('field.first_responder')}**：{detail.first_responder}")
-    right.write(f"**{t('field.department')}**：{detail.department_name} · "
-                f"**{t('field.assignee')}**：{detail.assignee or '—'}")
-    st.write(f"**{t('field.content')}**：{detail.content}")
+    right.write(pair(t("field.state"), t("state." + detail.state)))
+    right.write(pair(t("field.channel"), code(policy, "channel", detail.channel)) + " · "
+                + pair(t("field.category"), code(policy, "category", detail.category)))
+    right.write(pair(t("field.received_at"), _when(detail.received_at)) + " · "
+                + pair(t("field.first_responder"), detail.first_responder))
+    right.write(pair(t("field.department"), detail.department_name) + " · "
+                + pair(t("field.assignee"), detail.assignee or "—"))
+    st.write(pair(t("field.content"), detail.content))
     if detail.parent:
-        link("case", f"{t('case.parent')}：{detail.parent.case_no}", {"case": detail.parent.case_no})
+        link("case", f"{t('case.parent')} {detail.parent.case_no}", {"case": detail.parent.case_no})
     for child in detail.children:
-        link("case", f"{t('case.children')}：{child.case_no}", {"case": child.case_no})
+        link("case", f"{t('case.children')} {child.case_no}", {"case": child.case_no})
 
 
 def assessment(detail: CaseDetail, policy: Policy) -> None:
-    level = f" · {t('field.handling_level')}：{code(policy, 'handling_level', detail.handling_level)}" \
+    level = " · " + pair(t("field.handling_level"), code(policy, "handling_level", detail.handling_level)) \
         if detail.handling_level else ""
-    st.write(f"**{t('field.grade')}**：{code(policy, 'grade', detail.grade)}{level}")
+    st.write(pair(t("field.grade"), code(policy, "grade", detail.grade)) + level)
     if detail.flags:
-        st.write(f"**{t('field.flags')}**：" + "、".join(code(policy, "flag", f) for f in detail.flags))
+        st.write(pair(t("field.flags"), joined(code(policy, "flag", f) for f in detail.flags)))
     for warning in detail.warnings:
         st.warning(warning)
     with st.expander(t("field.explanation")):
@@ -82,7 +82,7 @@ def deadlines(detail: CaseDetail, policy: Policy) -> None:
 def timeline(detail: CaseDetail, policy: Policy) -> None:
     for entry in reversed(detail.timeline):
         moved = f" → {t('state.' + entry.to_state)}" if entry.to_state and entry.to_state != entry.from_state else ""
-        who = entry.actor_name or "系统/System"
+        who = entry.actor_name or t("case.system")
         st.markdown(f"**{_when(entry.at)}** · {code(policy, 'event', entry.event_type)}{moved} · {who}")
         if entry.note:
             st.caption(entry.note)

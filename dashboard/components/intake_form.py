@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.i18n import code, lang, t
+from dashboard.i18n import code, joined, lang, pair, t
 from services.calendar import SHANGHAI, format_deadline
 from services.policy import Policy
 from services.rules import Assessment
@@ -46,12 +46,12 @@ def preview(policy: Policy, assessment: Assessment) -> None:
     """Grade, level, department, escalation and every deadline, with the explanation (issue 4 §1)."""
     st.metric(t("field.grade"), code(policy, "grade", assessment.grade))
     if assessment.handling_level:
-        st.write(f"{t('field.handling_level')}：{code(policy, 'handling_level', assessment.handling_level)}")
-    st.write(f"{t('field.department')}：{code(policy, 'department', assessment.responsible_department)}")
+        st.write(pair(t("field.handling_level"), code(policy, "handling_level", assessment.handling_level)))
+    st.write(pair(t("field.department"), code(policy, "department", assessment.responsible_department)))
     if assessment.escalate_to:
-        st.write(f"{t('field.escalate_to')}：" + "、".join(code(policy, "role", r) for r in assessment.escalate_to))
+        st.write(pair(t("field.escalate_to"), joined(code(policy, "role", r) for r in assessment.escalate_to)))
     if assessment.notify:
-        st.write(f"{t('field.notify')}：" + "、".join(code(policy, "department", d) for d in assessment.notify))
+        st.write(pair(t("field.notify"), joined(code(policy, "department", d) for d in assessment.notify)))
     st.table({t("field.milestone"): [code(policy, "milestone", m.code) for m in assessment.milestones],
               t("field.due"): [format_deadline(m.due) for m in assessment.milestones]})
     for warning in assessment.warnings:

@@ -219,3 +219,12 @@ def test_first_contact_extension_invalid_and_re_complaint_through_the_page(insti
     with institution.uow() as uow:
         parent = cases.case_by_number(uow, other.case_no)
         assert uow.session.scalar(select(func.count()).select_from(Case).where(Case.parent_case_id == parent.id)) == 1
+
+
+def test_the_case_page_speaks_english_one_click_away(institution, app):
+    ref = institution.intake()
+    page = open_page(app, institution.users["clerk"], "case", case=ref.case_no)
+    page = page.sidebar.get("button_group")[0].set_value("en").run()
+    assert page.title[0].value == f"Case {ref.case_no}"
+    assert any(m.value.startswith("**Customer name**: ") for m in page.markdown)
+    assert {e.label for e in page.expander} >= {"Forward", "Withdraw"}
