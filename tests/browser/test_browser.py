@@ -41,7 +41,11 @@ def sign_in(page, server, username: str, password: str) -> None:
     fill(page, "用户名", username)
     fill(page, "密码", password)
     click(page, "登录")
-    page.get_by_role("heading", name="工作台").wait_for()
+    try:
+        page.get_by_role("heading", name="工作台").wait_for(timeout=60_000)  # bcrypt and a busy CI machine
+    except Exception:
+        page.screenshot(path=f"/tmp/complaints-signin-{username}.png")
+        raise
 
 
 def test_set_up_with_the_demo_institution_then_sign_in(page, server):
