@@ -134,6 +134,7 @@ class Case(Base):
         Index("ix_cases_customer", "customer_id"),
         Index("ix_cases_resolved_at", "resolved_at"),
         Index("ix_cases_feedback_at", "feedback_at"),
+        Index("ix_cases_parent_case", "parent_case_id", postgresql_where="parent_case_id IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
