@@ -73,11 +73,17 @@ def forward(detail: CaseDetail, policy: Policy) -> None:
                     handling_form=text)
 
 
-def first_contact(detail: CaseDetail, policy: Policy) -> None:
-    with st.form("action_first_contact"):
-        note = st.text_area(t("form.note"), key="fc_note")
+def _one_text(detail: CaseDetail, action: str, call: Callable[..., Any], label: str, argument: str,
+              key: str) -> None:
+    """An action that needs one text: what was said, the explanation, the reason."""
+    with st.form(f"action_{action}"):
+        value = st.text_area(t(label), key=key)
         if st.form_submit_button(t("form.submit")):
-            _submit(detail, "first_contact", cases.first_contact, note=note)
+            _submit(detail, action, call, **{argument: value})
+
+
+def first_contact(detail: CaseDetail, policy: Policy) -> None:
+    _one_text(detail, "first_contact", cases.first_contact, "form.note", "note", "fc_note")
 
 
 def resolve(detail: CaseDetail, policy: Policy) -> None:
@@ -93,10 +99,7 @@ def resolve(detail: CaseDetail, policy: Policy) -> None:
 
 
 def invalid(detail: CaseDetail, policy: Policy) -> None:
-    with st.form("action_invalid"):
-        explanation = st.text_area(t("form.explanation"), key="iv_explanation")
-        if st.form_submit_button(t("form.submit")):
-            _submit(detail, "invalid", cases.mark_invalid, explanation=explanation)
+    _one_text(detail, "invalid", cases.mark_invalid, "form.explanation", "explanation", "iv_explanation")
 
 
 def _customer_contact(detail: CaseDetail, action: str, call: Callable[..., Any], prefix: str) -> None:
@@ -147,10 +150,7 @@ def escalate(detail: CaseDetail, policy: Policy) -> None:
 
 
 def withdraw(detail: CaseDetail, policy: Policy) -> None:
-    with st.form("action_withdraw"):
-        reason = st.text_area(t("form.reason"), key="wd_reason")
-        if st.form_submit_button(t("form.submit")):
-            _submit(detail, "withdraw", cases.withdraw, reason=reason)
+    _one_text(detail, "withdraw", cases.withdraw, "form.reason", "reason", "wd_reason")
 
 
 def re_complaint(detail: CaseDetail, policy: Policy) -> None:
@@ -170,10 +170,7 @@ def re_complaint(detail: CaseDetail, policy: Policy) -> None:
 
 
 def report_hq(detail: CaseDetail, policy: Policy) -> None:
-    with st.form("action_report_hq"):
-        note = st.text_area(t("form.note"), key="hq_note")
-        if st.form_submit_button(t("form.submit")):
-            _submit(detail, "report_hq", cases.report_hq, note=note)
+    _one_text(detail, "report_hq", cases.report_hq, "form.note", "note", "hq_note")
 
 
 FORMS: dict[str, Callable[[CaseDetail, Policy], None]] = {
