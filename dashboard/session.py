@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard.i18n import t
+from dashboard.i18n import error, t
 from db.engine import UnitOfWork, default_engine, make_engine, migrate, training_engine
 from services.access import load_actor, require_page
 from services.auth import SessionUser, session_user
-from services.errors import NotPermitted
+from services.errors import DomainError, NotPermitted
 
 USER_KEY = "user_id"
 TRAINING_USER = "training_user_id"  # set while the user practises: every page then works on the training database
@@ -93,3 +95,19 @@ def sign_out_state() -> None:
     st.session_state.clear()
     st.session_state["lang"] = lang
     st.session_state["logout"] = True  # streamlit-authenticator: ignore the cookie until signed in again
+
+
+def attempt(call: Callable[..., Any], *args: Any, confirm: bool = False, **kwargs: Any) -> tuple[bool, Any]:
+    """Run one service call in its own unit of work; a domain error is shown in place, not raised.
+
+    Returns (succeeded, result); with `confirm`, a success says "saved".
+    """
+    try:
+        with uow() as work:
+            result = call(work, *args, **kwargs)
+    except DomainError as exc:
+        error(exc)
+        return False, None
+    if confirm:
+        st.success(t("common.saved"))
+    return True, result

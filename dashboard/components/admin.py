@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import error, lang, t
-from dashboard.session import uow
+from dashboard.i18n import lang, t
+from dashboard.session import attempt, uow
 from db.models import ROLES
 from services import admin, importer
 from services.calendar import DayType
 from services.calendar_store import load_calendar, set_calendar_day
-from services.errors import DomainError
 from services.settings import active_policy
-
-
-def _run(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run one service call; show its domain error in the user's language instead of raising."""
-    try:
-        with uow() as work:
-            result = call(work, *args, **kwargs)
-    except DomainError as exc:
-        error(exc)
-        return None
-    st.success(t("common.saved"))
-    return result if result is not None else True
 
 
 def users(user_id: int) -> None:
@@ -47,8 +33,8 @@ def users(user_id: int) -> None:
         roles = st.multiselect(t("admin.roles"), ROLES, format_func=lambda r: t(f"role.{r}"), key="new_roles")
         department = st.selectbox(t("admin.department"), ["", *departments], key="new_department")
         if st.form_submit_button(t("admin.create_user")):
-            _run(admin.add_user, user_id, username=username, display_name=name, password=password, roles=roles,
-                 department=department or None)
+            attempt(admin.add_user, user_id, username=username, display_name=name, password=password, roles=roles,
+                    department=department or None, confirm=True)
     by_name = {r.username: r for r in rows}
     chosen = by_name.get(st.selectbox(t("admin.pick_user"), list(by_name), key="edit_pick"))
     if chosen is None:
@@ -62,11 +48,12 @@ def users(user_id: int) -> None:
         new_password = st.text_input(t("admin.new_password"), type="password")
         save, reset, unlock = st.columns(3)
         if save.form_submit_button(t("admin.update_user")):
-            _run(admin.update_user, user_id, chosen.id, roles=roles, department=department, active=active)
+            attempt(admin.update_user, user_id, chosen.id, roles=roles, department=department, active=active,
+                    confirm=True)
         if reset.form_submit_button(t("admin.reset_password")):
-            _run(admin.reset_password, user_id, chosen.id, new_password)
+            attempt(admin.reset_password, user_id, chosen.id, new_password, confirm=True)
         if unlock.form_submit_button(t("admin.unlock")):
-            _run(admin.unlock, user_id, chosen.id)
+            attempt(admin.unlock, user_id, chosen.id, confirm=True)
 
 
 def departments(user_id: int) -> None:
@@ -78,7 +65,7 @@ def departments(user_id: int) -> None:
         name = st.text_input(t("admin.name"), key="department_name")
         active = st.checkbox(t("admin.active"), value=True, key="department_active")
         if st.form_submit_button(t("admin.save_department")):
-            _run(admin.save_department, user_id, code, name, active)
+            attempt(admin.save_department, user_id, code, name, active, confirm=True)
 
 
 def pack(user_id: int) -> None:
@@ -91,7 +78,7 @@ def pack(user_id: int) -> None:
         path = st.selectbox(t("admin.pack_path"), list(values), key="pack_path")
         text = st.text_input(t("admin.pack_value"), key="pack_text")
         if st.form_submit_button(t("admin.set_value")):
-            _run(admin.set_pack_value, user_id, path, _typed(values.get(path), text))
+            attempt(admin.set_pack_value, user_id, path, _typed(values.get(path), text), confirm=True)
 
 
 def _typed(current: Any, text: str) -> Any:
@@ -120,9 +107,9 @@ def calendar(user_id: int) -> None:
                             format_func=lambda k: t(f"day.{k.value}") if k else t("day.default"))
         name = st.text_input(t("admin.day_name"), key="calendar_name")
         if st.form_submit_button(t("admin.set_day")):
-            changed = _run(set_calendar_day, user_id, day, kind, name or None)
-            if changed is not None:
-                st.info(t("admin.days_changed", count=int(changed)))
+            done, changed = attempt(set_calendar_day, user_id, day, kind, name or None, confirm=True)
+            if done:
+                st.info(t("admin.days_changed", count=changed))
 
 
 def import_cases(user_id: int) -> None:
@@ -133,11 +120,8 @@ def import_cases(user_id: int) -> None:
     upload = st.file_uploader(t("import.file"), type=["xlsx", "csv"], key="import_file")
     if upload is None or not st.button(t("import.run"), type="primary"):
         return
-    try:
-        with uow() as work:
-            result = importer.import_file(work, user_id, upload.getvalue(), upload.name)
-    except DomainError as exc:
-        error(exc)
+    done, result = attempt(importer.import_file, user_id, upload.getvalue(), upload.name)
+    if not done:
         return
     if result.errors:
         st.error(t("import.failed", count=len(result.errors)))

@@ -10,10 +10,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import code, error, lang, t
-from dashboard.session import uow
+from dashboard.i18n import code, lang, t
+from dashboard.session import attempt, uow
 from services import kpi, report
-from services.errors import DomainError
 from services.policy import Policy
 
 RATE_KPIS = {"timeliness_rate": "timeliness", "first_contact_rate": "first_contact",
@@ -34,11 +33,8 @@ def period() -> tuple[date, date]:
 
 
 def table(user_id: int, first: date, last: date, by: str) -> None:
-    try:
-        with uow() as work:
-            frame = kpi.kpis(work, user_id, date_from=first, date_to=last, by=by)
-    except DomainError as exc:
-        error(exc)
+    done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by)
+    if not done:
         return
     shown = frame.drop(columns=["group"]).rename(columns=_column)
     st.dataframe(shown, hide_index=True)
@@ -78,11 +74,8 @@ def trend(user_id: int, first: date, last: date, by: str) -> None:
 def scorecards(user_id: int, first: date, last: date) -> None:
     level = st.segmented_control(t("kpi.level"), ["department", "person"], default="department",
                                  format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level") or "department"
-    try:
-        with uow() as work:
-            card = kpi.scorecard(work, user_id, level=level, date_from=first, date_to=last)
-    except DomainError as exc:
-        error(exc)
+    done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last)
+    if not done:
         return
     st.dataframe(card.summary.drop(columns=["group"]).rename(columns={"label": t("kpi.group"),
                                                                       "score": t("kpi.score")}), hide_index=True)
@@ -96,11 +89,8 @@ def before_after(user_id: int, policy: Policy) -> None:
                                 format_func=lambda d: code(policy, "department", d) if d else "—")
     pivot = middle.date_input(t("kpi.pivot"), key="ba_pivot")
     days = right.number_input(t("kpi.days"), 7, 366, 30, key="ba_days")
-    try:
-        with uow() as work:
-            frame = kpi.before_after(work, user_id, {"department": department or None}, pivot, int(days))
-    except DomainError as exc:
-        error(exc)
+    done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days))
+    if not done:
         return
     st.dataframe(frame.rename(columns=_column), use_container_width=True)
 
@@ -108,11 +98,8 @@ def before_after(user_id: int, policy: Policy) -> None:
 def monthly_report(user_id: int) -> None:
     month = st.text_input(t("kpi.report_month"), (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
                           key="report_month")
-    try:
-        with uow() as work:
-            built = report.monthly_report(work, user_id, month)
-    except DomainError as exc:
-        error(exc)
+    done, built = attempt(report.monthly_report, user_id, month)
+    if not done:
         return
     workbook = io.BytesIO()
     report.to_xlsx(built, workbook)
@@ -129,10 +116,4 @@ def weights(user_id: int) -> None:
                             disabled=["kpi"], key="kpi_weights_editor")
     if st.button(t("kpi.save_weights")):
         values = {row.kpi: {"weight": float(row.weight), "target": float(row.target)} for row in edited.itertuples()}
-        try:
-            with uow() as work:
-                kpi.set_kpi_weights(work, user_id, values)
-        except DomainError as exc:
-            error(exc)
-        else:
-            st.success(t("common.saved"))
+        attempt(kpi.set_kpi_weights, user_id, values, confirm=True)

@@ -7,11 +7,10 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import code, error, lang, t
-from dashboard.session import uow
+from dashboard.i18n import code, lang, t
+from dashboard.session import attempt, uow
 from services import reviews, sampling
 from services.directory import handlers_by_department
-from services.errors import DomainError
 from services.policy import Policy
 
 
@@ -42,22 +41,15 @@ def plan(user_id: int, policy: Policy) -> None:
                                         grades=tuple(grades), rate=rate, confidence=confidence, margin=margin,
                                         min_per_stratum=int(low), max_per_stratum=int(high) or None,
                                         include_all_major=census, seed=seed or None)
-    try:
-        with uow() as work:
-            strata = sampling.plan_preview(work, user_id, chosen)
-    except DomainError as exc:
-        error(exc)
+    done, strata = attempt(sampling.plan_preview, user_id, chosen)
+    if not done:
         return
     st.dataframe(pd.DataFrame([{t("sampling.stratum"): s.stratum, t("sampling.population"): s.population,
                                 t("sampling.census"): s.all_major, t("sampling.drawn"): s.drawn} for s in strata]),
                  hide_index=True)
     if st.button(t("sampling.draw"), type="primary"):
-        try:
-            with uow() as work:
-                plan_id = sampling.draw(work, user_id, chosen)
-        except DomainError as exc:
-            error(exc)
-        else:
+        done, plan_id = attempt(sampling.draw, user_id, chosen)
+        if done:
             st.success(t("sampling.drawn_ok", plan=plan_id))
 
 
@@ -91,13 +83,7 @@ def review(user_id: int, policy: Policy) -> None:
         due = st.date_input(t("review.due"), date.today() + timedelta(days=14), key=f"rv_{item.item_id}_due")
         if st.form_submit_button(t("review.submit")):
             findings = [reviews.FindingInput(finding, owner[0], owner[1], due)] if finding.strip() and owner else []
-            try:
-                with uow() as work:
-                    reviews.submit_review(work, user_id, item.item_id, answers, findings)
-            except DomainError as exc:
-                error(exc)
-            else:
-                st.success(t("common.saved"))
+            attempt(reviews.submit_review, user_id, item.item_id, answers, findings, confirm=True)
     supervision_visit(user_id, item.item_id)
 
 
@@ -110,14 +96,8 @@ def supervision_visit(user_id: int, item_id: int) -> None:
                                         format_func=lambda v: t(f"satisfaction.{v}"))
         note = st.text_area(t("form.note"), key=f"sv_{item_id}_note")
         if st.form_submit_button(t("review.visit_save")):
-            try:
-                with uow() as work:
-                    reviews.record_supervision_visit(work, user_id, item_id, method=method, satisfaction=satisfaction,
-                                                     note=note)
-            except DomainError as exc:
-                error(exc)
-            else:
-                st.success(t("common.saved"))
+            attempt(reviews.record_supervision_visit, user_id, item_id, method=method, satisfaction=satisfaction,
+                    note=note, confirm=True)
 
 
 def actions(user_id: int) -> None:
@@ -136,10 +116,4 @@ def actions(user_id: int) -> None:
                               f"{by_id[i].finding[:30]}", key="ca_action")
         evidence = st.text_area(t("review.evidence"), key="ca_evidence")
         if st.form_submit_button(t("review.close")):
-            try:
-                with uow() as work:
-                    reviews.close_action(work, user_id, chosen, evidence)
-            except DomainError as exc:
-                error(exc)
-            else:
-                st.success(t("common.saved"))
+            attempt(reviews.close_action, user_id, chosen, evidence, confirm=True)
