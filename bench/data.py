@@ -21,18 +21,17 @@ import json
 import os
 import random
 import shutil
-import tempfile
 import time as clock
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from faker import Faker
 from sqlalchemy import Connection, Engine, select, text
 
 from db import demo_texts as texts
+from db import embedded
 from db.engine import UnitOfWork, embedded_server_url, make_engine, migrate
 from db.models import Case, CaseDeadline
 from services.calendar import SHANGHAI, WorkingCalendar, due
@@ -71,7 +70,7 @@ class Institution:
 
 def temporary_engine() -> Engine:
     """A migrated database on a fresh embedded server; the server and its files go at exit."""
-    folder = Path(tempfile.mkdtemp(prefix="complaints-bench-"))
+    folder = embedded.scratch_dir("complaints-bench-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # registered first: runs after the server stops
     engine = make_engine(embedded_server_url(folder / "pg", "bench", keep_running=False))
     atexit.register(engine.dispose)

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard.i18n import error, t
-from db.engine import UnitOfWork, default_engine, make_engine, migrate, training_engine
+from db.engine import UnitOfWork, app_engine, training_engine
 from services.access import load_actor, require_page
 from services.auth import SessionUser, session_user
 from services.errors import DomainError, NotPermitted
@@ -21,11 +21,7 @@ TRAINING_USER = "training_user_id"  # set while the user practises: every page t
 
 @st.cache_resource
 def _engine(url: str | None) -> Engine:
-    if url is None:
-        return default_engine()
-    engine = make_engine(url)
-    migrate(engine)
-    return engine
+    return app_engine(url)  # DATABASE_URL is the owner's; the app connects as its own role (issue 8 §6)
 
 
 @st.cache_resource

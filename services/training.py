@@ -21,7 +21,7 @@ import bcrypt
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork, migrate, training_engine
+from db.engine import UnitOfWork, recreate_database, training_engine
 from db.models import ROLES, AuditEvent, Case, CaseDeadline, Department, Setting, User
 from db.seed import _OneTransaction
 from services import cases
@@ -90,12 +90,7 @@ def _recreate(main: Engine, training: Engine) -> None:
     if not name or name == main_name or not name.endswith("_training"):  # never drop the real cases
         raise Conflict(f"“{name}”不是培训数据库，拒绝重置。",
                        f"'{name}' is not a training database; refusing to reset.")
-    training.dispose()
-    with main.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # CREATE/DROP DATABASE need no transaction
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # FORCE ends its connections first
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    migrate(training)
+    recreate_database(training, beside=main)  # through the owner: the app's role may not drop databases
 
 
 # --- users -------------------------------------------------------------------------------------------

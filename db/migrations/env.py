@@ -3,7 +3,7 @@
 from alembic import context
 
 import db.supervision_models  # noqa: F401 - registers the supervision tables on Base
-from db.engine import default_engine
+from db.engine import owner_engine
 from db.models import Base
 
 connection = context.config.attributes.get("connection")
@@ -18,5 +18,5 @@ def run(conn) -> None:  # noqa: ANN001 - alembic passes a Connection
 if connection is not None:
     run(connection)
 else:
-    with default_engine().begin() as conn:
+    with owner_engine().begin() as conn:  # migrations run as the owner (issue 8 §6)
         run(conn)

@@ -16,9 +16,9 @@ ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 @pytest.fixture
-def app_env(engine, admin_engine, monkeypatch):
-    """Point the app at this test's database; the engine cache is keyed by the URL."""
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+def app_env(engine, owner_engine, admin_engine, monkeypatch):
+    """Point the app at this test's database (the owner's URL, as deployed); the engine cache is keyed by it."""
+    monkeypatch.setenv("DATABASE_URL", owner_engine.url.render_as_string(hide_password=False))
     st.cache_resource.clear()
     st.cache_data.clear()
     yield engine

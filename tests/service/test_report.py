@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 
+from db.engine import UnitOfWork, owner_url_of
 from db.models import Case, Department
 from db.supervision_models import RectificationAction, Review, SampleItem, SamplingPlan
 from services import report
@@ -131,9 +132,9 @@ def test_findings_come_from_the_supervision_tables_through_one_query(october):
     assert [f.finding for f in september] == ["受理登记不完整"]  # closed on 09-29, before its due date
 
 
-def test_without_the_supervision_tables_the_report_has_no_findings(october):
-    inst, _ = october
-    with inst.uow() as uow:  # DDL is transactional in PostgreSQL: rolled back when the block ends
+def test_without_the_supervision_tables_the_report_has_no_findings(october, owner_engine):
+    # DDL needs the owner, and is transactional in PostgreSQL: rolled back when the block ends
+    with UnitOfWork(owner_engine) as uow:
         uow.session.execute(text("DROP TABLE rectification_actions"))
         assert report.findings_for_month(uow.session, "2026-10", now=NOW) == []
         monthly = report.build_report(uow.session, report.SYSTEM, "2026-10", now=NOW)
@@ -144,7 +145,7 @@ def test_without_the_supervision_tables_the_report_has_no_findings(october):
 
 
 def cli(engine, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": owner_url_of(engine.url)}
     return subprocess.run([sys.executable, "-m", "services", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=120, check=False)
 

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 
-def test_case_events_refuse_update_and_delete(engine):
+def test_case_events_refuse_update_and_delete_even_from_their_owner(engine, owner_engine):
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO departments (code, name) VALUES ('ops', '运营')"))
         conn.execute(text("INSERT INTO users (username, display_name, password_hash, roles)"
@@ -19,7 +19,7 @@ def test_case_events_refuse_update_and_delete(engine):
         conn.execute(text("INSERT INTO case_events (case_id, at, event_type, note)"
                           " VALUES (1, now(), 'intake', '登记')"))
     for statement in ("UPDATE case_events SET note = '改写'", "DELETE FROM case_events"):
-        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        with pytest.raises(DBAPIError, match="append-only"), owner_engine.begin() as conn:
             conn.execute(text(statement))
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT note FROM case_events")) == "登记"

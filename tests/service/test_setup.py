@@ -11,7 +11,7 @@ import bcrypt
 import pytest
 from sqlalchemy import func, select, text
 
-from db.engine import UnitOfWork
+from db.engine import UnitOfWork, owner_url_of
 from db.models import ROLES, STATES, Case, Department, Escalation, Extension, User
 from services.directory import create_user
 from services.errors import InvalidInput, NotPermitted
@@ -169,7 +169,7 @@ def cli(engine, tmp_path: Path, *args: str, password: str | None = "s3cret-admin
     secret = tmp_path / "admin-password"
     if password is not None:
         secret.write_text(f"{password}\nsecond line is ignored\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": owner_url_of(engine.url)}
     return subprocess.run([sys.executable, "-m", "services", "--lang", "en", "setup", "--admin", "chief",
                            "--password-file", str(secret), *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=300, check=False)
