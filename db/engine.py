@@ -64,7 +64,7 @@ _owners: dict[str, URL] = {}  # server (URL without user, password, database) â†
 
 
 def _server(url: URL) -> str:
-    return url.set(drivername="postgresql", username=None, password=None, database=None).render_as_string()
+    return url._replace(drivername="postgresql", username=None, password=None, database=None).render_as_string()
 
 
 def app_password() -> str:

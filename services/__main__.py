@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NoReturn
 
 from services.calendar import WorkingCalendar
@@ -68,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("import", help="import cases from an .xlsx or .csv file (issue 5 §5)")
     p.add_argument("file", help="cases.xlsx or cases.csv")
     p.add_argument("--as", dest="username", required=True, help="the importing user")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+
+    # backup and restore (issue 8 §8), as the database's owner (DATABASE_URL, or the embedded server's).
+    p = commands.add_parser("backup", help="one archive: pg_dump of the main and training databases + manifest")
+    p.add_argument("--out", required=True, help="the archive to write, e.g. complaints-2026-11-30.tar")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+    p = commands.add_parser("restore", help="restore an archive into the configured database")
+    p.add_argument("file", help="an archive written by `backup`")
+    p.add_argument("--replace", action="store_true", help="overwrite a database that already holds data")
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     return parser
 
@@ -165,6 +175,33 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import})
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from db.engine import database_url
+    from services.backup import backup
+
+    manifest = backup(database_url(), Path(args.out))
+    _print_manifest(args.out, manifest)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from db.engine import database_url
+    from services.backup import restore
+
+    manifest = restore(Path(args.file), database_url(), replace=args.replace)
+    _print_manifest(args.file, manifest)
+    return 0
+
+
+def _print_manifest(archive: str, manifest: dict[str, Any]) -> None:
+    print(f"{archive}: {manifest['created_at']}, revision {manifest['revision']}")
+    for database in manifest["databases"]:
+        print(f"{database['name']}\t{sum(database['rows'].values())} rows")
+
+
+COMMANDS.update({"backup": cmd_backup, "restore": cmd_restore})
 
 
 def calendar_for(args: argparse.Namespace) -> WorkingCalendar:
