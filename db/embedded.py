@@ -129,11 +129,15 @@ def start(pgdata: Path, *, keep_running: bool = True) -> Server:
     if pgdata in _started:
         return _started[pgdata]
     data = pgdata.parent
-    data.mkdir(mode=0o711, parents=True, exist_ok=True)
     user = _server_user()
+    if user is not None:  # checked before creating anything, and again once the data dir exists
+        _require_traversable(next(p for p in [data, *data.parents] if p.exists()), user, "COMPLAINTS_DATA_DIR")
+        _require_traversable(bin_dir().parent, user, "the virtualenv (.venv)")
+    if not data.exists():
+        data.mkdir(parents=True)
+        data.chmod(0o711)  # ours and new: enterable by the server's user, not listable
     if user is not None:
         _require_traversable(data, user, "COMPLAINTS_DATA_DIR")
-        _require_traversable(bin_dir().parent, user, "the virtualenv (.venv)")
     password = read_or_create_secret(data / "secrets" / SUPERUSER_SECRET)
     with _locked(data / ".pg.lock"):
         server = _start_locked(pgdata, user, password)

@@ -167,3 +167,17 @@ def test_a_cluster_that_trusted_local_connections_is_upgraded_to_passwords(deep_
     with pytest.raises(psycopg2.OperationalError, match="password"):
         psycopg2.connect(host=str(_socket_dir(url)), dbname="postgres", user="postgres", passfile="/dev/null",
                          password="")
+
+
+@embedded_only
+@pytest.mark.skipif(os.geteuid() != 0, reason="as another user the server runs as that user")
+def test_a_data_dir_the_servers_user_cannot_enter_is_named_not_loosened():
+    scratch = embedded.scratch_dir("complaints-closed-")
+    closed = scratch / "closed"
+    closed.mkdir(mode=0o700)
+    try:
+        with pytest.raises(embedded.EmbeddedServerError, match=f"cannot enter {closed} .*COMPLAINTS_DATA_DIR"):
+            embedded.start(closed / "data" / "pg")
+        assert stat.S_IMODE(closed.stat().st_mode) == 0o700 and not (closed / "data").exists()
+    finally:
+        shutil.rmtree(scratch)
