@@ -29,6 +29,7 @@ from services import (
     kpi,
     queue,
     report,
+    reviews,
     sampling,
     setup,
     walkthrough,
@@ -83,6 +84,9 @@ class Probe(UnitOfWork):
         self.session.flush()
 
 
+EXTRA: dict[str, Any] = {}  # ids made while building the world, for entries defined before it exists
+
+
 @dataclass
 class World:
     engine: Engine
@@ -98,7 +102,9 @@ def world(admin_engine, server_url) -> Iterator[World]:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
     engine = make_engine(str(admin_engine.url.set(database=name).render_as_string(hide_password=False)))
-    yield _build(engine)
+    built = _build(engine)
+    EXTRA.update(built.extra)
+    yield built
     engine.dispose()
     with admin_engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
@@ -138,7 +144,25 @@ def _build(engine: Engine) -> World:
                  "ack_leadership": escalation_to("mine", "leadership_group"),
                  "due": {w: uow.session.scalar(of_case(w, CaseDeadline.due_at).where(
                      CaseDeadline.milestone == "resolve", CaseDeadline.status == "open")) for w in ("mine", "theirs")}}
+    extra |= _supervision(inst, made)
     return World(engine, u, made, extra)
+
+
+def _supervision(inst: Institution, made: dict[tuple[str, str], Case]) -> dict[str, int]:
+    """A drawn sample of every archived case, one reviewed with a finding owned by this desk's handler."""
+    u = inst.users
+    with inst.uow() as uow:
+        plan_id = sampling.draw(uow, u["supervisor"], sampling.SamplingPlanInput(
+            period_from=date(2026, 11, 1), period_to=date(2026, 11, 30), rate=1.0))
+    with inst.uow() as uow:
+        items = {row.case_no: row.item_id for row in sampling.sample_rows(uow, u["supervisor"], plan_id)}
+    mine, theirs = items[made[("mine", "archived")].case_no], items[made[("theirs", "archived")].case_no]
+    with inst.uow() as uow:
+        reviews.submit_review(uow, u["supervisor"], mine, {c.code: ("pass", "") for c in reviews.CHECKLIST},
+                              [reviews.FindingInput("回访记录不完整", HERE, u["handler"], date(2026, 12, 15))])
+    with inst.uow() as uow:
+        action = reviews.open_actions(uow, u["supervisor"], at("2026-11-10 10:00"))[0].id
+    return {"item": theirs, "action": action}
 
 
 def _advance(inst: Institution, clerk: str, department: str, handler: str, state: str) -> cases.CaseRef:
@@ -318,42 +342,57 @@ def test_the_repeat_warning_counts_other_desks_cases_without_showing_them(world)
 
 ADMIN = {"admin"}
 KPI_READERS = {"dept_head"} | SEE_EVERY_CASE
+
+
+def has(roles: set[str]) -> Callable[[str], bool]:
+    """The users holding one of these roles."""
+    return lambda user: bool(set(PEOPLE[user][0]) & roles)
+
+
 PERIOD = {"date_from": date(2026, 11, 1), "date_to": date(2026, 11, 30)}
-OTHER_ENTRIES: dict[str, tuple[set[str], Callable[[UnitOfWork, int], Any]]] = {
-    "intake": (DESK, lambda uow, uid: cases.intake(uow, uid, {
+OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int], Any]]] = {
+    "intake": (has(DESK), lambda uow, uid: cases.intake(uow, uid, {
         "customer_name": "李四", "customer_phone": "13700000000", "channel": "phone", "category": "staff_operation",
         "received_at": at("2026-11-02 10:00"), "content": "内容", "compensation_claim": 0, "flags": []})),
-    "intake_preview": (DESK, lambda uow, uid: queue.intake_preview(uow, uid, {
+    "intake_preview": (has(DESK), lambda uow, uid: queue.intake_preview(uow, uid, {
         "channel": "phone", "category": "staff_operation", "received_at": at("2026-11-02 10:00")})),
-    "recent_complaints": (DESK, lambda uow, uid: queue.recent_complaints(uow, uid, customer_phone="13800138000")),
-    "my_queue": (VIEWERS, lambda uow, uid: queue.my_queue(uow, uid)),
-    "board": (VIEWERS, lambda uow, uid: escalation.board(uow, uid)),
-    "home": (VIEWERS | {"trainee"}, lambda uow, uid: todays_work(uow, uid)),
-    "kpis": (KPI_READERS, lambda uow, uid: kpi.kpis(uow, uid, by="department", **PERIOD)),
-    "kpi_cases": (KPI_READERS, lambda uow, uid: kpi.kpi_cases(uow, uid, kpi="volume", group=None, by="all",
+    "recent_complaints": (has(DESK), lambda uow, uid: queue.recent_complaints(uow, uid, customer_phone="13800138000")),
+    "my_queue": (has(VIEWERS), lambda uow, uid: queue.my_queue(uow, uid)),
+    "board": (has(VIEWERS), lambda uow, uid: escalation.board(uow, uid)),
+    "home": (has(VIEWERS | {"trainee"}), lambda uow, uid: todays_work(uow, uid)),
+    "kpis": (has(KPI_READERS), lambda uow, uid: kpi.kpis(uow, uid, by="department", **PERIOD)),
+    "kpi_cases": (has(KPI_READERS), lambda uow, uid: kpi.kpi_cases(uow, uid, kpi="volume", group=None, by="all",
                                                               **PERIOD)),
-    "scorecard": (KPI_READERS, lambda uow, uid: kpi.scorecard(uow, uid, level="department", **PERIOD)),
-    "monthly_report": (KPI_READERS, lambda uow, uid: report.monthly_report(uow, uid, "2026-11")),
-    "set_kpi_weights": (ADMIN, lambda uow, uid: kpi.set_kpi_weights(uow, uid, kpi.kpi_weights(uow.session))),
-    "list_users": (ADMIN, lambda uow, uid: admin.list_users(uow, uid)),
-    "add_user": (ADMIN, lambda uow, uid: admin.add_user(uow, uid, username="new.user", display_name="新人",
+    "scorecard": (has(KPI_READERS), lambda uow, uid: kpi.scorecard(uow, uid, level="department", **PERIOD)),
+    "monthly_report": (has(KPI_READERS), lambda uow, uid: report.monthly_report(uow, uid, "2026-11")),
+    "set_kpi_weights": (has(ADMIN), lambda uow, uid: kpi.set_kpi_weights(uow, uid, kpi.kpi_weights(uow.session))),
+    "list_users": (has(ADMIN), lambda uow, uid: admin.list_users(uow, uid)),
+    "add_user": (has(ADMIN), lambda uow, uid: admin.add_user(uow, uid, username="new.user", display_name="新人",
                                                         password="Kp7-hz!rq2Lm", roles=["intake"], department=HERE)),
-    "update_user": (ADMIN, lambda uow, uid: admin.update_user(uow, uid, _user(uow, "trainee"), roles=["intake"])),
-    "reset_password": (ADMIN, lambda uow, uid: admin.reset_password(uow, uid, _user(uow, "trainee"), "Zq4!vw-Lp9xT")),
-    "unlock": (ADMIN, lambda uow, uid: admin.unlock(uow, uid, _user(uow, "trainee"))),
-    "save_department": (ADMIN, lambda uow, uid: admin.save_department(uow, uid, "audit_office", "审计室")),
-    "pack_values": (ADMIN, lambda uow, uid: admin.pack_values(uow, uid)),
-    "set_pack_value": (ADMIN, lambda uow, uid: admin.set_pack_value(uow, uid, "extension.max_count", 1)),
-    "set_calendar_day": (ADMIN, lambda uow, uid: set_calendar_day(uow, uid, date(2026, 12, 31), DayType.HOLIDAY,
+    "update_user": (has(ADMIN), lambda uow, uid: admin.update_user(uow, uid, _user(uow, "trainee"), roles=["intake"])),
+    "reset_password": (has(ADMIN), lambda uow, uid: admin.reset_password(uow, uid, _user(uow, "trainee"),
+                                                                         "Zq4!vw-Lp9xT")),
+    "unlock": (has(ADMIN), lambda uow, uid: admin.unlock(uow, uid, _user(uow, "trainee"))),
+    "save_department": (has(ADMIN), lambda uow, uid: admin.save_department(uow, uid, "audit_office", "审计室")),
+    "pack_values": (has(ADMIN), lambda uow, uid: admin.pack_values(uow, uid)),
+    "set_pack_value": (has(ADMIN), lambda uow, uid: admin.set_pack_value(uow, uid, "extension.max_count", 1)),
+    "set_calendar_day": (has(ADMIN), lambda uow, uid: set_calendar_day(uow, uid, date(2026, 12, 31), DayType.HOLIDAY,
                                                                   "测试")),
-    "activate_pack": (ADMIN, lambda uow, uid: activate_pack(uow, PACK, actor_id=uid)),
-    "forget_demo": (ADMIN, lambda uow, uid: setup.forget_demo(uow, uid)),
+    "activate_pack": (has(ADMIN), lambda uow, uid: activate_pack(uow, PACK, actor_id=uid)),
+    "forget_demo": (has(ADMIN), lambda uow, uid: setup.forget_demo(uow, uid)),
     # Whoever may record a complaint may record it from a spreadsheet; admins import for the institution.
-    "import": (DESK | ADMIN, lambda uow, uid: importer.import_file(
+    "import": (has(DESK | ADMIN), lambda uow, uid: importer.import_file(
         uow, uid, importer.template_xlsx(active_policy(uow.session)), "template.xlsx")),
-    "plan_preview": ({"supervisor", "admin"}, lambda uow, uid: sampling.plan_preview(
+    # Only the reviewer a sampled case was assigned to reviews it (RULES.md §6).
+    "review_suggestions": (has({"supervisor"}), lambda uow, uid: reviews.suggestions(uow, uid, EXTRA["item"])),
+    "submit_review": (has({"supervisor"}), lambda uow, uid: reviews.submit_review(
+        uow, uid, EXTRA["item"], {c.code: ("pass", "") for c in reviews.CHECKLIST})),
+    # A rectification action is closed by its owner, the owner's head, or supervision.
+    "close_action": (lambda user: user in {"handler", "head", "supervisor", "admin"},
+                     lambda uow, uid: reviews.close_action(uow, uid, EXTRA["action"], "已补录回访记录")),
+    "plan_preview": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_preview(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
-    "draw": ({"supervisor", "admin"}, lambda uow, uid: sampling.draw(
+    "draw": (has({"supervisor", "admin"}), lambda uow, uid: sampling.draw(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
 }
 
@@ -364,5 +403,5 @@ def _user(uow: UnitOfWork, username: str) -> int:
 
 @pytest.mark.parametrize("entry", OTHER_ENTRIES)
 def test_configuration_and_report_entry_points_allow_exactly_their_roles(world, entry):
-    roles, call = OTHER_ENTRIES[entry]
-    assert _mismatches(world, lambda user: bool(set(PEOPLE[user][0]) & roles), call) == []
+    allowed, call = OTHER_ENTRIES[entry]
+    assert _mismatches(world, allowed, call) == []
