@@ -122,6 +122,12 @@ def verify(session: Session, head: tuple[int, str] | None = None) -> Verificatio
     return Verification(checked, last_seq, last_hash)
 
 
+def check_chain(uow: UnitOfWork, actor_id: int) -> Verification:
+    """`verify` for the audit page: admins and supervisors only."""
+    require_role(load_actor(uow.session, actor_id), "view_audit")
+    return verify(uow.session)
+
+
 # --- reading ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
