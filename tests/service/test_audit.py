@@ -18,6 +18,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 
 from dashboard.i18n import LABELS
 from db.engine import UnitOfWork
@@ -103,6 +104,16 @@ def test_the_database_chains_a_row_whatever_the_writer_claims(futures, engine):
         forged = uow.session.execute(select(AuditEvent.seq, AuditEvent.row_hash)
                                      .where(AuditEvent.action == "forged")).one()
     assert forged.seq != 999 and forged.row_hash != "y" and verify(futures).intact
+
+
+def test_the_hash_does_not_depend_on_the_sessions_time_zone(futures, engine):
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL TimeZone = 'America/New_York'"))
+        conn.execute(text("INSERT INTO audit_events (action, at) "
+                          "VALUES ('signed_in', '2026-11-02 10:00:00.123456+08')"))
+    with engine.connect() as conn:
+        conn.execute(text("SET TimeZone = 'Pacific/Apia'"))
+        assert audit.verify(Session(conn)).intact
 
 
 def test_audit_rows_cannot_be_changed_or_deleted_by_the_app(futures, engine):
