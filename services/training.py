@@ -259,7 +259,7 @@ def _act(uow: UnitOfWork, policy: Policy, staff: _Staff, scenario: Scenario, ste
                                 reason=v["reason"], customer_informed_at=at, informed_method=v["informed_method"],
                                 at=at)
         case _:  # re_complaint: the returning customer's new case (seed 000 art. 17(7))
-            return cases.re_complaint(uow, who, no, {
+            return cases.re_complaint(uow, who, no, version, {
                 "received_at": at, "content": v["content"], "intake_key": f"scenario:{scenario.code}:2",
                 "compensation_claim": v.get("compensation_claim", case.compensation_claimed)})
 
