@@ -135,13 +135,15 @@ def test_the_command_line_verifies_the_chain_and_names_the_first_bad_row(futures
     busy_trail(futures)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
 
-    def cli() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "services", "--lang", "en", "audit", "verify"],
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "services", "--lang", "en", "audit", "verify", *args],
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
 
     intact = cli()
     assert intact.returncode == 0, intact.stderr
-    assert re.search(r"\d+ rows checked; head \d+:[0-9a-f]{64}", intact.stdout)
+    head = re.fullmatch(r"\d+ rows checked; head (\d+:[0-9a-f]{64})\n", intact.stdout)
+    assert head and cli("--head", head[1]).returncode == 0
+    assert cli("--head", "7:nonsense").stderr == "error: head: expected SEQ:HASH: 7:nonsense\n"
     tamper(owner, "UPDATE audit_events SET actor_id = NULL WHERE seq = 2")
     broken = cli()
     assert broken.returncode == 1
