@@ -37,6 +37,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "reveal_pii": frozenset({"intake", "handler", "dept_head", "supervisor"}),
     "edit_calendar": frozenset({"admin"}),
     "administer": frozenset({"admin"}),
+    "view_audit": frozenset({"admin", "supervisor"}),  # issue 8 §7
 }
 SEES_ALL = frozenset({"supervisor", "executive", "admin"})
 STAFF = frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"})
@@ -53,6 +54,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
     "training": frozenset({"trainee", "admin", "supervisor"}),
     "admin": frozenset({"admin"}),
+    "audit": ACTION_ROLES["view_audit"],
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
+from services import audit
 from services.access import ACTION_ROLES, Actor, case_for, case_scope, load_actor
 from services.calendar_store import load_calendar
 from services.errors import InvalidInput
@@ -198,6 +199,7 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
     actor = load_actor(session, actor_id)
     case = visible_case(session, actor, case_no)
     now = as_of(now)
+    audit.record_once(uow, actor.id, "case_viewed", case.id, now)  # who viewed this case (issue 8 §7)
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
@@ -243,5 +245,6 @@ def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: da
         uow.session.add(CaseEvent(case_id=case.id, at=as_of(now), actor_id=actor.id, event_type="reveal_pii",
                                   from_state=case.state, to_state=case.state, note=f"查看完整{zh}（{en}）",
                                   data={"field": field}))
+        audit.record(uow.session, actor.id, "pii_revealed", case_id=case.id, at=now, field=field)
         uow.commit()
     return value

@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
+from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from db.supervision_models import RectificationAction, Review, SampleItem, SupervisionReturnVisit
+from services import audit
 from services.access import SEES_ALL, Actor, load_actor
 from services.cases import SATISFACTION, missing_for_archive
 from services.clock import as_of
@@ -305,7 +306,7 @@ def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, 
         raise InvalidTransition("该整改事项已关闭。", "This action is already closed.", field="status")
     action.evidence = _text(evidence, "evidence", "整改证据", "evidence of the fix")
     action.status, action.closed_at, action.closed_by_id = "closed", as_of(at), actor.id
-    uow.session.add(AuditEvent(actor_id=actor.id, action="rectification_closed", detail={"action_id": action.id}))
+    audit.record(uow.session, actor.id, "rectification_closed", action_id=action.id)
     uow.flush()
     uow.commit()
 
