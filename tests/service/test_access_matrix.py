@@ -22,6 +22,7 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services import (
     admin,
+    audit,
     cases,
     escalation,
     handling_form,
@@ -390,6 +391,10 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     # A rectification action is closed by its owner, the owner's head, or supervision.
     "close_action": (lambda user: user in {"handler", "head", "supervisor", "admin"},
                      lambda uow, uid: reviews.close_action(uow, uid, EXTRA["action"], "已补录回访记录")),
+    # The audit trail is read by administrators and supervision (issue 8 §7).
+    "audit_search": (has({"admin", "supervisor"}), lambda uow, uid: audit.search(uow, uid)),
+    "audit_export": (has({"admin", "supervisor"}), lambda uow, uid: audit.export_frame(uow, uid)),
+    "audit_check": (has({"admin", "supervisor"}), lambda uow, uid: audit.check_chain(uow, uid)),
     "plan_preview": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_preview(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
     "draw": (has({"supervisor", "admin"}), lambda uow, uid: sampling.draw(
