@@ -133,7 +133,7 @@ def test_verify_finds_an_edited_row_and_names_it(futures, owner):
 
 def test_the_command_line_verifies_the_chain_and_names_the_first_bad_row(futures, owner, engine):
     busy_trail(futures)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": owner.url.render_as_string(hide_password=False)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "services", "--lang", "en", "audit", "verify", *args],
