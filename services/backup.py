@@ -78,6 +78,9 @@ def _dump(url: URL, role: str, folder: Path, tools: Path) -> dict[str, Any]:
     """Dump one database; its row counts and revision come from the snapshot pg_dump then dumps."""
     file = folder / FILES[role]
     with _connect(url, isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn:
+        if not conn.scalar(text("SELECT to_regclass('alembic_version')")):
+            raise InvalidInput(f"数据库 {url.database} 尚未初始化，没有可备份的内容。",
+                               f"The database {url.database} was never set up: nothing to back up.", field="database")
         snapshot = conn.scalar(text("SELECT pg_export_snapshot()"))
         rows = _row_counts(conn)
         revision = conn.scalar(text("SELECT version_num FROM alembic_version"))

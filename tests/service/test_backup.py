@@ -135,3 +135,11 @@ def test_the_command_line_backs_up_the_training_database_too_and_restores_both(b
     finally:
         with admin_engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{training}" WITH (FORCE)'))
+
+
+def test_a_database_that_was_never_set_up_is_not_backed_up(admin_engine, fresh, tmp_path):
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{make_url(fresh).database}"'))
+    with pytest.raises(InvalidInput, match="never set up"):
+        backup.backup(fresh, tmp_path / "empty.tar")
+    assert list(tmp_path.iterdir()) == []
