@@ -257,14 +257,15 @@ def _socket_dir(data: Path, user: pwd.struct_passwd | None) -> Path:
 
 
 def _running(pgdata: Path) -> Path | None:
-    """The socket dir of the server running on `pgdata`, or None (postmaster.pid: pid, …, 5th line)."""
+    """The socket dir of the server running on `pgdata`, or None (postmaster.pid: pid, …, 5th line).
+
+    A pid file left by a crash or a reboot may name a pid now used by another program: checked by name."""
     try:
         lines = (pgdata / "postmaster.pid").read_text().splitlines()
-        os.kill(int(lines[0]), 0)
-    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        if Path(f"/proc/{int(lines[0])}/comm").read_text().strip() != "postgres":
+            return None
+    except (FileNotFoundError, ValueError, IndexError):
         return None
-    except PermissionError:
-        pass  # alive, run by another user
     return Path(lines[4]) if len(lines) > 4 and lines[4] else None
 
 
