@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from db.engine import UnitOfWork, make_engine
+from db.engine import UnitOfWork, app_url, make_engine
 from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services import (
@@ -42,7 +42,7 @@ from services.directory import create_user
 from services.errors import DomainError, NotPermitted
 from services.home import todays_work
 from services.settings import activate_pack, active_policy
-from tests.conftest import TEMPLATE
+from tests.conftest import TEMPLATE, database_url
 from tests.service.conftest import Institution, at, make_institution
 
 PACK = "securities"
@@ -102,7 +102,7 @@ def world(admin_engine, server_url) -> Iterator[World]:
     with admin_engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
-    engine = make_engine(str(admin_engine.url.set(database=name).render_as_string(hide_password=False)))
+    engine = make_engine(app_url(database_url(server_url, name)))  # as the app connects (issue 8 §6)
     built = _build(engine)
     EXTRA.update(built.extra)
     yield built
