@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.text import literal
 from services.errors import DomainError
 from services.policy import Policy
 
@@ -405,8 +406,8 @@ def joined(items: Any) -> str:
 
 
 def pair(label: str, value: Any) -> str:
-    """**label**：value with the punctuation of the current language."""
-    return f"**{label}**{'：' if lang() == 'zh' else ': '}{value}"
+    """**label**：value with the punctuation of the current language; the value shown as typed (issue 8 §5)."""
+    return f"**{label}**{'：' if lang() == 'zh' else ': '}{literal(value)}"
 
 
 def role_names(roles: Any) -> str:
@@ -414,8 +415,8 @@ def role_names(roles: Any) -> str:
 
 
 def error(exc: DomainError) -> None:
-    """Show a domain error in the clerk's language."""
-    st.error(exc.message(lang()))
+    """Show a domain error in the clerk's language; it may quote what the user typed (issue 8 §5)."""
+    st.error(literal(exc.message(lang())))
 
 
 def language_switch() -> None:
