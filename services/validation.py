@@ -23,6 +23,7 @@ MAX_AMOUNT = Decimal("9999999999.99")  # cases.compensation_* are Numeric(14, 2)
 EARLIEST = datetime(2000, 1, 1, tzinfo=SHANGHAI)
 CLOCK_SKEW = timedelta(minutes=5)  # a counter PC's clock may run a little ahead of the server's
 _PHONE = re.compile(r"\+?[0-9()\- ]+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9-]+")
 
 
@@ -48,13 +49,15 @@ def no_nul(value: str, field: str, zh: str, en: str) -> None:
 
 
 def phone(value: Any, field: str = "customer_phone") -> str:
-    """Digits with an optional leading +, and - ( ) or spaces between them: 5 to 20 digits."""
+    """The customer's contact: a phone number of 5 to 20 digits (an optional leading +, and - ( ) or
+    spaces between them), an e-mail address, or for an anonymous complaint a short note with no digits
+    (“无（意见箱留言）”, as in the shipped scenarios)."""
     out = text(value, field, "联系方式", "customer's contact")
     digits = sum(c.isdigit() for c in out)
-    if not _PHONE.fullmatch(out) or not 5 <= digits <= 20:
-        raise InvalidInput("联系方式应为 5–20 位数字的电话号码（可含 +、-、括号和空格）。",
-                           "The contact must be a phone number of 5–20 digits (+, -, brackets and spaces allowed).",
-                           field=field)
+    if digits and not (_PHONE.fullmatch(out) and 5 <= digits <= 20) and not _EMAIL.fullmatch(out):
+        raise InvalidInput("联系方式应为 5–20 位数字的电话号码（可含 +、-、括号和空格）或电子邮箱。",
+                           "The contact must be a phone number of 5–20 digits (+, -, brackets and spaces allowed) "
+                           "or an e-mail address.", field=field)
     return out
 
 
