@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.errors import InvalidInput
+from services.export import neutralise
 from services.policy import Policy
 
 
@@ -78,7 +79,7 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
     notes = book.create_sheet("说明")
     notes.append(["列名", "字段（第 2 行）", "必填", "说明", "示例"])
     for c in COLUMNS:
-        notes.append([c.zh, c.key, "是" if c.required else "", c.help, c.example])
+        notes.append([neutralise(v) for v in (c.zh, c.key, "是" if c.required else "", c.help, c.example)])
     notes.append([])
     notes.append(["数据从第 3 行开始（第 2 行英文字段行可保留），红色列名为必填；"
                   "所有行校验通过后才会导入，任一行有误则不导入任何案件。"])
@@ -88,7 +89,7 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
         for kind, zh, values in (("channel", "渠道", policy.channels), ("category", "类别", policy.categories),
                                  ("flag", "标记", policy.flags), ("department", "责任部门", policy.departments)):
             for code in values:
-                codes.append([zh, code, policy.label(kind, code)])
+                codes.append([neutralise(v) for v in (zh, code, policy.label(kind, code))])  # labels are editable
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
