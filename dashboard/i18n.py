@@ -382,6 +382,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "day.workday": ("工作日", "Working day"),
     "day.weekend": ("周末", "Weekend"),
     "day.default": ("恢复默认（周一至周五）", "Back to default (Mon–Fri)"),
+    # io workstream (issue 8 §5)
+    "error.unexpected": ("系统出现意外错误，操作未完成，已记录。如需协助，请将参考编号 {ref} 告知系统管理员。",
+                         "Something went wrong and the action was not completed; it has been logged. "
+                         "If you need help, give your administrator the reference {ref}."),
 }
 
 
