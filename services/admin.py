@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from db.engine import UnitOfWork
-from db.models import ROLES, AuditEvent, Department, Setting, User
+from db.models import ROLES, Department, Setting, User
+from services import audit
 from services.access import Actor, load_actor, require_role
 from services.calendar import SHANGHAI
 from services.calendar_store import load_calendar
@@ -48,7 +49,7 @@ def _admin(uow: UnitOfWork, actor_id: int) -> Actor:
 
 
 def _audit(uow: UnitOfWork, actor: Actor, action: str, **detail: Any) -> None:
-    uow.session.add(AuditEvent(actor_id=actor.id, action=action, detail=detail))
+    audit.record(uow.session, actor.id, action, **detail)
 
 
 def _user(uow: UnitOfWork, user_id: int) -> User:

@@ -17,8 +17,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, Setting, User
+from db.models import Setting, User
 from db.seed import DemoUser, load_demo
+from services import audit
 from services.access import load_actor, require_role
 from services.calendar import SHANGHAI
 from services.directory import create_user
@@ -69,7 +70,7 @@ def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_na
                            f"Unknown policy pack: {pack} (one of: {', '.join(PACK_CODES)}).", field="pack")
     admin = create_user(uow, admin_username, admin_name or admin_username, admin_password, ["admin"])
     activate_pack(uow, pack, actor_id=admin.id)
-    uow.session.add(AuditEvent(actor_id=admin.id, action="first_run_setup", detail={"pack": pack, "demo": demo}))
+    audit.record(uow.session, admin.id, "first_run_setup", pack=pack, demo=demo)
     credentials, cases, seconds = None, 0, 0.0
     if demo:
         loaded = load_demo(uow, pack, cases=demo_cases or DEMO_CASES, now=now)
@@ -112,5 +113,5 @@ def forget_demo(uow: UnitOfWork, actor_id: int) -> None:
     setting = uow.session.get(Setting, DEMO)
     if setting is not None:
         uow.session.delete(setting)
-        uow.session.add(AuditEvent(actor_id=actor.id, action="demo_forgotten", detail={}))
+        audit.record(uow.session, actor.id, "demo_forgotten")
     uow.commit()
