@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.text import literal
 from services.errors import DomainError
 from services.policy import Policy
 
@@ -435,6 +436,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "audit.action.training_reset": ("重置培训库", "Training database reset"),
     "audit.action.sample_drawn": ("抽取监督样本", "Sample drawn"),
     "audit.action.rectification_closed": ("关闭整改事项", "Rectification closed"),
+    # io workstream (issue 8 §5)
+    "error.unexpected": ("系统出现意外错误，操作未完成，已记录。如需协助，请将参考编号 {ref} 告知系统管理员。",
+                         "Something went wrong and the action was not completed; it has been logged. "
+                         "If you need help, give your administrator the reference {ref}."),
 }
 
 
@@ -459,8 +464,8 @@ def joined(items: Any) -> str:
 
 
 def pair(label: str, value: Any) -> str:
-    """**label**：value with the punctuation of the current language."""
-    return f"**{label}**{'：' if lang() == 'zh' else ': '}{value}"
+    """**label**：value with the punctuation of the current language; the value shown as typed (issue 8 §5)."""
+    return f"**{label}**{'：' if lang() == 'zh' else ': '}{literal(value)}"
 
 
 def role_names(roles: Any) -> str:
@@ -468,8 +473,8 @@ def role_names(roles: Any) -> str:
 
 
 def error(exc: DomainError) -> None:
-    """Show a domain error in the clerk's language."""
-    st.error(exc.message(lang()))
+    """Show a domain error in the clerk's language; it may quote what the user typed (issue 8 §5)."""
+    st.error(literal(exc.message(lang())))
 
 
 def language_switch() -> None:

@@ -150,7 +150,7 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text, info={"max_chars": 20000})  # issue 8 §5, enforced by db.guard
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     first_responder_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -158,11 +158,11 @@ class Case(Base):
     parent_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     compensation_claimed: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
     compensation_paid: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0, server_default="0")
-    handling_form: Mapped[str | None] = mapped_column(Text)
-    fact_finding: Mapped[str | None] = mapped_column(Text)
-    measures: Mapped[str | None] = mapped_column(Text)
-    accountability: Mapped[str | None] = mapped_column(Text)
-    signed_confirmation: Mapped[str | None] = mapped_column(Text)
+    handling_form: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
+    fact_finding: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
+    measures: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
+    accountability: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
+    signed_confirmation: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     forwarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -222,7 +222,7 @@ class CaseEvent(Base):
     event_type: Mapped[str] = mapped_column(String(32))
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info={"max_chars": 20000})  # the intake event carries the content
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
@@ -235,7 +235,7 @@ class Extension(Base):
     milestone: Mapped[str] = mapped_column(String(32))
     old_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     new_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, info={"max_chars": 4000})
     customer_informed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     customer_informed_method: Mapped[str] = mapped_column(String(64))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -252,7 +252,7 @@ class Escalation(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     to_role: Mapped[str] = mapped_column(String(64))
     rule_key: Mapped[str | None] = mapped_column(String(128))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, info={"max_chars": 20000})  # an automatic one quotes the assessment
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at()
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

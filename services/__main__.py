@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_assess(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
-    facts = parse_facts(_read_facts(args.facts), policy)
+    facts = parse_facts(_read_facts(args.facts), policy, what_if=True)  # a planned receipt may lie ahead
     result = assess(policy, facts, calendar_for(args), args.lang).to_json()
     print(json.dumps(result, ensure_ascii=False))
     return 0

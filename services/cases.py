@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, text
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
+from services import validation
 from services.access import Actor, case_for, load_actor, require_role
 from services.calendar import SHANGHAI, format_deadline
 from services.calendar_store import load_calendar
@@ -45,20 +46,11 @@ def _ref(case: Case) -> CaseRef:
 
 
 def _text(values: Mapping[str, Any], field: str, zh: str, en: str) -> str:
-    value = str(values.get(field) or "").strip()
-    if not value:
-        raise InvalidInput(f"请填写{zh}。", f"Enter the {en}.", field=field)
-    return value
+    return validation.text(values.get(field), field, zh, en)  # length and NUL checks (issue 8 §5)
 
 
 def _amount(value: Any, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value if value not in (None, "") else 0))
-    except InvalidOperation:
-        raise InvalidInput("金额必须是数字。", "An amount must be a number.", field=field) from None
-    if amount < 0 or not amount.is_finite():
-        raise InvalidInput("金额不能为负数。", "An amount cannot be negative.", field=field)
-    return amount
+    return validation.amount(value, field)
 
 
 def _satisfaction(value: Any) -> int:
@@ -113,9 +105,9 @@ def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
 
 def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:
     customer = Customer(name=_text(form, "customer_name", "客户姓名", "customer's name"),
-                        phone=_text(form, "customer_phone", "联系方式", "customer's contact"),
-                        id_number=(form.get("customer_id_number") or None),
-                        account_no=(form.get("customer_account_no") or None))
+                        phone=validation.phone(form.get("customer_phone")),
+                        id_number=validation.id_number(form.get("customer_id_number")),
+                        account_no=validation.account_no(form.get("customer_account_no")))
     uow.session.add(customer)
     return customer
 

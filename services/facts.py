@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from services import validation
 from services.errors import InvalidInput
 from services.policy import CAUSES, Policy
 
@@ -30,8 +31,12 @@ class Facts:
     resolved_at: datetime | None = None
 
 
-def parse_facts(data: Mapping[str, Any], policy: Policy) -> Facts:
-    """Facts from JSON-shaped data, checked against the pack's vocabulary."""
+def parse_facts(data: Mapping[str, Any], policy: Policy, *, what_if: bool = False) -> Facts:
+    """Facts from JSON-shaped data, checked against the pack's vocabulary.
+
+    A receipt must have happened (issue 8 §5): every path that saves a case goes through here. Only a
+    `what_if` assessment (the CLI's `assess`, rule tests) may plan one in the future.
+    """
     if not isinstance(data, Mapping):
         raise InvalidInput("案件事实应为 JSON 对象", "facts must be a JSON object", field="facts")
     for key in data:
@@ -41,6 +46,7 @@ def parse_facts(data: Mapping[str, Any], policy: Policy) -> Facts:
     received = _instant(data.get("received_at"), "received_at")
     if received is None:
         raise InvalidInput("必须填写受理时间", "is required", field="received_at")
+    validation.received_at(received, planned=what_if)
     facts = Facts(
         received_at=received,
         channel=_required_text(data, "channel"),
@@ -64,9 +70,7 @@ def check_facts(policy: Policy, facts: Facts) -> None:
             _unknown(policy, name, value, allowed)
     for flag in sorted(facts.flags - set(policy.flags)):
         _unknown(policy, "flags", flag, policy.flags)
-    if facts.compensation_claim < 0:
-        raise InvalidInput(f"索赔金额不能为负数：{facts.compensation_claim}",
-                           f"must not be negative: {facts.compensation_claim}", field="compensation_claim")
+    validation.check_amount(facts.compensation_claim, "compensation_claim")
     for name in ("forwarded_at", "resolved_at"):
         at = getattr(facts, name)
         if at is not None and at < facts.received_at:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 from services.errors import InvalidInput
+from services.export import neutralise
 from services.policy import Policy
+from services.validation import CONTENT_CHARS
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ COLUMNS = tuple(Column(*c) for c in (
     ("archived_at", "归档时间", False),
 ))
 HEADER = {c.zh: c for c in COLUMNS} | {c.key: c for c in COLUMNS}
+# Bounds on what one import may read (issue 8 §5): memory stays bounded whatever the file claims.
+MAX_ROWS = 20_000
+MAX_COLUMNS = 64  # the template has 32 columns
+MAX_CELL_CHARS = CONTENT_CHARS
+MAX_FILE_BYTES = 16 * 2**20
+MAX_UNPACKED_BYTES = 64 * 2**20  # an .xlsx of MAX_ROWS full rows unpacks to well under this
 
 
 def template_xlsx(policy: Policy | None = None) -> bytes:
@@ -78,7 +88,7 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
     notes = book.create_sheet("说明")
     notes.append(["列名", "字段（第 2 行）", "必填", "说明", "示例"])
     for c in COLUMNS:
-        notes.append([c.zh, c.key, "是" if c.required else "", c.help, c.example])
+        notes.append([neutralise(v) for v in (c.zh, c.key, "是" if c.required else "", c.help, c.example)])
     notes.append([])
     notes.append(["数据从第 3 行开始（第 2 行英文字段行可保留），红色列名为必填；"
                   "所有行校验通过后才会导入，任一行有误则不导入任何案件。"])
@@ -88,7 +98,7 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
         for kind, zh, values in (("channel", "渠道", policy.channels), ("category", "类别", policy.categories),
                                  ("flag", "标记", policy.flags), ("department", "责任部门", policy.departments)):
             for code in values:
-                codes.append([zh, code, policy.label(kind, code)])
+                codes.append([neutralise(v) for v in (zh, code, policy.label(kind, code))])  # labels are editable
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -118,7 +128,12 @@ def cell_text(value: Any) -> str:
 
 
 def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError]]:
-    """Rows of an .xlsx (first sheet, or 案件) or a .csv (UTF-8 with or without BOM, else GB18030)."""
+    """Rows of an .xlsx (first sheet, or 案件) or a .csv (UTF-8 with or without BOM, or GB18030 when it
+    reads as Chinese). Sizes are bounded before anything is read (issue 8 §5): the file, the xlsx's
+    unpacked size, rows, columns and characters per cell."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(f"文件过大（最多 {MAX_FILE_BYTES // 2**20} MB），请分成几个文件导入。",
+                           f"The file is too large (at most {MAX_FILE_BYTES // 2**20} MB); split it.", field="file")
     if filename.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         grid = _xlsx_grid(data)
     elif filename.lower().endswith((".csv", ".txt")):
@@ -135,28 +150,107 @@ def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError
     for number, cells in enumerate(grid[start:], start=start + 1):
         values = {key: value for key, value in zip(keys, cells, strict=False) if key}
         if any(cell_text(v) for v in values.values()):
-            rows.append(SheetRow(number, values))
+            too_long = _cell_errors(number, values)
+            errors += too_long
+            if not too_long:  # a row with an oversized cell is refused as it is, not checked further
+                rows.append(SheetRow(number, values))
+    if len(rows) > MAX_ROWS or len(grid) > MAX_ROWS + 2:  # the grid stops at MAX_ROWS + 3: there is more
+        return [], [RowError(MAX_ROWS + start + 1, "—", f"一次最多导入 {MAX_ROWS} 行，请分成几个文件导入。",
+                             f"At most {MAX_ROWS} rows at a time; split the file.")]
     return rows, errors
 
 
+def _cell_errors(number: int, values: dict[str, Any]) -> list[RowError]:
+    errors = []
+    for key, value in values.items():  # no NUL check: XML cannot carry one, a CSV with one is refused whole
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            errors.append(RowError(number, HEADER[key].zh, f"超过 {MAX_CELL_CHARS} 个字符。",
+                                   f"{key}: is longer than {MAX_CELL_CHARS} characters."))
+    return errors
+
+
 def _xlsx_grid(data: bytes) -> list[list[Any]]:
+    """Streamed (read_only) and bounded: a sheet claiming A1:XFD1048576 is read as rows × MAX_COLUMNS."""
     from openpyxl import load_workbook
 
+    unreadable = InvalidInput("无法读取 Excel 文件，请确认是 .xlsx 格式。", "Cannot read the file as .xlsx.",
+                              field="file")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except zipfile.BadZipFile:
+        raise unreadable from None
+    if unpacked > MAX_UNPACKED_BYTES:  # a zip bomb, or far more than MAX_ROWS rows
+        raise InvalidInput(f"Excel 文件解压后过大（超过 {MAX_UNPACKED_BYTES // 2**20} MB），请分成几个文件导入。",
+                           f"The .xlsx unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; split it.",
+                           field="file")
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InvalidInput(f"无法读取 Excel 文件：{exc}", f"Cannot read the Excel file: {exc}", field="file") from None
-    sheet = book["案件"] if "案件" in book.sheetnames else book.worksheets[0]
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
+        try:
+            sheet = book["案件"] if "案件" in book.sheetnames else book.worksheets[0]
+            rows = sheet.iter_rows(max_row=MAX_ROWS + 3, max_col=MAX_COLUMNS, values_only=True)
+            return [list(row) for row in rows]
+        finally:
+            book.close()
+    except InvalidInput:
+        raise
+    except Exception:  # openpyxl raises many kinds for a damaged file
+        raise unreadable from None
 
 
 def _csv_grid(data: bytes) -> list[list[Any]]:
+    if b"\x00" in data:
+        raise InvalidInput("文件含有 NUL 控制字符，不是可导入的文本文件（UTF-16 文件请另存为“CSV UTF-8”）。",
+                           "The file contains NUL characters: not an importable text file (save UTF-16 files as "
+                           "'CSV UTF-8').", field="file")
+    text = _decoded(data)
+    first = text.split("\n", 1)[0]
+    dialect = csv.excel_tab if "\t" in first and "," not in first else csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:  # the csv module's own field limit (131,072) is far above MAX_CELL_CHARS
+        return [row[:MAX_COLUMNS] for row in itertools.islice(reader, MAX_ROWS + 3)]
+    except csv.Error:
+        raise InvalidInput(f"第 {reader.line_num} 行附近有单元格过长（最多 {MAX_CELL_CHARS} 个字符）或格式错误。",
+                           f"Near row {reader.line_num} a cell is too long (at most {MAX_CELL_CHARS} characters) "
+                           "or malformed.", field="file") from None
+
+
+def _decoded(data: bytes) -> str:
+    """UTF-8 (with or without BOM) strictly; else GB18030 — Excel's "CSV" on Chinese Windows — only if
+    the headers are the template's and the text reads as Chinese. Anything else is refused, never
+    replaced: a Shift-JIS file would otherwise be imported as garbage (issue 8 §5)."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("gb18030", errors="replace")  # Excel's "CSV" on Chinese Windows
-    dialect = csv.excel_tab if "\t" in text.split("\n", 1)[0] and "," not in text.split("\n", 1)[0] else csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or not _reads_as_chinese(text):
+        raise InvalidInput("无法识别文件的编码。请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”后重新导入。",
+                           "The file's encoding is not recognised. In Excel, Save As 'CSV UTF-8 (comma delimited)' "
+                           "and import it again.", field="file")
+    return text
+
+
+def _reads_as_chinese(text: str) -> bool:
+    """The header row names the template's columns, and nearly all non-ASCII characters are common
+    Chinese (GB2312): Shift-JIS or Big5 bytes read as GB18030 give rare characters instead."""
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    if not header or any(cell_text(c).rstrip("*＊").strip() not in HEADER for c in header if cell_text(c)):
+        return False
+    wide = [c for c in text if ord(c) > 127]
+    common = sum(1 for c in wide if _in_gb2312(c))
+    return not wide or common >= 0.95 * len(wide)
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _header(cells: list[Any]) -> tuple[list[str | None], list[RowError]]:

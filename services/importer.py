@@ -25,19 +25,18 @@ from sqlalchemy import select
 
 from db.engine import UnitOfWork
 from db.models import CaseEvent, Department, User
-from services import audit, cases
+from services import audit, cases, validation
 from services.access import ACTION_ROLES, load_actor
 from services.calendar import SHANGHAI
 from services.calendar_store import load_calendar
 from services.errors import DomainError, InvalidInput, NotFound, NotPermitted
 from services.import_template import COLUMNS as COLUMNS  # re-exported with template_xlsx
-from services.import_template import HEADER, RowError, SheetRow, cell_text, read_rows
+from services.import_template import HEADER, MAX_ROWS, RowError, SheetRow, cell_text, read_rows
 from services.import_template import template_xlsx as template_xlsx
 from services.policy import Policy
 from services.rules import assess, parse_facts
 from services.settings import active_policy
 
-MAX_ROWS = 20000
 LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32, "customer_account_no": 64,
            "first_responder": 64, "handler": 64}  # the columns' sizes in db/models.py
 STEPS = ("received_at", "forwarded_at", "first_contact_at", "resolved_at", "feedback_at", "return_visit_at",
@@ -113,8 +112,9 @@ class _Cells:
         value = cell_text(self.row.values.get(key))
         if required and not value:
             self.fail(key, "必填。", "is required.")
-        if len(value) > LENGTHS.get(key, 10000):
-            self.fail(key, f"不能超过 {LENGTHS.get(key, 10000)} 个字符。", f"is longer than {LENGTHS.get(key, 10000)}.")
+        limit = LENGTHS.get(key) or validation.FIELD_CHARS.get(key, validation.NOTE_CHARS)  # as the services
+        if len(value) > limit:
+            self.fail(key, f"不能超过 {limit} 个字符。", f"is longer than {limit}.")
         return value
 
     def needed(self, key: str, when: str) -> str:

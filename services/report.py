@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
+from services import export
 from services.calendar import SHANGHAI, format_deadline
 from services.errors import InvalidInput
 from services.kpi import COLUMNS_ZH, RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
@@ -210,19 +211,19 @@ def _is_rate(header: str) -> bool:
 
 
 def to_xlsx(report: Report, path_or_buffer: str | IO[bytes]) -> None:
-    """One sheet per table, Chinese sheet names; rates formatted as percentages."""
-    with pd.ExcelWriter(path_or_buffer, engine="openpyxl") as writer:
-        for name, table in report.tables.items():
-            table.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            for index, header in enumerate(table.columns, start=1):
-                width = max([len(str(header))] + [len(str(v)) for v in table[header].head(200)])
-                sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(60, 4 + 1.6 * width)
-                rates = [True] * len(table) if _is_rate(str(header)) else (
-                    [_is_rate(str(i)) for i in table.iloc[:, 0]] if header == "数值" else [])
-                for row, is_rate in enumerate(rates, start=2):
-                    if is_rate:
-                        sheet.cell(row=row, column=index).number_format = "0.0%"
+    """One sheet per table, Chinese sheet names; rates formatted as percentages; text never a formula."""
+    export.write_xlsx(report.tables, path_or_buffer, _style)
+
+
+def _style(sheet: Any, table: pd.DataFrame) -> None:
+    for index, header in enumerate(table.columns, start=1):
+        width = max([len(str(header))] + [len(str(v)) for v in table[header].head(200)])
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(60, 4 + 1.6 * width)
+        rates = [True] * len(table) if _is_rate(str(header)) else (
+            [_is_rate(str(i)) for i in table.iloc[:, 0]] if header == "数值" else [])
+        for row, is_rate in enumerate(rates, start=2):
+            if is_rate:
+                sheet.cell(row=row, column=index).number_format = "0.0%"
 
 
 def _cell(header: str, value: Any, indicator: str = "") -> str:

@@ -9,6 +9,7 @@ from dashboard.components import sla
 from dashboard.i18n import code, error, joined, lang, pair, t
 from dashboard.navigation import link
 from dashboard.session import acting_user_id, uow
+from dashboard.text import literal
 from services.calendar import SHANGHAI, format_deadline
 from services.case_view import PII_LABELS, CaseDetail, reveal_pii
 from services.errors import DomainError
@@ -61,15 +62,15 @@ def assessment(detail: CaseDetail, policy: Policy) -> None:
     if detail.flags:
         st.write(pair(t("field.flags"), joined(code(policy, "flag", f) for f in detail.flags)))
     for warning in detail.warnings:
-        st.warning(warning)
+        st.warning(literal(warning))
     with st.expander(t("field.explanation")):
         for line in detail.explanation:
-            st.caption(line)
+            st.caption(literal(line))
     if detail.escalations:
         st.write(f"**{t('case.escalations')}**")
         for e in detail.escalations:
             answered = f" ✓ {e.acknowledged_by} {_when(e.acknowledged_at)}" if e.acknowledged_at else ""
-            st.caption(f"{_when(e.created_at)} → {code(policy, 'role', e.to_role)} · {e.reason}{answered}")
+            st.caption(literal(f"{_when(e.created_at)} → {code(policy, 'role', e.to_role)} · {e.reason}{answered}"))
 
 
 def deadlines(detail: CaseDetail, policy: Policy) -> None:
@@ -83,6 +84,6 @@ def timeline(detail: CaseDetail, policy: Policy) -> None:
     for entry in reversed(detail.timeline):
         moved = f" → {t('state.' + entry.to_state)}" if entry.to_state and entry.to_state != entry.from_state else ""
         who = entry.actor_name or t("case.system")
-        st.markdown(f"**{_when(entry.at)}** · {code(policy, 'event', entry.event_type)}{moved} · {who}")
+        st.markdown(f"**{_when(entry.at)}** · " + literal(f"{code(policy, 'event', entry.event_type)}{moved} · {who}"))
         if entry.note:
-            st.caption(entry.note)
+            st.caption(literal(entry.note))

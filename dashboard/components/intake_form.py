@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.i18n import code, joined, lang, pair, t
+from dashboard.text import literal
 from services.calendar import SHANGHAI, format_deadline
 from services.policy import Policy
 from services.rules import Assessment
@@ -55,10 +56,10 @@ def preview(policy: Policy, assessment: Assessment) -> None:
     st.table({t("field.milestone"): [code(policy, "milestone", m.code) for m in assessment.milestones],
               t("field.due"): [format_deadline(m.due) for m in assessment.milestones]})
     for warning in assessment.warnings:
-        st.warning(warning)
+        st.warning(literal(warning))
     with st.expander(t("field.explanation"), expanded=lang() == "zh"):
         for line in assessment.explanation:
-            st.caption(line)
+            st.caption(literal(line))
 
 
 def reset() -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard.i18n import code, lang, t
 from dashboard.session import attempt, uow
+from dashboard.text import literal
 from services import reviews, sampling
 from services.directory import handlers_by_department
 from services.policy import Policy
@@ -71,8 +72,8 @@ def review(user_id: int, policy: Policy) -> None:
         for check in reviews.CHECKLIST:
             hint = suggested.get(check.code)
             left, right = st.columns([1, 2])
-            result = left.radio(f"{check.label(lang())}（{check.weight}）", ["pass", "fail", "na"], horizontal=True,
-                                index=["pass", "fail", "na"].index(hint.result) if hint else 0,
+            result = left.radio(literal(f"{check.label(lang())}（{check.weight}）"), ["pass", "fail", "na"],
+                                horizontal=True, index=["pass", "fail", "na"].index(hint.result) if hint else 0,
                                 format_func=lambda r: t(f"review.{r}"), key=f"rv_{item.item_id}_{check.code}")
             note = right.text_input(t("review.note"), value=(hint.zh if lang() == "zh" else hint.en) if hint else "",
                                     key=f"rv_{item.item_id}_{check.code}_note")

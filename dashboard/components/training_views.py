@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard.i18n import error, lang, t
 from dashboard.navigation import link
 from dashboard.session import TRAINING_USER, main_uow, practice_engine, uow
+from dashboard.text import literal
 from services import training
 from services import walkthrough as walk
 from services.auth import SessionUser
@@ -40,22 +41,23 @@ def walkthrough(user: SessionUser) -> None:
     by_code = {s.code: s for s in scenarios}
     chosen = by_code[st.selectbox(t("training.scenario"), list(by_code), key="tr_scenario",
                                   format_func=lambda c: by_code[c].title)]
-    st.caption(f"{chosen.goal}（{chosen.source}）")
+    st.caption(literal(f"{chosen.goal}（{chosen.source}）"))
     case_no = st.selectbox(t("field.case_no"), chosen.case_nos, key="tr_case")
     with uow() as work:
         steps = walk.walkthrough(work, user.id, case_no, lang())
     number = st.number_input(t("training.step", count=len(steps)), 1, len(steps), 1, key=f"tr_step_{case_no}")
     step = steps[int(number) - 1]
-    st.subheader(f"{step.number}. {step.event}")
-    st.write(f"{step.at:%Y-%m-%d %H:%M} · {step.actor or '—'} · {step.from_state or ''} → {step.to_state or ''}")
+    st.subheader(literal(f"{step.number}. {step.event}"))
+    st.write(literal(f"{step.at:%Y-%m-%d %H:%M} · {step.actor or '—'} · {step.from_state or ''} → "
+                     f"{step.to_state or ''}"))
     for line in step.recorded:
-        st.caption(line)
+        st.caption(literal(line))
     st.write(f"**{t('training.rules')}**")
     for line in step.rules:
-        st.info(line)
+        st.info(literal(line))
     st.write(f"**{t('training.next')}**")
     for line in step.next_step or [t("training.closed")]:
-        st.success(line)
+        st.success(literal(line))
     if st.button(t("training.practise_this"), key="tr_start"):
         _start(user.username, chosen.code)
 
@@ -79,11 +81,11 @@ def practice(user: SessionUser) -> None:
         st.info(t("training.no_practice"))
         return
     for case in mine:
-        link("case", f"{case.case_no} · {case.scenario} · {t('state.' + case.state)}", {"case": case.case_no})
+        link("case", literal(f"{case.case_no} · {case.scenario} · {t('state.' + case.state)}"), {"case": case.case_no})
     case_no = st.selectbox(t("training.judge_case"), [c.case_no for c in mine], key="tr_judge_case")
     action = st.selectbox(t("training.judge_action"), list(ACTION_STATES), key="tr_judge_action",
                           format_func=lambda a: t(f"action.{a}"))
     with uow() as work:
         verdict = walk.judge(work, user.id, case_no, action, lang=lang())
     for line in verdict:
-        st.write(f"- {line}")
+        st.write("- " + literal(line))

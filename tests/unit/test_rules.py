@@ -30,7 +30,7 @@ def run(pack: str, received: str, lang: str = "zh", **facts: Any) -> Assessment:
     channel, category = DEFAULTS[pack]
     data = {"received_at": received, "channel": channel, "category": category, **facts}
     policy = load_policy(pack)
-    return assess(policy, parse_facts(data, policy), CAL, lang)
+    return assess(policy, parse_facts(data, policy, what_if=True), CAL, lang)
 
 
 def deadlines(a: Assessment) -> dict[str, str]:

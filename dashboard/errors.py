@@ -1,0 +1,75 @@
+"""Unexpected errors (issue 8 §5): the user sees a catalogue message with a reference, the log gets
+the exception's type and where it happened — never its message, arguments or locals, which may
+quote a customer's name or phone (a database error repeats the row it refused).
+
+Wiring: the entrypoint catches what a page raises (`show_unexpected`), `on_script_error` serves
+`st.App(..., on_script_error=...)`, and `install()` keeps Streamlit's own "Uncaught app exception"
+log record (written with the full message) out of the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import traceback
+
+import streamlit as st
+
+from dashboard.i18n import t
+
+LOG = logging.getLogger("complaints.errors")
+_REF = "_complaints_error_ref"  # the reference, kept on the exception so it is logged once
+
+
+def _frames(exc: BaseException) -> str:
+    """Type and frame locations of the exception and its causes; no messages, no locals."""
+    parts, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        where = "".join(traceback.format_list(traceback.extract_tb(current.__traceback__)))
+        parts.append(f"{type(current).__module__}.{type(current).__qualname__}\n{where}")
+        current = current.__cause__ or current.__context__
+    return "caused by: ".join(reversed(parts))
+
+
+def reference(exc: BaseException) -> str:
+    """A random reference for this exception, logged with its PII-free traceback the first time."""
+    ref = getattr(exc, _REF, None)
+    if ref is None:
+        ref = secrets.token_hex(4).upper()
+        setattr(exc, _REF, ref)
+        LOG.error("unexpected %s, reference %s\n%s", type(exc).__qualname__, ref, _frames(exc))
+    return ref
+
+
+def report_unexpected(exc: BaseException) -> str:
+    """Log `exc` without PII; the message to show, in the user's language, with the reference."""
+    return t("error.unexpected", ref=reference(exc))
+
+
+def show_unexpected(exc: BaseException) -> None:
+    st.error(report_unexpected(exc))
+
+
+def on_script_error(exc: Exception) -> bool:
+    """For st.App(on_script_error=...): show the catalogue message instead of Streamlit's."""
+    show_unexpected(exc)
+    return True
+
+
+class _WithoutDetails(logging.Filter):
+    """Replaces a record carrying an exception by our PII-free one (same reference as on screen)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            reference(record.exc_info[1])
+            return False
+        return True
+
+
+def install() -> None:
+    """Keep Streamlit's uncaught-exception log (message and all) out of the log; call once at start."""
+    logger = logging.getLogger("streamlit.error_util")
+    if not any(isinstance(f, _WithoutDetails) for f in logger.filters):
+        logger.addFilter(_WithoutDetails())
