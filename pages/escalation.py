@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard.components import sla
 from dashboard.i18n import code, error, joined, t
 from dashboard.session import page_user, uow
+from dashboard.text import literal
 from services.errors import DomainError
 from services.escalation import acknowledge, board, grouped, run_automatic_escalations
 from services.reviews import overdue_actions
@@ -24,7 +25,7 @@ if not rows:
     st.success(t("board.empty"))
 for group in grouped(rows):
     level = code(policy, "handling_level", group.handling_level) if group.handling_level else "—"
-    st.subheader(t("board.group", level=level, department=group.department_name))
+    st.subheader(t("board.group", level=level, department=literal(group.department_name)))
     st.dataframe(pd.DataFrame([{
         t("field.case_no"): f"case?case={r.case_no}", t("field.sla"): sla.text(r.deadline),
         t("field.grade"): code(policy, "grade", r.grade), t("field.assignee"): r.responsible_person,
@@ -33,7 +34,7 @@ for group in grouped(rows):
         column_config={t("field.case_no"): st.column_config.LinkColumn(display_text=r"case=(.*)$")})
     for r in group.rows:
         for e in (e for e in r.escalations if e.id in r.to_answer):
-            label = f"{t('board.acknowledge')} {r.case_no} → {code(policy, 'role', e.to_role)}"
+            label = literal(f"{t('board.acknowledge')} {r.case_no} → {code(policy, 'role', e.to_role)}")
             if st.button(label, key=f"ack_{e.id}"):
                 try:
                     with uow() as work:

@@ -5,13 +5,14 @@ import streamlit as st
 from dashboard.i18n import t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
+from dashboard.text import literal
 from services.home import todays_work
 
 user = page_user("home")
 st.title(t("home.title"))
 with uow() as work:
     counts = todays_work(work, user.id)
-st.write(t("home.greeting", name=user.display_name))
+st.write(t("home.greeting", name=literal(user.display_name)))
 if not counts:
     st.info(t("home.nothing"))
 for column, item in zip(st.columns(max(len(counts), 1)), counts, strict=False):

@@ -8,6 +8,7 @@ from dashboard.components import intake_form
 from dashboard.i18n import error, lang, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
+from dashboard.text import literal
 from services import cases
 from services.errors import DomainError, InvalidInput
 from services.queue import intake_preview, recent_complaints
@@ -34,13 +35,13 @@ with preview_column, uow() as work:
     try:
         intake_form.preview(policy, intake_preview(work, user.id, form, lang()))
     except InvalidInput as exc:
-        st.info(exc.message(lang()))
+        error(exc)
     recent = recent_complaints(work, user.id, form["customer_phone"], form["customer_id_number"])
 parent = None
 if recent.visible or recent.elsewhere:
     st.warning(t("intake.repeat_warning", count=len(recent.visible) + recent.elsewhere))
     for item in recent.visible:
-        link("case", f"{item.case_no} · {t('state.' + item.state)} · {item.excerpt}", {"case": item.case_no})
+        link("case", f"{item.case_no} · {t('state.' + item.state)} · {literal(item.excerpt)}", {"case": item.case_no})
     if recent.elsewhere:  # other desks' cases: a count, nothing of their content (issue 8 §1)
         st.caption(t("intake.repeat_elsewhere", count=recent.elsewhere))
     eligible = {r.case_no: r for r in recent.visible if r.re_complaint}

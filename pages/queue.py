@@ -6,6 +6,7 @@ from dashboard.components import sla
 from dashboard.i18n import code, error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
+from dashboard.text import literal
 from services.errors import DomainError
 from services.queue import my_queue
 from services.settings import active_policy
@@ -53,5 +54,5 @@ for r in result.rows:  # one click to the case (issue 4 §2)
     cells[3].write(t(f"state.{r.state}"))
     cells[4].write(code(policy, "grade", r.grade))
     cells[5].write(code(policy, "category", r.category))
-    cells[6].write(r.customer_name)
-    cells[7].write(r.assignee_name or "")
+    cells[6].write(literal(r.customer_name))
+    cells[7].write(literal(r.assignee_name or ""))

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.i18n import code, lang, t
+from dashboard.i18n import code, error, t
 from dashboard.session import acting_user_id, uow
 from services import cases
 from services.calendar import SHANGHAI
@@ -37,10 +37,10 @@ def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], **values:
         with uow() as work:
             call(work, acting_user_id(), detail.case_no, detail.version, **values)
     except Conflict as exc:
-        st.error(exc.message(lang()))
+        error(exc)
         st.info(t("case.conflict_kept"))
     except DomainError as exc:
-        st.error(exc.message(lang()))
+        error(exc)
     else:
         st.session_state[DONE] = action
         st.rerun()
@@ -162,7 +162,7 @@ def re_complaint(detail: CaseDetail, policy: Policy) -> None:
                     ref = cases.re_complaint(work, acting_user_id(), detail.case_no, detail.version,
                                              {"received_at": datetime.now(SHANGHAI), "content": content})
             except DomainError as exc:
-                st.error(exc.message(lang()))
+                error(exc)
             else:
                 st.session_state[DONE] = "re_complaint"
                 st.query_params["case"] = ref.case_no
