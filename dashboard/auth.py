@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard.i18n import error, role_names, t
 from dashboard.session import NAVIGATE, TOKEN_KEY, main_uow
 from services.errors import DomainError
-from services.sessions import client_label, sign_in
+from services.sessions import Opened, client_label, sign_in
 
 SETUP_RESULT = "setup_result"  # set by pages/setup.py in the browser session that did set-up
 
@@ -57,7 +57,14 @@ def sign_in_form(url_path: str) -> None:
     except DomainError as exc:
         error(exc)
         return
-    st.session_state[TOKEN_KEY] = opened.token  # this tab is signed in at once …
-    st.session_state[NAVIGATE] = (f"/auth/session?ticket={opened.ticket}"  # … and the browser fetches its cookie
+    hand_over(opened, url_path)
+
+
+def hand_over(opened: Opened, url_path: str) -> None:
+    """After any successful sign-in (the password form here; an identity provider's sign-in can open its
+    session with services.sessions.open_session and end the same way): this tab is signed in at once, and
+    the browser fetches its cookie and comes back to the page it asked for."""
+    st.session_state[TOKEN_KEY] = opened.token
+    st.session_state[NAVIGATE] = (f"/auth/session?ticket={opened.ticket}"
                                   f"&next={quote(requested_path(url_path), safe='')}")
     st.rerun()

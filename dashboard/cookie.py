@@ -65,3 +65,12 @@ def unseal(value: str | None) -> str | None:
     if not token or not hmac.compare_digest(signature.encode(), _signature(token).encode()):
         return None
     return token
+
+
+def safe_next(target: str | None) -> str:
+    """Where the cookie routes may send the browser: only a path on this site ("/case?case=…"), never
+    "//evil.example" or "https://…" (an open redirect would make our sign-in a phishing tool)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or any(
+            ord(c) < 32 for c in target):
+        return "/"
+    return target

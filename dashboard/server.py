@@ -39,14 +39,6 @@ def _engine() -> Engine:
     return engine
 
 
-def safe_next(target: str | None) -> str:
-    """Only a path on this site: "/case?case=…" yes, "//evil.example" or "https://…" no."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or any(
-            ord(c) < 32 for c in target):
-        return "/"
-    return target
-
-
 def _redirect(target: str) -> RedirectResponse:
     response = RedirectResponse(target, status_code=303)
     response.headers["Cache-Control"] = "no-store"
@@ -66,7 +58,7 @@ def _end(token: str) -> None:
 
 async def session_route(request: Request) -> RedirectResponse:
     token = await run_in_threadpool(_exchange, request.query_params.get("ticket", ""))
-    response = _redirect(safe_next(request.query_params.get("next")))
+    response = _redirect(cookie.safe_next(request.query_params.get("next")))
     if token is not None:  # no Max-Age: the cookie ends with the browser session
         response.set_cookie(cookie.NAME, cookie.seal(token), path="/", httponly=True, samesite="lax",
                             secure=request.url.scheme == "https")
