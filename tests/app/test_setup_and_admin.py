@@ -129,3 +129,25 @@ def test_admin_disables_a_user_and_saves_a_department(institution, app):
     assert submit(at, "department").success[0].value == "已保存。"
     at.text_input(key="department_code").input("Bad Code")
     assert "部门代码" in submit(at, "department").error[0].value
+
+
+def test_admin_sets_the_idle_timeout_and_a_value_out_of_range_cannot_be_entered(institution, app):
+    at = admin_page(app, institution)
+    assert at.number_input(key="idle_minutes").value == 30
+    at.number_input(key="idle_minutes").set_value(60)
+    at = submit(at, "idle_timeout")
+    assert at.success[0].value == "已保存。"
+    assert admin_page(app, institution).number_input(key="idle_minutes").value == 60
+
+
+def test_admin_disables_the_demo_accounts_from_the_admin_page(app_env, app, monkeypatch):
+    monkeypatch.setattr("services.setup.DEMO_CASES", 30)
+    at = fill_setup(app(), demo=True)
+    at = sign_in(at, "boss", "admin-pass-1")
+    at.switch_page("../pages/admin.py")
+    at = at.run()
+    at = at.button(key="forget_demo").click().run()
+    assert "个演示账号" in at.success[0].value
+    with UnitOfWork(app_env) as uow:
+        assert uow.session.scalar(select(User.username).where(User.active.is_(True))) == "boss"
+    assert "forget_demo" not in [b.key for b in at.run().button]  # nothing left to disable
