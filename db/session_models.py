@@ -43,7 +43,8 @@ class SignInThrottle(Base):
     """Failures per 'account:<typed username>' (whether it exists or not) and per 'client:<ip>'."""
 
     __tablename__ = "sign_in_throttle"
-    __table_args__ = (CheckConstraint("failures >= 0", name="failures_nonneg"),)
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_nonneg"),
+                      Index("ix_sign_in_throttle_last_failure_at", "last_failure_at"))
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -106,6 +106,8 @@ def authenticate(uow: UnitOfWork, username: str, password: str, client_ip: str =
 
 
 def _count_failure(session: Session, keys: list[str], now: datetime) -> None:
+    # Counts long forgotten go, so guessed names sprayed at the form do not pile up.
+    session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < now - FORGET_AFTER * 24))
     for key in keys:
         session.execute(insert(SignInThrottle).values(key=key, failures=0).on_conflict_do_nothing())
         row = session.scalar(select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())

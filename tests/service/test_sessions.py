@@ -181,6 +181,14 @@ def test_the_account_waits_a_growing_delay_after_five_failures_whether_it_exists
     assert refusal(inst, "clerk", PASSWORD, now=T0 + timedelta(seconds=71)) == "尝试次数过多，请 3 秒后再试。"
 
 
+def test_a_count_left_alone_for_an_hour_starts_again_from_zero(inst):
+    for i in range(5):
+        refusal(inst, "clerk", "wrong-password", ip=f"10.0.3.{i}")
+    an_hour_later = T0 + timedelta(hours=1)
+    assert refusal(inst, "clerk", "wrong-password", now=an_hour_later) == "用户名或密码错误。"  # not "wait"
+    assert sign_in(inst, now=an_hour_later).token
+
+
 def test_the_delay_is_capped_at_five_minutes_and_an_admin_unlock_lifts_it(inst):
     with inst.engine.begin() as conn:
         conn.execute(text("INSERT INTO sign_in_throttle VALUES ('account:clerk', 40, :t, :t)"), {"t": T0})

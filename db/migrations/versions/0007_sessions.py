@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.CheckConstraint("failures >= 0", name=op.f("ck_sign_in_throttle_failures_nonneg")),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_sign_in_throttle")),
     )
+    op.create_index("ix_sign_in_throttle_last_failure_at", "sign_in_throttle", ["last_failure_at"])
     op.execute("DELETE FROM settings WHERE key = 'cookie_key'")
     op.execute("INSERT INTO settings (key, value) SELECT 'setup_done', 'true'::jsonb "
                 "WHERE EXISTS (SELECT 1 FROM users WHERE 'admin' = ANY(roles)) ON CONFLICT (key) DO NOTHING")
@@ -58,6 +59,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM settings WHERE key = 'setup_done'")
+    op.drop_index("ix_sign_in_throttle_last_failure_at", table_name="sign_in_throttle")
     op.drop_table("sign_in_throttle")
     op.drop_index("ix_user_sessions_ticket_hash", table_name="user_sessions")
     op.drop_index("ix_user_sessions_user_id_open", table_name="user_sessions")
