@@ -86,6 +86,11 @@ def current_user() -> SessionUser | None:
         if USER_KEY in st.session_state:
             sign_out_state()
         return None
+    if st.session_state.get(USER_KEY) not in (None, user.id):  # another user now (the cookie changed):
+        token = st.session_state.get(TOKEN_KEY)  # nothing of the previous one's session carries over
+        sign_out_state()
+        if token:
+            st.session_state[TOKEN_KEY] = token
     st.session_state[USER_KEY] = user.id
     if in_training():
         with uow() as work:
