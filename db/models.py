@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -302,12 +303,27 @@ class Setting(Base):
 
 
 class AuditEvent(Base):
-    """Who changed what outside a case (settings, calendar, users); append-only like case events."""
+    """Who did what: sign-ins, views, prints, downloads, admin changes (issue 8 §7); append-only.
+
+    The database fills seq, prev_hash and row_hash on insert (migration 0009): each row's hash
+    covers the previous row's, so an edited, deleted or reordered row breaks the chain.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        # A code, never prose: the hash joins fields with '|', so only the last (detail) may be free text.
+        CheckConstraint(r"action ~ '^[a-z][a-z0-9_]*$'", name="action_code"),
+        Index("ix_audit_events_case_id_at", "case_id", "at"),
+        Index("ix_audit_events_actor_id_at", "actor_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = created_at()
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # Set by the database's trigger whatever the writer sends.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True, server_default=FetchedValue())
+    prev_hash: Mapped[str] = mapped_column(String(64), server_default=FetchedValue())
+    row_hash: Mapped[str] = mapped_column(String(64), server_default=FetchedValue())

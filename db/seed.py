@@ -359,7 +359,8 @@ class _Runner:
         if plan.parent is not None:
             plan.first_responder = plan.parent.first_responder  # the case is in their scope
             content = self.say(texts.RE_COMPLAINTS, case_no=plan.parent.case_no)
-            ref = svc.re_complaint(self.uow, plan.first_responder, plan.parent.case_no, {
+            parent = svc.case_by_number(self.uow, plan.parent.case_no)
+            ref = svc.re_complaint(self.uow, plan.first_responder, parent.case_no, parent.version, {
                 "received_at": plan.received_at, "content": content,
                 "compensation_claim": plan.facts["compensation_claim"]})
         else:

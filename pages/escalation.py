@@ -32,7 +32,7 @@ for group in grouped(rows):
         for r in group.rows]), hide_index=True,
         column_config={t("field.case_no"): st.column_config.LinkColumn(display_text=r"case=(.*)$")})
     for r in group.rows:
-        for e in (e for e in r.escalations if e.acknowledged_at is None):
+        for e in (e for e in r.escalations if e.id in r.to_answer):
             label = f"{t('board.acknowledge')} {r.case_no} → {code(policy, 'role', e.to_role)}"
             if st.button(label, key=f"ack_{e.id}"):
                 try:

@@ -12,7 +12,6 @@ from services import cases
 from services.errors import DomainError, InvalidInput
 from services.queue import intake_preview, recent_complaints
 from services.settings import active_policy
-from services.transitions import RE_COMPLAINT_FROM
 
 user = page_user("intake")
 st.title(t("intake.title"))
@@ -38,12 +37,15 @@ with preview_column, uow() as work:
         st.info(exc.message(lang()))
     recent = recent_complaints(work, user.id, form["customer_phone"], form["customer_id_number"])
 parent = None
-if recent:
-    st.warning(t("intake.repeat_warning", count=len(recent)))
-    for item in recent:
+if recent.visible or recent.elsewhere:
+    st.warning(t("intake.repeat_warning", count=len(recent.visible) + recent.elsewhere))
+    for item in recent.visible:
         link("case", f"{item.case_no} · {t('state.' + item.state)} · {item.excerpt}", {"case": item.case_no})
-    choices = [None, *(r.case_no for r in recent if r.in_scope and r.state in RE_COMPLAINT_FROM)]
-    parent = st.selectbox(t("intake.as_re_complaint"), choices, format_func=lambda c: c or t("intake.new_case"))
+    if recent.elsewhere:  # other desks' cases: a count, nothing of their content (issue 8 §1)
+        st.caption(t("intake.repeat_elsewhere", count=recent.elsewhere))
+    eligible = {r.case_no: r for r in recent.visible if r.re_complaint}
+    parent = eligible.get(st.selectbox(t("intake.as_re_complaint"), [None, *eligible],
+                                       format_func=lambda c: c or t("intake.new_case")))
 if st.checkbox(t("intake.resolved_at_intake"), key="intake_resolved") and not parent:
     form["resolved_at_intake"] = True
     form["explanation"] = st.text_area(t("intake.explanation"), key="intake_explanation")
@@ -53,7 +55,8 @@ form["intake_key"] = st.session_state.setdefault("intake_key_value", uuid4().hex
 if st.button(t("intake.save"), type="primary"):
     try:
         with uow() as work:
-            ref = (cases.re_complaint(work, user.id, parent, form) if parent else cases.intake(work, user.id, form))
+            ref = (cases.re_complaint(work, user.id, parent.case_no, parent.version, form) if parent
+                   else cases.intake(work, user.id, form))
     except DomainError as exc:
         error(exc)
     else:

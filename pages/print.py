@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.downloads import download
 from dashboard.i18n import error, lang, t
 from dashboard.session import page_user, uow
 from services.errors import DomainError
@@ -16,5 +17,5 @@ try:
 except DomainError as exc:
     error(exc)
     st.stop()
-st.download_button(t("print.download"), page, file_name=f"{case_no}.html", mime="text/html")
+download(t("print.download"), page, f"{case_no}.html", what="handling_form", case_no=case_no, mime="text/html")
 st.html(page)

@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="cases.xlsx or cases.csv")
     p.add_argument("--as", dest="username", required=True, help="the importing user")
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+    _audit_parser(commands)
     return parser
 
 
@@ -165,6 +166,50 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import})
+
+
+# audit (issue 8 §7): exit 0 when the chain is intact, 1 naming the first bad row.
+def _audit_parser(commands: Any) -> None:
+    p = commands.add_parser("audit", help="the audit trail: `verify` checks its hash chain (issue 8 §7)")
+    p.add_argument("step", choices=("verify",))
+    p.add_argument("--head", help="SEQ:HASH written down from an earlier verify: also catches a cut or rewritten tail")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from db.engine import UnitOfWork
+    from services.audit import verify
+
+    head = _head(args.head) if args.head else None
+    with UnitOfWork() as uow:
+        result = verify(uow.session, head)
+    zh = args.lang == "zh"
+    print(f"已检查 {result.rows} 行；链头 {result.head_seq}:{result.head_hash}" if zh
+          else f"{result.rows} rows checked; head {result.head_seq}:{result.head_hash}")
+    if result.intact:
+        return 0
+    print(f"审计链在第 {result.bad_seq} 行被破坏：{AUDIT_PROBLEMS[result.problem or ''][0]}" if zh
+          else f"audit chain broken at row {result.bad_seq}: {AUDIT_PROBLEMS[result.problem or ''][1]}",
+          file=sys.stderr)
+    return 1
+
+
+AUDIT_PROBLEMS = {"edited": ("该行内容被改动", "the row was edited"),
+                  "broken_link": ("该行与上一行的链接不符", "its link to the previous row does not match"),
+                  "gap": ("该行缺失（被删除）", "the row is missing (deleted)"),
+                  "truncated": ("记下的链头之后的行缺失", "rows up to the written-down head are missing"),
+                  "rewritten": ("与记下的链头哈希不符（链被重算）",
+                                "it differs from the written-down head (the chain was recomputed)")}
+
+
+def _head(text: str) -> tuple[int, str]:
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise InvalidInput(f"应为 序号:哈希：{text}", f"expected SEQ:HASH: {text}", field="head")
+    return int(seq), digest
+
+
+COMMANDS["audit"] = cmd_audit
 
 
 def calendar_for(args: argparse.Namespace) -> WorkingCalendar:

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Case, User
-from services.errors import NotPermitted
+from services.errors import NotFound, NotPermitted
+from services.policy import ANSWERING_ROLES
 
 # Roles that may perform each action (RULES.md §2; DESIGN.md roles).
 ACTION_ROLES: dict[str, frozenset[str]] = {
@@ -30,10 +31,13 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "report_hq": frozenset({"handler", "dept_head"}),
     "extend": frozenset({"handler", "dept_head"}),
     "escalate": frozenset({"intake", "handler", "dept_head", "supervisor", "executive"}),
+    # Escalations are answered by their addressee's rank or above (issue 8 §1, services.policy.ANSWERING_ROLES).
+    "acknowledge": frozenset({"dept_head", "executive"}),
     "view_case": frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"}),
     "reveal_pii": frozenset({"intake", "handler", "dept_head", "supervisor"}),
     "edit_calendar": frozenset({"admin"}),
     "administer": frozenset({"admin"}),
+    "view_audit": frozenset({"admin", "supervisor"}),  # issue 8 §7
 }
 SEES_ALL = frozenset({"supervisor", "executive", "admin"})
 STAFF = frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"})
@@ -50,6 +54,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
     "training": frozenset({"trainee", "admin", "supervisor"}),
     "admin": frozenset({"admin"}),
+    "audit": ACTION_ROLES["view_audit"],
 }
 
 
@@ -94,11 +99,28 @@ def case_scope(actor: Actor) -> ColumnElement[bool]:
     return mine
 
 
-def in_scope(session: Session, actor: Actor, case: Case) -> bool:
-    return bool(session.scalar(select(Case.id).where(Case.id == case.id, case_scope(actor))))
+def case_refusal() -> NotPermitted:
+    """The one answer a limited user gets for a case outside their scope or one that does not exist:
+    it says nothing about the case, not even whether it exists (issue 8 §1)."""
+    return NotPermitted("该案件不存在或不在您的权限范围内。", "This case does not exist or is outside your scope.",
+                        field="case_no")
 
 
-def require_case_access(session: Session, actor: Actor, case: Case, action: str) -> None:
+def case_for(session: Session, actor: Actor, case_no: str, action: str, *, lock: bool = False) -> Case:
+    """The case `action` may touch: the role is checked first, then scope, and a case out of scope reads
+    exactly like a missing one. `lock` takes the row lock every change of the case starts with."""
     require_role(actor, action)
-    if not in_scope(session, actor, case):
-        raise NotPermitted("该案件不在您的权限范围内。", "This case is outside your scope.")
+    query = select(Case).where(Case.case_no == case_no, case_scope(actor))
+    case = session.scalar(query.with_for_update() if lock else query)
+    if case is not None:
+        return case
+    if actor.roles & SEES_ALL:  # sees every case: a missing one simply does not exist
+        raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
+    raise case_refusal()
+
+
+def answers(actor: Actor, addressed: str) -> bool:
+    """Whether the user answers an escalation addressed to the system role `addressed` (issue 8 §1):
+    the addressee's role or one above it (services.policy.ANSWERING_ROLES, lowest first)."""
+    rank = ANSWERING_ROLES.index(addressed)
+    return bool(actor.roles & set(ANSWERING_ROLES[rank:]))

@@ -15,9 +15,8 @@ from sqlalchemy import select
 
 from db.engine import UnitOfWork
 from db.models import ROLES, Department, Setting, User
-from services import sessions
+from services import audit, sessions
 from services.access import Actor, load_actor, require_role
-from services.audit import record
 from services.auth import clear_throttle
 from services.calendar import SHANGHAI
 from services.calendar_store import load_calendar
@@ -53,7 +52,7 @@ def _admin(uow: UnitOfWork, actor_id: int) -> Actor:
 
 
 def _audit(uow: UnitOfWork, actor: Actor, action: str, **detail: Any) -> None:
-    record(uow.session, actor.id, action, **detail)
+    audit.record(uow.session, actor.id, action, **detail)
 
 
 def _user(uow: UnitOfWork, user_id: int) -> User:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from db.engine import UnitOfWork
 from db.models import Department, User
 from db.session_models import SignInThrottle
-from services.audit import record
+from services import audit
 from services.clock import as_of
 from services.errors import InvalidInput, NotPermitted
 
@@ -87,20 +87,20 @@ def authenticate(uow: UnitOfWork, username: str, password: str, client_ip: str =
     blocked = max((c.blocked_until for c in counts.values() if c.blocked_until and c.blocked_until > now),
                   default=None)
     if blocked is not None:
-        record(uow.session, user.id if user else None, "sign_in_failed", username=typed, reason="throttled")
+        audit.record(uow.session, user.id if user else None, "sign_in_failed", username=typed, reason="throttled")
         uow.commit()
         raise throttled(blocked - now)
     usable = user is not None and user.active and not (user.locked_until and user.locked_until > now)
     if not (right and usable):
         _count_failure(uow.session, keys, now)
         reason = "wrong_password" if user is None or not right else "disabled" if not user.active else "locked"
-        record(uow.session, user.id if user else None, "sign_in_failed", username=typed,
+        audit.record(uow.session, user.id if user else None, "sign_in_failed", username=typed,
                reason="unknown_user" if user is None else reason)
         uow.commit()
         raise bad_credentials()
     assert user is not None
     uow.session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0]))
-    record(uow.session, user.id, "signed_in", client_ip=client_ip[:64])
+    audit.record(uow.session, user.id, "signed_in", client_ip=client_ip[:64])
     uow.commit()
     return session_user(uow.session, user.id)
 

@@ -8,7 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, CalendarDayRow, CalendarYear
+from db.models import CalendarDayRow, CalendarYear
+from services import audit
 from services.access import load_actor, require_role
 from services.calendar import CalendarDay, DayType, WorkingCalendar, shipped_special_days, shipped_years
 from services.errors import InvalidInput
@@ -57,9 +58,8 @@ def set_calendar_day(uow: UnitOfWork, actor_id: int, day: date, day_type: DayTyp
         uow.session.add(CalendarDayRow(day=day, day_type=day_type.value, name=name, source="admin"))
     if uow.session.get(CalendarYear, day.year) is None:
         uow.session.add(CalendarYear(year=day.year, source="admin"))
-    uow.session.add(AuditEvent(actor_id=actor.id, action="calendar_day_set",
-                               detail={"day": day.isoformat(), "day_type": day_type and day_type.value,
-                                       "name": name}))
+    audit.record(uow.session, actor.id, "calendar_day_set", day=day.isoformat(),
+                 day_type=day_type and day_type.value, name=name)
     uow.flush()
     uow.session.info.pop(_CACHE, None)
     changed = recompute_open_deadlines(uow, actor.id, reason=f"calendar {day.isoformat()}")

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
-from services.access import ACTION_ROLES, SEES_ALL, Actor, case_scope, load_actor, require_role
+from services import audit
+from services.access import ACTION_ROLES, Actor, case_for, case_scope, load_actor
 from services.calendar_store import load_calendar
-from services.errors import InvalidInput, NotFound, NotPermitted
+from services.errors import InvalidInput
 from services.policy import load_policy
 from services.queue import SlaBadge, as_of, sla_badges
 from services.transitions import allowed_actions
@@ -40,22 +41,9 @@ def mask(value: str | None, field: str) -> str | None:
     return value[:head] + "*" * (len(value) - head - tail) + (value[-tail:] if tail else "")
 
 
-def not_permitted() -> NotPermitted:
-    """The one refusal for a case outside the user's scope: it says nothing about the case."""
-    return NotPermitted("无权查看该案件。", "Not permitted.", field="case_no")
-
-
 def visible_case(session: Session, actor: Actor, case_no: str) -> Case:
     """The case, if the user may view it; otherwise one refusal that reveals nothing (not even existence)."""
-    refusal = not_permitted()
-    if not actor.roles & ACTION_ROLES["view_case"]:
-        raise refusal
-    case = session.scalar(select(Case).where(Case.case_no == case_no, case_scope(actor)))
-    if case is None:
-        if actor.roles & SEES_ALL:  # sees every case: a missing one simply does not exist
-            raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
-        raise refusal
-    return case
+    return case_for(session, actor, case_no, "view_case")
 
 
 @dataclass(frozen=True)
@@ -211,13 +199,16 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
     actor = load_actor(session, actor_id)
     case = visible_case(session, actor, case_no)
     now = as_of(now)
+    audit.record_once(uow, actor.id, "case_viewed", case.id, now)  # who viewed this case (issue 8 §7)
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
     deadlines = _deadlines(session, case, now)
     extendable = _extendable(case, deadlines)
-    parent = session.get(Case, case.parent_case_id) if case.parent_case_id else None
-    children = session.scalars(select(Case).where(Case.parent_case_id == case.id).order_by(Case.received_at))
+    # Linked cases the user may not see stay out of the page (issue 8 §1).
+    parent = session.scalar(select(Case).where(Case.id == case.parent_case_id, case_scope(actor)))
+    children = session.scalars(select(Case).where(Case.parent_case_id == case.id, case_scope(actor))
+                               .order_by(Case.received_at))
     assessment = dict(case.assessment or {})
     return CaseDetail(
         case_no=case.case_no, pack=case.pack, version=case.version, state=case.state, outcome=case.outcome,
@@ -246,8 +237,7 @@ def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: da
     if field not in PII_FIELDS:
         raise InvalidInput(f"不能查看字段“{field}”。", f"'{field}' cannot be revealed.", field="field")
     actor = load_actor(uow.session, actor_id)
-    case = visible_case(uow.session, actor, case_no)
-    require_role(actor, "reveal_pii")
+    case = case_for(uow.session, actor, case_no, "reveal_pii")
     customer = uow.session.get(Customer, case.customer_id)
     value = getattr(customer, field) or ""
     if value:
@@ -255,5 +245,6 @@ def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: da
         uow.session.add(CaseEvent(case_id=case.id, at=as_of(now), actor_id=actor.id, event_type="reveal_pii",
                                   from_state=case.state, to_state=case.state, note=f"查看完整{zh}（{en}）",
                                   data={"field": field}))
+        audit.record(uow.session, actor.id, "pii_revealed", case_id=case.id, at=now, field=field)
         uow.commit()
     return value

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
-from services.access import Actor, load_actor, require_case_access, require_role
+from services.access import Actor, case_for, load_actor, require_role
 from services.calendar import SHANGHAI, format_deadline
 from services.calendar_store import load_calendar
 from services.clock import as_of
@@ -69,18 +69,17 @@ def _satisfaction(value: Any) -> int:
     return int(value)
 
 
-def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
-          action: str, scoped: bool = True) -> tuple[Actor, Case, Policy]:
-    """Lock the case, then check the user, the version and the state (services.transitions), in that order."""
+def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: str) -> tuple[Actor, Case, Policy]:
+    """Lock the case, then check the user, the version and the state (services.transitions), in that order.
+
+    The role and scope come first, so a case the user may not touch says nothing about itself (issue 8 §1).
+    """
     actor = load_actor(uow.session, actor_id)
-    case = uow.session.scalar(select(Case).where(Case.case_no == case_no).with_for_update())
-    if case is None:
-        raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
-    if scoped:
-        require_case_access(uow.session, actor, case, action)
-    else:
-        require_role(actor, action)
-    if version is not None and case.version != version:
+    if not isinstance(version, int) or isinstance(version, bool):  # every action states what it saw
+        raise InvalidInput("缺少案件版本号，请刷新案件后再操作。", "The case's version is missing; reload the case.",
+                           field="version")
+    case = case_for(uow.session, actor, case_no, action, lock=True)
+    if case.version != version:
         raise Conflict(f"案件 {case_no} 已被他人修改，请刷新后重试；您填写的内容仍保留。",
                        f"Case {case_no} was changed by someone else; reload and try again. Your input is kept.")
     if case.state not in states_for(action):
@@ -148,13 +147,13 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     return case
 
 
-def _submitted_before(uow: UnitOfWork, form: Mapping[str, Any]) -> Case | None:
+def _submitted_before(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any]) -> Case | None:
     """A second click on save finds the case the first click created (issue 4 §1)."""
     key = form.get("intake_key")
     if not key:
         return None
     uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
-    return uow.session.scalar(select(Case).where(Case.intake_key == key))
+    return uow.session.scalar(select(Case).where(Case.intake_key == key, Case.first_responder_id == actor.id))
 
 
 def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
@@ -165,7 +164,7 @@ def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
     """
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "intake")
-    earlier = _submitted_before(uow, form)
+    earlier = _submitted_before(uow, actor, form)
     if earlier is not None:
         return _ref(earlier)
     policy = active_policy(uow.session)
@@ -191,7 +190,7 @@ def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy
     waive_open(uow, case)
 
 
-def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, department: str,
+def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, department: str,
             handler_id: int, handling_form: str, at: datetime | None = None) -> CaseRef:
     """Hand the case and its handling form to the responsible department (seed 000 art. 17(2))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "forward")
@@ -219,7 +218,7 @@ def _reassess(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, at: dat
         _record(uow, case, actor, "deadlines_recomputed", at, note="start of milestone", changes=changes)
 
 
-def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, note: str,
+def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, note: str,
                   at: datetime | None = None) -> CaseRef:
     """The department's first contact with the customer (seed 000 art. 17(3), 001 art. 17)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact")
@@ -231,7 +230,7 @@ def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int | N
     return _finish(uow, case)
 
 
-def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, fact_finding: str,
+def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, fact_finding: str,
             measures: str, accountability: str, compensation_paid: Any = 0,
             signed_confirmation: str | None = None, at: datetime | None = None) -> CaseRef:
     """Record the result; compensation paid needs the customer's signed confirmation (seed 002 art. 19(1))."""
@@ -254,7 +253,7 @@ def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *
     return _finish(uow, case)
 
 
-def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, explanation: str,
+def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, explanation: str,
                  at: datetime | None = None) -> CaseRef:
     """Close as invalid: still explained to the customer, and feedback must follow (seed 002 art. 18(3))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "invalid")
@@ -267,7 +266,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int | No
     return _finish(uow, case)
 
 
-def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, method: str,
+def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, method: str,
              satisfaction: int, note: str = "", at: datetime | None = None) -> CaseRef:
     """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
@@ -280,7 +279,7 @@ def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, 
     return _finish(uow, case)
 
 
-def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, method: str,
+def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, method: str,
                  satisfaction: int, note: str, at: datetime | None = None) -> CaseRef:
     """Confirm the result and satisfaction later (seed 000 art. 17(5), 001 art. 8)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit")
@@ -310,7 +309,7 @@ def missing_for_archive(case: Case, policy: Policy) -> list[str]:
     return [name for name, value in required.items() if value in (None, "")]
 
 
-def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
+def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
             at: datetime | None = None) -> CaseRef:
     actor, case, policy = _open(uow, actor_id, case_no, version, "archive")
     missing = missing_for_archive(case, policy)
@@ -324,7 +323,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None,
     return _finish(uow, case)
 
 
-def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, reason: str,
+def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, reason: str,
              at: datetime | None = None) -> CaseRef:
     """The customer withdraws: processing ends that day, with the reason (RULES.md §2)."""
     actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw")
@@ -336,13 +335,16 @@ def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, 
     return _finish(uow, case)
 
 
-def re_complaint(uow: UnitOfWork, actor_id: int, case_no: str, form: Mapping[str, Any]) -> CaseRef:
-    """A dissatisfied customer's new case, linked to the old one (seed 000 art. 17(7))."""
-    earlier = _submitted_before(uow, form)
+def re_complaint(uow: UnitOfWork, actor_id: int, case_no: str, version: int, form: Mapping[str, Any]) -> CaseRef:
+    """A dissatisfied customer's new case, linked to the old one (seed 000 art. 17(7)).
+
+    Only on a case the user may see (issue 8 §1): the new case shares the parent's customer record,
+    so a re-complaint must never be a way to reach another desk's customer data.
+    """
+    actor, parent, policy = _open(uow, actor_id, case_no, version, "re_complaint")
+    earlier = _submitted_before(uow, actor, form)
     if earlier is not None:
         return _ref(earlier)
-    # Any intake desk takes a returning customer's re-complaint, whoever recorded the first case.
-    actor, parent, policy = _open(uow, actor_id, case_no, None, "re_complaint", scoped=False)
     merged = {"channel": parent.channel, "category": parent.category, "cause": parent.cause,
               "flags": list(parent.flags), **form}
     case = _register(uow, actor, merged, policy, parent)
@@ -350,7 +352,7 @@ def re_complaint(uow: UnitOfWork, actor_id: int, case_no: str, form: Mapping[str
     return _finish(uow, case)
 
 
-def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, milestone: str,
+def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milestone: str,
            new_due: datetime, reason: str, customer_informed_at: datetime, informed_method: str,
            at: datetime | None = None) -> CaseRef:
     """A new deadline for one milestone, with a reason told to the customer, within the pack's limit.
@@ -384,7 +386,7 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *,
     return _finish(uow, case)
 
 
-def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, note: str,
+def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, note: str,
               at: datetime | None = None) -> CaseRef:
     """Report a closed branch-level case to brokerage headquarters (seed 002 art. 19(1))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "report_hq")
@@ -408,7 +410,7 @@ def _escalate(uow: UnitOfWork, case: Case, actor: Actor | None, role: str, rule_
     _record(uow, case, actor, "escalation", at, note=reason, to_role=role, rule=rule_key)
 
 
-def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int | None, *, to_role: str,
+def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_role: str,
              reason: str, at: datetime | None = None) -> CaseRef:
     """Report the case up the chain of responsibility by hand (RULES.md §1)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "escalate")

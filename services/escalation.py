@@ -21,18 +21,17 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
-from services.access import case_scope, load_actor, require_role
+from services.access import answers, case_scope, load_actor, require_role
 from services.calendar import format_deadline
 from services.calendar_store import load_calendar
-from services.case_view import EscalationView, case_escalations, not_permitted
-from services.errors import Conflict, NotFound, NotPermitted
-from services.policy import load_policy
+from services.case_view import EscalationView, case_escalations
+from services.errors import Conflict, NotPermitted
+from services.policy import ANSWERING_ROLES, Policy, load_policy
 from services.queue import SlaBadge, as_of, nearest_open_deadline, row_badges, warning_windows
+from services.settings import policy_for
 from services.transitions import OPEN_STATES
 
 MAJOR_GRADES = ("major", "L1")  # seed 000 art. 4, 001 art. 13, 002 art. 18(2), 003 §3, 004 art. 9
-# Who answers an escalation: the department head it was sent to, or those above (issue 4 §4).
-ACKNOWLEDGE_ROLES = frozenset({"dept_head", "supervisor", "executive"})
 DEFAULT_BOARD_LIMIT = 500
 _BATCH = 1000  # escalations inserted per statement
 
@@ -50,6 +49,7 @@ class BoardRow:
     deadline: SlaBadge | None  # the nearest open deadline; when overdue, the longest overdue one
     reasons: tuple[str, ...]  # overdue | at_risk | major | escalated
     escalations: list[EscalationView]
+    to_answer: tuple[int, ...]  # unacknowledged escalations this user answers (issue 8 §1)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,19 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
         r.assignee or r.responder, badge,
         tuple(reason for reason in ("overdue", "at_risk", "major", "escalated") if getattr(r, reason)),
-        escalations.get(r.id, [])) for r, badge in zip(rows, badges, strict=True)]
+        escalations.get(r.id, []),
+        tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
+              and answers(actor, addressee(policy_for(session, r.pack), e.to_role))))
+        for r, badge in zip(rows, badges, strict=True)]
+
+
+def addressee(policy: Policy, to_role: str) -> str:
+    """The system role that answers an escalation to `to_role` (pack data `answered_by`, issue 8 §1);
+    an unknown role is answered only by the top rank."""
+    if to_role in ANSWERING_ROLES:
+        return to_role
+    role = policy.roles.get(to_role)
+    return role.answered_by if role and role.answered_by else ANSWERING_ROLES[-1]
 
 
 def grouped(rows: Iterable[BoardRow]) -> list[BoardGroup]:
@@ -185,15 +197,18 @@ def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime
     """The escalated-to person (or one above) confirms they have taken it up; recorded on the timeline."""
     session = uow.session
     actor = load_actor(session, actor_id)
-    if not actor.roles & ACKNOWLEDGE_ROLES:
-        raise NotPermitted("只有部门负责人、监督或高管可以确认升级。",
-                           "Only a department head, supervisor or executive acknowledges an escalation.")
+    require_role(actor, "acknowledge")
     escalation = session.scalar(select(Escalation).where(Escalation.id == escalation_id).with_for_update())
-    if escalation is None:
-        raise NotFound("该升级记录不存在。", "This escalation does not exist.", field="escalation_id")
-    case_row = session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
-    if case_row is None:
-        raise not_permitted()
+    case_row = escalation and session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
+    if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
+        raise NotPermitted("该升级记录不存在或不在您的权限范围内。",
+                           "This escalation does not exist or is outside your scope.", field="escalation_id")
+    policy = policy_for(session, case_row.pack)
+    if not answers(actor, addressee(policy, escalation.to_role)):
+        role = policy.label("role", escalation.to_role)
+        raise NotPermitted(f"该升级上报给“{role}”，须由其本人或更高层级确认。",
+                           f"This escalation is addressed to '{role}': only they or someone above may acknowledge it.",
+                           field="escalation_id")
     if escalation.acknowledged_at is not None:
         raise Conflict("该升级已被确认，请刷新。", "This escalation was already acknowledged; reload.")
     at = as_of(at)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
+from services import audit
 from services.access import load_actor
 from services.calendar import SHANGHAI, format_deadline
 from services.case_view import mask, visible_case
@@ -107,8 +108,10 @@ def _result(row: CaseDeadline, now: datetime) -> str:
 def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | None = None) -> HandlingForm:
     """The case's handling form, for a user who may view the case."""
     session = uow.session
-    case = visible_case(session, load_actor(session, actor_id), case_no)
+    actor = load_actor(session, actor_id)
+    case = visible_case(session, actor, case_no)
     now = as_of(now)
+    audit.record_once(uow, actor.id, "case_printed", case.id, now)  # issue 8 §7: prints are audited
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import select
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, CaseEvent, Department, User
-from services import cases
+from db.models import CaseEvent, Department, User
+from services import audit, cases
 from services.access import ACTION_ROLES, load_actor
 from services.calendar import SHANGHAI
 from services.calendar_store import load_calendar
@@ -373,8 +373,7 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
             uow.session.rollback()
             column = HEADER[exc.field].zh if exc.field in HEADER else "—"
             return ImportResult(errors=(RowError(plan.row, column, exc.zh, exc.en),))
-    uow.session.add(AuditEvent(actor_id=actor.id, action="cases_imported",
-                               detail={"file": name, "rows": len(plans), "cases": case_nos}))
+    audit.record(uow.session, actor.id, "cases_imported", file=name, rows=len(plans), cases=case_nos)
     uow.commit()
     return ImportResult(case_nos=tuple(case_nos))
 

@@ -26,7 +26,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, Setting
+from db.models import Setting
+from services import audit
 from services.access import SEES_ALL, load_actor, require_role
 from services.calendar import SHANGHAI
 from services.directory import department_by_code
@@ -334,7 +335,7 @@ def set_kpi_weights(uow: UnitOfWork, actor_id: int, weights: Mapping[str, Mappin
     old = setting.value
     setting.value, setting.updated_by_id = clean, actor.id
     uow.session.add(setting)
-    uow.session.add(AuditEvent(actor_id=actor.id, action="kpi_weights_set", detail={"old": old, "new": clean}))
+    audit.record(uow.session, actor.id, "kpi_weights_set", old=old, new=clean)
     uow.commit()
 
 

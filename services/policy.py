@@ -71,6 +71,9 @@ EVENTS = _labels({  # case events that can meet a milestone
 STARTS = _labels({"received": ("受理", "receipt"), "forwarded": ("转办", "forwarding"),
                   "resolved": ("办结", "resolution")})
 CAUSES = _labels({"branch": ("营业部原因", "branch"), "company": ("公司原因", "company")})
+# System roles that answer an escalation, lowest first: one answers what is addressed to one's rank or below
+# (issue 8 §1); a pack role names its rank with `answered_by`, automatic overdue escalations go to dept_head.
+ANSWERING_ROLES = ("dept_head", "executive")
 
 # RULES.md §4.6: category, department and escalation-role codes of each pack.
 PACK_CODE_SETS: dict[str, dict[str, frozenset[str]]] = {
@@ -112,6 +115,7 @@ class Term:
     code: str
     label: Label
     source: str | None = None
+    answered_by: str | None = None  # roles only: the system role that answers an escalation to it
 
     @property
     def zh(self) -> str:

@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 from services.calendar import Period
 from services.errors import PolicyError
 from services.policy import (
+    ANSWERING_ROLES,
     CAUSES,
     CHANNELS,
     DUTY_EVERY,
@@ -78,7 +79,7 @@ _WHAT_ZH = {"pack": "政策包", "channel": "渠道", "flag": "标记", "departm
             "category": "类别", "grade": "等级", "handling_level": "处理级别",
             "handling level": "处理级别", "milestone": "时限节点", "start": "起算事件",
             "event": "事件", "cause": "原因", "limit": "延期方式", "frequency": "频率",
-            "return-visit rule": "回访要求"}
+            "return-visit rule": "回访要求", "system role": "系统角色"}
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
@@ -215,13 +216,16 @@ class _PackReader(_Reader):
 
     def terms(self, top: dict[str, Any], key: str, allowed: Container[str]) -> dict[str, Term]:
         cited = key in ("channels", "flags")  # what they mean in this pack needs a source
+        # An escalation to a pack role is answered by a system role (issue 8 §1), so roles name it.
+        answered = ("answered_by",) if key == "roles" else ()
         out: dict[str, Term] = {}
         for code, entry in self.mapping(top[key], key).items():
             path = f"{key}.{code}"
             self.code(code, path, allowed, key.rstrip("s"))
-            e = self.table(entry, path, _CITE_KEYS if cited else ("zh", "en"),
+            e = self.table(entry, path, (*(_CITE_KEYS if cited else ("zh", "en")), *answered),
                            () if cited else ("source",))
-            out[code] = Term(code, self.label(e, path), self.opt(e, path, "source", self.text))
+            out[code] = Term(code, self.label(e, path), self.opt(e, path, "source", self.text),
+                             self.opt(e, path, "answered_by", self.code, ANSWERING_ROLES, "system role"))
         return out
 
     def category(self, code: str, entry: Any, allowed: Container[str]) -> Category:

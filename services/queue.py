@@ -29,7 +29,7 @@ from services.errors import InvalidInput, NotPermitted
 from services.policy import PACK_CODES, load_policy
 from services.rules import FACT_KEYS, Assessment, assess, parse_facts
 from services.settings import active_policy
-from services.transitions import OPEN_STATES
+from services.transitions import OPEN_STATES, RE_COMPLAINT_FROM
 
 VIEWS = ("assigned", "first_responder", "department")
 MAX_PAGE_SIZE = 200
@@ -278,10 +278,19 @@ def intake_preview(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any], lang
 @dataclass(frozen=True)
 class RecentComplaint:
     case_no: str
+    version: int
     received_at: datetime
     state: str
     excerpt: str
-    in_scope: bool  # whether the user may open it (the page links only those)
+    re_complaint: bool  # the result was fed back: a new complaint about it is a re-complaint (seed 000 art. 17(7))
+
+
+@dataclass(frozen=True)
+class RepeatCheck:
+    """The customer's recent cases: those the user may see, and only a count of the others (issue 8 §1)."""
+
+    visible: list[RecentComplaint]
+    elsewhere: int
 
 
 def months_before(at: datetime, months: int) -> datetime:
@@ -293,7 +302,7 @@ def months_before(at: datetime, months: int) -> datetime:
 
 def recent_complaints(uow: UnitOfWork, actor_id: int, customer_phone: str | None = None,
                       customer_id_number: str | None = None, now: datetime | None = None,
-                      months: int = 12, limit: int = 20) -> list[RecentComplaint]:
+                      months: int = 12, limit: int = 20) -> RepeatCheck:
     """Cases of the same customer (same phone or ID number) received in the last `months` months."""
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "intake")
@@ -302,11 +311,15 @@ def recent_complaints(uow: UnitOfWork, actor_id: int, customer_phone: str | None
                                                            (Customer.id_number, customer_id_number))
              if value and value.strip()]
     if not match:
-        return []
+        return RepeatCheck([], 0)
+    same_customer = (select(Case).join(Customer, Customer.id == Case.customer_id)
+                     .where(or_(*match), Case.received_at >= months_before(now, months), Case.received_at <= now))
     rows = uow.session.execute(
-        select(Case.case_no, Case.received_at, Case.state, func.left(Case.content, 60).label("excerpt"),
-               case_scope(actor).label("in_scope"))
-        .join(Customer, Customer.id == Case.customer_id)
-        .where(or_(*match), Case.received_at >= months_before(now, months), Case.received_at <= now)
-        .order_by(Case.received_at.desc()).limit(limit)).all()
-    return [RecentComplaint(r.case_no, r.received_at, r.state, r.excerpt, bool(r.in_scope)) for r in rows]
+        same_customer.with_only_columns(Case.case_no, Case.version, Case.received_at, Case.state,
+                                        func.left(Case.content, 60).label("excerpt"))
+        .where(case_scope(actor)).order_by(Case.received_at.desc()).limit(limit)).all()
+    # IS NOT TRUE: a case with no assignee makes the scope test NULL, and such a case is still elsewhere.
+    elsewhere = uow.session.scalar(same_customer.with_only_columns(func.count())
+                                   .where(case_scope(actor).is_not(True))) or 0
+    return RepeatCheck([RecentComplaint(r.case_no, r.version, r.received_at, r.state, r.excerpt,
+                                        r.state in RE_COMPLAINT_FROM) for r in rows], elsewhere)

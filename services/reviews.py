@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
+from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from db.supervision_models import RectificationAction, Review, SampleItem, SupervisionReturnVisit
+from services import audit
 from services.access import SEES_ALL, Actor, load_actor
 from services.cases import SATISFACTION, missing_for_archive
 from services.clock import as_of
@@ -295,17 +296,17 @@ def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, 
     actor = load_actor(uow.session, actor_id)
     action = uow.session.scalar(select(RectificationAction).where(RectificationAction.id == action_id)
                                 .with_for_update())
-    if action is None:
-        raise NotFound(f"整改事项 {action_id} 不存在。", f"Action {action_id} does not exist.", field="action_id")
-    head_of_owner = "dept_head" in actor.roles and actor.department_id == action.owner_department_id
-    if not (actor.id == action.owner_id or head_of_owner or actor.roles & SUPERVISION_ROLES):
-        raise NotPermitted("只有整改责任人、其部门负责人或监督人员可以关闭整改事项。",
-                           "Only the owner, the owner's department head or a supervisor may close this action.")
+    head_of_owner = action and "dept_head" in actor.roles and actor.department_id == action.owner_department_id
+    if action is None or not (actor.id == action.owner_id or head_of_owner or actor.roles & SUPERVISION_ROLES):
+        # Missing and not one's own read alike to anyone who may not close it (issue 8 §1).
+        raise NotPermitted("该整改事项不存在，或只有整改责任人、其部门负责人或监督人员可以关闭。",
+                           "No such action, or only its owner, the owner's department head or a supervisor "
+                           "may close it.", field="action_id")
     if action.status != "open":
         raise InvalidTransition("该整改事项已关闭。", "This action is already closed.", field="status")
     action.evidence = _text(evidence, "evidence", "整改证据", "evidence of the fix")
     action.status, action.closed_at, action.closed_by_id = "closed", as_of(at), actor.id
-    uow.session.add(AuditEvent(actor_id=actor.id, action="rectification_closed", detail={"action_id": action.id}))
+    audit.record(uow.session, actor.id, "rectification_closed", action_id=action.id)
     uow.flush()
     uow.commit()
 

@@ -21,8 +21,9 @@ from sqlalchemy import ColumnElement, Integer, Select, String, column, false, fu
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import CHANNELS, GRADES, STATES, AuditEvent, Case, Department, User
+from db.models import CHANNELS, GRADES, STATES, Case, Department, User
 from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
+from services import audit
 from services.access import Actor, load_actor
 from services.calendar import SHANGHAI
 from services.errors import InvalidInput, NotFound, NotPermitted
@@ -285,8 +286,8 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
     uow.session.add_all(SampleItem(plan_id=row.id, case_id=c.case_id, stratum=c.stratum, draw_key=c.draw_key,
                                    reason="all_major" if c.census else "drawn", reviewer_id=reviewer)
                         for c, reviewer in zip(chosen, reviewers, strict=True))
-    uow.session.add(AuditEvent(actor_id=actor.id, action="sample_drawn", detail={
-        "plan_id": row.id, "seed": seed, "cases": [c.case_id for c in chosen]}))
+    audit.record(uow.session, actor.id, "sample_drawn", plan_id=row.id, seed=seed,
+                 cases=[c.case_id for c in chosen])
     uow.commit()
     return row.id
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from db.engine import UnitOfWork
 from db.models import Setting, User
 from db.session_models import UserSession
+from services import audit
 from services.auth import SessionUser, authenticate, session_user
 from services.clock import as_of
 
@@ -124,12 +125,15 @@ def resume(uow: UnitOfWork, token: str | None, now: datetime | None = None) -> S
 
 
 def end(uow: UnitOfWork, token: str | None, reason: str = "sign_out", now: datetime | None = None) -> None:
-    """End one session (sign-out); an unknown or already ended token is no error."""
+    """End one session (sign-out), audited; an unknown or already ended token is no error."""
     if not _TOKEN.match(token or ""):
         return
-    uow.session.execute(update(UserSession).where(UserSession.id == digest(token or ""),
-                                                  UserSession.ended_at.is_(None))
-                        .values(ended_at=as_of(now), end_reason=reason))
+    now = as_of(now)
+    user_id = uow.session.scalar(update(UserSession).where(UserSession.id == digest(token or ""),
+                                                           UserSession.ended_at.is_(None))
+                                 .values(ended_at=now, end_reason=reason).returning(UserSession.user_id))
+    if user_id is not None:
+        audit.record(uow.session, user_id, "signed_out", at=now)
     uow.commit()
 
 

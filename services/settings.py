@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, Setting
+from db.models import Setting
+from services import audit
 from services.access import load_actor, require_role
 from services.directory import ensure_department
 from services.errors import InvalidInput
@@ -63,6 +64,6 @@ def activate_pack(uow: UnitOfWork, code: str, actor_id: int | None = None) -> Po
     setting = uow.session.get(Setting, ACTIVE_PACK) or Setting(key=ACTIVE_PACK)
     setting.value, setting.updated_by_id = code, actor_id
     uow.session.add(setting)
-    uow.session.add(AuditEvent(actor_id=actor_id, action="pack_activated", detail={"pack": code}))
+    audit.record(uow.session, actor_id, "pack_activated", pack=code)
     uow.flush()
     return policy

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 from db.engine import UnitOfWork
 from db.models import Setting, User
 from db.seed import DemoUser, load_demo
-from services import sessions
+from services import audit, sessions
 from services.access import load_actor, require_role
-from services.audit import record
 from services.calendar import SHANGHAI
 from services.directory import create_user
 from services.errors import InvalidInput, NotPermitted
@@ -73,7 +72,7 @@ def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_na
     admin = create_user(uow, admin_username, admin_name or admin_username, admin_password, ["admin"])
     activate_pack(uow, pack, actor_id=admin.id)
     uow.session.add(Setting(key=SETUP_DONE, value=True, updated_by_id=admin.id))
-    record(uow.session, admin.id, "first_run_setup", pack=pack, demo=demo)
+    audit.record(uow.session, admin.id, "first_run_setup", pack=pack, demo=demo)
     credentials, cases, seconds = None, 0, 0.0
     if demo:
         loaded = load_demo(uow, pack, cases=demo_cases or DEMO_CASES, now=now)
@@ -113,6 +112,6 @@ def forget_demo(uow: UnitOfWork, actor_id: int) -> int:
         user.active = False
         sessions.end_all(uow, user.id, "demo_disabled")
     uow.session.delete(setting)
-    record(uow.session, actor.id, "demo_forgotten", disabled=sorted(u.username for u in users))
+    audit.record(uow.session, actor.id, "demo_forgotten", disabled=sorted(u.username for u in users))
     uow.commit()
     return len(users)

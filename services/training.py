@@ -22,9 +22,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork, migrate, training_engine
-from db.models import ROLES, AuditEvent, Case, CaseDeadline, Department, Setting, User
+from db.models import ROLES, Case, CaseDeadline, Department, Setting, User
 from db.seed import _OneTransaction
-from services import cases
+from services import audit, cases
 from services.access import load_actor, require_page
 from services.calendar import SHANGHAI
 from services.calendar_store import load_calendar
@@ -259,7 +259,7 @@ def _act(uow: UnitOfWork, policy: Policy, staff: _Staff, scenario: Scenario, ste
                                 reason=v["reason"], customer_informed_at=at, informed_method=v["informed_method"],
                                 at=at)
         case _:  # re_complaint: the returning customer's new case (seed 000 art. 17(7))
-            return cases.re_complaint(uow, who, no, {
+            return cases.re_complaint(uow, who, no, version, {
                 "received_at": at, "content": v["content"], "intake_key": f"scenario:{scenario.code}:2",
                 "compensation_claim": v.get("compensation_claim", case.compensation_claimed)})
 
@@ -306,8 +306,8 @@ def reset_training(actor_id: int, main_uow: UnitOfWork, pack: str | None = None,
     _recreate(main_uow.session.get_bind(), engine)
     seeded = seed_training(engine, pack)
     training_user(engine, actor.username, actor.display_name, actor.roles)
-    main_uow.session.add(AuditEvent(actor_id=actor.id, action="training_reset", detail={
-        "pack": pack, "database": engine.url.database, "scenarios": len(seeded.scenarios)}))
+    audit.record(main_uow.session, actor.id, "training_reset", pack=pack, database=engine.url.database,
+                 scenarios=len(seeded.scenarios))
     main_uow.commit()
     return seeded
 

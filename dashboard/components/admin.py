@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.downloads import download
 from dashboard.i18n import lang, t
 from dashboard.session import attempt, uow
 from db.models import ROLES
@@ -139,7 +140,7 @@ def import_cases(user_id: int) -> None:
     """Spreadsheet import for institutions moving off paper (issue 5 §5): all rows valid, or nothing."""
     with uow() as work:
         template = importer.template_xlsx(active_policy(work.session))
-    st.download_button(t("import.template"), template, file_name="complaints-import-template.xlsx")
+    download(t("import.template"), template, "complaints-import-template.xlsx", what="import_template")
     upload = st.file_uploader(t("import.file"), type=["xlsx", "csv"], key="import_file")
     if upload is None or not st.button(t("import.run"), type="primary"):
         return

@@ -159,7 +159,7 @@ def re_complaint(detail: CaseDetail, policy: Policy) -> None:
         if st.form_submit_button(t("form.submit")):
             try:
                 with uow() as work:
-                    ref = cases.re_complaint(work, acting_user_id(), detail.case_no,
+                    ref = cases.re_complaint(work, acting_user_id(), detail.case_no, detail.version,
                                              {"received_at": datetime.now(SHANGHAI), "content": content})
             except DomainError as exc:
                 st.error(exc.message(lang()))

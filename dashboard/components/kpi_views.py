@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.downloads import download
 from dashboard.i18n import code, lang, t
 from dashboard.session import attempt, uow
 from services import kpi, report
@@ -103,9 +104,10 @@ def monthly_report(user_id: int) -> None:
         return
     workbook = io.BytesIO()
     report.to_xlsx(built, workbook)
-    st.download_button(t("kpi.report_xlsx"), workbook.getvalue(), file_name=f"complaints-{month}.xlsx")
+    download(t("kpi.report_xlsx"), workbook.getvalue(), f"complaints-{month}.xlsx", what="kpi_report_xlsx", ref=month)
     page = report.to_html(built)
-    st.download_button(t("kpi.report_html"), page, file_name=f"complaints-{month}.html", mime="text/html")
+    download(t("kpi.report_html"), page, f"complaints-{month}.html", what="kpi_report_html", ref=month,
+             mime="text/html")
     st.html(page)
 
 

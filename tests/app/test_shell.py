@@ -60,8 +60,8 @@ WORK = {"home", "case", "print"}  # every staff role; case and print are reached
     ("clerk", WORK | {"intake", "queue"}),
     ("handler", WORK | {"intake", "queue"}),
     ("head", WORK | {"intake", "queue", "escalation", "kpi"}),
-    ("supervisor", WORK | {"escalation", "sampling", "kpi", "training"}),
-    ("admin", WORK | {"kpi", "training", "admin"}),
+    ("supervisor", WORK | {"escalation", "sampling", "kpi", "training", "audit"}),
+    ("admin", WORK | {"kpi", "training", "admin", "audit"}),
     ("trainee", {"home", "training"}),
 ])
 def test_each_role_sees_exactly_its_pages(institution, app, who, pages):

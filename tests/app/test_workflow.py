@@ -127,7 +127,7 @@ def test_the_second_of_two_people_saving_gets_a_conflict_and_keeps_their_input(i
 def test_a_case_outside_ones_scope_says_not_permitted_and_shows_nothing(institution, app):
     ref = institution.intake()
     at_ = open_page(app, institution.users["outsider"], "case", case=ref.case_no)
-    assert at_.error[0].value == "无权查看该案件。"
+    assert at_.error[0].value == "该案件不存在或不在您的权限范围内。"
     assert not at_.tabs and "张伟" not in str(at_.main)
 
 

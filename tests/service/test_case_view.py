@@ -75,7 +75,7 @@ def test_an_archived_case_offers_only_a_re_complaint_and_links_both_ways(futures
     assert detail(futures, "clerk", ref.case_no).allowed_actions == ["re_complaint"]
     assert detail(futures, "handler", ref.case_no).allowed_actions == ["re_complaint"]
     with futures.uow() as uow:
-        new = cases.re_complaint(uow, futures.users["clerk"], ref.case_no,
+        new = cases.re_complaint(uow, futures.users["clerk"], ref.case_no, ref.version,
                                  {"received_at": at("2026-11-12 09:00"), "content": "对赔偿金额不满意"})
     assert [c.case_no for c in detail(futures, "clerk", ref.case_no).children] == [new.case_no]
     assert detail(futures, "clerk", new.case_no).parent.case_no == ref.case_no
@@ -117,8 +117,8 @@ def test_a_case_outside_ones_scope_is_refused_exactly_like_a_missing_one(futures
         detail(futures, "outsider", ref.case_no)
     with pytest.raises(NotPermitted) as missing:
         detail(futures, "outsider", "TS-20261102-999999")
-    assert (outside.value.zh, outside.value.en) == (missing.value.zh, missing.value.en) == ("无权查看该案件。",
-                                                                                            "Not permitted.")
+    assert (outside.value.zh, outside.value.en) == (missing.value.zh, missing.value.en) == (
+        "该案件不存在或不在您的权限范围内。", "This case does not exist or is outside your scope.")
     assert ref.case_no not in outside.value.zh + outside.value.en
     with pytest.raises(NotFound):  # a supervisor sees every case: a wrong number simply does not exist
         detail(futures, "supervisor", "TS-20261102-999999")

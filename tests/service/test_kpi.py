@@ -92,7 +92,7 @@ def build_cases(engine) -> tuple[Institution, dict[str, str]]:
           at=at("2026-10-22 10:00"))
     _step(inst, cases.withdraw, "clerk", refs["c8"], reason="客户撤诉", at=at("2026-10-21 11:00"))
     with inst.uow() as uow:
-        c7 = cases.re_complaint(uow, inst.users["clerk"], refs["c2"].case_no,
+        c7 = cases.re_complaint(uow, inst.users["clerk"], refs["c2"].case_no, refs["c2"].version,
                                 {"received_at": at("2026-10-22 09:00"), "content": "对处理结果不满意"})
     refs["c7"] = _handle(inst, c7, "2026-10-22 09:30", "2026-10-22 10:00", "2026-10-22 16:00",
                          "2026-10-22 17:00", 3)

@@ -115,7 +115,7 @@ def test_withdrawal_ends_processing_that_day_and_waives_open_deadlines(futures):
 def test_a_re_complaint_is_a_new_case_linked_to_the_old_one(futures):
     ref = futures.intake(resolved_at_intake=True, explanation="已解释", satisfaction=2)
     with futures.uow() as uow:
-        new = cases.re_complaint(uow, futures.users["clerk"], ref.case_no,
+        new = cases.re_complaint(uow, futures.users["clerk"], ref.case_no, ref.version,
                                  {"received_at": at("2026-11-05 09:00"), "content": "对处理结果不满意"})
     with futures.uow() as uow:
         case = cases.case_by_number(uow, new.case_no)

@@ -76,8 +76,8 @@ def test_a_case_cannot_skip_states(futures):
     with futures.uow() as uow, pytest.raises(InvalidTransition):
         cases.feedback(uow, futures.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4)
     with futures.uow() as uow, pytest.raises(InvalidTransition):
-        cases.re_complaint(uow, futures.users["clerk"], ref.case_no, {"received_at": at("2026-11-03 09:00"),
-                                                                       "content": "再次投诉"})
+        cases.re_complaint(uow, futures.users["clerk"], ref.case_no, ref.version,
+                           {"received_at": at("2026-11-03 09:00"), "content": "再次投诉"})
 
 
 def test_a_stale_version_is_a_conflict_not_an_overwrite(futures):

@@ -167,7 +167,8 @@ def test_a_practice_action_changes_no_case_in_the_main_database(engine, training
     case_no = start_practice(training, "trainee", "fut-margin-call", received_at=at("2026-11-02 10:00"))
     with UnitOfWork(training) as uow:
         handler = uow.session.scalar(select(User.id).where(User.username == "training.business.handler"))
-        ref = cases.forward(uow, trainee, case_no, None, department="business", handler_id=handler,
+        version = cases.case_by_number(uow, case_no).version
+        ref = cases.forward(uow, trainee, case_no, version, department="business", handler_id=handler,
                             handling_form="请业务部调取保证金监控记录", at=at("2026-11-02 10:30"))
     with UnitOfWork(training) as uow:
         ref = cases.first_contact(uow, trainee, case_no, ref.version, note="已联系客户", at=at("2026-11-02 11:00"))
