@@ -40,7 +40,8 @@ def sign_in(page, server, username: str, password: str) -> None:
     page.goto(server.url)
     fill(page, "用户名", username)
     fill(page, "密码", password)
-    click(page, "登录")
+    with page.expect_navigation(url=lambda url: "/auth/session" not in url, timeout=60_000):  # the cookie trip
+        click(page, "登录")
     try:
         page.get_by_role("heading", name="工作台").wait_for(timeout=60_000)  # bcrypt and a busy CI machine
     except Exception:

@@ -37,10 +37,19 @@ def context(browser):
 
 
 def sign_in_here(page, username: str, password: str = PASSWORD) -> None:
-    """Fill the sign-in form the page shows (whatever its URL)."""
+    """Fill the sign-in form the page shows (whatever its URL), and wait out the trip that sets the cookie
+    (/auth/session → the page asked for), so the next step acts on the page the user lands on."""
     page.get_by_label("用户名", exact=True).fill(username)
     page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录", exact=True).click()
+    with page.expect_navigation(url=lambda url: "/auth/session" not in url):
+        page.get_by_role("button", name="登录", exact=True).click()
+
+
+def sign_out_here(page) -> None:
+    """Click 退出登录 and wait out the trip that clears the cookie (/auth/signout → the start page)."""
+    with page.expect_navigation(url=lambda url: "/auth/signout" not in url):
+        page.get_by_role("button", name="退出登录").click()
+    signed_out(page)
 
 
 def signed_in_as(page, name: str) -> None:
@@ -65,16 +74,14 @@ def test_reload_new_tab_case_link_sign_out_and_next_user_ten_times_in_a_row(serv
         tab.get_by_role("heading", name=f"案件 {case_no}").wait_for()
         signed_in_as(tab, "Clerk")
         tab.close()
-        page.get_by_role("button", name="退出登录").click()
-        signed_out(page)
+        sign_out_here(page)
         page.reload()  # the next person at the counter: still signed out
         signed_out(page)
         sign_in_here(page, "handler")
         signed_in_as(page, "Handler")
         page.reload()
         signed_in_as(page, "Handler")  # never the previous user
-        page.get_by_role("button", name="退出登录").click()
-        signed_out(page)
+        sign_out_here(page)
 
 
 def test_a_deep_link_while_signed_out_lands_on_that_case_after_sign_in(server, context, case_no):
@@ -111,8 +118,7 @@ def replay(server, browser, cookies: list[dict]):
 def test_a_replayed_cookie_after_sign_out_gets_the_sign_in_form(server, browser, context, inst):
     cookies = copied_cookies(server, context, "head")
     page = context.pages[-1]
-    page.get_by_role("button", name="退出登录").click()
-    signed_out(page)
+    sign_out_here(page)
     assert not [c for c in context.cookies() if c["name"] == "complaints_session"]  # the cookie is cleared
     replay(server, browser, cookies)
 
