@@ -3,6 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 PORT   ?= 8501
+HOST   ?= 127.0.0.1
 
 .PHONY: run test lint bench
 
@@ -12,8 +13,10 @@ $(STAMP): requirements.txt
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+# dashboard/server.py serves the app plus the routes that set and clear the sign-in cookie (issue 8 §2);
+# it listens on this machine only unless told otherwise (`make run HOST=0.0.0.0`).
 run: $(STAMP)
-	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+	$(VENV)/bin/streamlit run dashboard/server.py --server.address $(HOST) --server.port $(PORT)
 
 # The browser test drives Debian's chromium (never a downloaded browser build).
 CHROMIUM := /usr/bin/chromium

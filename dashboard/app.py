@@ -1,4 +1,7 @@
-"""Entrypoint: sign in → the signed-in user's pages, by role → st.navigation(...).run()."""
+"""Entrypoint: sign in → the signed-in user's pages, by role → st.navigation(...).run().
+
+Served through dashboard/server.py (`make run`), which adds the routes that set and clear the sign-in cookie.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +14,28 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 
 import streamlit as st  # noqa: E402
 
-from dashboard.auth import make_authenticator, sign_in_form, sign_out, signed_in_from_cookie  # noqa: E402
+from dashboard import errors  # noqa: E402
+from dashboard.auth import sign_in_form  # noqa: E402
 from dashboard.i18n import joined, language_switch, role_names, t  # noqa: E402
-from dashboard.navigation import PAGES_DIR, navigation  # noqa: E402
-from dashboard.session import TRAINING_USER, current_user, in_training, main_uow  # noqa: E402
+from dashboard.navigation import PAGES_DIR, SECTIONS, navigation  # noqa: E402
+from dashboard.session import TRAINING_USER, current_user, in_training, main_uow, navigate_if_asked, sign_out  # noqa: E402
+from dashboard.text import literal  # noqa: E402
 from services.access import pages_for  # noqa: E402
 from services.admin import calendar_gaps  # noqa: E402
 from services.setup import needs_setup  # noqa: E402
 
 
 def main() -> None:
+    try:
+        run()
+    except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass; the rest: no details, no PII (§5)
+        errors.show_unexpected(exc)
+
+
+def run() -> None:
     st.set_page_config(page_title=t("app.title"), layout="wide")
     language_switch()
+    navigate_if_asked()
     with main_uow() as work:
         first_run = needs_setup(work.session)
     if first_run:
@@ -30,16 +43,9 @@ def main() -> None:
         return
     user = current_user()
     if user is None:
-        authenticator = make_authenticator()
-        user = signed_in_from_cookie(authenticator)
-    if user is None:
-
-        def signin() -> None:
-            sign_in_form(authenticator)
-
-        st.navigation([st.Page(signin, title=t("nav.signin"), url_path="signin")]).run()
+        signin_everywhere()
         return
-    st.sidebar.caption(t("user.signed_in_as", name=user.display_name, roles=role_names(user.roles)))
+    st.sidebar.caption(t("user.signed_in_as", name=literal(user.display_name), roles=role_names(user.roles)))
     if "admin" in user.roles:  # issue 3 §5: warn admins while the next 60 days reach a year without data
         with main_uow() as work:
             gaps = calendar_gaps(work)
@@ -55,4 +61,15 @@ def main() -> None:
     navigation(pages_for(user.roles)).run()
 
 
+def signin_everywhere() -> None:
+    """The sign-in form at every page's URL, so a deep link keeps its path and query through sign-in."""
+    names = [name for names in SECTIONS.values() for name in names]
+
+    def page(name: str) -> st.Page:
+        return st.Page(lambda: sign_in_form(name), title=t("nav.signin"), url_path=name, default=name == "home")
+
+    st.navigation([page(name) for name in names], position="hidden").run()
+
+
+errors.install()  # idempotent: Streamlit's own exception log would carry messages
 main()

@@ -1,53 +1,47 @@
-"""Sign-in with streamlit-authenticator over the users table.
+"""The sign-in page: a form over services.sessions.sign_in, then the browser fetches its cookie.
 
-streamlit-authenticator keeps the re-authentication cookie (signed with a key generated at first
-start and kept in the database); the password check, the failure count and the lock-out are the
-service layer's (services.auth), so every replica sees the same count.
+A signed-out visitor sees this page at whatever URL they asked for (app.py registers it under every page's
+path), and after signing in lands on that page with its query (issue 8 §2). Nothing here names an account:
+the demo's users and password are shown only to the admin who loaded them, in that browser session.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlencode
+
 import streamlit as st
-import streamlit_authenticator as stauth
 
 from dashboard.i18n import error, role_names, t
-from dashboard.session import USER_KEY, main_uow, sign_out_state
-from services.auth import SessionUser, authenticate, cookie_key, sign_in_credentials, user_by_username
+from dashboard.session import NAVIGATE, TOKEN_KEY, main_uow
 from services.errors import DomainError
-from services.setup import demo_credentials
+from services.sessions import Opened, client_label, sign_in
 
-COOKIE_NAME = "complaints_signin"
-COOKIE_DAYS = 0.5  # one working day
-
-
-def make_authenticator() -> stauth.Authenticate:
-    """One per run at most: it renders streamlit-authenticator's cookie component."""
-    with main_uow() as work:
-        credentials, key = sign_in_credentials(work.session), cookie_key(work)
-    return stauth.Authenticate(credentials, COOKIE_NAME, key, COOKIE_DAYS, auto_hash=False, login_sleep_time=0)
+SETUP_RESULT = "setup_result"  # set by pages/setup.py in the browser session that did set-up
 
 
-def signed_in_from_cookie(authenticator: stauth.Authenticate) -> SessionUser | None:
-    """A returning browser with a valid cookie is signed in without the form."""
-    authenticator.login(location="unrendered")
-    username = st.session_state.get("username")
-    if not (st.session_state.get("authentication_status") and username):
-        return None
-    with main_uow() as work:
-        user = user_by_username(work.session, username)
-    if user is not None:
-        st.session_state[USER_KEY] = user.id
-    return user
+def _setup_result() -> None:
+    result = st.session_state.get(SETUP_RESULT)
+    if not result:
+        return
+    st.success(t("setup.done"))
+    if result.demo:  # issue 8 §4: only the admin who loaded the demo ever sees its password
+        st.info(t("signin.demo", password=result.demo.password) + "  \n" +
+                "  \n".join(f"`{u.username}` — {role_names(u.roles)}" for u in result.demo.users))
 
 
-def sign_in_form(authenticator: stauth.Authenticate) -> None:
-    if st.session_state.get("setup_result"):
-        st.success(t("setup.done"))
-    with main_uow() as work:
-        demo = demo_credentials(work.session)
-    if demo:  # issue 3 §4: shown only while the demo institution is loaded
-        st.info(t("signin.demo", password=demo.password) + "  \n" +
-                "  \n".join(f"`{u.username}` — {role_names(u.roles)}" for u in demo.users))
+def requested_path(url_path: str) -> str:
+    """The page and query the visitor asked for, to return to after signing in."""
+    query = urlencode(st.query_params.to_dict())
+    path = "/" if url_path == "home" else f"/{url_path}"  # the default page lives at the root
+    return path + (f"?{query}" if query else "")
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None  # AppTest's context answers with mocks
+
+
+def sign_in_form(url_path: str) -> None:
+    _setup_result()
     with st.form("signin"):
         st.subheader(t("signin.title"))
         username = st.text_input(t("signin.username"), key="signin_username")
@@ -55,19 +49,22 @@ def sign_in_form(authenticator: stauth.Authenticate) -> None:
         submitted = st.form_submit_button(t("signin.submit"), type="primary")
     if not submitted:
         return
+    ip = _text(st.context.ip_address)
+    client = client_label(ip, _text(st.context.headers.get("User-Agent")))
     try:
         with main_uow() as work:
-            user = authenticate(work, username, password)
+            opened = sign_in(work, username, password, client_ip=ip or "local", client=client)
     except DomainError as exc:
         error(exc)
         return
-    st.session_state.update({USER_KEY: user.id, "username": user.username, "name": user.display_name,
-                             "authentication_status": True, "logout": False})
-    authenticator.cookie_controller.set_cookie()
-    st.rerun()
+    hand_over(opened, url_path)
 
 
-def sign_out() -> None:
-    make_authenticator().cookie_controller.delete_cookie()
-    sign_out_state()
+def hand_over(opened: Opened, url_path: str) -> None:
+    """After any successful sign-in (the password form here; an identity provider's sign-in can open its
+    session with services.sessions.open_session and end the same way): this tab is signed in at once, and
+    the browser fetches its cookie and comes back to the page it asked for."""
+    st.session_state[TOKEN_KEY] = opened.token
+    st.session_state[NAVIGATE] = (f"/auth/session?ticket={opened.ticket}"
+                                  f"&next={quote(requested_path(url_path), safe='')}")
     st.rerun()

@@ -51,8 +51,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "signin.username": ("用户名", "Username"),
     "signin.password": ("密码", "Password"),
     "signin.submit": ("登录", "Sign in"),
-    "signin.demo": ("演示机构已加载。演示账号（共用密码 {password}）：", "Demo institution loaded. Demo users "
-                    "(shared password {password}):"),
+    "signin.demo": ("演示机构已加载。演示账号（共用密码 {password}，仅此一次显示，请记下）：",
+                    "Demo institution loaded. Demo users (shared password {password}, shown only this once):"),
+    "signin.continue": ("继续", "Continue"),
     # first-run set-up
     "setup.title": ("初始设置", "First-run set-up"),
     "setup.intro": ("系统尚无管理员。请创建管理员账号并选择本机构使用的政策包。",
@@ -60,7 +61,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "setup.pack": ("政策包（机构类型）", "Policy pack (kind of institution)"),
     "setup.admin_username": ("管理员用户名", "Admin username"),
     "setup.admin_name": ("管理员姓名", "Admin name"),
-    "setup.admin_password": ("管理员密码（至少 8 位）", "Admin password (8 characters or more)"),
+    "setup.admin_password": ("管理员密码（至少 10 位，不能是常见密码）",
+                             "Admin password (10 characters or more, not a common one)"),
     "setup.demo": ("加载演示机构（部门、各角色用户及约 2,000 件投诉）",
                    "Load the demo institution (departments, a user per role, about 2,000 complaints)"),
     "setup.submit": ("完成设置", "Finish set-up"),
@@ -347,7 +349,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "admin.roles": ("角色", "Roles"),
     "admin.department": ("部门", "Department"),
     "admin.active": ("启用", "Active"),
-    "admin.locked": ("锁定至", "Locked until"),
+    "admin.locked": ("已锁定", "Locked"),
+    "admin.lock": ("锁定", "Lock"),
+    "admin.sessions": ("登录会话", "Sign-in sessions"),
+    "admin.idle_minutes": ("空闲多少分钟后自动退出（5–480）", "Sign out after this many idle minutes (5–480)"),
+    "admin.save_idle": ("保存", "Save"),
+    "admin.forget_demo": ("停用演示账号", "Disable the demo accounts"),
+    "admin.forget_demo_hint": ("演示机构的账号仍可登录。上线使用前请停用（案件数据保留）。",
+                               "The demo institution's accounts can still sign in. Disable them before going live "
+                               "(their cases stay)."),
+    "admin.demo_forgotten": ("已停用 {count} 个演示账号，并结束其登录会话。",
+                             "{count} demo accounts disabled and signed out."),
     "admin.create_user": ("新建用户", "Create user"),
     "admin.edit_user": ("修改用户", "Edit user"),
     "admin.pick_user": ("选择用户", "Choose a user"),
@@ -440,6 +452,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "error.unexpected": ("系统出现意外错误，操作未完成，已记录。如需协助，请将参考编号 {ref} 告知系统管理员。",
                          "Something went wrong and the action was not completed; it has been logged. "
                          "If you need help, give your administrator the reference {ref}."),
+    "audit.action.idle_timeout_changed": ("修改空闲超时", "Idle timeout changed"),
 }
 
 

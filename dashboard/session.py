@@ -1,7 +1,13 @@
-"""UI plumbing: the engine, a unit of work per call, and the signed-in user of this run."""
+"""UI plumbing: the engine, a unit of work per call, and the signed-in user of this run.
+
+Who is signed in (issue 8 §2), decided afresh on every run: the session token this tab holds (set at
+sign-in), else the one in the browser's `complaints_session` cookie (sent with the page's websocket
+handshake); `services.sessions.resume` then says whose session it is, if it is still open.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -9,13 +15,17 @@ from typing import Any
 import streamlit as st
 from sqlalchemy import Engine
 
+from dashboard import cookie
 from dashboard.i18n import error, t
 from db.engine import UnitOfWork, app_engine, training_engine
+from services import sessions
 from services.access import load_actor, require_page
 from services.auth import SessionUser, session_user
 from services.errors import DomainError, NotPermitted
 
-USER_KEY = "user_id"
+USER_KEY = "user_id"  # the signed-in user of this run, as resumed from the session (read by the pages)
+TOKEN_KEY = "session_token"  # this tab's session token, from sign-in until sign-out
+NAVIGATE = "navigate_to"  # a same-site URL the browser is sent to on the next run (cookie routes)
 TRAINING_USER = "training_user_id"  # set while the user practises: every page then works on the training database
 
 
@@ -54,21 +64,59 @@ def acting_user_id() -> int | None:
     return st.session_state.get(TRAINING_USER) or st.session_state.get(USER_KEY)
 
 
+def _session_token() -> str | None:
+    return st.session_state.get(TOKEN_KEY) or cookie.unseal(st.context.cookies.get(cookie.NAME))
+
+
 def current_user() -> SessionUser | None:
-    """Re-read from the database on every run: a disabled user or changed role applies at once."""
-    user_id = st.session_state.get(USER_KEY)
-    if user_id is None:
-        return None
+    """Re-read on every run from the session: an ended session, a disabled user or a changed role applies
+    at once. A stale, foreign or forged cookie is simply no user."""
+    token = _session_token()
     with main_uow() as work:
-        try:
-            user = session_user(work.session, user_id)
-        except NotPermitted:
+        user = sessions.resume(work, token) if token else None
+        if user is None and st.session_state.get(TOKEN_KEY):  # this tab's session ended: try the cookie
+            st.session_state.pop(TOKEN_KEY)
+            token = _session_token()
+            user = sessions.resume(work, token) if token else None
+    if user is None:
+        if USER_KEY in st.session_state:
             sign_out_state()
-            return None
+        return None
+    if st.session_state.get(USER_KEY) not in (None, user.id):  # another user now (the cookie changed):
+        token = st.session_state.get(TOKEN_KEY)  # nothing of the previous one's session carries over
+        sign_out_state()
+        if token:
+            st.session_state[TOKEN_KEY] = token
+    st.session_state[USER_KEY] = user.id
     if in_training():
         with uow() as work:
             return session_user(work.session, st.session_state[TRAINING_USER])
     return user
+
+
+def sign_out() -> None:
+    """End this tab's session now, forget everything, and have the browser clear its cookie."""
+    with main_uow() as work:
+        sessions.end(work, _session_token(), "sign_out")
+    sign_out_state()
+    st.session_state[NAVIGATE] = "/auth/signout"
+    st.rerun()
+
+
+def navigate_if_asked() -> None:
+    """Send the browser to the URL asked for on the last run (sets or clears the HttpOnly cookie); the
+    link is there for a browser that runs no script."""
+    target = st.session_state.pop(NAVIGATE, None)
+    if target is None:
+        return
+    script = json.dumps(target).replace("<", "\\u003c")
+    st.html(f"<script>window.location.replace({script});</script>"
+            f"<a href='{_attribute(target)}' target='_self'>{_attribute(t('signin.continue'))}</a>",
+            unsafe_allow_javascript=True)
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace("'", "&#39;").replace('"', "&quot;").replace("<", "&lt;")
 
 
 def page_user(page: str) -> SessionUser:
@@ -86,11 +134,10 @@ def page_user(page: str) -> SessionUser:
 
 
 def sign_out_state() -> None:
-    """Clear everything this session knew, keeping only the language and the sign-out mark."""
+    """Clear everything this session knew, keeping only the language."""
     lang = st.session_state.get("lang", "zh")
     st.session_state.clear()
     st.session_state["lang"] = lang
-    st.session_state["logout"] = True  # streamlit-authenticator: ignore the cookie until signed in again
 
 
 def attempt(call: Callable[..., Any], *args: Any, confirm: bool = False, **kwargs: Any) -> tuple[bool, Any]:

@@ -15,10 +15,12 @@ from sqlalchemy import select
 
 from db.engine import UnitOfWork
 from db.models import ROLES, Department, Setting, User
-from services import audit
+from services import audit, sessions
 from services.access import Actor, load_actor, require_role
+from services.auth import clear_throttle
 from services.calendar import SHANGHAI
 from services.calendar_store import load_calendar
+from services.clock import as_of
 from services.directory import create_user, department_by_code, ensure_department, hash_password
 from services.errors import InvalidInput, NotFound
 from services.policy import policy_from_data
@@ -29,6 +31,7 @@ EDITABLE = re.compile(r"^(warning_window|extension\.max_count|milestones\.\d+\.p
                       r"|(grades|handling_levels)\.\d+\.when(\.any\.\d+)?\.(claim_over|claim_at_most)"
                       r"|escalations\.\d+\.(escalate_to|notify))$")
 CALENDAR_HORIZON = timedelta(days=60)
+LOCKED_FOREVER = datetime(9999, 12, 31, tzinfo=SHANGHAI)  # an admin's lock lasts until an admin unlocks
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class UserRow:
     roles: list[str]
     department: str | None
     active: bool
-    locked_until: datetime | None
+    locked: bool
 
 
 def _admin(uow: UnitOfWork, actor_id: int) -> Actor:
@@ -62,8 +65,9 @@ def _user(uow: UnitOfWork, user_id: int) -> User:
 def list_users(uow: UnitOfWork, actor_id: int) -> list[UserRow]:
     _admin(uow, actor_id)
     rows = uow.session.execute(select(User, Department.code).outerjoin(Department).order_by(User.username))
-    return [UserRow(u.id, u.username, u.display_name, list(u.roles), code, u.active, u.locked_until)
-            for u, code in rows]
+    now = as_of(None)
+    return [UserRow(u.id, u.username, u.display_name, list(u.roles), code, u.active,
+                    u.locked_until is not None and u.locked_until > now) for u, code in rows]
 
 
 def add_user(uow: UnitOfWork, actor_id: int, *, username: str, display_name: str, password: str,
@@ -75,44 +79,105 @@ def add_user(uow: UnitOfWork, actor_id: int, *, username: str, display_name: str
     return user.id
 
 
+def _keep_an_admin(uow: UnitOfWork, user: User) -> None:
+    """Refuse to take the last active, unlocked administrator away (issue 8 §4).
+
+    The active admins' rows are locked first, so two admins demoting each other at the same moment run one
+    after the other, and the second sees the first's change.
+    """
+    now = as_of(None)
+    admins = uow.session.scalars(select(User).where(User.active.is_(True), User.roles.contains(["admin"]))
+                                 .order_by(User.id).with_for_update().execution_options(populate_existing=True))
+    if not any(a.id != user.id and not (a.locked_until and a.locked_until > now) for a in admins):
+        raise InvalidInput("不能停用、锁定或降级最后一位管理员。",
+                           "The last active administrator cannot be disabled, locked or demoted.", field="roles")
+
+
 def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str] | None = None,
                 department: str | None = None, active: bool | None = None) -> None:
-    """Change roles, department or the active flag; takes effect at the user's next click."""
+    """Change roles, department or the active flag; the user's sessions end, so it applies at once."""
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
     if user.id == actor.id and (active is False or (roles is not None and "admin" not in roles)):
         raise InvalidInput("不能停用自己或取消自己的管理员角色。",
                            "You cannot disable yourself or drop your own admin role.", field="roles")
-    before = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active}
     if roles is not None:
         unknown = sorted(set(roles) - set(ROLES))
         if not roles or unknown:
             raise InvalidInput(f"角色无效：{unknown or '未选择'}。", f"Invalid roles: {unknown or 'none chosen'}.",
                                field="roles")
+    if "admin" in user.roles and (active is False or (roles is not None and "admin" not in roles)):
+        _keep_an_admin(uow, user)
+    before = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active}
+    if roles is not None:
         user.roles = sorted(set(roles))
     if department is not None:
         user.department_id = department_by_code(uow.session, department).id if department else None
     if active is not None:
         user.active = active
-    _audit(uow, actor, "user_updated", username=user.username, before=before,
-           after={"roles": list(user.roles), "department_id": user.department_id, "active": user.active})
+    after = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active}
+    # issue 8 §2: whoever loses access, or whose scope moves, signs in again
+    if before["active"] and not after["active"]:
+        sessions.end_all(uow, user.id, "deactivated")
+    elif before["roles"] != after["roles"] or before["department_id"] != after["department_id"]:
+        sessions.end_all(uow, user.id, "role_changed")
+    _audit(uow, actor, "user_updated", username=user.username, before=before, after=after)
     uow.commit()
 
 
 def reset_password(uow: UnitOfWork, actor_id: int, user_id: int, password: str) -> None:
+    """A new password; every session of the user ends (a stolen cookie dies with the old password)."""
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
-    user.password_hash, user.failed_logins, user.locked_until = hash_password(password), 0, None
+    user.password_hash = hash_password(password, username=user.username, display_name=user.display_name)
+    clear_throttle(uow.session, user.username)
+    sessions.end_all(uow, user.id, "password_reset")
     _audit(uow, actor, "password_reset", username=user.username)
     uow.commit()
 
 
+def lock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
+    """An admin's lock: the user cannot sign in until unlocked, and is signed out now."""
+    actor = _admin(uow, actor_id)
+    user = _user(uow, user_id)
+    if user.id == actor.id:
+        raise InvalidInput("不能锁定自己。", "You cannot lock yourself.", field="user")
+    if "admin" in user.roles and user.active:
+        _keep_an_admin(uow, user)
+    user.locked_until = LOCKED_FOREVER
+    sessions.end_all(uow, user.id, "locked")
+    _audit(uow, actor, "account_locked", username=user.username)
+    uow.commit()
+
+
 def unlock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
+    """Lift an admin's lock and the account's sign-in delay."""
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
     user.failed_logins, user.locked_until = 0, None
+    clear_throttle(uow.session, user.username)
     _audit(uow, actor, "account_unlocked", username=user.username)
     uow.commit()
+
+
+def set_idle_timeout(uow: UnitOfWork, actor_id: int, minutes: int) -> None:
+    """How long a session may sit unused before it ends (issue 8 §2), 5–480 minutes."""
+    actor = _admin(uow, actor_id)
+    if not isinstance(minutes, int) or not sessions.IDLE_MIN <= minutes <= sessions.IDLE_MAX:
+        raise InvalidInput(f"空闲超时须为 {sessions.IDLE_MIN}–{sessions.IDLE_MAX} 分钟。",
+                           f"The idle timeout is {sessions.IDLE_MIN}–{sessions.IDLE_MAX} minutes.",
+                           field="idle_minutes")
+    old = int(sessions.idle_timeout(uow.session).total_seconds() // 60)
+    setting = uow.session.get(Setting, sessions.IDLE_SETTING) or Setting(key=sessions.IDLE_SETTING)
+    setting.value, setting.updated_by_id = minutes, actor.id
+    uow.session.add(setting)
+    _audit(uow, actor, "idle_timeout_changed", old=old, new=minutes)
+    uow.commit()
+
+
+def idle_minutes(uow: UnitOfWork, actor_id: int) -> int:
+    _admin(uow, actor_id)
+    return int(sessions.idle_timeout(uow.session).total_seconds() // 60)
 
 
 def list_departments(uow: UnitOfWork, actor_id: int) -> list[tuple[str, str, bool]]:

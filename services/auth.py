@@ -1,24 +1,33 @@
-"""Signing in: password check with lock-out, the signed-in user re-read on every run, the cookie key."""
+"""Signing in (issue 8 §3): one bcrypt check on every attempt, the same reply for every kind of failure,
+and growing delays per account and per client instead of a lock-out an attacker could trigger.
+
+A failure is counted under 'account:<typed username>' whether or not such a user exists, and under
+'client:<address>'; the counts live in PostgreSQL so every app replica sees them.
+"""
 
 from __future__ import annotations
 
-import secrets
+import functools
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import bcrypt
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import AuditEvent, Department, Setting, User
-from services.calendar import SHANGHAI
+from db.models import Department, User
+from db.session_models import SignInThrottle
+from services import audit
+from services.clock import as_of
 from services.errors import InvalidInput, NotPermitted
 
-MAX_FAILED_LOGINS = 5  # issue 3: five wrong passwords in a row lock the account …
-LOCK_FOR = timedelta(minutes=15)  # … for fifteen minutes, unless an admin unlocks it
-COOKIE_KEY = "cookie_key"
+ACCOUNT_FREE, ACCOUNT_CAP = 5, timedelta(minutes=5)  # per account: 5 free tries, then 1 s, 2 s, 4 s … ≤ 5 min
+CLIENT_FREE, CLIENT_CAP = 20, timedelta(minutes=15)  # per client address: 20 free tries, then … ≤ 15 min
+FORGET_AFTER = timedelta(hours=1)  # a count left alone this long starts again from zero
+MAX_BYTES = 72  # bcrypt's limit: longer input can never match a stored hash
 
 
 @dataclass(frozen=True)
@@ -31,39 +40,90 @@ class SessionUser:
     department_name: str | None
 
 
-def _bad_credentials() -> InvalidInput:
+def bad_credentials() -> InvalidInput:
     return InvalidInput("用户名或密码错误。", "Wrong username or password.", field="password")
 
 
-def _locked(until: datetime) -> NotPermitted:
-    local = until.astimezone(SHANGHAI)
-    return NotPermitted(f"连续 {MAX_FAILED_LOGINS} 次密码错误，账号已锁定至 {local:%H:%M}，或请管理员解锁。",
-                        f"Locked after {MAX_FAILED_LOGINS} wrong passwords until {local:%H:%M}, "
-                        "or until an administrator unlocks it.", field="username")
+def throttled(wait: timedelta) -> NotPermitted:
+    seconds = max(1, int(wait.total_seconds() + 0.999))
+    return NotPermitted(f"尝试次数过多，请 {seconds} 秒后再试。",
+                        f"Too many attempts: try again in {seconds} seconds.", field="password")
 
 
-def authenticate(uow: UnitOfWork, username: str, password: str, now: datetime | None = None) -> SessionUser:
-    """Check the password; count failures in the database so every replica sees them."""
-    now = now or datetime.now(SHANGHAI)
-    user = uow.session.scalar(select(User).where(User.username == username.strip()).with_for_update())
-    if user is None or not user.active:
-        raise _bad_credentials()
-    if user.locked_until and user.locked_until > now:
-        raise _locked(user.locked_until)
-    if not bcrypt.checkpw(password.encode(), user.password_hash.encode()):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCK_FOR, 0
-            uow.session.add(AuditEvent(actor_id=user.id, action="account_locked",
-                                       detail={"until": user.locked_until.isoformat()}))
-            uow.commit()
-            raise _locked(user.locked_until)
+def account_key(username: str) -> str:
+    return f"account:{username.strip().lower()[:190]}"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash at the users' cost, checked for unknown names so that they take as long as known ones."""
+    rounds = int(os.environ.get("COMPLAINTS_BCRYPT_ROUNDS", "12"))
+    return bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    """bcrypt's check that never raises: too long (bcrypt 5 refuses > 72 bytes) or a broken hash is a miss."""
+    raw = password.encode()
+    try:
+        return bcrypt.checkpw(raw[:MAX_BYTES], password_hash.encode()) and len(raw) <= MAX_BYTES
+    except ValueError:
+        return False
+
+
+def authenticate(uow: UnitOfWork, username: str, password: str, client_ip: str = "",
+                 now: datetime | None = None) -> SessionUser:
+    """The user, when the password is right and neither the account nor the client is waiting out a delay.
+
+    Unknown user, wrong password, disabled and admin-locked account get the same reply after the same
+    work (issue 8 §3); every attempt is audited with the typed name, never the password.
+    """
+    now = as_of(now)
+    typed = username.strip()[:64]
+    keys = [account_key(typed), f"client:{client_ip[:64]}"]
+    counts = {row.key: row for row in uow.session.scalars(
+        select(SignInThrottle).where(SignInThrottle.key.in_(keys)).order_by(SignInThrottle.key).with_for_update())}
+    user = uow.session.scalar(select(User).where(User.username == typed))
+    right = password_matches(password, user.password_hash if user else _dummy_hash())
+    blocked = max((c.blocked_until for c in counts.values() if c.blocked_until and c.blocked_until > now),
+                  default=None)
+    if blocked is not None:
+        audit.record(uow.session, user.id if user else None, "sign_in_failed", username=typed, reason="throttled")
         uow.commit()
-        raise _bad_credentials()
-    user.failed_logins, user.locked_until = 0, None
-    uow.session.add(AuditEvent(actor_id=user.id, action="signed_in"))
+        raise throttled(blocked - now)
+    usable = user is not None and user.active and not (user.locked_until and user.locked_until > now)
+    if not (right and usable):
+        _count_failure(uow.session, keys, now)
+        reason = "wrong_password" if user is None or not right else "disabled" if not user.active else "locked"
+        audit.record(uow.session, user.id if user else None, "sign_in_failed", username=typed,
+               reason="unknown_user" if user is None else reason)
+        uow.commit()
+        raise bad_credentials()
+    assert user is not None
+    uow.session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0]))
+    audit.record(uow.session, user.id, "signed_in", client_ip=client_ip[:64])
     uow.commit()
     return session_user(uow.session, user.id)
+
+
+def _count_failure(session: Session, keys: list[str], now: datetime) -> None:
+    # Counts long forgotten go, so guessed names sprayed at the form do not pile up.
+    session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < now - FORGET_AFTER * 24))
+    for key in keys:
+        session.execute(insert(SignInThrottle).values(key=key, failures=0).on_conflict_do_nothing())
+        row = session.scalar(select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())
+        assert row is not None
+        if row.last_failure_at is not None and now - row.last_failure_at >= FORGET_AFTER:
+            row.failures = 0
+        row.failures, row.last_failure_at = row.failures + 1, now
+        free, cap = (ACCOUNT_FREE, ACCOUNT_CAP) if key.startswith("account:") else (CLIENT_FREE, CLIENT_CAP)
+        if row.failures >= free:
+            row.blocked_until = now + min(timedelta(seconds=2 ** min(row.failures - free, 20)), cap)
+    session.flush()
+
+
+def clear_throttle(session: Session, username: str) -> None:
+    """An admin's unlock: the account may be tried again at once (the client's count stays)."""
+    session.execute(delete(SignInThrottle).where(SignInThrottle.key == account_key(username)))
 
 
 def session_user(session: Session, user_id: int) -> SessionUser:
@@ -74,27 +134,3 @@ def session_user(session: Session, user_id: int) -> SessionUser:
     department = session.get(Department, user.department_id) if user.department_id else None
     return SessionUser(user.id, user.username, user.display_name, frozenset(user.roles),
                        department.code if department else None, department.name if department else None)
-
-
-def user_by_username(session: Session, username: str) -> SessionUser | None:
-    user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
-    return session_user(session, user_id) if user_id else None
-
-
-def sign_in_credentials(session: Session) -> dict[str, dict[str, dict[str, object]]]:
-    """Active users' bcrypt hashes in streamlit-authenticator's credentials shape."""
-    users = session.scalars(select(User).where(User.active.is_(True))).all()
-    return {"usernames": {u.username: {"name": u.display_name, "password": u.password_hash, "email": None,
-                                       "roles": list(u.roles)} for u in users}}
-
-
-def cookie_key(uow: UnitOfWork) -> str:
-    """The sign-in cookie's secret: generated at first start, kept in the database, never in the repo.
-
-    Kept in PostgreSQL so every app replica behind the load balancer signs cookies alike;
-    ON CONFLICT lets two replicas starting together agree on the first one's key.
-    """
-    uow.session.execute(insert(Setting).values(key=COOKIE_KEY, value=secrets.token_urlsafe(48))
-                        .on_conflict_do_nothing())
-    uow.commit()
-    return str(uow.session.scalar(select(Setting.value).where(Setting.key == COOKIE_KEY)))

@@ -8,19 +8,39 @@ import re
 import bcrypt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from db.engine import UnitOfWork
 from db.models import ROLES, Department, User
 from services.errors import InvalidInput, NotFound
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10  # issue 8 §3
+MAX_PASSWORD_BYTES = 72  # bcrypt reads no further (bcrypt 5 refuses longer input)
+MIN_STRENGTH = 3  # zxcvbn's score 0–4: 3 is "safely unguessable" against an offline attack
 
 
-def hash_password(password: str) -> str:
+def check_password(password: str, *, username: str = "", display_name: str = "") -> None:
+    """The password policy (issue 8 §3), for every path that sets a password: long enough, within bcrypt's
+    72 bytes, and not common or guessable from the person's own names."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位。", f"A password needs at least {MIN_PASSWORD} characters.",
                            field="password")
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise InvalidInput(f"密码过长：最多 {MAX_PASSWORD_BYTES} 字节（约 24 个汉字或 72 个字母）。",
+                           f"The password is too long: at most {MAX_PASSWORD_BYTES} bytes (72 letters).",
+                           field="password")
+    names = [part for part in (username, display_name, *re.split(r"[._\-\s]+", username)) if part]
+    if zxcvbn(password, user_inputs=names)["score"] < MIN_STRENGTH:
+        raise InvalidInput("密码太容易被猜到（常见密码、常用词、键盘序列或含用户名/姓名）。"
+                           "请换用更长、不相关的几个词或字符组合。",
+                           "This password is too easy to guess (a common password, a word, a keyboard pattern "
+                           "or the person's name). Use a longer mix of unrelated words or characters.",
+                           field="password")
+
+
+def hash_password(password: str, *, username: str = "", display_name: str = "") -> str:
+    check_password(password, username=username, display_name=display_name)
     # Tests lower the work factor; production keeps bcrypt's default of 12.
     rounds = int(os.environ.get("COMPLAINTS_BCRYPT_ROUNDS", "12"))
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
@@ -57,7 +77,8 @@ def create_user(uow: UnitOfWork, username: str, display_name: str, password: str
     if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidInput(f"用户名“{username}”已被使用。", f"Username '{username}' is taken.", field="username")
     department = department_by_code(uow.session, department_code) if department_code else None
-    user = User(username=username, display_name=display_name.strip(), password_hash=hash_password(password),
+    password_hash = hash_password(password, username=username, display_name=display_name)
+    user = User(username=username, display_name=display_name.strip(), password_hash=password_hash,
                 roles=sorted(set(roles)), department_id=department.id if department else None)
     uow.session.add(user)
     uow.flush()

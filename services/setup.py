@@ -1,9 +1,10 @@
 """First-run set-up (issue 3 §4): the first admin, the active policy pack and, optionally, the demo
 institution — all in one transaction, so a failure anywhere leaves the database as it was.
 
-The demo users share one random password, printed once at set-up and kept in the `demo` setting so
-the sign-in page can show it while the demo institution is loaded (issue 3 §4); a real institution
-never loads the demo, so that setting never exists there.
+Set-up happens once, for good: a `setup_done` setting says so, whatever becomes of the admins later
+(issue 8 §4). The demo users share one random password that is returned once, to the admin who loaded
+them, and stored nowhere in clear; the `demo` setting only lists the accounts, so "forget demo" can
+disable them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from db.engine import UnitOfWork
 from db.models import Setting, User
 from db.seed import DemoUser, load_demo
-from services import audit
+from services import audit, sessions
 from services.access import load_actor, require_role
 from services.calendar import SHANGHAI
 from services.directory import create_user
@@ -27,7 +28,8 @@ from services.errors import InvalidInput, NotPermitted
 from services.policy import PACK_CODES
 from services.settings import activate_pack
 
-DEMO = "demo"  # settings key: the demo institution is loaded, its users and shared password
+DEMO = "demo"  # settings key: the demo institution is loaded, and its accounts
+SETUP_DONE = "setup_done"  # settings key: set-up was done; never removed
 DEMO_CASES = int(os.environ.get("COMPLAINTS_DEMO_CASES", "2000"))  # size of the demo institution
 _SETUP_LOCK = 0x5E7_0001  # pg advisory lock: two set-up forms submitted at once run one after the other
 
@@ -48,9 +50,8 @@ class SetupResult:
 
 
 def needs_setup(session: Session) -> bool:
-    """True while there is no active admin: the app opens the set-up page instead of sign-in."""
-    admin = session.scalar(select(User.id).where(User.active.is_(True), User.roles.contains(["admin"])).limit(1))
-    return admin is None
+    """True until first-run set-up has been done (once, permanently: issue 8 §4)."""
+    return session.get(Setting, SETUP_DONE) is None
 
 
 def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_name: str, admin_password: str,
@@ -70,6 +71,7 @@ def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_na
                            f"Unknown policy pack: {pack} (one of: {', '.join(PACK_CODES)}).", field="pack")
     admin = create_user(uow, admin_username, admin_name or admin_username, admin_password, ["admin"])
     activate_pack(uow, pack, actor_id=admin.id)
+    uow.session.add(Setting(key=SETUP_DONE, value=True, updated_by_id=admin.id))
     audit.record(uow.session, admin.id, "first_run_setup", pack=pack, demo=demo)
     credentials, cases, seconds = None, 0, 0.0
     if demo:
@@ -82,36 +84,34 @@ def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_na
 
 def _record_demo(uow: UnitOfWork, admin_id: int, pack: str, cases: int, credentials: DemoCredentials,
                  now: datetime | None) -> None:
-    # The password is kept in clear on purpose: issue 3 §4 shows it on the sign-in page while the demo
-    # is loaded. It only ever opens the demo accounts, never the admin's.
     value: dict[str, Any] = {
-        "loaded": True, "pack": pack, "cases": cases, "password": credentials.password,
-        "loaded_at": (now or datetime.now(SHANGHAI)).isoformat(),
+        "loaded": True, "pack": pack, "cases": cases, "loaded_at": (now or datetime.now(SHANGHAI)).isoformat(),
         "users": [{"username": u.username, "display_name": u.display_name, "roles": list(u.roles),
                    "department": u.department} for u in credentials.users]}
     uow.session.add(Setting(key=DEMO, value=value, updated_by_id=admin_id))
     uow.flush()
 
 
-def demo_credentials(session: Session) -> DemoCredentials | None:
-    """The demo users still active and their shared password, or None when no demo is loaded."""
+def demo_loaded(session: Session) -> bool:
+    """The demo institution's accounts are loaded and not yet forgotten (the admin page offers to)."""
     setting = session.get(Setting, DEMO)
-    if setting is None or not (setting.value or {}).get("loaded"):
-        return None
-    listed = setting.value.get("users", [])
-    active = set(session.scalars(select(User.username).where(
-        User.username.in_([u["username"] for u in listed]), User.active.is_(True))))
-    users = tuple(DemoUser(u["username"], u["display_name"], tuple(u["roles"]), u["department"])
-                  for u in listed if u["username"] in active)
-    return DemoCredentials(users, setting.value["password"]) if users else None
+    return setting is not None and bool((setting.value or {}).get("loaded"))
 
 
-def forget_demo(uow: UnitOfWork, actor_id: int) -> None:
-    """An admin takes the demo accounts off the sign-in page (the demo's cases and users stay)."""
+def forget_demo(uow: UnitOfWork, actor_id: int) -> int:
+    """An admin disables the demo accounts and ends their sessions (the demo's cases stay); returns how
+    many accounts were disabled."""
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "administer")
     setting = uow.session.get(Setting, DEMO)
-    if setting is not None:
-        uow.session.delete(setting)
-        audit.record(uow.session, actor.id, "demo_forgotten")
+    if setting is None:
+        return 0
+    names = [u["username"] for u in (setting.value or {}).get("users", [])]
+    users = uow.session.scalars(select(User).where(User.username.in_(names), User.active.is_(True))).all()
+    for user in users:
+        user.active = False
+        sessions.end_all(uow, user.id, "demo_disabled")
+    uow.session.delete(setting)
+    audit.record(uow.session, actor.id, "demo_forgotten", disabled=sorted(u.username for u in users))
     uow.commit()
+    return len(users)

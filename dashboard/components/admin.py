@@ -16,6 +16,7 @@ from services import admin, importer
 from services.calendar import DayType
 from services.calendar_store import load_calendar, set_calendar_day
 from services.settings import active_policy
+from services.setup import demo_loaded, forget_demo
 
 
 def users(user_id: int) -> None:
@@ -24,7 +25,7 @@ def users(user_id: int) -> None:
         departments = [code for code, _, active in admin.list_departments(work, user_id) if active]
     st.dataframe(pd.DataFrame([{t("admin.username"): r.username, t("admin.display_name"): r.display_name,
                                 t("admin.roles"): ", ".join(r.roles), t("admin.department"): r.department,
-                                t("admin.active"): r.active, t("admin.locked"): r.locked_until} for r in rows]),
+                                t("admin.active"): r.active, t("admin.locked"): r.locked} for r in rows]),
                  hide_index=True)
     with st.form("create_user", clear_on_submit=False):
         st.subheader(t("admin.create_user"))
@@ -47,14 +48,36 @@ def users(user_id: int) -> None:
         department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""))
         active = st.checkbox(t("admin.active"), value=chosen.active)
         new_password = st.text_input(t("admin.new_password"), type="password")
-        save, reset, unlock = st.columns(3)
+        save, reset, lock, unlock = st.columns(4)
         if save.form_submit_button(t("admin.update_user")):
             attempt(admin.update_user, user_id, chosen.id, roles=roles, department=department, active=active,
                     confirm=True)
         if reset.form_submit_button(t("admin.reset_password")):
             attempt(admin.reset_password, user_id, chosen.id, new_password, confirm=True)
+        if lock.form_submit_button(t("admin.lock")):
+            attempt(admin.lock, user_id, chosen.id, confirm=True)
         if unlock.form_submit_button(t("admin.unlock")):
             attempt(admin.unlock, user_id, chosen.id, confirm=True)
+    _sessions(user_id)
+
+
+def _sessions(user_id: int) -> None:
+    """Idle timeout (issue 8 §2) and, while the demo's accounts are loaded, disabling them (§4)."""
+    st.subheader(t("admin.sessions"))
+    with uow() as work:
+        minutes = admin.idle_minutes(work, user_id)
+        demo = demo_loaded(work.session)
+    with st.form("idle_timeout"):
+        chosen = st.number_input(t("admin.idle_minutes"), min_value=5, max_value=480, value=minutes, step=5,
+                                 key="idle_minutes")
+        if st.form_submit_button(t("admin.save_idle")):
+            attempt(admin.set_idle_timeout, user_id, int(chosen), confirm=True)
+    if demo:
+        st.warning(t("admin.forget_demo_hint"))
+        if st.button(t("admin.forget_demo"), key="forget_demo"):
+            done, count = attempt(forget_demo, user_id)
+            if done:
+                st.success(t("admin.demo_forgotten", count=count))
 
 
 def departments(user_id: int) -> None:

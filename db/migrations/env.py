@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import db.session_models  # registers the sign-in session tables on Base
 import db.supervision_models  # noqa: F401 - registers the supervision tables on Base
 from db.engine import owner_engine
 from db.models import Base

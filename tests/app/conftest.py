@@ -10,6 +10,8 @@ import streamlit as st
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from db.engine import UnitOfWork
+from services.sessions import open_session
 from tests.service.conftest import Institution, make_institution
 
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -34,11 +36,14 @@ def institution(app_env) -> Institution:
 
 
 @pytest.fixture
-def app() -> Callable[..., AppTest]:
+def app(app_env) -> Callable[..., AppTest]:
+    """The app, signed in as `user_id` through a real session (AppTest cannot carry a cookie, so the
+    session's token goes where the sign-in form puts it: the tab's session state)."""
     def start(user_id: int | None = None, lang: str = "zh") -> AppTest:
         at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
         at.session_state["lang"] = lang
         if user_id is not None:
-            at.session_state["user_id"] = user_id
+            with UnitOfWork(app_env) as uow:
+                at.session_state["session_token"] = open_session(uow, user_id).token
         return at.run()
     return start

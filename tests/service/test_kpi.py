@@ -64,7 +64,7 @@ def build_cases(engine) -> tuple[Institution, dict[str, str]]:
     """The eleven cases of the module docstring; returns the institution and name → case number."""
     inst = make_institution(engine, "futures")
     with inst.uow() as uow:
-        inst.users["broker"] = create_user(uow, "broker", "Broker", "password123", ["handler"], "business").id
+        inst.users["broker"] = create_user(uow, "broker", "Broker", "kite-harbour9", ["handler"], "business").id
         uow.commit()
 
     def received(when: str, **form) -> cases.CaseRef:

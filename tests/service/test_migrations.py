@@ -3,6 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import db.session_models  # registers the sign-in session tables
 import db.supervision_models  # noqa: F401 - registers the supervision tables
 from db.models import Base
 

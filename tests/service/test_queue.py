@@ -106,7 +106,7 @@ def test_each_view_shows_only_its_own_cases(consumer_finance, four_cases):
 def test_a_handler_or_head_of_another_department_sees_nothing_of_it(consumer_finance, four_cases):
     inst = consumer_finance
     with inst.uow() as uow:
-        other_head = create_user(uow, "other_head", "Other Head", "password123", ["dept_head"], OTHER[inst.pack]).id
+        other_head = create_user(uow, "other_head", "Other Head", "kite-harbour9", ["dept_head"], OTHER[inst.pack]).id
         uow.commit()
     for view in ("assigned", "first_responder"):
         assert my_queue(inst, "outsider", view=view).total == 0

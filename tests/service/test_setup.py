@@ -13,11 +13,12 @@ from sqlalchemy import func, select, text
 
 from db.engine import UnitOfWork, owner_url_of
 from db.models import ROLES, STATES, Case, Department, Escalation, Extension, User
+from services import sessions
 from services.directory import create_user
 from services.errors import InvalidInput, NotPermitted
 from services.policy import load_policy
 from services.settings import active_pack_code
-from services.setup import demo_credentials, first_run_setup, forget_demo, needs_setup
+from services.setup import demo_loaded, first_run_setup, forget_demo, needs_setup
 from tests.service.conftest import at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ GRADES = {"bank": {"general", "large", "major"}, "futures": {"general", "major"}
           "securities": {"invalid", "general", "major"}, "consumer_finance": {"L1", "L2", "L3"}}
 
 
-def set_up(engine, pack: str = "bank", *, demo: bool = False, cases: int = 60, password: str = "s3cret-admin"):
+def set_up(engine, pack: str = "bank", *, demo: bool = False, cases: int = 60, password: str = "s3cret-admin9"):
     with UnitOfWork(engine) as uow:
         return first_run_setup(uow, pack=pack, admin_username="chief", admin_name="王主任", admin_password=password,
                                demo=demo, now=NOW, demo_cases=cases)
@@ -52,16 +53,16 @@ def test_set_up_creates_the_admin_and_activates_the_pack_with_its_departments(en
         assert not needs_setup(uow.session)
         assert active_pack_code(uow.session) == "bank"
         admin = uow.session.scalar(select(User).where(User.username == "chief"))
-        assert admin.roles == ["admin"] and bcrypt.checkpw(b"s3cret-admin", admin.password_hash.encode())
+        assert admin.roles == ["admin"] and bcrypt.checkpw(b"s3cret-admin9", admin.password_hash.encode())
         assert set(uow.session.scalars(select(Department.code))) == {
             "service_centre", "coordinator", "outlet", "general_administration"}  # RULES.md §4.6
-        assert demo_credentials(uow.session) is None  # no demo, nothing on the sign-in page
+        assert not demo_loaded(uow.session)
 
 
 def test_a_second_set_up_is_refused_and_changes_nothing(engine):
     set_up(engine, "bank")
     with UnitOfWork(engine) as uow, pytest.raises(NotPermitted) as refused:
-        first_run_setup(uow, pack="futures", admin_username="intruder", admin_name="x", admin_password="password123",
+        first_run_setup(uow, pack="futures", admin_username="intruder", admin_name="x", admin_password="kite-harbour9",
                         demo=False)
     assert "管理员" in refused.value.zh and "administrator" in refused.value.en
     with UnitOfWork(engine) as uow:
@@ -69,7 +70,7 @@ def test_a_second_set_up_is_refused_and_changes_nothing(engine):
         assert uow.session.scalar(select(User).where(User.username == "intruder")) is None
 
 
-@pytest.mark.parametrize(("pack", "password", "field"), [("bank", "short", "password"), ("insurance", "password123",
+@pytest.mark.parametrize(("pack", "password", "field"), [("bank", "short", "password"), ("insurance", "kite-harbour9",
                                                                                           "pack")])
 def test_bad_input_is_refused_and_leaves_the_database_unset(engine, pack, password, field):
     with pytest.raises(InvalidInput) as refused:
@@ -81,7 +82,7 @@ def test_bad_input_is_refused_and_leaves_the_database_unset(engine, pack, passwo
 
 def test_a_demo_that_fails_half_way_leaves_no_half_set_up(engine):
     with UnitOfWork(engine) as uow:  # a non-admin user whose name the demo also wants
-        create_user(uow, "demo.trainee", "占用者", "password123", ["trainee"])
+        create_user(uow, "demo.trainee", "占用者", "kite-harbour9", ["trainee"])
         uow.commit()
     with pytest.raises(InvalidInput):
         set_up(engine, "bank", demo=True)
@@ -129,7 +130,7 @@ def test_the_demo_has_the_special_cases_and_every_timeline_is_in_order_and_in_th
     assert scalars(engine, "SELECT count(*) FROM case_events WHERE at > :now", now=NOW) == [0]
 
 
-def test_demo_users_cover_every_role_and_the_sign_in_page_shows_their_shared_password(engine):
+def test_demo_users_cover_every_role_and_their_password_is_stored_nowhere_in_clear(engine):
     result = set_up(engine, "consumer_finance", demo=True, cases=25)
     demo = result.demo
     assert demo is not None and len(demo.password) >= 12
@@ -142,30 +143,42 @@ def test_demo_users_cover_every_role_and_the_sign_in_page_shows_their_shared_pas
         trainee = uow.session.scalar(select(User).where(User.username == "demo.trainee"))
         assert bcrypt.checkpw(demo.password.encode(), trainee.password_hash.encode())
         assert trainee.display_name.strip() and not trainee.display_name.isascii()  # a Chinese name
-        shown = demo_credentials(uow.session)
-        assert shown is not None and shown.password == demo.password
-        assert [u.username for u in shown.users] == [u.username for u in demo.users]
-        trainee.active = False  # a disabled demo account is no longer offered
-        uow.commit()
-    with UnitOfWork(engine) as uow:
-        assert "demo.trainee" not in {u.username for u in demo_credentials(uow.session).users}
+    settings = scalars(engine, "SELECT value::text FROM settings")
+    assert not any(demo.password in value for value in settings)  # issue 8 §4: shown once, kept nowhere
 
 
-def test_only_an_admin_takes_the_demo_accounts_off_the_sign_in_page(engine):
-    set_up(engine, "bank", demo=True, cases=25)
+def test_forgetting_the_demo_disables_its_accounts_and_ends_their_sessions(engine):
+    result = set_up(engine, "bank", demo=True, cases=25)
     users = dict(rows(engine, "SELECT username, id FROM users"))
+    with UnitOfWork(engine) as uow:
+        opened = sessions.sign_in(uow, "demo.supervisor", result.demo.password)
     with UnitOfWork(engine) as uow, pytest.raises(NotPermitted):
         forget_demo(uow, users["demo.supervisor"])
     with UnitOfWork(engine) as uow:
-        forget_demo(uow, users["chief"])
+        assert forget_demo(uow, users["chief"]) == len(result.demo.users)
     with UnitOfWork(engine) as uow:
-        assert demo_credentials(uow.session) is None
+        assert not demo_loaded(uow.session)
+        assert sessions.resume(uow, opened.token) is None
         assert uow.session.scalar(select(func.count()).select_from(Case)) == 25  # the cases stay
+    with UnitOfWork(engine) as uow, pytest.raises(InvalidInput):
+        sessions.sign_in(uow, "demo.supervisor", result.demo.password)
+    assert scalars(engine, "SELECT username FROM users WHERE active") == ["chief"]
+
+
+def test_set_up_is_done_once_even_when_no_active_admin_remains(engine):
+    set_up(engine, "bank")
+    with engine.begin() as conn:  # whatever happens to the admins later …
+        conn.execute(text("UPDATE users SET active = false"))
+    with UnitOfWork(engine) as uow:
+        assert not needs_setup(uow.session)  # … the set-up page never reopens
+    with UnitOfWork(engine) as uow, pytest.raises(NotPermitted):
+        first_run_setup(uow, pack="bank", admin_username="intruder", admin_name="x",
+                        admin_password="kite-harbour9", demo=False)
 
 
 # --- the command line ----------------------------------------------------------------------------------------------
 
-def cli(engine, tmp_path: Path, *args: str, password: str | None = "s3cret-admin") -> subprocess.CompletedProcess[str]:
+def cli(engine, tmp_path: Path, *args: str, password: str | None = "s3cret-admin9") -> subprocess.CompletedProcess[str]:
     secret = tmp_path / "admin-password"
     if password is not None:
         secret.write_text(f"{password}\nsecond line is ignored\n", encoding="utf-8")
@@ -178,17 +191,20 @@ def cli(engine, tmp_path: Path, *args: str, password: str | None = "s3cret-admin
 def test_the_command_line_sets_up_and_prints_the_demo_users_and_password_once(engine, tmp_path):
     done = cli(engine, tmp_path, "--pack", "futures", "--demo", "--demo-cases", "25")
     assert done.returncode == 0, done.stderr
+    password = done.stdout.split("Shared demo password: ")[1].split()[0]
+    assert done.stdout.count(password) == 1
     with UnitOfWork(engine) as uow:
-        shown = demo_credentials(uow.session)
         assert not needs_setup(uow.session) and active_pack_code(uow.session) == "futures"
         admin = uow.session.scalar(select(User).where(User.username == "chief"))
-        assert bcrypt.checkpw(b"s3cret-admin", admin.password_hash.encode())  # first line, stripped
-    assert shown.password in done.stdout and done.stdout.count(shown.password) == 1
-    assert all(user.username in done.stdout for user in shown.users)
+        assert bcrypt.checkpw(b"s3cret-admin9", admin.password_hash.encode())  # first line, stripped
+        demo_users = uow.session.execute(select(User.username, User.password_hash)
+                                         .where(User.username.like("demo.%"))).all()
+    assert demo_users and all(bcrypt.checkpw(password.encode(), hashed.encode()) for _, hashed in demo_users)
+    assert all(username in done.stdout for username, _ in demo_users)
 
 
 @pytest.mark.parametrize(("args", "password", "field"), [
-    (("--pack", "insurance"), "s3cret-admin", "pack"),
+    (("--pack", "insurance"), "s3cret-admin9", "pack"),
     (("--pack", "bank"), "short", "password"),
     (("--pack", "bank"), None, "password-file"),
 ])

@@ -1,0 +1,75 @@
+"""The app as served: Streamlit's pages plus two small HTTP routes that set and clear the sign-in cookie.
+
+`streamlit run dashboard/server.py` finds `app` and serves it. The cookie is set by a real HTTP response
+(not by a script component), so it is there for every reload, new tab and case link (issue 8 §2):
+- GET /auth/session?ticket=…&next=/path — swaps the one-use ticket for the cookie, back to `next`;
+- GET /auth/signout — ends the cookie's session, clears the cookie, back to the start page.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/server.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import RedirectResponse  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+from dashboard import cookie, errors  # noqa: E402
+from db.engine import UnitOfWork, app_engine  # noqa: E402
+from services import sessions  # noqa: E402
+
+
+@functools.cache
+def _engine() -> Engine:
+    return app_engine(os.environ.get("DATABASE_URL"))  # the owner's URL; the routes act as the app role
+
+
+def _redirect(target: str) -> RedirectResponse:
+    response = RedirectResponse(target, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the ticket in this URL goes nowhere else
+    return response
+
+
+def _exchange(ticket: str) -> str | None:
+    with UnitOfWork(_engine()) as uow:
+        return sessions.exchange_ticket(uow, ticket)
+
+
+def _end(token: str) -> None:
+    with UnitOfWork(_engine()) as uow:
+        sessions.end(uow, token, "sign_out")
+
+
+async def session_route(request: Request) -> RedirectResponse:
+    token = await run_in_threadpool(_exchange, request.query_params.get("ticket", ""))
+    response = _redirect(cookie.safe_next(request.query_params.get("next")))
+    if token is not None:  # no Max-Age: the cookie ends with the browser session
+        response.set_cookie(cookie.NAME, cookie.seal(token), path="/", httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")
+    return response
+
+
+async def signout_route(request: Request) -> RedirectResponse:
+    token = cookie.unseal(request.cookies.get(cookie.NAME))
+    if token is not None:
+        await run_in_threadpool(_end, token)
+    response = _redirect("/")
+    response.delete_cookie(cookie.NAME, path="/", httponly=True, samesite="lax",
+                           secure=request.url.scheme == "https")
+    return response
+
+
+app = st.App(ROOT / "dashboard" / "app.py", on_script_error=errors.on_script_error,  # no details, no PII (§5)
+             routes=[Route("/auth/session", session_route, methods=["GET"]),
+                     Route("/auth/signout", signout_route, methods=["GET"])])
