@@ -107,7 +107,7 @@ class Review(Base):
     # {item: {"result": "pass" | "fail" | "na", "note": str}}
     checklist: Mapped[dict[str, Any]] = mapped_column(JSONB)
     score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
-    findings: Mapped[str | None] = mapped_column(Text)
+    findings: Mapped[str | None] = mapped_column(Text, info={"max_chars": 20000})  # issue 8 §5: db.guard
     created_at: Mapped[datetime] = created_at()
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -128,12 +128,12 @@ class RectificationAction(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
-    finding: Mapped[str] = mapped_column(Text)
+    finding: Mapped[str] = mapped_column(Text, info={"max_chars": 4000})
     owner_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     due_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
-    evidence: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at()
@@ -154,5 +154,5 @@ class SupervisionReturnVisit(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     method: Mapped[str] = mapped_column(String(64))
     satisfaction: Mapped[int] = mapped_column(Integer)
-    note: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, info={"max_chars": 4000})
     created_at: Mapped[datetime] = created_at()

@@ -134,7 +134,9 @@ def test_a_finding_becomes_an_action_tracked_until_closed_with_evidence(sample):
         assert [r.id for r in reviews.overdue_actions(uow, supervisor, at("2026-12-16 09:00"))] == [row.id]
         assert reviews.overdue_actions(uow, supervisor, at("2026-12-15 23:59")) == []
         assert reviews.overdue_actions(uow, inst.users["outsider"], at("2026-12-16 09:00")) == []
-    for who, evidence, error in (("head", "  ", InvalidInput), ("outsider", "已培训", NotPermitted)):
+    # Blank or book-length evidence is refused before the database (issue 8 §5); others may not close it.
+    for who, evidence, error in (("head", "  ", InvalidInput), ("head", "证" * 4001, InvalidInput),
+                                 ("outsider", "已培训", NotPermitted)):
         with inst.uow() as uow, pytest.raises(error):
             reviews.close_action(uow, inst.users[who], row.id, evidence)
     with inst.uow() as uow:
