@@ -10,42 +10,16 @@ log record (written with the full message) out of the log.
 from __future__ import annotations
 
 import logging
-import secrets
-import traceback
 
 import streamlit as st
 
 from dashboard.i18n import t
-
-LOG = logging.getLogger("complaints.errors")
-_REF = "_complaints_error_ref"  # the reference, kept on the exception so it is logged once
-
-
-def _frames(exc: BaseException) -> str:
-    """Type and frame locations of the exception and its causes; no messages, no locals."""
-    parts, seen = [], set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        where = "".join(traceback.format_list(traceback.extract_tb(current.__traceback__)))
-        parts.append(f"{type(current).__module__}.{type(current).__qualname__}\n{where}")
-        current = current.__cause__ or current.__context__
-    return "caused by: ".join(reversed(parts))
-
-
-def reference(exc: BaseException) -> str:
-    """A random reference for this exception, logged with its PII-free traceback the first time."""
-    ref = getattr(exc, _REF, None)
-    if ref is None:
-        ref = secrets.token_hex(4).upper()
-        setattr(exc, _REF, ref)
-        LOG.error("unexpected %s, reference %s\n%s", type(exc).__qualname__, ref, _frames(exc))
-    return ref
+from services.errors import log_unexpected
 
 
 def report_unexpected(exc: BaseException) -> str:
     """Log `exc` without PII; the message to show, in the user's language, with the reference."""
-    return t("error.unexpected", ref=reference(exc))
+    return t("error.unexpected", ref=log_unexpected(exc))
 
 
 def show_unexpected(exc: BaseException) -> None:
@@ -63,7 +37,7 @@ class _WithoutDetails(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
-            reference(record.exc_info[1])
+            log_unexpected(record.exc_info[1])
             return False
         return True
 

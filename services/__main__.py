@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from services.calendar import WorkingCalendar
-from services.errors import DomainError, InvalidInput
+from services.errors import DomainError, InvalidInput, Unexpected, log_unexpected
 from services.policy import load_policy
 from services.rules import assess, calendar_warning, parse_facts
 
@@ -265,9 +265,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except DomainError as exc:
-        message = " ".join(exc.message(args.lang).split())  # exactly one line
-        print(f"error: {exc.field or exc.code}: {message}", file=sys.stderr)
-        return 2
+        return _refuse(exc, args.lang)
+    except Exception as exc:  # no traceback: a database error would print the customer's row (issue 8 §5)
+        _refuse(Unexpected(log_unexpected(exc)), args.lang)
+        return 1
+
+
+def _refuse(exc: DomainError, lang: str) -> int:
+    message = " ".join(exc.message(lang).split())  # exactly one line
+    print(f"error: {exc.field or exc.code}: {message}", file=sys.stderr)
+    return 2
 
 
 def _read_facts(text: str) -> Any:

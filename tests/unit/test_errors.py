@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dashboard import errors
 from dashboard.i18n import t
+from services.errors import log_unexpected
 
 NAME, PHONE = "张伟", "13800138000"
 
@@ -33,7 +34,7 @@ def test_a_database_error_is_shown_and_logged_without_the_customers_data(caplog)
     with caplog.at_level(logging.ERROR, logger="complaints.errors"):
         shown = errors.report_unexpected(exc)
     logged = caplog.text
-    ref = errors.reference(exc)
+    ref = log_unexpected(exc)
     assert shown == t("error.unexpected", ref=ref)
     assert ref in logged and "IntegrityError" in logged and "failed_insert" in logged  # where it happened
     for said in (shown, logged):
@@ -56,4 +57,20 @@ def test_streamlits_own_uncaught_exception_log_is_replaced_by_the_one_without_pi
     finally:
         streamlit_log.removeHandler(handler)
     assert PHONE not in stream.getvalue() and NAME not in stream.getvalue()
-    assert errors.reference(exc) in caplog.text and PHONE not in caplog.text
+    assert log_unexpected(exc) in caplog.text and PHONE not in caplog.text
+
+
+def test_the_command_line_reports_an_unexpected_error_in_one_line_without_the_customers_data(
+        monkeypatch, capsys, caplog) -> None:
+    from services import __main__ as cli
+
+    def fails(args: object) -> int:
+        raise failed_insert()
+
+    monkeypatch.setitem(cli.COMMANDS, "calendar", fails)
+    with caplog.at_level(logging.ERROR, logger="complaints.errors"):
+        code = cli.main(["calendar", "--from", "2026-10-01", "--to", "2026-10-02"])
+    said = capsys.readouterr().err
+    assert code == 1 and said.count("\n") == 1 and said.startswith("error: unexpected:")
+    for text in (said, caplog.text):
+        assert PHONE not in text and NAME not in text
