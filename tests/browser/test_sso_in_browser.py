@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import urllib.request
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -32,8 +33,11 @@ REFUSED = "未能通过机构统一身份登录"
 def provider() -> Iterator[str]:
     """oidc-provider-mock on a free 127.0.0.1 port; it serves plain HTTP only with authlib's test switch."""
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # read per request by the provider, never passed to the app
-    import oidc_provider_mock
     import werkzeug.serving
+
+    with warnings.catch_warnings():  # it imports authlib modules authlib itself marks deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import oidc_provider_mock
 
     idp = werkzeug.serving.make_server("127.0.0.1", 0, oidc_provider_mock.app(), threaded=True)
     thread = threading.Thread(target=idp.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
