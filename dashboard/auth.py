@@ -61,7 +61,7 @@ def _sso_provider() -> str | None:
     named = os.environ.get(SSO_PROVIDER_ENV)
     if named:
         return named
-    sections = [name for name, value in st.secrets["auth"].items() if hasattr(value, "keys")]
+    sections = [name for name, value in st.secrets["auth"].items() if hasattr(value, "keys") and "client_id" in value]
     return sections[0] if len(sections) == 1 else None  # None: the provider keys sit in [auth] itself
 
 

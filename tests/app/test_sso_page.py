@@ -24,13 +24,21 @@ def test_without_an_auth_section_the_sign_in_page_offers_only_the_password(insti
     assert SSO_BUTTON not in labels(at)
 
 
-def test_with_an_auth_section_the_sign_in_page_offers_the_institutions_identity_provider(institution, app):
+AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+        "client_kwargs": {"prompt": "login"},  # shared settings: a table, but no provider
+        "institution": {"client_id": "c", "client_secret": "s",
+                        "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}}
+
+
+def test_with_an_auth_section_the_button_goes_to_the_one_configured_provider(institution, app, monkeypatch):
+    asked = []
+    monkeypatch.setattr("streamlit.login", asked.append)  # the real trip is the browser test's
     at = app()
-    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
-                          "institution": {"client_id": "c", "client_secret": "s",
-                                          "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}}
+    at.secrets["auth"] = AUTH
     at = at.run()
     assert not at.exception and SSO_BUTTON in labels(at) and at.text_input(key="signin_username")
+    next(b for b in at.button if b.label == SSO_BUTTON).click().run()
+    assert asked == ["institution"]
 
 
 def test_admin_links_a_user_to_an_institutional_sign_in_and_a_malformed_one_is_refused_in_place(institution, app):
