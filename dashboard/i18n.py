@@ -54,6 +54,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "signin.demo": ("演示机构已加载。演示账号（共用密码 {password}，仅此一次显示，请记下）：",
                     "Demo institution loaded. Demo users (shared password {password}, shown only this once):"),
     "signin.continue": ("继续", "Continue"),
+    # sign-in through the institution's identity provider (issue 8 §3)
+    "signin.sso": ("使用机构统一身份登录", "Sign in through the institution"),
+    "signin.sso_other": ("返回登录", "Back to sign-in"),
+    "admin.sso_login": ("统一身份账号（电子邮箱，留空则不可用统一身份登录）",
+                        "Institutional sign-in (e-mail; empty: none)"),
     # first-run set-up
     "setup.title": ("初始设置", "First-run set-up"),
     "setup.intro": ("系统尚无管理员。请创建管理员账号并选择本机构使用的政策包。",

@@ -4,12 +4,16 @@
 (not by a script component), so it is there for every reload, new tab and case link (issue 8 §2):
 - GET /auth/session?ticket=…&next=/path — swaps the one-use ticket for the cookie, back to `next`;
 - GET /auth/signout — ends the cookie's session, clears the cookie, back to the start page.
+Both also delete Streamlit's own identity cookies (st.login's, 30 days): once our session is set, or ended,
+only it decides who is signed in (issue 8 §3). Streamlit's /auth/login, /auth/logout and /oauth2callback are
+other paths, and ours are exact ones, so neither shadows the other.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -21,12 +25,14 @@ import streamlit as st  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.requests import Request  # noqa: E402
-from starlette.responses import RedirectResponse  # noqa: E402
+from starlette.responses import RedirectResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from dashboard import cookie, errors  # noqa: E402
 from db.engine import UnitOfWork, app_engine  # noqa: E402
 from services import sessions  # noqa: E402
+
+IDENTITY_COOKIE = re.compile(r"^_streamlit_user(_tokens)?(_[0-9]+)?$")  # st.login's cookies and their chunks
 
 
 @functools.cache
@@ -39,6 +45,13 @@ def _redirect(target: str) -> RedirectResponse:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the ticket in this URL goes nowhere else
     return response
+
+
+def _forget_identity(request: Request, response: Response) -> None:
+    for name in request.cookies:
+        if IDENTITY_COOKIE.match(name):
+            response.delete_cookie(name, path="/", httponly=True, samesite="lax",
+                                   secure=request.url.scheme == "https")
 
 
 def _exchange(ticket: str) -> str | None:
@@ -57,6 +70,7 @@ async def session_route(request: Request) -> RedirectResponse:
     if token is not None:  # no Max-Age: the cookie ends with the browser session
         response.set_cookie(cookie.NAME, cookie.seal(token), path="/", httponly=True, samesite="lax",
                             secure=request.url.scheme == "https")
+    _forget_identity(request, response)
     return response
 
 
@@ -67,6 +81,7 @@ async def signout_route(request: Request) -> RedirectResponse:
     response = _redirect("/")
     response.delete_cookie(cookie.NAME, path="/", httponly=True, samesite="lax",
                            secure=request.url.scheme == "https")
+    _forget_identity(request, response)
     return response
 
 

@@ -97,6 +97,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the identity provider's verified e-mail that signs this user in (issue 8 §3); set by an admin
+    sso_login: Mapped[str | None] = mapped_column(String(254), unique=True)
     created_at: Mapped[datetime] = created_at()
 
 

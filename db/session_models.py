@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models import Base, _in, created_at
 
 END_REASONS = ("sign_out", "password_reset", "locked", "role_changed", "deactivated", "idle", "expired",
-               "demo_disabled")
+               "demo_disabled", "identity_changed")
 
 
 class UserSession(Base):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from db.engine import UnitOfWork
 from db.models import ROLES, Department, Setting, User
-from services import audit, sessions
+from services import audit, identity, sessions
 from services.access import Actor, load_actor, require_role
 from services.auth import clear_throttle
 from services.calendar import SHANGHAI
@@ -43,6 +43,7 @@ class UserRow:
     department: str | None
     active: bool
     locked: bool
+    sso_login: str | None = None  # 统一身份账号: the identity provider's e-mail that signs this user in
 
 
 def _admin(uow: UnitOfWork, actor_id: int) -> Actor:
@@ -67,7 +68,7 @@ def list_users(uow: UnitOfWork, actor_id: int) -> list[UserRow]:
     rows = uow.session.execute(select(User, Department.code).outerjoin(Department).order_by(User.username))
     now = as_of(None)
     return [UserRow(u.id, u.username, u.display_name, list(u.roles), code, u.active,
-                    u.locked_until is not None and u.locked_until > now) for u, code in rows]
+                    u.locked_until is not None and u.locked_until > now, u.sso_login) for u, code in rows]
 
 
 def add_user(uow: UnitOfWork, actor_id: int, *, username: str, display_name: str, password: str,
@@ -94,8 +95,9 @@ def _keep_an_admin(uow: UnitOfWork, user: User) -> None:
 
 
 def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str] | None = None,
-                department: str | None = None, active: bool | None = None) -> None:
-    """Change roles, department or the active flag; the user's sessions end, so it applies at once."""
+                department: str | None = None, active: bool | None = None, sso_login: str | None = None) -> None:
+    """Change roles, department, the active flag or the 统一身份账号 ("" for none); the user's sessions end,
+    so it applies at once."""
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
     if user.id == actor.id and (active is False or (roles is not None and "admin" not in roles)):
@@ -106,21 +108,30 @@ def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str
         if not roles or unknown:
             raise InvalidInput(f"角色无效：{unknown or '未选择'}。", f"Invalid roles: {unknown or 'none chosen'}.",
                                field="roles")
+    login = identity.sso_login(sso_login) if sso_login is not None else user.sso_login
+    if login is not None and uow.session.scalar(select(User.id).where(User.sso_login == login, User.id != user.id)):
+        raise InvalidInput("该统一身份账号已关联其他用户。", "This institutional sign-in belongs to another user.",
+                           field="sso_login")
     if "admin" in user.roles and (active is False or (roles is not None and "admin" not in roles)):
         _keep_an_admin(uow, user)
-    before = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active}
+    before = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active,
+              "sso_login": user.sso_login}
     if roles is not None:
         user.roles = sorted(set(roles))
     if department is not None:
         user.department_id = department_by_code(uow.session, department).id if department else None
     if active is not None:
         user.active = active
-    after = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active}
+    user.sso_login = login
+    after = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active,
+             "sso_login": user.sso_login}
     # issue 8 §2: whoever loses access, or whose scope moves, signs in again
     if before["active"] and not after["active"]:
         sessions.end_all(uow, user.id, "deactivated")
     elif before["roles"] != after["roles"] or before["department_id"] != after["department_id"]:
         sessions.end_all(uow, user.id, "role_changed")
+    elif before["sso_login"] != after["sso_login"]:  # whoever signed in by the old identity signs in again
+        sessions.end_all(uow, user.id, "identity_changed")
     _audit(uow, actor, "user_updated", username=user.username, before=before, after=after)
     uow.commit()
 

@@ -47,11 +47,12 @@ def users(user_id: int) -> None:
         options = ["", *departments]
         department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""))
         active = st.checkbox(t("admin.active"), value=chosen.active)
+        sso_login = st.text_input(t("admin.sso_login"), value=chosen.sso_login or "", max_chars=254)
         new_password = st.text_input(t("admin.new_password"), type="password")
         save, reset, lock, unlock = st.columns(4)
         if save.form_submit_button(t("admin.update_user")):
             attempt(admin.update_user, user_id, chosen.id, roles=roles, department=department, active=active,
-                    confirm=True)
+                    sso_login=sso_login, confirm=True)
         if reset.form_submit_button(t("admin.reset_password")):
             attempt(admin.reset_password, user_id, chosen.id, new_password, confirm=True)
         if lock.form_submit_button(t("admin.lock")):

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +44,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
+    with serve() as running:
+        yield running
+
+
+@contextmanager
+def serve(*options: str) -> Iterator[Server]:
+    """The app served as `make run` serves it, with extra `streamlit run` options (e.g. --secrets.files)."""
     port = _free_port()
     data = str(embedded.scratch_dir("complaints-browser-"))  # the server's OS user must enter it (as root)
-    # bcrypt at 4 rounds: the same checks, at a pace a 2-core CI machine can repeat many sign-ins at
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "COMPLAINTS_SECRET_KEY")} | {
+    # bcrypt at 4 rounds: the same checks, at a pace a 2-core CI machine can repeat many sign-ins at;
+    # none of the test process's own switches (an in-process identity provider's plain-HTTP one) reach the app
+    private = ("DATABASE_URL", "COMPLAINTS_SECRET_KEY", "AUTHLIB_INSECURE_TRANSPORT")
+    env = {k: v for k, v in os.environ.items() if k not in private} | {
         "COMPLAINTS_DATA_DIR": data, "COMPLAINTS_BCRYPT_ROUNDS": "4"}
     log = open(Path(data) / "server.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/server.py", "--server.address",
-                                "127.0.0.1", "--server.port", str(port)],
+                                "127.0.0.1", "--server.port", str(port), *options],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
