@@ -64,18 +64,23 @@ def serve(*options: str) -> Iterator[Server]:
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_up(url)
         yield Server(url, Path(data) / "pg")
     finally:
         process.terminate()
         process.wait(10)
         log.close()
         _delete_embedded(Path(data) / "pg")
+
+
+def wait_until_up(url: str) -> None:
+    """Until Streamlit's health check answers (at most a minute)."""
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
 
 
 def _delete_embedded(pgdata: Path) -> None:

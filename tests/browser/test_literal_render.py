@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from dashboard.text import WORD_JOINER
-from tests.browser.conftest import ROOT, _free_port
+from tests.browser.conftest import ROOT, _free_port, wait_until_up
 
 pytestmark = pytest.mark.browser
 PAYLOADS = ("![x](http://127.0.0.1:9/x.png)", "<img src=x onerror=alert(1)>", "**bold** _it_ ~~no~~",
@@ -45,12 +43,7 @@ def literal_page(tmp_path_factory) -> Iterator[str]:
                                stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_up(url)
         yield url
     finally:
         process.terminate()
