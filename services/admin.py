@@ -26,8 +26,9 @@ from services.errors import InvalidInput, NotFound
 from services.policy import policy_from_data
 from services.settings import PACK_EDITS, active_pack_code, active_policy
 
-# Pack values an institution may tune (issue 3 §5): thresholds, deadlines, escalation roles.
-EDITABLE = re.compile(r"^(warning_window|extension\.max_count|milestones\.\d+\.period"
+# Pack values an institution may tune (issue 3 §5): thresholds, deadlines, escalation roles, and what it
+# calls its categories (issue 9).
+EDITABLE = re.compile(r"^(warning_window|extension\.max_count|milestones\.\d+\.period|categories\.\w+\.(zh|en)"
                       r"|(grades|handling_levels)\.\d+\.when(\.any\.\d+)?\.(claim_over|claim_at_most)"
                       r"|escalations\.\d+\.(escalate_to|notify))$")
 CALENDAR_HORIZON = timedelta(days=60)

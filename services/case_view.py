@@ -21,8 +21,8 @@ from services import audit
 from services.access import ACTION_ROLES, Actor, case_for, case_scope, load_actor
 from services.calendar_store import load_calendar
 from services.errors import InvalidInput
-from services.policy import load_policy
 from services.queue import SlaBadge, as_of, sla_badges
+from services.settings import policy_for
 from services.transitions import allowed_actions
 
 # field → (characters kept at the start, at the end): 110101********1234, 138****8000
@@ -141,7 +141,7 @@ class CaseDetail:
 
 
 def _deadlines(session: Session, case: Case, now: datetime) -> list[DeadlineView]:
-    window, calendar = load_policy(case.pack).warning_window, load_calendar(session)
+    window, calendar = policy_for(session, case.pack).warning_window, load_calendar(session)
     rows = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
                            .order_by(CaseDeadline.due_at, CaseDeadline.id)).all()
     badges = sla_badges([(d, window) for d in rows], now, calendar)
@@ -174,9 +174,9 @@ def _link(case: Case) -> CaseLink:
     return CaseLink(case.case_no, case.state, case.received_at)
 
 
-def _extendable(case: Case, deadlines: list[DeadlineView]) -> list[str]:
-    """Open milestones the pack lets this case extend once more (RULES.md §3, pack [extension])."""
-    rule = load_policy(case.pack).extension
+def _extendable(session: Session, case: Case, deadlines: list[DeadlineView]) -> list[str]:
+    """Open milestones the pack lets this case extend once more (RULES.md §3, pack [extension], as edited)."""
+    rule = policy_for(session, case.pack).extension
     return [d.milestone for d in deadlines
             if d.status == "open" and d.milestone in rule.milestones and d.extensions < rule.max_count]
 
@@ -204,7 +204,7 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
     deadlines = _deadlines(session, case, now)
-    extendable = _extendable(case, deadlines)
+    extendable = _extendable(session, case, deadlines)
     # Linked cases the user may not see stay out of the page (issue 8 §1).
     parent = session.scalar(select(Case).where(Case.id == case.parent_case_id, case_scope(actor)))
     children = session.scalars(select(Case).where(Case.parent_case_id == case.id, case_scope(actor))

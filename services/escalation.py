@@ -26,7 +26,7 @@ from services.calendar import format_deadline
 from services.calendar_store import load_calendar
 from services.case_view import EscalationView, case_escalations
 from services.errors import Conflict, NotPermitted
-from services.policy import ANSWERING_ROLES, Policy, load_policy
+from services.policy import ANSWERING_ROLES, Policy
 from services.queue import SlaBadge, as_of, nearest_open_deadline, row_badges, warning_windows
 from services.settings import policy_for
 from services.transitions import OPEN_STATES
@@ -60,9 +60,9 @@ class BoardGroup:
     rows: list[BoardRow]
 
 
-def _window() -> Any:
-    """SQL: the at-risk share of the case's pack (RULES.md §3)."""
-    return case(*((Case.pack == code, share) for code, share in warning_windows().items()),
+def _window(session: Session) -> Any:
+    """SQL: the at-risk share of the case's pack as the institution runs it (RULES.md §3)."""
+    return case(*((Case.pack == code, share) for code, share in warning_windows(session).items()),
                 else_=0.25)  # every pack is listed; 0.25 is RULES.md §3's default
 
 
@@ -75,9 +75,10 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     require_role(actor, "view_case")
     now = as_of(now)
     nearest = nearest_open_deadline()
+    window = _window(session)
     at_risk = exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open",
                              CaseDeadline.due_at > now,
-                             CaseDeadline.due_at - (CaseDeadline.due_at - CaseDeadline.starts_at) * _window() <= now)
+                             CaseDeadline.due_at - (CaseDeadline.due_at - CaseDeadline.starts_at) * window <= now)
     escalated = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
     overdue = and_(nearest.c.due_at.is_not(None), nearest.c.due_at <= now)
     major = Case.grade.in_(MAJOR_GRADES)
@@ -97,7 +98,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         .order_by(Case.handling_level.asc().nulls_last(), Department.name, nearest.c.due_at.asc().nulls_last(),
                   Case.id)
         .limit(limit)).all()
-    badges = row_badges(rows, now, load_calendar(session))
+    badges = row_badges(session, rows, now, load_calendar(session))
     escalations = case_escalations(session, [r.id for r in rows])
     return [BoardRow(
         r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
@@ -147,7 +148,7 @@ def _overdue_escalations(session: Session, now: datetime) -> list[_Due]:
         .where(Case.state.in_(OPEN_STATES), CaseDeadline.status == "open", CaseDeadline.due_at <= now,
                ~exists().where(Escalation.case_id == Case.id, Escalation.rule_key == rule_key)))
     return [_Due(r.id, f"overdue:{r.milestone}", "dept_head", r.state,
-                 f"“{load_policy(r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
+                 f"“{policy_for(session, r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
                  f"已过仍未完成，上报{r.name}负责人") for r in rows]
 
 
@@ -162,7 +163,7 @@ def _rule_escalations(session: Session) -> list[_Due]:
     """The pack's escalation rules as assessed (major/L1 → executives, and the pack's own)."""
     out = []
     for r in session.execute(_RULE_ESCALATIONS, {"open": list(OPEN_STATES)}):
-        policy = load_policy(r.pack)
+        policy = policy_for(session, r.pack)
         grade, role = policy.label("grade", r.grade), policy.label("role", r.role)
         out.append(_Due(r.id, f"rule:{r.role}", r.role, r.state, f"按政策包升级规则上报{role}（等级：{grade}）"))
     return out

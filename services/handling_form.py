@@ -20,8 +20,9 @@ from services.access import load_actor
 from services.calendar import SHANGHAI, format_deadline
 from services.case_view import mask, visible_case
 from services.cases import SATISFACTION
-from services.policy import load_policy
+from services.policy import Policy
 from services.queue import as_of
+from services.settings import policy_for
 
 SATISFACTION_EN = {5: "very satisfied", 4: "satisfied", 3: "neutral", 2: "dissatisfied", 1: "very dissatisfied"}
 
@@ -87,6 +88,7 @@ class HandlingForm:
     return_visit_note: str | None
     archived_at: datetime | None
     parent_case_no: str | None
+    policy: Policy  # the pack as this institution runs it (edits included), for the form's labels
     deadlines: list[FormDeadline] = field(default_factory=list)
     extensions: list[FormExtension] = field(default_factory=list)
 
@@ -137,7 +139,7 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
         feedback_method=feedback.data.get("method") if feedback else None, satisfaction=case.satisfaction,
         return_visit_at=case.return_visit_at, return_visit_method=visit.data.get("method") if visit else None,
         return_visit_note=visit.note if visit else None, archived_at=archived.at if archived else None,
-        parent_case_no=parent.case_no if parent else None,
+        parent_case_no=parent.case_no if parent else None, policy=policy_for(session, case.pack),
         deadlines=[FormDeadline(d.milestone, d.due_at, d.original_due_at, d.met_at, _result(d, now))
                    for d in deadlines],
         extensions=[FormExtension(e.milestone, e.old_due_at, e.new_due_at, e.reason, e.customer_informed_at,
@@ -223,7 +225,7 @@ def _grid(key: str, heads: tuple[str, ...], cells: list[tuple[str, ...]], lang: 
 
 def to_html(form: HandlingForm, lang: str = "zh") -> str:
     """A self-contained printable A4 page of the form (Chinese labels by default)."""
-    policy = load_policy(form.pack)
+    policy = form.policy
     label = lambda kind, code: policy.label(kind, code, lang) if code else ""  # noqa: E731
     satisfaction = (SATISFACTION if lang == "zh" else SATISFACTION_EN).get(form.satisfaction or 0, "")
     sep = "、" if lang == "zh" else ", "

@@ -32,8 +32,7 @@ from services.access import SEES_ALL, load_actor, require_role
 from services.calendar import SHANGHAI
 from services.directory import department_by_code
 from services.errors import InvalidInput, NotPermitted
-from services.policy import load_policy
-from services.settings import active_pack_code, active_policy
+from services.settings import active_pack_code, active_policy, policy_for
 
 DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
 KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "satisfaction",
@@ -249,9 +248,9 @@ def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date,
 
 
 def code_labels(session: Session) -> Callable[[str, str], str]:
-    """`label(kind, code)`: the Chinese label of a code in the active pack (the code when none is active)."""
+    """`label(kind, code)`: the Chinese label of a code in the active pack as edited (the code when none is active)."""
     pack = active_pack_code(session)
-    policy = load_policy(pack) if pack else None
+    policy = policy_for(session, pack) if pack else None
     return lambda kind, code: policy.label(kind, code) if policy else code
 
 

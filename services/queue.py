@@ -16,7 +16,7 @@ from math import ceil
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, Customer, User
@@ -26,9 +26,9 @@ from services.calendar_store import load_calendar
 from services.clock import as_of
 from services.deadlines import sla
 from services.errors import InvalidInput, NotPermitted
-from services.policy import PACK_CODES, load_policy
+from services.policy import PACK_CODES
 from services.rules import FACT_KEYS, Assessment, assess, parse_facts
-from services.settings import active_policy
+from services.settings import active_policy, policy_for
 from services.transitions import OPEN_STATES, RE_COMPLAINT_FROM
 
 VIEWS = ("assigned", "first_responder", "department")
@@ -169,14 +169,16 @@ def nearest_open_deadline() -> Any:
             .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
 
 
-def warning_windows() -> dict[str, float]:
-    """Each pack's at-risk share of a period, by pack code (cases keep the pack they were assessed by)."""
-    return {code: load_policy(code).warning_window for code in PACK_CODES}
+def warning_windows(session: Session) -> dict[str, float]:
+    """Each pack's at-risk share of a period as the institution runs it, by pack code (cases keep the pack
+    they were assessed by)."""
+    return {code: policy_for(session, code).warning_window for code in PACK_CODES}
 
 
-def row_badges(rows: Sequence[Any], now: datetime, calendar: WorkingCalendar) -> list[SlaBadge | None]:
+def row_badges(session: Session, rows: Sequence[Any], now: datetime,
+               calendar: WorkingCalendar) -> list[SlaBadge | None]:
     """Badges of query rows carrying `pack` and the `nearest_open_deadline` columns; None: nothing open."""
-    windows = warning_windows()
+    windows = warning_windows(session)
     open_rows = [(r, windows[r.pack]) for r in rows if r.milestone]
     badges = iter(sla_badges(open_rows, now, calendar))
     return [next(badges) if r.milestone else None for r in rows]
@@ -257,7 +259,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
         .order_by(nearest.c.due_at.asc().nulls_last(), Case.received_at, Case.id)
         .limit(page_size).offset((page - 1) * page_size))
     rows = uow.session.execute(query).all()
-    badges = row_badges(rows, now, load_calendar(uow.session))
+    badges = row_badges(uow.session, rows, now, load_calendar(uow.session))
     return QueuePage([QueueRow(
         r.case_no, r.pack, r.state, r.grade, r.category, r.channel, r.customer_name, r.received_at,
         r.assignee_name, badge) for r, badge in zip(rows, badges, strict=True)], total, page, page_size)

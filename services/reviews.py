@@ -24,8 +24,9 @@ from services.cases import SATISFACTION, missing_for_archive
 from services.clock import as_of
 from services.directory import department_by_code
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound, NotPermitted
-from services.policy import Policy, load_policy
+from services.policy import Policy
 from services.sampling import REVIEWER_ROLE, SUPERVISION_ROLES
+from services.settings import policy_for
 
 RESULTS = ("pass", "fail", "na")
 
@@ -194,7 +195,7 @@ def _record_of(session: Session, case: Case, now: datetime) -> _Record:
         CaseEvent.case_id == case.id, CaseEvent.actor_id == case.first_responder_id,
         CaseEvent.event_type.not_in(("intake", "escalation"))).limit(1)) is not None
     return _Record(
-        case=case, policy=load_policy(case.pack), customer=session.get(Customer, case.customer_id),
+        case=case, policy=policy_for(session, case.pack), customer=session.get(Customer, case.customer_id),
         deadlines=session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
                                   .order_by(CaseDeadline.due_at)).all(),
         extensions=session.scalars(select(Extension).where(Extension.case_id == case.id)
