@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="overwrite a database that already holds data")
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     _audit_parser(commands)
+    _escalate_parser(commands)
     return parser
 
 
@@ -247,6 +248,25 @@ def _head(text: str) -> tuple[int, str]:
 
 
 COMMANDS["audit"] = cmd_audit
+
+
+# escalate (issue 9 §8): the automatic escalations without anyone opening the board, e.g. from cron.
+def _escalate_parser(commands: Any) -> None:
+    p = commands.add_parser("escalate", help="record every automatic escalation now due, each exactly once")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+
+
+def cmd_escalate(args: argparse.Namespace) -> int:
+    from db.engine import UnitOfWork
+    from services.escalation import run_automatic_escalations
+
+    with UnitOfWork() as uow:  # several servers' cron at once: ON CONFLICT keeps each escalation single
+        created = run_automatic_escalations(uow)
+    print(f"新增自动升级 {created} 件" if args.lang == "zh" else f"{created} new automatic escalations")
+    return 0
+
+
+COMMANDS["escalate"] = cmd_escalate
 
 
 def calendar_for(args: argparse.Namespace) -> WorkingCalendar:

@@ -74,13 +74,14 @@ def serve(*options: str) -> Iterator[Server]:
 
 
 def wait_until_up(url: str) -> None:
-    """Until Streamlit's health check answers (at most a minute)."""
+    """Until Streamlit's health check answers; a server that never does fails the test here, not later."""
     for _ in range(120):
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
                 return
         except OSError:
             time.sleep(0.5)
+    pytest.fail(f"the app at {url} did not come up within a minute (see its server.log)")
 
 
 def _delete_embedded(pgdata: Path) -> None:

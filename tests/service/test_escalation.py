@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -14,6 +19,7 @@ from services import cases, escalation
 from services.errors import Conflict, NotPermitted
 from tests.service.conftest import Institution, at
 
+ROOT = Path(__file__).resolve().parents[2]
 OVERDUE = at("2026-11-02 12:00")  # futures: forward was due within 1 hour of 10:00 (seed 000 art. 17(2))
 
 
@@ -137,3 +143,23 @@ def test_acknowledging_an_escalation_is_recorded_once(futures):
         acks = uow.session.scalars(select(CaseEvent.actor_id).where(
             CaseEvent.case_id == case_id, CaseEvent.event_type == "escalation_ack")).all()
     assert acks == [futures.users["head"]]
+
+
+def test_the_command_line_escalates_without_anyone_opening_the_board(futures, owner_engine):
+    """Issue 9 §8: cron runs `python -m services escalate`; a second run finds nothing new."""
+    ref = futures.intake(received_at=at("2026-11-02 10:00"))  # forward due within an hour: long overdue by now
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "DATABASE_URL": owner_engine.url.render_as_string(hide_password=False)}
+
+    def cli() -> int:
+        done = subprocess.run([sys.executable, "-m", "services", "--lang", "en", "escalate"], capture_output=True,
+                              text=True, env=env, cwd=ROOT, timeout=120, check=True)
+        return int(re.fullmatch(r"(\d+) new automatic escalations\n", done.stdout)[1])
+
+    first = cli()  # every open milestone of the case is overdue today
+    with futures.uow() as uow:
+        overdue = uow.session.scalar(select(func.count()).select_from(Escalation).where(
+            Escalation.rule_key.like("overdue:%")))
+    assert first == overdue >= 1
+    assert cli() == 0
+    assert recorded(futures, ref.case_no, "overdue:forward") == (1, 1)
