@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from chinese_calendar.constants import holidays as _CC_HOLIDAYS
@@ -205,6 +205,12 @@ def due(calendar: WorkingCalendar, period: Period, start: datetime) -> Due:
             day = walker.next_working(day)
         at = datetime.combine(day, period.cutoff, tzinfo=SHANGHAI)
     return Due(at=at, years_without_data=frozenset(walker.missing))
+
+
+def at_risk_from(starts_at: Any, due_at: Any, warning_window: Any) -> Any:
+    """RULES.md §3: the instant a period's last `warning_window` share begins — from then until it is due,
+    the deadline is at risk. One expression for Python instants and for SQL columns alike (its SQL twin)."""
+    return due_at - (due_at - starts_at) * warning_window
 
 
 def format_deadline(at: datetime) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent
-from services.calendar import WorkingCalendar
+from services.calendar import WorkingCalendar, at_risk_from
 from services.calendar_store import load_calendar
 from services.policy import Policy
 from services.rules import Assessment, Facts, assess
@@ -98,5 +98,4 @@ def sla(row: CaseDeadline, now: datetime, warning_window: float) -> Sla:
         return Sla(row.status, row.due_at)
     if now >= row.due_at:
         return Sla("overdue", row.due_at)
-    at_risk_from = row.due_at - (row.due_at - row.starts_at) * warning_window
-    return Sla("at_risk" if now >= at_risk_from else "on_time", row.due_at)
+    return Sla("at_risk" if now >= at_risk_from(row.starts_at, row.due_at, warning_window) else "on_time", row.due_at)

@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
-from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, literal, or_, select, text, true
+from sqlalchemy import and_, bindparam, exists, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -27,7 +26,7 @@ from services.calendar_store import load_calendar
 from services.case_view import EscalationView, case_escalations
 from services.errors import Conflict, NotPermitted
 from services.policy import ANSWERING_ROLES, Policy
-from services.queue import SlaBadge, as_of, nearest_open_deadline, row_badges, warning_windows
+from services.queue import SlaBadge, as_of, at_risk_sql, nearest_open_deadline, row_badges
 from services.settings import policy_for
 from services.transitions import OPEN_STATES
 
@@ -60,12 +59,6 @@ class BoardGroup:
     rows: list[BoardRow]
 
 
-def _window(session: Session) -> Any:
-    """SQL: the at-risk share of the case's pack as the institution runs it (RULES.md §3)."""
-    return case(*((Case.pack == code, share) for code, share in warning_windows(session).items()),
-                else_=0.25)  # every pack is listed; 0.25 is RULES.md §3's default
-
-
 def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
           limit: int = DEFAULT_BOARD_LIMIT) -> list[BoardRow]:
     """Open cases in the user's scope that are overdue, at risk, major/L1 or have an unanswered escalation,
@@ -75,10 +68,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     require_role(actor, "view_case")
     now = as_of(now)
     nearest = nearest_open_deadline()
-    window = _window(session)
-    at_risk = exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open",
-                             CaseDeadline.due_at > now,
-                             CaseDeadline.due_at - (CaseDeadline.due_at - CaseDeadline.starts_at) * window <= now)
+    at_risk = at_risk_sql(session, now)
     escalated = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
     overdue = and_(nearest.c.due_at.is_not(None), nearest.c.due_at <= now)
     major = Case.grade.in_(MAJOR_GRADES)

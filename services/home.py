@@ -11,7 +11,7 @@ from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, Escalation
 from services.access import Actor, case_scope, load_actor
 from services.calendar import SHANGHAI
-from services.settings import active_policy
+from services.queue import at_risk_sql
 
 
 @dataclass(frozen=True)
@@ -30,19 +30,11 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
     return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at <= now)
 
 
-def _at_risk(now: datetime, window: float) -> ColumnElement[bool]:
-    """RULES.md §3: inside the last `window` share of the period, not yet overdue."""
-    at_risk_from = CaseDeadline.due_at - (CaseDeadline.due_at - CaseDeadline.starts_at) * window
-    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open",
-                          at_risk_from <= now, CaseDeadline.due_at > now)
-
-
 def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[WorkCount]:
     """Only what needs this user, by role (issue 3 §6); zero counts are left out."""
     now = now or datetime.now(SHANGHAI)
     actor = load_actor(uow.session, actor_id)
     mine = Case.assignee_id == actor.id
-    window = active_policy(uow.session).warning_window
     counts: list[WorkCount] = []
     if "handler" in actor.roles:
         counts += [
@@ -50,7 +42,7 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
                       "queue", {"view": "assigned"}),
             WorkCount("overdue", _count(uow, actor, mine, _overdue(now)), "queue",
                       {"view": "assigned"}),
-            WorkCount("at_risk", _count(uow, actor, mine, _at_risk(now, window)), "queue",
+            WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow.session, now)), "queue",
                       {"view": "assigned"}),
         ]
     if "intake" in actor.roles:

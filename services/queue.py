@@ -15,13 +15,13 @@ from itertools import accumulate
 from math import ceil
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, Customer, User
 from services.access import case_scope, load_actor, require_role
-from services.calendar import SHANGHAI, Period, WorkingCalendar, format_deadline
+from services.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, format_deadline
 from services.calendar_store import load_calendar
 from services.clock import as_of
 from services.deadlines import sla
@@ -173,6 +173,17 @@ def warning_windows(session: Session) -> dict[str, float]:
     """Each pack's at-risk share of a period as the institution runs it, by pack code (cases keep the pack
     they were assessed by)."""
     return {code: policy_for(session, code).warning_window for code in PACK_CODES}
+
+
+def warning_window_sql(session: Session) -> Any:
+    """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3)."""
+    return case(*((Case.pack == code, share) for code, share in warning_windows(session).items()))
+
+
+def at_risk_sql(session: Session, now: datetime) -> ColumnElement[bool]:
+    """An open deadline of the case is at risk now: inside its pack's warning window, not yet due."""
+    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at > now,
+                          at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, warning_window_sql(session)) <= now)
 
 
 def row_badges(session: Session, rows: Sequence[Any], now: datetime,

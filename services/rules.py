@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.calendar import SHANGHAI, Period, WorkingCalendar, due, format_deadline
+from services.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, due, format_deadline
 from services.errors import InvalidInput, PolicyError
 from services.facts import FACT_KEYS as FACT_KEYS  # re-exported with parse_facts
 from services.facts import Facts, check_facts
@@ -278,7 +278,7 @@ def _deadlines(policy: Policy, ctx: _Context, calendar: WorkingCalendar, t: _Tex
         deadline = due(calendar, rule.period, start)
         window = due(calendar, rule.window_opens, start) if rule.window_opens else None
         missing |= deadline.years_without_data | (window.years_without_data if window else set())
-        at_risk = deadline.at - (deadline.at - start) * policy.warning_window
+        at_risk = at_risk_from(start, deadline.at, policy.warning_window)
         m = MilestoneDeadline(rule.code, rule.start, start, estimated, rule.period, deadline.at,
                               window.at if window else None, at_risk, rule.met_by,
                               rule.cite.path, rule.cite.source, rule.cite.inferred)
