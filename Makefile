@@ -23,7 +23,9 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# Lint first: CI runs exactly this target (issue 9 §7; mypy joins once services/ is clean).
 test: $(STAMP) $(CHROMIUM)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lint: $(STAMP)
