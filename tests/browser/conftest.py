@@ -89,6 +89,18 @@ def _delete_embedded(pgdata: Path) -> None:
 
 
 
+WAIT = 20_000  # ms: a rerun, or a sign-in's trip through /auth/session, on a busy 2-core machine
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser profile (no cookies) in Chinese, as a clerk's counter PC."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1300, "height": 900})
+    context.set_default_timeout(WAIT)
+    yield context
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():

@@ -12,7 +12,6 @@ from services import admin
 from tests.service.conftest import Institution, make_institution
 
 pytestmark = pytest.mark.browser
-WAIT = 20_000  # ms
 PASSWORD = "kite-harbour9"  # make_institution's users
 
 
@@ -26,14 +25,6 @@ def inst(server) -> Institution:
 @pytest.fixture(scope="module")
 def case_no(inst) -> str:
     return inst.intake().case_no
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1300, "height": 900})
-    context.set_default_timeout(WAIT)
-    yield context
-    context.close()
 
 
 def sign_in_here(page, username: str, password: str = PASSWORD) -> None:

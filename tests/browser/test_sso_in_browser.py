@@ -21,7 +21,6 @@ from tests.service.conftest import Institution, make_institution
 
 # the mock provider calls authlib APIs authlib itself marks deprecated: its noise, not ours
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-WAIT = 20_000  # ms
 CLERK = "clerk@bank.example"
 IDENTITIES = {"u-clerk": {"email": CLERK.upper(), "email_verified": True, "name": "Clerk at the provider"},
               "u-stranger": {"email": "stranger@bank.example", "email_verified": True, "name": "Stranger"}}
@@ -77,14 +76,6 @@ def inst(sso_server) -> Institution:
     with inst.uow() as uow:  # what an admin does in 系统管理 → 用户
         admin.update_user(uow, inst.users["admin"], inst.users["clerk"], sso_login=CLERK)
     return inst
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1300, "height": 900})
-    context.set_default_timeout(WAIT)
-    yield context
-    context.close()
 
 
 def through_the_provider(page, sub: str) -> None:
