@@ -25,7 +25,7 @@ if not rows:
     st.success(t("board.empty"))
 for group in grouped(rows):
     level = code(policy, "handling_level", group.handling_level) if group.handling_level else "—"
-    st.subheader(t("board.group", level=level, department=literal(group.department_name)))
+    st.subheader(t("board.group", level=literal(level), department=literal(group.department_name)))
     st.dataframe(pd.DataFrame([{
         t("field.case_no"): f"case?case={r.case_no}", t("field.sla"): sla.text(r.deadline),
         t("field.grade"): code(policy, "grade", r.grade), t("field.assignee"): r.responsible_person,
