@@ -142,9 +142,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "intake.preview": ("规则预判（保存前）", "What the rules decide (before saving)"),
     "intake.repeat_warning": ("该客户近 12 个月内已投诉 {count} 次：", "This customer complained {count} times in the "
                               "last 12 months:"),
-    "intake.repeat_elsewhere": ("其中 {count} 件由其他部门或岗位处理，您无权查看；如需关联，请联系其处理部门或监督岗。",
-                                "{count} of them are handled elsewhere and are not yours to see; to link one, ask "
-                                "its department or the supervision team."),
+    "intake.repeat_elsewhere": ("其中 {count} 件由其他部门或岗位处理，您无权查看；如属对其处理结果不满意的再投诉，"
+                                "请由其处理部门在原案件上登记再投诉。",
+                                "{count} of them are handled elsewhere and are not yours to see; if this is a "
+                                "re-complaint about one of them, ask its department to register it on that case."),
     "intake.as_re_complaint": ("登记为以下案件的再投诉", "Register as a re-complaint of"),
     "intake.new_case": ("（新投诉，不关联）", "(a new complaint, not linked)"),
     "intake.resolved_at_intake": ("当场解决（客户接受解释并表示不再就同一事项投诉）",
