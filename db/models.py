@@ -85,8 +85,7 @@ class Department(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_array_within("roles", ROLES), name="roles_known"),
-                      CheckConstraint("failed_logins >= 0", name="failed_logins_nonneg"))
+    __table_args__ = (CheckConstraint(_array_within("roles", ROLES), name="roles_known"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -95,7 +94,6 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # the identity provider's verified e-mail that signs this user in (issue 8 §3); set by an admin
     sso_login: Mapped[str | None] = mapped_column(String(254), unique=True)

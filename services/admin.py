@@ -166,7 +166,7 @@ def unlock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
     """Lift an admin's lock and the account's sign-in delay."""
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
-    user.failed_logins, user.locked_until = 0, None
+    user.locked_until = None
     clear_throttle(uow.session, user.username)
     _audit(uow, actor, "account_unlocked", username=user.username)
     uow.commit()
