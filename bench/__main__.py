@@ -21,15 +21,15 @@ from typing import Any
 
 from bench.data import Institution, build, check, distribution, month_before, temporary_engine
 from db.engine import ROOT, UnitOfWork
-from services.calendar import SHANGHAI, WorkingCalendar
-from services.case_view import case_detail
-from services.cases import intake
-from services.escalation import board, run_automatic_escalations
-from services.kpi import kpi_cases, kpis
-from services.policy import load_policy
-from services.queue import my_queue
-from services.report import monthly_report
-from services.rules import assess, parse_facts
+from services.casework.case_view import case_detail
+from services.casework.cases import intake
+from services.casework.escalation import board, run_automatic_escalations
+from services.casework.queue import my_queue
+from services.rules.assess import assess, parse_facts
+from services.rules.calendar import SHANGHAI, WorkingCalendar
+from services.rules.packs import load_policy
+from services.supervision.kpi import kpi_cases, kpis
+from services.supervision.report import monthly_report
 
 
 @dataclass(frozen=True)

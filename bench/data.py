@@ -2,9 +2,9 @@
 
 Departments and staff go through the services (activate_pack, create_user); the complaints are
 set-based SQL (INSERT … SELECT over generate_series) through session temp tables:
-  templates   ~400 fact combinations drawn like the demo's, each assessed by `services.rules.assess`
+  templates   ~400 fact combinations drawn like the demo's, each assessed by `services.rules.assess.assess`
               (grade, level, department, escalations, and which milestone rules apply)
-  due lookup  `services.calendar.due` for every period of the pack and every day of the span, so a
+  due lookup  `services.rules.calendar.due` for every period of the pack and every day of the span, so a
               deadline computed in SQL is the engine's own, on the institution's calendar
   plan/life   per case: receipt (weekdays, office hours), fate, step times aimed at the resolve
               deadline (8 % late, half of those extended), cut at `now`; some recent cases stall open
@@ -30,18 +30,19 @@ from typing import Any
 from faker import Faker
 from sqlalchemy import Connection, Engine, select, text
 
-from db import demo_texts as texts
 from db import embedded
 from db.engine import UnitOfWork, embedded_server_url, make_engine, migrate
 from db.models import Case, CaseDeadline
-from services.calendar import SHANGHAI, WorkingCalendar, due
-from services.calendar_store import load_calendar
-from services.deadlines import case_facts
-from services.directory import create_user
-from services.policy import Policy, load_policy
-from services.rules import Facts, assess
-from services.settings import activate_pack
-from services.transitions import OPEN_STATES
+from demo import texts
+from services.casework.deadlines import case_facts
+from services.institution.calendar_store import load_calendar
+from services.institution.directory import create_user
+from services.institution.settings import activate_pack
+from services.rules.assess import Facts, assess
+from services.rules.calendar import SHANGHAI, WorkingCalendar, due
+from services.rules.packs import load_policy
+from services.rules.policy import Policy
+from services.rules.transitions import OPEN_STATES
 
 CASES_PER_HANDLER = 5000  # a year's cases per handler; 300k a year → ~60 handlers in the busiest department
 CASES_PER_CLERK = 15000
@@ -348,7 +349,7 @@ def _iso(at: str) -> str:
 
 
 def _shown(at: str) -> str:
-    """services.calendar.format_deadline: an exclusive 00:00 is the previous day's 24:00."""
+    """services.rules.calendar.format_deadline: an exclusive 00:00 is the previous day's 24:00."""
     return (f"CASE WHEN {_local(at)}::time = '00:00' THEN to_char({_local(at)} - interval '1 day', 'YYYY-MM-DD') "
             f"|| ' 24:00' ELSE to_char({_local(at)}, 'YYYY-MM-DD HH24:MI') END")
 
@@ -514,7 +515,7 @@ SELECT row_number() OVER (ORDER BY d.case_id, d.due_at, d.milestone) AS id, d.*,
 FROM bench_dl0 d JOIN bench_case c ON c.id = d.case_id
 CROSS JOIN LATERAL (SELECT CASE WHEN 'report_hq' = ANY(d.met_by) THEN date_trunc('second', d.starts_at + (d.due_at
     - d.starts_at) * CASE WHEN random() < 0.05 THEN 1.1 + 0.4 * random() ELSE 0.1 + 0.8 * random() END) END AS report) r
-CROSS JOIN LATERAL (SELECT CASE WHEN r.report <= {NOW} THEN r.report END AS report_at) h  -- services.cases.report_hq
+CROSS JOIN LATERAL (SELECT CASE WHEN r.report <= {NOW} THEN r.report END AS report_at) h  -- cases.report_hq
 CROSS JOIN LATERAL (SELECT least(h.report_at,
     CASE WHEN 'forward' = ANY(d.met_by) THEN c.forwarded_at END,
     CASE WHEN 'first_contact' = ANY(d.met_by) THEN c.first_contact_at END,

@@ -20,9 +20,9 @@ from dashboard.i18n import joined, language_switch, role_names, t  # noqa: E402
 from dashboard.navigation import PAGES_DIR, SECTIONS, navigation  # noqa: E402
 from dashboard.session import TRAINING_USER, current_user, in_training, main_uow, navigate_if_asked, sign_out  # noqa: E402
 from dashboard.text import literal  # noqa: E402
-from services.access import pages_for  # noqa: E402
-from services.admin import calendar_gaps  # noqa: E402
-from services.setup import needs_setup  # noqa: E402
+from services.administration.admin import calendar_gaps  # noqa: E402
+from services.administration.setup import needs_setup  # noqa: E402
+from services.institution.access import pages_for  # noqa: E402
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The sign-in page: a form over services.sessions.sign_in, then the browser fetches its cookie.
+"""The sign-in page: a form over services.institution.sessions.sign_in, then the browser fetches its cookie.
 
 A signed-out visitor sees this page at whatever URL they asked for (app.py registers it under every page's
 path), and after signing in lands on that page with its query (issue 8 §2). Nothing here names an account:
@@ -15,8 +15,8 @@ import streamlit as st
 from dashboard.i18n import error, role_names, t
 from dashboard.session import NAVIGATE, TOKEN_KEY, main_uow
 from services.errors import DomainError
-from services.identity import sign_in_with_identity
-from services.sessions import Opened, client_label, sign_in
+from services.institution.identity import sign_in_with_identity
+from services.institution.sessions import Opened, client_label, sign_in
 
 SETUP_RESULT = "setup_result"  # set by pages/setup.py in the browser session that did set-up
 SSO_PROVIDER_ENV = "COMPLAINTS_SSO_PROVIDER"  # which [auth.<name>] st.login uses; default: the only one
@@ -115,7 +115,7 @@ def sign_in_form(url_path: str) -> None:
 
 def hand_over(opened: Opened, url_path: str) -> None:
     """After any successful sign-in (the password form here; an identity provider's sign-in can open its
-    session with services.sessions.open_session and end the same way): this tab is signed in at once, and
+    session with services.institution.sessions.open_session and end the same way): this tab is signed in at once, and
     the browser fetches its cookie and comes back to the page it asked for."""
     st.session_state[TOKEN_KEY] = opened.token
     st.session_state[NAVIGATE] = (f"/auth/session?ticket={opened.ticket}"

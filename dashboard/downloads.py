@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.session import acting_user_id, attempt
-from services import audit
+from services.institution import audit
 
 
 def download(label: str, data: Any, file_name: str, *, what: str, ref: str | None = None,

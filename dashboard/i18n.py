@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.text import literal
 from services.errors import DomainError
-from services.policy import Policy
+from services.rules.policy import Policy
 
 LANGS = {"zh": "中文", "en": "English"}
 

@@ -30,7 +30,7 @@ from starlette.routing import Route  # noqa: E402
 
 from dashboard import cookie, errors  # noqa: E402
 from db.engine import UnitOfWork, app_engine  # noqa: E402
-from services import sessions  # noqa: E402
+from services.institution import sessions  # noqa: E402
 
 IDENTITY_COOKIE = re.compile(r"^_streamlit_user(_tokens)?(_[0-9]+)?$")  # st.login's cookies and their chunks
 

@@ -2,7 +2,7 @@
 
 Who is signed in (issue 8 §2), decided afresh on every run: the session token this tab holds (set at
 sign-in), else the one in the browser's `complaints_session` cookie (sent with the page's websocket
-handshake); `services.sessions.resume` then says whose session it is, if it is still open.
+handshake); `services.institution.sessions.resume` then says whose session it is, if it is still open.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 from dashboard import cookie
 from dashboard.i18n import error, t
 from db.engine import UnitOfWork, app_engine, training_engine
-from services import sessions
-from services.access import load_actor, require_page
-from services.auth import SessionUser, session_user
 from services.errors import DomainError, NotPermitted
+from services.institution import sessions
+from services.institution.access import load_actor, require_page
+from services.institution.auth import SessionUser, session_user
 
 USER_KEY = "user_id"  # the signed-in user of this run, as resumed from the session (read by the pages)
 TOKEN_KEY = "session_token"  # this tab's session token, from sign-in until sign-out

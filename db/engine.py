@@ -24,6 +24,8 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+import db.guard  # noqa: F401 - every session gets the ORM's last check on lengths and NUL characters
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "complaints"
 APP_ROLE = "complaints_app"

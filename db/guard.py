@@ -4,7 +4,7 @@ database as an error, whose message would quote the customer's data on screen an
 Before every flush, each new or changed row's text is checked against its column: the length of
 String(n) (and of ARRAY(String(n)) items), `info["max_chars"]` on Text, and NUL characters in any
 text or JSONB value, which PostgreSQL refuses. A violation is an `InvalidInput` naming the field and
-never quoting the value. Services check the same limits first with better words (services.validation).
+never quoting the value. Services check the same limits first with better words (services.rules.validation).
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from dashboard.components import case_actions, case_card
 from dashboard.i18n import error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
-from services.case_view import case_detail
+from services.casework.case_view import case_detail
 from services.errors import DomainError
-from services.settings import policy_for
+from services.institution.settings import policy_for
 
 user = page_user("case")
 case_no = st.text_input(t("case.pick"), value=st.query_params.get("case", ""), key="case_pick").strip()

@@ -7,10 +7,10 @@ from dashboard.components import sla
 from dashboard.i18n import code, error, joined, t
 from dashboard.session import page_user, uow
 from dashboard.text import literal
+from services.casework.escalation import acknowledge, board, grouped, run_automatic_escalations
 from services.errors import DomainError
-from services.escalation import acknowledge, board, grouped, run_automatic_escalations
-from services.reviews import overdue_actions
-from services.settings import active_policy
+from services.institution.settings import active_policy
+from services.supervision.reviews import overdue_actions
 
 user = page_user("escalation")
 st.title(t("board.title"))

@@ -6,7 +6,7 @@ from dashboard.i18n import t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from dashboard.text import literal
-from services.home import todays_work
+from services.casework.home import todays_work
 
 user = page_user("home")
 st.title(t("home.title"))

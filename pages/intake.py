@@ -9,10 +9,10 @@ from dashboard.i18n import error, lang, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from dashboard.text import literal
-from services import cases
+from services.casework import cases
+from services.casework.queue import intake_preview, recent_complaints
 from services.errors import DomainError, InvalidInput
-from services.queue import intake_preview, recent_complaints
-from services.settings import active_policy
+from services.institution.settings import active_policy
 
 user = page_user("intake")
 st.title(t("intake.title"))

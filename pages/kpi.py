@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard.components import kpi_views
 from dashboard.i18n import t
 from dashboard.session import page_user, uow
-from services.settings import active_policy
+from services.institution.settings import active_policy
 
 user = page_user("kpi")
 st.title(t("kpi.title"))

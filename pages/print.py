@@ -5,8 +5,8 @@ import streamlit as st
 from dashboard.downloads import download
 from dashboard.i18n import error, lang, t
 from dashboard.session import page_user, uow
+from services.casework.handling_form import handling_form, to_html
 from services.errors import DomainError
-from services.handling_form import handling_form, to_html
 
 user = page_user("print")
 case_no = st.query_params.get("case", "")

@@ -7,10 +7,10 @@ from dashboard.i18n import code, error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from dashboard.text import literal
+from services.casework.queue import my_queue
 from services.errors import DomainError
-from services.queue import my_queue
-from services.settings import active_policy
-from services.transitions import CLOSED_STATES, OPEN_STATES
+from services.institution.settings import active_policy
+from services.rules.transitions import CLOSED_STATES, OPEN_STATES
 
 COLUMNS = [2, 3, 2, 1, 1, 2, 1, 1]
 user = page_user("queue")

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard.components import supervision
 from dashboard.i18n import t
 from dashboard.session import page_user, uow
-from services.settings import active_policy
+from services.institution.settings import active_policy
 
 user = page_user("sampling")
 st.title(t("sampling.title"))

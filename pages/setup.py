@@ -4,9 +4,10 @@ import streamlit as st
 
 from dashboard.i18n import error, lang, t
 from dashboard.session import uow
+from services.administration.setup import first_run_setup
 from services.errors import DomainError
-from services.policy import PACK_CODES, load_policy
-from services.setup import first_run_setup
+from services.rules.packs import load_policy
+from services.rules.policy import PACK_CODES
 
 st.title(t("setup.title"))
 st.write(t("setup.intro"))

@@ -1,4 +1,13 @@
-"""The use cases. Importing any of them installs db.guard, the ORM's last check on lengths and NUL
-characters before PostgreSQL (issue 8 §5)."""
+"""The service layer: the domain's use cases over a unit of work. Never imports Streamlit.
 
-import db.guard  # noqa: F401
+Packages, lowest first; each may import those before it, never one after (tests/unit/test_layers.py):
+  errors, export   the domain error and the spreadsheet writer everything shares
+  rules            the policy packs, the working calendar, facts and their assessment; pure, no database
+  (db)             tables, engine, migrations
+  institution      who works here, what they may do, what is configured, the audit trail
+  casework         a complaint's life: intake to archive, deadlines, queues, the board, the printed form
+  supervision      sampling, reviews, KPIs and the monthly report
+  training         the practice library and the walkthrough
+  administration   set-up, users, pack and calendar edits, import, backup
+  __main__         the command line
+"""

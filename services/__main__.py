@@ -14,10 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from services.calendar import WorkingCalendar
 from services.errors import DomainError, InvalidInput, Unexpected, log_unexpected
-from services.policy import load_policy
-from services.rules import assess, calendar_warning, parse_facts
+from services.rules.assess import assess, calendar_warning, parse_facts
+from services.rules.calendar import WorkingCalendar
+from services.rules.packs import load_policy
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -109,7 +109,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     """Scripted first-run set-up; prints the demo users and their shared password once."""
     from db.engine import UnitOfWork  # only set-up needs a database
-    from services.setup import first_run_setup
+    from services.administration.setup import first_run_setup
 
     try:
         with open(args.password_file, encoding="utf-8") as handle:
@@ -138,7 +138,7 @@ COMMANDS: dict[str, Command] = {"assess": cmd_assess, "calendar": cmd_calendar, 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from db.engine import UnitOfWork
-    from services.report import system_report, to_html, to_xlsx
+    from services.supervision.report import system_report, to_html, to_xlsx
 
     with UnitOfWork() as uow:
         report = system_report(uow, args.month)
@@ -153,7 +153,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_kpi(args: argparse.Namespace) -> int:
     from db.engine import UnitOfWork
-    from services.kpi import SYSTEM, kpi_frame
+    from services.supervision.kpi import SYSTEM, kpi_frame
 
     with UnitOfWork() as uow:
         frame = kpi_frame(uow.session, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
@@ -164,7 +164,7 @@ def cmd_kpi(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from db.engine import UnitOfWork
-    from services.importer import import_file, user_id_by_username
+    from services.administration.importer import import_file, user_id_by_username
 
     with UnitOfWork() as uow:
         result = import_file(uow, user_id_by_username(uow, args.username), args.file)
@@ -181,7 +181,7 @@ COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import})
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from db.engine import database_url
-    from services.backup import backup
+    from services.administration.backup import backup
 
     manifest = backup(database_url(), Path(args.out))
     _print_manifest(args.out, manifest)
@@ -190,7 +190,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from db.engine import database_url
-    from services.backup import restore
+    from services.administration.backup import restore
 
     manifest = restore(Path(args.file), database_url(), replace=args.replace)
     _print_manifest(args.file, manifest)
@@ -216,7 +216,7 @@ def _audit_parser(commands: Any) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from db.engine import UnitOfWork
-    from services.audit import verify
+    from services.institution.audit import verify
 
     head = _head(args.head) if args.head else None
     with UnitOfWork() as uow:
@@ -258,7 +258,7 @@ def _escalate_parser(commands: Any) -> None:
 
 def cmd_escalate(args: argparse.Namespace) -> int:
     from db.engine import UnitOfWork
-    from services.escalation import run_automatic_escalations
+    from services.casework.escalation import run_automatic_escalations
 
     with UnitOfWork() as uow:  # several servers' cron at once: ON CONFLICT keeps each escalation single
         created = run_automatic_escalations(uow)
@@ -274,7 +274,7 @@ def calendar_for(args: argparse.Namespace) -> WorkingCalendar:
     if not args.db:
         return WorkingCalendar.shipped()
     from db.engine import UnitOfWork  # only --db needs a database
-    from services.calendar_store import load_calendar
+    from services.institution.calendar_store import load_calendar
 
     with UnitOfWork() as uow:
         return load_calendar(uow.session)

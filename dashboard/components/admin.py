@@ -12,11 +12,12 @@ from dashboard.downloads import download
 from dashboard.i18n import lang, t
 from dashboard.session import attempt, uow
 from db.models import ROLES
-from services import admin, importer
-from services.calendar import DayType
-from services.calendar_store import load_calendar, set_calendar_day
-from services.settings import active_policy
-from services.setup import demo_loaded, forget_demo
+from services.administration import admin, importer
+from services.administration.calendar_edits import set_calendar_day
+from services.administration.setup import demo_loaded, forget_demo
+from services.institution.calendar_store import load_calendar
+from services.institution.settings import active_policy
+from services.rules.calendar import DayType
 
 
 def users(user_id: int) -> None:

@@ -15,8 +15,8 @@ import streamlit as st
 from dashboard.downloads import download
 from dashboard.i18n import t
 from dashboard.session import attempt
-from services import audit
-from services.calendar import SHANGHAI
+from services.institution import audit
+from services.rules.calendar import SHANGHAI
 
 PAGE_SIZE = 50
 

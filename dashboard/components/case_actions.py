@@ -1,4 +1,4 @@
-"""One form per case action (issue 4 §3); each calls one use case of services.cases with the case's version.
+"""One form per case action (issue 4 §3); each calls one use case of services.casework.cases with the case's version.
 
 Forms keep their input after a refusal, so a clerk who hits a conflict loses nothing.
 """
@@ -13,12 +13,12 @@ import streamlit as st
 
 from dashboard.i18n import code, error, t
 from dashboard.session import acting_user_id, uow
-from services import cases
-from services.calendar import SHANGHAI
-from services.case_view import CaseDetail
-from services.directory import handlers_by_department
+from services.casework import cases
+from services.casework.case_view import CaseDetail
 from services.errors import Conflict, DomainError
-from services.policy import Policy
+from services.institution.directory import handlers_by_department
+from services.rules.calendar import SHANGHAI
+from services.rules.policy import Policy
 
 DONE = "case_done"
 SEEN = "case_seen"

@@ -10,10 +10,10 @@ from dashboard.i18n import code, error, joined, lang, pair, t
 from dashboard.navigation import link
 from dashboard.session import acting_user_id, uow
 from dashboard.text import literal
-from services.calendar import SHANGHAI, format_deadline
-from services.case_view import PII_LABELS, CaseDetail, reveal_pii
+from services.casework.case_view import PII_LABELS, CaseDetail, reveal_pii
 from services.errors import DomainError
-from services.policy import Policy
+from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.policy import Policy
 
 PII_KEY = "revealed_pii"
 

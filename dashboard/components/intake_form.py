@@ -9,15 +9,15 @@ import streamlit as st
 
 from dashboard.i18n import code, joined, lang, pair, t
 from dashboard.text import literal
-from services.calendar import SHANGHAI, format_deadline
-from services.policy import Policy
-from services.rules import Assessment
+from services.rules.assess import Assessment
+from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.policy import Policy
 
 KEY = "intake_"  # every widget key of this form starts with it, so "register another" clears them all
 
 
 def show(policy: Policy) -> dict[str, Any]:
-    """Collect the complaint as plain values for services.cases.intake (RULES.md §2 intake data)."""
+    """Collect the complaint as plain values for services.casework.cases.intake (RULES.md §2 intake data)."""
     now = datetime.now(SHANGHAI)
     left, right = st.columns(2)
     name = left.text_input(t("field.customer_name"), key=KEY + "customer_name")

@@ -13,8 +13,8 @@ import streamlit as st
 from dashboard.downloads import download
 from dashboard.i18n import code, lang, t
 from dashboard.session import attempt, uow
-from services import kpi, report
-from services.policy import Policy
+from services.rules.policy import Policy
+from services.supervision import kpi, report
 
 RATE_KPIS = {"timeliness_rate": "timeliness", "first_contact_rate": "first_contact",
              "satisfaction_rate": "satisfaction", "repeat_rate": "repeat", "first_deadline_rate": "first_deadline"}

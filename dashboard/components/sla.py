@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboard.i18n import lang
-from services.queue import SlaBadge
+from services.casework.queue import SlaBadge
 
 MARKS = {"overdue": "🔴", "at_risk": "🟠", "on_time": "🟢", "met": "✅", "met_late": "⚠️", "waived": "⚪"}
 

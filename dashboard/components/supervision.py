@@ -10,9 +10,9 @@ import streamlit as st
 from dashboard.i18n import code, lang, t
 from dashboard.session import attempt, uow
 from dashboard.text import literal
-from services import reviews, sampling
-from services.directory import handlers_by_department
-from services.policy import Policy
+from services.institution.directory import handlers_by_department
+from services.rules.policy import Policy
+from services.supervision import reviews, sampling
 
 
 def plan(user_id: int, policy: Policy) -> None:

@@ -8,11 +8,11 @@ from dashboard.i18n import error, lang, t
 from dashboard.navigation import link
 from dashboard.session import TRAINING_USER, main_uow, practice_engine, uow
 from dashboard.text import literal
-from services import training
-from services import walkthrough as walk
-from services.auth import SessionUser
 from services.errors import DomainError
-from services.transitions import ACTION_STATES
+from services.institution.auth import SessionUser
+from services.rules.transitions import ACTION_STATES
+from services.training import practice as training
+from services.training import walkthrough as walk
 
 
 def enter(user: SessionUser) -> None:

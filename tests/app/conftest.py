@@ -11,7 +11,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from db.engine import UnitOfWork
-from services.sessions import open_session
+from services.institution.sessions import open_session
 from tests.service.conftest import Institution, make_institution
 
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from db.models import AuditEvent, Case
-from services import audit, case_view
+from services.casework import case_view
+from services.institution import audit
 from tests.app.test_workflow import open_page
 from tests.service.conftest import Institution
 

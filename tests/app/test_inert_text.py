@@ -4,7 +4,7 @@ an image in a complaint must not make every reader's browser fetch a URL."""
 from __future__ import annotations
 
 from dashboard.text import literal
-from services import cases
+from services.casework import cases
 from tests.app.test_workflow import open_page
 from tests.service.conftest import HANDLING, at
 

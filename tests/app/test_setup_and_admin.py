@@ -37,7 +37,7 @@ def test_set_up_refuses_a_short_password_and_keeps_the_form(app_env, app):
 
 
 def test_set_up_with_the_demo_shows_its_users_and_password_only_to_the_admin_who_loaded_it(app_env, app, monkeypatch):
-    monkeypatch.setattr("services.setup.DEMO_CASES", 40)  # the full 2,000 are loaded by the browser test
+    monkeypatch.setattr("services.administration.setup.DEMO_CASES", 40)  # the full 2,000 are loaded by the browser test
     at = fill_setup(app(), demo=True)
     assert not at.exception
     demo = at.info[0].value
@@ -141,7 +141,7 @@ def test_admin_sets_the_idle_timeout_and_a_value_out_of_range_cannot_be_entered(
 
 
 def test_admin_disables_the_demo_accounts_from_the_admin_page(app_env, app, monkeypatch):
-    monkeypatch.setattr("services.setup.DEMO_CASES", 30)
+    monkeypatch.setattr("services.administration.setup.DEMO_CASES", 30)
     at = fill_setup(app(), demo=True)
     at = sign_in(at, "boss", "admin-pass-1")
     at.switch_page("../pages/admin.py")

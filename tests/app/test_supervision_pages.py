@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from services import cases
+from services.casework import cases
 from tests.app.test_shell import submit
 from tests.app.test_workflow import open_page
 from tests.service.conftest import at

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from dashboard.text import literal
 from db.models import Case, CaseEvent, Escalation
-from services import cases
-from services.policy import PACK_CODES
+from services.casework import cases
+from services.rules.policy import PACK_CODES
 from tests.app.test_shell import submit
 from tests.service.conftest import HANDLING, at, make_institution
 
@@ -99,7 +99,7 @@ def test_the_page_offers_only_allowed_actions(institution, app):
     ref = institution.intake()
     at_ = open_page(app, institution.users["handler"], "case", case=ref.case_no)
     labels = {e.label for e in at_.expander}
-    assert "转办" not in labels and "撤诉" in labels  # handlers don't forward (services.access)
+    assert "转办" not in labels and "撤诉" in labels  # handlers don't forward (services.institution.access)
 
 
 def test_a_missing_field_is_refused_and_the_input_kept(institution, app):

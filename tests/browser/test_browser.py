@@ -7,8 +7,8 @@ import re
 import pytest
 
 from db.engine import UnitOfWork, make_engine
-from services.cases import case_by_number
-from services.directory import create_user
+from services.casework.cases import case_by_number
+from services.institution.directory import create_user
 
 pytestmark = pytest.mark.browser
 WAIT = 15_000  # ms for an ordinary rerun

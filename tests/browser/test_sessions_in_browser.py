@@ -8,7 +8,7 @@ import re
 import pytest
 
 from db.engine import UnitOfWork, make_engine, migrate
-from services import admin
+from services.administration import admin
 from tests.service.conftest import Institution, make_institution
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from db.engine import make_engine, migrate
-from services import admin
+from services.administration import admin
 from tests.browser.conftest import Server, serve
 from tests.browser.test_sessions_in_browser import sign_out_here, signed_in_as, signed_out
 from tests.service.conftest import Institution, make_institution

@@ -10,11 +10,11 @@ import pytest
 
 from db.engine import UnitOfWork
 from db.models import Setting
-from services import cases
-from services.calendar import SHANGHAI
-from services.directory import create_user
-from services.settings import activate_pack
-from services.setup import SETUP_DONE
+from services.administration.setup import SETUP_DONE
+from services.casework import cases
+from services.institution.directory import create_user
+from services.institution.settings import activate_pack
+from services.rules.calendar import SHANGHAI
 
 
 @dataclass

@@ -2,7 +2,7 @@
 institution's configuration, on a case inside the user's scope and one outside it.
 
 The expectations are written here from the issues (who does what, issue 3 §3 and 4; scope, issue 8 §1),
-not read back from services.access. Each call runs in a unit of work that is rolled back, so every user
+not read back from services.institution.access. Each call runs in a unit of work that is rolled back, so every user
 meets the same cases in the same state. Training entry points act on a separate practice database of
 synthetic cases and are covered in test_training.py.
 """
@@ -20,28 +20,18 @@ from sqlalchemy import Engine, select, text
 from db.engine import UnitOfWork, app_url, make_engine
 from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
-from services import (
-    admin,
-    audit,
-    cases,
-    escalation,
-    handling_form,
-    importer,
-    kpi,
-    queue,
-    report,
-    reviews,
-    sampling,
-    setup,
-    walkthrough,
-)
-from services.calendar import DayType
-from services.calendar_store import set_calendar_day
-from services.case_view import case_detail, reveal_pii
-from services.directory import create_user
+from services.administration import admin, importer, setup
+from services.administration.calendar_edits import set_calendar_day
+from services.casework import cases, escalation, handling_form, queue
+from services.casework.case_view import case_detail, reveal_pii
+from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
-from services.home import todays_work
-from services.settings import activate_pack, active_policy
+from services.institution import audit
+from services.institution.directory import create_user
+from services.institution.settings import activate_pack, active_policy
+from services.rules.calendar import DayType
+from services.supervision import kpi, report, reviews, sampling
+from services.training import walkthrough
 from tests.conftest import TEMPLATE, database_url
 from tests.service.conftest import Institution, at, make_institution
 

@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent
-from services import admin, auth, cases
-from services.access import load_actor, require_page
+from services.administration import admin
+from services.casework import cases
 from services.errors import InvalidInput, NotPermitted, PolicyError
-from services.settings import active_policy
+from services.institution import auth
+from services.institution.access import load_actor, require_page
+from services.institution.settings import active_policy
 from tests.service.conftest import make_institution
 
 

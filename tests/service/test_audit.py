@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 from dashboard.i18n import LABELS
 from db.engine import UnitOfWork
 from db.models import AuditEvent, Case
-from services import admin, audit, case_view, handling_form
-from services.calendar import SHANGHAI, DayType
-from services.calendar_store import set_calendar_day
-from services.directory import create_user
+from services.administration import admin
+from services.administration.calendar_edits import set_calendar_day
+from services.casework import case_view, handling_form
 from services.errors import InvalidInput, NotPermitted
+from services.institution import audit
+from services.institution.directory import create_user
+from services.rules.calendar import SHANGHAI, DayType
 from tests.service.conftest import Institution, at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -308,14 +310,14 @@ def test_exported_spreadsheets_keep_formulas_inert(futures):
 
 
 def test_no_service_writes_audit_rows_but_through_record():
-    side_doors = [p.name for p in (ROOT / "services").glob("*.py")
+    side_doors = [p.name for p in (ROOT / "services").rglob("*.py")
                   if "AuditEvent(" in p.read_text(encoding="utf-8") and p.name != "audit.py"]
     assert side_doors == []
 
 
 def test_every_action_written_in_the_services_is_a_known_code_with_words():
     call = re.compile(r"\b(?:record|record_once|_audit)\([^)\"]*\"([a-z][a-z0-9_]*)\"")
-    written = {code for p in (ROOT / "services").glob("*.py") for code in call.findall(p.read_text(encoding="utf-8"))}
+    written = {code for p in (ROOT / "services").rglob("*.py") for code in call.findall(p.read_text(encoding="utf-8"))}
     assert {"case_viewed", "pii_revealed", "case_printed", "kpi_weights_set", "user_created"} <= written
     assert written <= set(audit.ACTIONS)
     assert all(f"audit.action.{code}" in LABELS for code in audit.ACTIONS)

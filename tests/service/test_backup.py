@@ -17,7 +17,8 @@ from sqlalchemy.exc import DBAPIError
 
 from db.engine import ROOT, UnitOfWork, app_url, make_engine, owner_url_of
 from db.models import Case, CaseEvent
-from services import backup, case_view
+from services.administration import backup
+from services.casework import case_view
 from services.errors import Conflict, InvalidInput
 from tests.conftest import TEMPLATE, database_url
 from tests.service.conftest import Institution, make_institution

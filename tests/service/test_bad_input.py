@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services import cases
-from services.calendar import SHANGHAI
+from services.casework import cases
 from services.errors import InvalidInput
+from services.rules.calendar import SHANGHAI
 from tests.service.conftest import HANDLING, Institution, at
 
 NAME, PHONE = "张伟", "13800138000"

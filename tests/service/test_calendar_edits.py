@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from db.models import CaseDeadline, CaseEvent
-from services import cases
-from services.calendar import DayType
-from services.calendar_store import load_calendar, set_calendar_day
+from services.administration.calendar_edits import set_calendar_day
+from services.casework import cases
 from services.errors import NotPermitted
+from services.institution.calendar_store import load_calendar
+from services.rules.calendar import DayType
 from tests.service.conftest import at
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import case_view, cases, handling_form
+from services.casework import case_view, cases, handling_form
 from services.errors import NotFound, NotPermitted
 from tests.service.conftest import HANDLING, Institution, at
 

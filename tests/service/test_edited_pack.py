@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from services import admin, cases, escalation, handling_form, kpi, queue
-from services.case_view import case_detail
+from services.administration import admin
+from services.casework import cases, escalation, handling_form, queue
+from services.casework.case_view import case_detail
+from services.supervision import kpi
 from tests.service.conftest import HANDLING, at
 
 RENAMED = "服务质量（本机构）"
@@ -53,10 +55,11 @@ def test_an_edited_pack_reaches_the_case_page_queue_board_kpis_and_printed_form(
 
 
 def test_only_the_institutions_door_reads_a_pack_file():
-    """services.settings.policy_for is the door; the shipped file is read directly only where no institution
+    """services.institution.settings.policy_for is the door; the shipped file is read directly only where no institution
     exists yet or by contract: set-up's pack list, the training library (shipped scenarios), `assess --policy`."""
     root = Path(__file__).resolve().parents[2]
-    allowed = {"services/policy.py", "services/settings.py", "services/scenarios/__init__.py",
+    allowed = {"services/rules/policy.py", "services/institution/settings.py",
+               "services/training/scenarios/__init__.py",
                "services/__main__.py", "pages/setup.py"}
     readers = {str(p.relative_to(root)) for folder in ("services", "dashboard", "pages") for p in
                (root / folder).rglob("*.py") if "load_policy(" in p.read_text(encoding="utf-8")}

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, text
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseEvent, Escalation
-from services import cases, escalation
+from services.casework import cases, escalation
 from services.errors import Conflict, NotPermitted
 from tests.service.conftest import Institution, at
 

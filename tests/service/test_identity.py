@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from db.session_models import UserSession
-from services import admin, identity, sessions
+from services.administration import admin
 from services.errors import DomainError, InvalidInput
+from services.institution import identity, sessions
 from tests.service.conftest import at, make_institution
 
 T0 = at("2026-11-23 09:00")

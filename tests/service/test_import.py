@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from db.models import AuditEvent, Case, CaseDeadline, CaseEvent
-from services import importer
+from services.administration import importer
 from services.errors import InvalidTransition, NotPermitted
-from services.policy import load_policy
+from services.rules.packs import load_policy
 from tests.service.conftest import Institution, at
 
 KEYS = [c.key for c in importer.COLUMNS]

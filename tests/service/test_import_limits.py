@@ -12,9 +12,9 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
-from services import importer
+from services.administration import importer
+from services.administration.import_template import MAX_CELL_CHARS, read_rows
 from services.errors import InvalidInput
-from services.import_template import MAX_CELL_CHARS, read_rows
 from tests.service.test_import import GOOD, KEYS, case_count, csv_bytes, xlsx
 
 

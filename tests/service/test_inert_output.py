@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from services import cases, report
+from services.casework import cases
+from services.casework.handling_form import handling_form, to_html
 from services.export import write_csv
-from services.handling_form import handling_form, to_html
+from services.supervision import report
 from tests.service.conftest import HANDLING, at
 
 FORMULAS = ('=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1")

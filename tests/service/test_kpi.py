@@ -26,9 +26,10 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent
-from services import cases, kpi
-from services.directory import create_user
+from services.casework import cases
 from services.errors import InvalidInput, NotPermitted
+from services.institution.directory import create_user
+from services.supervision import kpi
 from tests.service.conftest import Institution, at, make_institution
 
 NOW = at("2026-11-02 10:00")

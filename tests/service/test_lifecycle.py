@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import CaseDeadline, CaseEvent, Escalation
-from services import cases
+from services.casework import cases
 from services.errors import DomainError, InvalidInput, InvalidTransition
 from tests.service.conftest import HANDLING, Institution, at, make_institution
 

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Case
-from services import cases, queue
-from services.directory import create_user
+from services.casework import cases, queue
 from services.errors import InvalidInput, NotPermitted
+from services.institution.directory import create_user
 from tests.service.conftest import HANDLING, OTHER, Institution, at
 
 

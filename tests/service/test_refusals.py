@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.models import Case, CaseEvent, Customer, User
-from services import cases
+from services.casework import cases
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotPermitted
 from tests.service.conftest import HANDLING, Institution, at
 

@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 from db.engine import UnitOfWork, owner_url_of
 from db.models import Case, Department
 from db.supervision_models import RectificationAction, Review, SampleItem, SamplingPlan
-from services import report
 from services.errors import InvalidInput, NotPermitted
+from services.supervision import report
 from tests.service.conftest import Institution, at
 from tests.service.test_import import GOOD, xlsx
 from tests.service.test_kpi import NOW, build_cases

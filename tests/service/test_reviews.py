@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from db.supervision_models import RectificationAction, Review, SupervisionReturnVisit
-from services import cases, reviews, sampling
+from services.casework import cases
 from services.errors import Conflict, InvalidInput, NotPermitted
-from services.reviews import CHECKLIST, FindingInput
-from services.sampling import SamplingPlanInput
+from services.supervision import reviews, sampling
+from services.supervision.reviews import CHECKLIST, FindingInput
+from services.supervision.sampling import SamplingPlanInput
 from tests.service.conftest import HANDLING, Institution, at
 from tests.service.test_sampling import NOVEMBER, add_supervisor, closed_case
 

@@ -11,10 +11,11 @@ from sqlalchemy import func, select, text
 
 from db.models import Case, Department, User
 from db.supervision_models import SampleItem, SamplingPlan
-from services import cases, sampling
-from services.directory import create_user
+from services.casework import cases
 from services.errors import InvalidInput, NotPermitted
-from services.sampling import SamplingPlanInput, sample_size
+from services.institution.directory import create_user
+from services.supervision import sampling
+from services.supervision.sampling import SamplingPlanInput, sample_size
 from tests.service.conftest import Institution, at
 
 NOVEMBER = {"period_from": date(2026, 11, 1), "period_to": date(2026, 11, 30)}

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select, text
 
 from db.session_models import UserSession
-from services import admin, sessions
-from services.directory import check_password
+from services.administration import admin
 from services.errors import InvalidInput, NotPermitted
+from services.institution import sessions
+from services.institution.directory import check_password
 from tests.service.conftest import at, make_institution
 
 PASSWORD = "kite-harbour9"

@@ -13,12 +13,12 @@ from sqlalchemy import func, select, text
 
 from db.engine import UnitOfWork, owner_url_of
 from db.models import ROLES, STATES, Case, Department, Escalation, Extension, User
-from services import sessions
-from services.directory import create_user
+from services.administration.setup import demo_loaded, first_run_setup, forget_demo, needs_setup
 from services.errors import InvalidInput, NotPermitted
-from services.policy import load_policy
-from services.settings import active_pack_code
-from services.setup import demo_loaded, first_run_setup, forget_demo, needs_setup
+from services.institution import sessions
+from services.institution.directory import create_user
+from services.institution.settings import active_pack_code
+from services.rules.packs import load_policy
 from tests.service.conftest import at
 
 ROOT = Path(__file__).resolve().parents[2]

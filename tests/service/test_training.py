@@ -11,11 +11,11 @@ from sqlalchemy import func, select, text
 
 from db.engine import UnitOfWork
 from db.models import AuditEvent, Case, CaseEvent, Extension, User
-from services import cases
+from services.casework import cases
 from services.errors import NotFound, NotPermitted, PolicyError
-from services.policy import PACK_CODES, load_policy
-from services.scenarios import SCENARIO_DIR, load_scenarios, scenarios_from_data
-from services.training import (
+from services.rules.packs import load_policy
+from services.rules.policy import PACK_CODES
+from services.training.practice import (
     library,
     practice_cases,
     reset_training,
@@ -24,7 +24,8 @@ from services.training import (
     training_engine_for,
     training_user,
 )
-from services.walkthrough import judge, walkthrough
+from services.training.scenarios import SCENARIO_DIR, load_scenarios, scenarios_from_data
+from services.training.walkthrough import judge, walkthrough
 from tests.conftest import TEMPLATE
 from tests.service.conftest import at, make_institution
 
@@ -116,7 +117,7 @@ def test_a_broken_scenario_file_is_refused_naming_the_file_and_the_key():
         scenarios_from_data(data, "futures.toml")
 
 
-# --- seeding: every scenario replayed through services.cases -----------------------------------------------
+# --- seeding: every scenario replayed through services.casework.cases -----------------------------------------------
 
 
 @pytest.mark.parametrize("pack", PACK_CODES)

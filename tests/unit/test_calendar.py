@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.calendar import (
+from services.rules.calendar import (
     SHANGHAI,
     CalendarDay,
     DayType,

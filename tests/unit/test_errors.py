@@ -63,7 +63,6 @@ def test_streamlits_own_uncaught_exception_log_is_replaced_by_the_one_without_pi
 def test_the_command_line_reports_an_unexpected_error_in_one_line_without_the_customers_data(
         monkeypatch, capsys, caplog) -> None:
     from services import __main__ as cli
-
     def fails(args: object) -> int:
         raise failed_insert()
 

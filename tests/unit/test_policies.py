@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-import services.policy as policy_module
+import services.rules.packs as policy_module
 from services.errors import PolicyError
-from services.policy import PACK_CODES, load_policy, policy_from_data
+from services.rules.packs import load_policy, policy_from_data
+from services.rules.policy import PACK_CODES
 
 # RULES.md §4.6, copied by hand.
 CODES = {

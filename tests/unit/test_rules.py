@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from services.calendar import SHANGHAI, WorkingCalendar
 from services.errors import InvalidInput, PolicyError
-from services.policy import load_policy
-from services.rules import Assessment, Facts, assess, latest_extension, parse_facts
+from services.rules.assess import Assessment, Facts, assess, latest_extension, parse_facts
+from services.rules.calendar import SHANGHAI, WorkingCalendar
+from services.rules.packs import load_policy
 
 CAL = WorkingCalendar.shipped()
 DEFAULTS = {"futures": ("phone", "brokerage"), "branch": ("walk_in", "A"),

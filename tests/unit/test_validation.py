@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from db.models import Case, CaseEvent, Customer, Extension
-from services import validation
+from services.rules import validation
 
 
 def test_the_services_limits_are_the_columns_limits() -> None:

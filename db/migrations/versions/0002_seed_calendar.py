@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from services.calendar_store import seed_shipped_calendar
+    from services.institution.calendar_store import seed_shipped_calendar
 
     session = Session(bind=op.get_bind())
     seed_shipped_calendar(session)

@@ -2,7 +2,7 @@
 
 Every insert, whatever code path, is chained by a BEFORE INSERT trigger: it takes one advisory lock
 (so concurrent writers line up), reads the last row and sets seq (gap-free), prev_hash and row_hash.
-`services.audit.verify` recomputes the chain in Python from the stored columns, so redefining the SQL
+`services.institution.audit.verify` recomputes the chain in Python from the stored columns, so redefining the SQL
 function does not hide an edit. Audit rows may name a case ("who viewed this case").
 
 Revision ID: 0009

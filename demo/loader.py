@@ -1,0 +1,435 @@
+"""The demo institution (issue 3 §4): the pack's departments, a user for every role and months of
+realistic complaints in every state, recorded through the same service calls as real cases.
+
+Everything happens in ONE transaction: the services get a view of the caller's unit of work in
+which their `commit()` only flushes, so a failure anywhere leaves no half-loaded demo behind (and
+the load is spared a durable commit per service call). Each case's steps are planned first (times
+in the past, each after the previous, aimed at the deadlines of the pack's own assessment), then
+replayed through `services.casework.cases` in order of receipt, as the staff who would do each step.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import product
+from typing import Any
+
+from faker import Faker
+from sqlalchemy import Engine, select
+
+from db.engine import UnitOfWork
+from db.models import CaseDeadline, Setting, User
+from demo import texts
+from services.casework import cases as svc
+from services.errors import InvalidInput
+from services.institution.calendar_store import load_calendar
+from services.institution.directory import create_user
+from services.institution.settings import activate_pack, active_pack_code, active_policy
+from services.rules.assess import Facts, assess, latest_extension
+from services.rules.calendar import SHANGHAI, WorkingCalendar
+from services.rules.policy import Policy
+from services.rules.transitions import RE_COMPLAINT_FROM
+
+STATE_AFTER = {"forward": "forwarded", "first_contact": "in_progress", "resolve": "resolved", "invalid": "resolved",
+               "feedback": "feedback_given", "return_visit": "return_visit", "archive": "archived",
+               "withdraw": "withdrawn"}
+OPEN = ("registered", "forwarded", "in_progress")
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    department: str | None
+
+
+@dataclass(frozen=True)
+class DemoInstitution:
+    users: tuple[DemoUser, ...]
+    password: str
+    cases: int
+    seconds: float
+
+
+def new_password() -> str:
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))  # ~92 bits: always passes the policy
+
+
+class _OneTransaction(UnitOfWork):
+    """The caller's unit of work as the services see it: their commits only flush."""
+
+    def __init__(self, outer: UnitOfWork) -> None:  # no sessionmaker of its own: the session is shared
+        self.session = outer.session
+        self.pinned: list[Any] = []
+
+    def commit(self) -> None:
+        self.session.flush()
+
+
+def load_demo(target: Engine | UnitOfWork, pack: str, *, cases: int = 2000, months: int = 6,
+              now: datetime | None = None, seed: int = 2026, password: str | None = None) -> DemoInstitution:
+    """Load the demo institution: `cases` cases (at least the ~20 that cover every state, grade, category,
+    channel and special path) received over the last `months` months. Names and texts are reproducible
+    from `seed`; the shared password is random unless given. Given an engine: its own transaction,
+    committed. Given a unit of work: inside the caller's transaction, which the caller commits."""
+    if isinstance(target, UnitOfWork):
+        return _load(target, pack, cases, months, now, seed, password)
+    with UnitOfWork(target) as uow:
+        result = _load(uow, pack, cases, months, now, seed, password)
+        uow.commit()
+    return result
+
+
+def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | None, seed: int,
+          password: str | None) -> DemoInstitution:
+    started = time.perf_counter()
+    now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    if cases < 1 or months < 1:
+        raise InvalidInput("案件数和月数须为正数。", "Cases and months must be positive.", field="cases")
+    tx = _OneTransaction(uow)
+    active = active_pack_code(uow.session)
+    if active is None:
+        activate_pack(tx, pack)
+    elif active != pack:
+        raise InvalidInput(f"当前启用的政策包是 {active}，不能载入 {pack} 的演示数据。",
+                           f"The active pack is {active}; cannot load demo data for {pack}.", field="pack")
+    policy = active_policy(uow.session)  # the admin's edited copy, if any
+    rng, fake = random.Random(seed), Faker("zh_CN")
+    fake.seed_instance(seed)
+    password = password or new_password()
+    users, ids = _staff(tx, policy, fake, password)
+    # The identity map holds objects weakly: pin the staff and settings so that each service call's
+    # `session.get` of them is answered from memory instead of the database.
+    tx.pinned = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting))]
+    calendar = load_calendar(uow.session)
+    plans = _Planner(policy, calendar, rng, now, months).plans(cases)
+    runner = _Runner(tx, policy, calendar, ids, rng, fake)
+    for plan in sorted(plans, key=lambda p: p.received_at):
+        runner.run(plan)
+    return DemoInstitution(users, password, len(plans), time.perf_counter() - started)
+
+
+def _staff(uow: UnitOfWork, policy: Policy, fake: Faker, password: str
+           ) -> tuple[tuple[DemoUser, ...], dict[str, list[int]]]:
+    """A user for every role (admin exists already); several handlers and a head per department."""
+    departments = list(policy.departments)
+    people: list[tuple[str, str, str | None]] = [("demo.intake1", "intake", departments[0]),
+                                                 ("demo.intake2", "intake", departments[0])]
+    for code in departments:
+        load = sum(1 for c in policy.categories.values() if c.department == code)
+        people.append((f"demo.{code}.head", "dept_head", code))
+        people += [(f"demo.{code}.handler{i}", "handler", code) for i in range(1, 3 + min(load, 4) // 2)]
+    people += [("demo.supervisor", "supervisor", None), ("demo.executive", "executive", None),
+               ("demo.trainee", "trainee", None)]
+    users, ids = [], {}
+    for username, role, department in people:
+        user = create_user(uow, username, fake.name(), password, [role], department)
+        users.append(DemoUser(username, user.display_name, (role,), department))
+        ids.setdefault(role, []).append(user.id)
+        ids.setdefault(f"{role}@{department}", []).append(user.id)
+    return tuple(users), ids
+
+
+@dataclass
+class _Plan:
+    """One demo case: its facts and the steps after intake, each (kind, time), in order."""
+
+    received_at: datetime
+    fate: str  # full | at_intake | invalid | withdrawn
+    facts: dict[str, Any]
+    department: str
+    steps: list[tuple[str, datetime]] = field(default_factory=list)
+    satisfaction: int = 4
+    parent: _Plan | None = None
+    case_no: str = ""
+    first_responder: int = 0
+
+    @property
+    def final_state(self) -> str:
+        state = "feedback_given" if self.fate == "at_intake" else "registered"
+        for kind, _ in self.steps:
+            state = STATE_AFTER.get(kind, state)
+        return state
+
+
+class _Planner:
+    """Decides each case's facts and step times; the pack's assessment gives the deadlines to aim at."""
+
+    def __init__(self, policy: Policy, calendar: WorkingCalendar, rng: random.Random, now: datetime,
+                 months: int) -> None:
+        self.policy, self.calendar, self.rng, self.now = policy, calendar, rng, now
+        self.window = timedelta(days=30.4 * months)
+        self.categories, self.channels = list(policy.categories), list(policy.channels)
+        self.flags = [f for f in policy.flags if f != "invalid"]  # invalid goes with the invalid fate
+        self.variants = self._grade_variants()
+
+    def plans(self, count: int) -> list[_Plan]:
+        plans = self.coverage()
+        children = max(1, round(count * 0.03)) - 1  # the coverage set holds one re-complaint
+        plans += [self.random_plan() for _ in range(max(0, count - len(plans) - children))]
+        parents = [p for p in plans if self.may_be_parent(p)]
+        for parent in self.rng.sample(parents, min(children, len(parents))):
+            plans.append(self.re_complaint(parent))
+        return plans
+
+    def coverage(self) -> list[_Plan]:
+        """Every state, grade, category and channel, and each special path, at least once."""
+        specs: list[dict[str, Any]] = [{"target": s} for s in (*OPEN, "resolved", "feedback_given", "archived")]
+        specs += [{"target": "return_visit", "visit": True}, {"target": "withdrawn", "fate": "withdrawn"},
+                  {"target": "archived", "fate": "at_intake"}, {"target": "archived", "fate": "invalid"},
+                  {"target": "archived", "extend": True}, {"target": "archived", "escalate": True}]
+        specs += [{"stop": s, "age": (20, 60)} for s in OPEN]  # overdue: open long past the deadline
+        specs += [{"variant": v} for v in self.variants.values()]
+        specs += [{} for _ in range(max(len(self.categories), len(self.channels)) - len(specs))]
+        plans = []
+        for i, spec in enumerate(specs):
+            spec["facts"] = self.facts(self.categories[i % len(self.categories)],
+                                       self.channels[i % len(self.channels)], spec.pop("variant", None))
+            plans.append(self.cover(**spec))
+        parent = next((p for p in (self.cover("archived", facts=self.facts()) for _ in range(100))
+                       if self.may_be_parent(p)), None)
+        return [*plans, parent, self.re_complaint(parent)] if parent else plans
+
+    def cover(self, target: str | None = None, age: tuple[float, float] | None = None, **kw: Any) -> _Plan:
+        """A natural plan ending in `target`: try receipt times (log-uniform in age) until one does."""
+        for _ in range(300 if target else 0):
+            seconds = math.exp(self.rng.uniform(math.log(300), math.log(self.window.total_seconds())))
+            plan = self.plan(self.now - timedelta(seconds=seconds), **kw)
+            if plan.final_state == target:
+                return plan
+        days = min(self.rng.uniform(*age), self.window.days) if age else None
+        received = self.now - timedelta(days=days) if days else self.received()
+        return self.plan(received, stop=kw.pop("stop", target), **kw)
+
+    def may_be_parent(self, plan: _Plan) -> bool:
+        """Closed to the customer a while ago, so a re-complaint can follow before now."""
+        return (plan.parent is None and plan.final_state in RE_COMPLAINT_FROM
+                and (plan.steps[-1][1] if plan.steps else plan.received_at) < self.now - timedelta(days=2))
+
+    def random_plan(self) -> _Plan:
+        rng = self.rng
+        fate = rng.choices(("at_intake", "invalid", "withdrawn", "full"), (8, 4, 3, 85))[0]
+        stop = rng.choices((None, "feedback_given", *OPEN), (93, 5, 0.7, 0.7, 0.6))[0]  # stalled: overdue
+        return self.plan(self.received(), fate=fate if stop is None else "full", facts=self.facts(), stop=stop,
+                         extend=rng.random() < 0.05, escalate=rng.random() < 0.04, visit=rng.random() < 0.3)
+
+    def re_complaint(self, parent: _Plan) -> _Plan:
+        parent.satisfaction = self.rng.choice((1, 2))  # a dissatisfied customer comes back
+        last = parent.steps[-1][1] if parent.steps else parent.received_at
+        received = min(last + timedelta(days=self.rng.uniform(1, 20)), self.now - timedelta(minutes=30))
+        plan = self.plan(max(received, last + timedelta(minutes=30)), facts=dict(parent.facts))
+        plan.parent = parent
+        return plan
+
+    def received(self) -> datetime:
+        """A receipt time in the window, fewer at weekends, mostly in office hours."""
+        while True:
+            at = self.now - self.window * self.rng.random()
+            at = at.replace(hour=int(self.rng.triangular(8, 20, 10)), minute=self.rng.randrange(60))
+            if at < self.now and (at.weekday() < 5 or self.rng.random() < 0.4):
+                return at
+
+    def facts(self, category: str | None = None, channel: str | None = None,
+              variant: dict[str, Any] | None = None) -> dict[str, Any]:
+        rng, channels = self.rng, self.channels
+        flags = rng.sample(self.flags, min(len(self.flags), rng.choices((0, 1, 2), (86, 12, 2))[0]))
+        bucket = rng.choices((0, 1, 2, 3), (60, 33, 4, 3))[0]
+        claim = (0, round(rng.uniform(100, 48000), -1), round(rng.uniform(50001, 100000), -2),
+                 round(rng.uniform(100001, 600000), -3))[bucket]
+        return {"category": category or rng.choice(self.categories),
+                "channel": channel or rng.choices(channels, [texts.CHANNEL_MIX[c] for c in channels])[0],
+                "flags": flags, "compensation_claim": Decimal(claim),
+                "cause": "company" if rng.random() < 0.2 else "branch", **(variant or {})}
+
+    def _grade_variants(self) -> dict[str, dict[str, Any]]:
+        """Flags, claim and cause that produce each grade the pack can give (first found wins)."""
+        found: dict[str, dict[str, Any]] = {}
+        for flags, claim, cause in product([[], *([f] for f in self.policy.flags)], (0, 3000, 80000, 150000),
+                                           ("branch", "company")):
+            variant = {"flags": flags, "compensation_claim": Decimal(claim), "cause": cause}
+            found.setdefault(self.assess(self.now, {**self.facts(), **variant}).grade, variant)
+        return found
+
+    def assess(self, received: datetime, facts: dict[str, Any], forwarded: datetime | None = None) -> Any:
+        return assess(self.policy, Facts(
+            received_at=received, channel=facts["channel"], category=facts["category"], cause=facts["cause"],
+            compensation_claim=facts["compensation_claim"], flags=frozenset(facts["flags"]), forwarded_at=forwarded),
+            self.calendar)
+
+    def plan(self, received: datetime, *, facts: dict[str, Any], fate: str = "full", stop: str | None = None,
+             **options: bool) -> _Plan:
+        """The case's steps, each after the previous, in office hours, cut at `stop` and at now."""
+        rng = self.rng
+        if "invalid" in facts["flags"] or fate == "invalid":  # seed 002 art. 18(3): the invalid grade
+            fate, facts = "invalid", {**facts, "flags": ["invalid"] if "invalid" in self.policy.flags else []}
+        forward = _office(received + timedelta(minutes=rng.uniform(5, 50)), rng)
+        assessment = self.assess(received, facts, forward)
+        plan = _Plan(received, fate, facts, assessment.responsible_department,
+                     satisfaction=rng.choice((3, 4, 5, 5)) if fate == "at_intake"
+                     else rng.choices(list(texts.SATISFACTION_MIX), list(texts.SATISFACTION_MIX.values()))[0])
+        resolve = assessment.milestone(self.policy.extension.milestones[0]) or assessment.milestone("resolve")
+        span = max((resolve.due if resolve else received + timedelta(days=3)) - received, timedelta(hours=2))
+        contact = min((m.due for m in assessment.milestones if "first_contact" in m.met_by), default=None)
+        told = resolve is not None and "feedback" in resolve.met_by  # the decision counts once told (bank, branch)
+        previous = received
+        for kind, when in self.steps(fate, received, forward, span, contact, told, **options):
+            # a delay runs on to the next morning; a time aimed at a deadline moves back into the day
+            at = _office(previous + when, rng) if isinstance(when, timedelta) else _office(when, rng, back=True)
+            previous = max(at, previous + timedelta(minutes=rng.uniform(5, 30)))
+            plan.steps.append((kind, previous))
+        if stop is not None:
+            keep = [i for i, (kind, _) in enumerate(plan.steps) if STATE_AFTER.get(kind) == stop]
+            plan.steps = plan.steps[:keep[-1] + 1] if keep else []
+        due = next((i for i, (_, at) in enumerate(plan.steps) if at > self.now), len(plan.steps))
+        plan.steps = plan.steps[:due]  # nothing happens in the future
+        return plan
+
+    def steps(self, fate: str, received: datetime, forward: datetime, span: timedelta, contact: datetime | None,
+              told: bool, extend: bool = False, escalate: bool = False, visit: bool = False
+              ) -> list[tuple[str, timedelta | datetime]]:
+        """Each step after intake: at a time, or after a delay; contact and resolution aim at the pack's
+        deadlines, and miss them now and then."""
+        rng = self.rng
+
+        def hours(low: float, high: float) -> timedelta:
+            return timedelta(hours=rng.uniform(low, high))
+
+        steps: list[tuple[str, timedelta | datetime]] = []
+        if fate == "full":
+            late = rng.random() < 0.06
+            first_contact: timedelta | datetime = hours(0.3, 6) if rng.random() < 0.85 else hours(6, 30)
+            if contact is not None and contact > forward and rng.random() < 0.93:
+                first_contact = forward + (contact - forward) * rng.uniform(0.2, 0.8)
+            steps += [("forward", forward), ("first_contact", first_contact)]
+            if escalate:
+                steps.append(("escalate", hours(0.5, 8)))
+            if extend and self.policy.extension.max_count:
+                steps.append(("extend", received + span * rng.uniform(0.5, 0.85)))
+            frac = rng.uniform(1.05, 1.4) if extend or late else rng.uniform(0.25, 0.9)
+            target = received + span * frac
+            steps += [("resolve", target - hours(2, 20)), ("feedback", target)] if told else \
+                [("resolve", target), ("feedback", hours(0.5, 30))]
+            if self.policy.return_visit_required:
+                steps.append(("return_visit", timedelta(days=rng.uniform(30, 50))))
+            elif visit:
+                steps.append(("return_visit", timedelta(days=rng.uniform(1, 10))))
+            steps.append(("archive", timedelta(days=rng.uniform(0.5, 6))))
+        elif fate == "at_intake":
+            steps.append(("archive", timedelta(days=rng.uniform(0.5, 6))))
+        elif fate == "invalid":
+            steps += [("invalid", hours(1, 20)), ("feedback", hours(0.5, 24)), ("archive", hours(12, 120))]
+        else:
+            steps += [("forward", forward)] if rng.random() < 0.5 else []
+            steps.append(("withdraw", timedelta(days=rng.uniform(0.2, 5))))
+            steps += [("archive", timedelta(days=rng.uniform(1, 5)))] if rng.random() < 0.5 else []
+        return steps
+
+
+def _office(at: datetime, rng: random.Random, back: bool = False) -> datetime:
+    """Move a time outside 08:00–19:00 to the next morning (back: to the end of the working day before)."""
+    if 8 <= at.hour < 19:
+        return at
+    if back:
+        day = at.date() - timedelta(days=1 if at.hour < 8 else 0)
+        return datetime(day.year, day.month, day.day, 17, rng.randrange(60), tzinfo=at.tzinfo)
+    day = at.date() + timedelta(days=1 if at.hour >= 19 else 0)
+    return datetime(day.year, day.month, day.day, 9, rng.randrange(60), tzinfo=at.tzinfo)
+
+
+class _Runner:
+    """Replays plans through the case services, as the staff who would do each step."""
+
+    def __init__(self, uow: UnitOfWork, policy: Policy, calendar: WorkingCalendar, ids: dict[str, list[int]],
+                 rng: random.Random, fake: Faker) -> None:
+        self.uow, self.policy, self.calendar, self.ids, self.rng, self.fake = uow, policy, calendar, ids, rng, fake
+
+    def run(self, plan: _Plan) -> None:
+        rng, facts = self.rng, plan.facts
+        self.plan = plan
+        self.words = texts.words(self.fake, rng, self.policy.code, self.policy.label("category", facts["category"]),
+                                 facts["compensation_claim"], plan.received_at)
+        if plan.parent is not None:
+            plan.first_responder = plan.parent.first_responder  # the case is in their scope
+            content = self.say(texts.RE_COMPLAINTS, case_no=plan.parent.case_no)
+            parent = svc.case_by_number(self.uow, plan.parent.case_no)
+            ref = svc.re_complaint(self.uow, plan.first_responder, parent.case_no, parent.version, {
+                "received_at": plan.received_at, "content": content,
+                "compensation_claim": plan.facts["compensation_claim"]})
+        else:
+            plan.first_responder = rng.choice(self.ids["intake"])
+            ref = svc.intake(self.uow, plan.first_responder, self.intake_form())
+        plan.case_no = ref.case_no
+        self.handler = rng.choice(self.ids[f"handler@{plan.department}"] + self.ids[f"dept_head@{plan.department}"])
+        for kind, at in plan.steps:
+            ref = self.step(kind, ref, at)
+        if ref.state != plan.final_state:
+            raise RuntimeError(f"demo case {ref.case_no} ended {ref.state}, planned {plan.final_state}")
+
+    def say(self, choices: tuple[str, ...], **extra: Any) -> str:
+        return self.rng.choice(choices).format(**self.words, **extra)
+
+    def intake_form(self) -> dict[str, Any]:
+        plan = self.plan
+        form = {**plan.facts, **texts.customer(self.fake, self.rng), "received_at": plan.received_at,
+                "content": self.say(texts.COMPLAINTS[self.policy.code][plan.facts["category"]])}
+        if plan.fate == "at_intake":
+            form.update(resolved_at_intake=True, explanation=self.say(texts.AT_INTAKE_EXPLANATIONS),
+                        satisfaction=plan.satisfaction)
+        return form
+
+    def step(self, kind: str, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
+        """One step, done by whoever does it: the first responder, the case's handler or the department head."""
+        plan, say, pick, uow = self.plan, self.say, self.rng.choice, self.uow
+        mine = (uow, plan.first_responder, ref.case_no, ref.version)
+        match kind:
+            case "forward":
+                return svc.forward(*mine, department=plan.department, handler_id=self.handler,
+                                   handling_form=say(texts.HANDLING_FORMS), at=at)
+            case "first_contact":
+                return svc.first_contact(uow, self.handler, ref.case_no, ref.version,
+                                         note=say(texts.FIRST_CONTACTS), at=at)
+            case "escalate":
+                head = self.ids[f"dept_head@{plan.department}"][0]
+                return svc.escalate(uow, head, ref.case_no, ref.version, to_role=pick(list(self.policy.roles)),
+                                    reason=say(texts.ESCALATION_REASONS), at=at)
+            case "extend" | "resolve":
+                return getattr(self, kind)(ref, at)
+            case "invalid":  # closed as invalid by the first responder, still explained (seed 002 art. 18(3))
+                return svc.mark_invalid(*mine, explanation=say(texts.INVALID_EXPLANATIONS), at=at)
+            case "feedback":
+                return svc.feedback(*mine, method=pick(texts.FEEDBACK_METHODS), satisfaction=plan.satisfaction,
+                                    note=say(texts.FEEDBACK_NOTES), at=at)
+            case "return_visit":
+                return svc.return_visit(*mine, method=pick(texts.FEEDBACK_METHODS[:3]),
+                                        satisfaction=plan.satisfaction, note=say(texts.RETURN_VISITS), at=at)
+            case "archive":
+                return svc.archive(*mine, at=at)
+        return svc.withdraw(*mine, reason=say(texts.WITHDRAW_REASONS), at=at)
+
+    def extend(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
+        milestone = self.policy.extension.milestones[0]
+        row = self.uow.session.scalar(select(CaseDeadline).where(
+            CaseDeadline.case_id == ref.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
+        if row is None:
+            return ref
+        latest = latest_extension(self.policy, self.calendar, milestone, row.starts_at, row.due_at, row.extensions)
+        return svc.extend(self.uow, self.handler, ref.case_no, ref.version, milestone=milestone, new_due=latest,
+                          reason=self.say(texts.EXTENSION_REASONS), customer_informed_at=at,
+                          informed_method=self.rng.choice(texts.FEEDBACK_METHODS[:2]), at=at)
+
+    def resolve(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
+        claim = self.plan.facts["compensation_claim"]
+        paid = (claim * Decimal(self.rng.choice(("0.3", "0.5", "1")))).quantize(Decimal("0.01")) \
+            if claim and self.rng.random() < 0.4 else Decimal(0)
+        return svc.resolve(self.uow, self.handler, ref.case_no, ref.version,
+                           fact_finding=self.say(texts.FACT_FINDINGS), measures=self.say(texts.MEASURES),
+                           accountability=self.say(texts.ACCOUNTABILITY), compensation_paid=paid,
+                           signed_confirmation=self.say(texts.SIGNED) if paid else None, at=at)

@@ -1,0 +1,44 @@
+"""Editing the working calendar (RULES.md §3): a changed day moves the deadlines of open cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete
+
+from db.engine import UnitOfWork
+from db.models import CalendarDayRow, CalendarYear
+from services.casework.deadlines import recompute_open_deadlines
+from services.errors import InvalidInput
+from services.institution import audit
+from services.institution.access import load_actor, require_role
+from services.institution.calendar_store import CACHE
+from services.rules.calendar import DayType
+
+EDITABLE_TYPES = (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)
+
+
+def set_calendar_day(uow: UnitOfWork, actor_id: int, day: date, day_type: DayType | None,
+                     name: str | None = None) -> int:
+    """Mark `day` a holiday or make-up working day (None: back to the Mon–Fri default).
+
+    The day's year becomes a year with data. Open cases' deadlines are recomputed and each
+    changed case records it on its timeline; returns how many cases changed.
+    """
+    actor = load_actor(uow.session, actor_id)
+    require_role(actor, "edit_calendar")
+    if day_type is not None and day_type not in EDITABLE_TYPES:
+        raise InvalidInput("日期类型只能是节假日或调休工作日。",
+                           "A day can only be set to holiday or make-up working day.", field="day_type")
+    uow.session.execute(delete(CalendarDayRow).where(CalendarDayRow.day == day))
+    if day_type is not None:
+        uow.session.add(CalendarDayRow(day=day, day_type=day_type.value, name=name, source="admin"))
+    if uow.session.get(CalendarYear, day.year) is None:
+        uow.session.add(CalendarYear(year=day.year, source="admin"))
+    audit.record(uow.session, actor.id, "calendar_day_set", day=day.isoformat(),
+                 day_type=day_type and day_type.value, name=name)
+    uow.flush()
+    uow.session.info.pop(CACHE, None)
+    changed = recompute_open_deadlines(uow, actor.id, reason=f"calendar {day.isoformat()}")
+    uow.commit()
+    return changed

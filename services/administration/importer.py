@@ -1,0 +1,406 @@
+"""Import of cases from a spreadsheet, for institutions moving off Excel (issue 5 §5).
+
+Every row is checked first and every error is reported by row and column; nothing is imported unless
+all rows are valid. Valid rows become cases through `services.casework.cases` (intake, then forward, first
+contact, resolve, feedback, return visit and archive at the sheet's times), so assessment and
+deadlines follow the same rules as typed-in cases — all in one transaction.
+
+Decisions: a time without a zone is Beijing time (Asia/Shanghai, RULES.md §3), one with an offset keeps
+it; a text date without a time is refused (the futures and branch deadlines count hours), while an
+Excel date cell is taken as 00:00. Codes or their Chinese labels in the active pack are accepted. The
+one satisfaction column serves feedback and the return visit. Withdrawn and invalid closures and
+extensions are not imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from db.engine import UnitOfWork
+from db.models import CaseEvent, Department, User
+from services.administration.import_template import COLUMNS as COLUMNS  # re-exported with template_xlsx
+from services.administration.import_template import HEADER, MAX_ROWS, RowError, SheetRow, cell_text, read_rows
+from services.administration.import_template import template_xlsx as template_xlsx
+from services.casework import cases
+from services.errors import DomainError, InvalidInput, NotFound, NotPermitted
+from services.institution import audit
+from services.institution.access import ACTION_ROLES, load_actor
+from services.institution.calendar_store import load_calendar
+from services.institution.settings import active_policy
+from services.rules import validation
+from services.rules.assess import assess, parse_facts
+from services.rules.calendar import SHANGHAI
+from services.rules.policy import Policy
+
+LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32, "customer_account_no": 64,
+           "first_responder": 64, "handler": 64}  # the columns' sizes in db/models.py
+STEPS = ("received_at", "forwarded_at", "first_contact_at", "resolved_at", "feedback_at", "return_visit_at",
+         "archived_at")
+CAUSES = {"branch": "branch", "company": "company", "营业部原因": "branch", "公司原因": "company"}
+SATISFACTION: dict[str, Any] = {str(k): k for k in cases.SATISFACTION} | {v: k for k, v in cases.SATISFACTION.items()}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    case_nos: tuple[str, ...] = ()
+    errors: tuple[RowError, ...] = ()
+
+    @property
+    def imported(self) -> int:
+        return len(self.case_nos)
+
+
+@dataclass
+class _Plan:
+    """A valid row, ready to be replayed through the lifecycle use cases."""
+
+    row: int
+    responder_id: int
+    form: dict[str, Any]
+    times: dict[str, datetime | None]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class _Context:
+    """What every row is checked against: the active pack, people, departments, the calendar."""
+
+    def __init__(self, uow: UnitOfWork, actor_id: int | None) -> None:
+        session = uow.session
+        self.policy: Policy = active_policy(session)
+        self.calendar = load_calendar(session)
+        self.now = datetime.now(SHANGHAI)
+        self.actor = load_actor(session, actor_id) if actor_id is not None else None
+        self.users = {u.username: u for u in session.scalars(select(User))}
+        departments = list(session.scalars(select(Department).where(Department.active)))
+        self.department_ids = {d.code: d.id for d in departments}
+        p = self.policy
+        self.vocab = {
+            "channel": _vocab(p.channels, lambda c: [p.label("channel", c)]),
+            "category": _vocab(p.categories, lambda c: [p.label("category", c)]),
+            "flags": _vocab(p.flags, lambda c: [p.label("flag", c)]),
+            "department": _vocab({d.code: d for d in departments},
+                                 lambda c: [p.label("department", c), *(d.name for d in departments if d.code == c)]),
+            "cause": CAUSES, "satisfaction": SATISFACTION,
+        }
+
+
+def _vocab(codes: Mapping[str, Any], labels: Callable[[str], list[str]]) -> dict[str, str]:
+    """code, label, and the label's head before a colon (业务类：… → 业务类), lower-cased → code."""
+    out: dict[str, str] = {}
+    for code in codes:
+        for name in (code, *labels(code)):
+            out[name.lower()] = code
+            out.setdefault(name.split("：")[0].strip().lower(), code)
+    return out
+
+
+class _Cells:
+    """Reads one row's cells, adding an error per bad cell instead of stopping at the first."""
+
+    def __init__(self, row: SheetRow, errors: list[RowError], context: _Context) -> None:
+        self.row, self.errors, self.ctx = row, errors, context
+
+    def fail(self, key: str, zh: str, en: str) -> None:
+        self.errors.append(RowError(self.row.number, HEADER[key].zh, zh, f"{key}: {en}"))
+
+    def text(self, key: str, required: bool = False) -> str:
+        value = cell_text(self.row.values.get(key))
+        if required and not value:
+            self.fail(key, "必填。", "is required.")
+        limit = LENGTHS.get(key) or validation.FIELD_CHARS.get(key, validation.NOTE_CHARS)  # as the services
+        if len(value) > limit:
+            self.fail(key, f"不能超过 {limit} 个字符。", f"is longer than {limit}.")
+        return value
+
+    def needed(self, key: str, when: str) -> str:
+        value = self.text(key)
+        if not value:
+            self.fail(key, f"填写了“{HEADER[when].zh}”时必填。", f"is required with {when}.")
+        return value
+
+    def instant(self, key: str, required: bool = False) -> datetime | None:
+        value = self.row.values.get(key)
+        if isinstance(value, datetime):
+            at = value
+        elif not cell_text(value):
+            return None if not required else self.fail(key, "必填。", "is required.")
+        else:
+            at = _parse_time(cell_text(value))
+            if at is None:
+                return self.fail(key, f"无法识别的时间“{cell_text(value)}”，应为 YYYY-MM-DD HH:MM。",
+                                 f"cannot read the time '{cell_text(value)}': expected YYYY-MM-DD HH:MM.")
+        at = at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at  # no zone → Beijing time
+        if at > self.ctx.now:
+            return self.fail(key, "不能晚于当前时间。", "cannot be in the future.")
+        return at
+
+    def amount(self, key: str) -> Decimal:
+        text = self.text(key).replace(",", "").replace("，", "")
+        try:
+            amount = Decimal(text or 0)
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount < 0:
+            self.fail(key, "金额应为不小于 0 的数字（元）。", "must be an amount in CNY, 0 or more.")
+            return Decimal(0)
+        return amount
+
+    def choice(self, key: str, required: bool = False) -> Any:
+        text, vocab = self.text(key, required), self.ctx.vocab[key]
+        if text and text.lower() not in vocab:
+            self.fail(key, f"无法识别“{text}”（可填本政策包的代码或中文名称，见模板）。",
+                      f"'{text}' is not a known code or label in this pack (see the template).")
+        return vocab.get(text.lower()) if text else None
+
+    def choices(self, key: str) -> list[str]:
+        parts = [p.strip() for p in self.text(key).replace("，", ",").replace("、", ",").replace(";", ",")
+                 .replace("；", ",").split(",") if p.strip()]
+        unknown = [p for p in parts if p.lower() not in self.ctx.vocab[key]]
+        if unknown:
+            self.fail(key, f"未知的标记：{'、'.join(unknown)}。", f"unknown flags: {', '.join(unknown)}.")
+        return sorted({self.ctx.vocab[key][p.lower()] for p in parts if p not in unknown})
+
+    def yes(self, key: str) -> bool:
+        text = self.text(key).lower()
+        if text not in ("", "是", "否", "y", "n", "yes", "no", "true", "false", "1", "0"):
+            self.fail(key, "应填“是”或“否”。", "must be yes or no.")
+        return text in ("是", "y", "yes", "true", "1")
+
+
+def _parse_time(text: str) -> datetime | None:
+    text = text.replace("年", "-").replace("月", "-").replace("日", " ").replace("/", "-").replace("  ", " ").strip()
+    try:
+        at = datetime.fromisoformat(text)
+        return at if (":" in text) else None  # a bare date has no time of day
+    except ValueError:
+        pass
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    return None
+
+
+def validate_rows(uow: UnitOfWork, rows: Sequence[SheetRow], actor_id: int | None = None) -> list[RowError]:
+    """Every error of every row, by row and column; `actor_id` is the default first responder."""
+    return _check(_Context(uow, actor_id), rows)[1]
+
+
+def _check(ctx: _Context, rows: Sequence[SheetRow]) -> tuple[list[_Plan], list[RowError]]:
+    errors: list[RowError] = []
+    if len(rows) > MAX_ROWS:
+        return [], [RowError(MAX_ROWS + 2, "—", f"一次最多导入 {MAX_ROWS} 行。", f"At most {MAX_ROWS} rows at a time.")]
+    plans = []
+    for row in rows:
+        before = len(errors)
+        plan = _plan(_Cells(row, errors, ctx))
+        if len(errors) == before:
+            plans.append(plan)
+    return plans, errors
+
+
+def _plan(c: _Cells) -> _Plan:
+    at_intake = c.yes("resolved_at_intake")
+    form = {"received_at": c.instant("received_at", required=True), "channel": c.choice("channel", True),
+            "category": c.choice("category", True), "customer_name": c.text("customer_name", True),
+            "customer_phone": c.text("customer_phone", True), "content": c.text("content", True),
+            "customer_id_number": c.text("customer_id_number") or None,
+            "customer_account_no": c.text("customer_account_no") or None,
+            "compensation_claim": c.amount("compensation_claim"), "cause": c.choice("cause") or "branch",
+            "flags": c.choices("flags")}
+    times = {key: c.instant(key) for key in STEPS[1:]}
+    values = {"satisfaction": c.choice("satisfaction"), "department": c.choice("department"),
+              "compensation_paid": c.amount("compensation_paid")}
+    _check_order(c, form["received_at"], times, at_intake)
+    if at_intake:
+        form.update(resolved_at_intake=True, explanation=c.needed("fact_finding", "resolved_at_intake"),
+                    satisfaction=values["satisfaction"] or c.needed("satisfaction", "resolved_at_intake"))
+    _check_steps(c, times, values)
+    responder = _responder(c, times, at_intake)
+    department = values["department"] or _assessed_department(c, form)
+    if times["forwarded_at"] and department:
+        values["handler_id"] = _handler(c, department)
+    values["department"] = department
+    return _Plan(c.row.number, responder, form, times, values)
+
+
+def _check_order(c: _Cells, received: datetime | None, times: dict[str, datetime | None], at_intake: bool) -> None:
+    """Steps follow the lifecycle (RULES.md §2): each needs the one before it, and never comes earlier."""
+    done = {"received_at": received, **times}
+    if at_intake:
+        for key in ("forwarded_at", "first_contact_at", "resolved_at", "feedback_at"):
+            if times[key]:
+                c.fail(key, "当场解决的案件不应填写此时间。", "must be empty for a case resolved at intake.")
+        done.update(forwarded_at=received, resolved_at=received, feedback_at=received)
+    needs = {"first_contact_at": "forwarded_at", "resolved_at": "forwarded_at", "feedback_at": "resolved_at",
+             "return_visit_at": "feedback_at", "archived_at": "feedback_at"}
+    for key, before in needs.items():
+        if times[key] and not done[before]:
+            c.fail(key, f"缺少“{HEADER[before].zh}”。", f"needs {before}.")
+    previous: tuple[str, datetime] | None = None
+    for key in STEPS:
+        at = done.get(key)
+        if at is None:
+            continue
+        if previous and at < previous[1]:
+            c.fail(key, f"不能早于“{HEADER[previous[0]].zh}”。", f"cannot be before {previous[0]}.")
+        previous = (key, at)
+
+
+def _check_steps(c: _Cells, times: dict[str, datetime | None], values: dict[str, Any]) -> None:
+    """The data each transition requires (RULES.md §2), read only where the sheet gives that step."""
+    if times["forwarded_at"]:
+        values["handling_form"] = c.needed("handling_form", "forwarded_at")
+    values["first_contact_note"] = c.text("first_contact_note") or "表格导入：原表未记录联系内容"
+    if times["resolved_at"]:
+        for key in ("fact_finding", "measures", "accountability"):
+            values[key] = c.needed(key, "resolved_at")
+        if values["compensation_paid"] > 0:
+            values["signed_confirmation"] = c.needed("signed_confirmation", "compensation_paid")
+    if times["feedback_at"]:
+        values["feedback_method"] = c.needed("feedback_method", "feedback_at")
+    for step in ("feedback_at", "return_visit_at"):
+        if times[step] and not values["satisfaction"]:
+            c.needed("satisfaction", step)
+    if times["return_visit_at"]:
+        values["return_visit_method"] = c.needed("return_visit_method", "return_visit_at")
+        values["return_visit_note"] = c.needed("return_visit_note", "return_visit_at")
+    if times["archived_at"] and times["resolved_at"] and c.ctx.policy.return_visit_required \
+            and not times["return_visit_at"]:
+        c.fail("archived_at", "本政策包要求回访后才能归档。", "this pack requires a return visit before archiving.")
+
+
+def _acts(c: _Cells, key: str, username: str | None, actions: list[str]) -> int:
+    """The user named in `key` (or the importing user), checked for every action they will perform."""
+    user = c.ctx.users.get(username) if username else None
+    if username and (user is None or not user.active):
+        c.fail(key, f"用户“{username}”不存在或已停用。", f"user '{username}' does not exist or is disabled.")
+        return 0
+    user_id = user.id if user else (c.ctx.actor.id if c.ctx.actor else 0)
+    roles = set(user.roles) if user else (set(c.ctx.actor.roles) if c.ctx.actor else set())
+    refused = [a for a in actions if not roles & ACTION_ROLES[a]]
+    if not user_id or refused:
+        who = username or (c.ctx.actor.username if c.ctx.actor else "")
+        c.fail(key, f"“{who or '导入人'}”无权执行：{'、'.join(refused) or 'intake'}；请填写有权限的人员。",
+               f"'{who or 'the importing user'}' may not: {', '.join(refused) or 'intake'}; name someone who may.")
+    return user_id
+
+
+def _responder(c: _Cells, times: dict[str, datetime | None], at_intake: bool) -> int:
+    steps = {"forward": "forwarded_at", "feedback": "feedback_at", "return_visit": "return_visit_at",
+             "archive": "archived_at"}
+    actions = ["intake"] + [a for a, key in steps.items() if times[key] and not (at_intake and a == "feedback")]
+    return _acts(c, "first_responder", c.text("first_responder") or None, actions)
+
+
+def _handler(c: _Cells, department: str) -> int:
+    """The handler the case is forwarded to: of that department, and able to handle (seed 000 art. 17(2))."""
+    username = c.needed("handler", "forwarded_at")
+    user = c.ctx.users.get(username)
+    if user is not None and user.department_id != c.ctx.department_ids.get(department):
+        c.fail("handler", f"处理人“{username}”不属于责任部门“{department}”。",
+               f"handler '{username}' is not in department '{department}'.")
+        return 0
+    return _acts(c, "handler", username, ["resolve"]) if username else 0
+
+
+def _assessed_department(c: _Cells, form: dict[str, Any]) -> str | None:
+    """The department the rules give, as intake would compute it (RULES.md §4)."""
+    keys = ("received_at", "channel", "category", "compensation_claim", "cause", "flags")
+    if any(e.row == c.row.number and e.column in {HEADER[k].zh for k in keys} for e in c.errors):
+        return None  # already reported; the rest of the row is still checked
+    facts = {k: form[k] for k in keys}
+    try:
+        return assess(c.ctx.policy, parse_facts(facts, c.ctx.policy), c.ctx.calendar).responsible_department
+    except DomainError as exc:
+        c.fail(exc.field if exc.field in HEADER else "received_at", exc.zh, exc.en)
+        return None
+
+
+# --- importing ---------------------------------------------------------------------------------
+
+
+class _DeferredCommit(UnitOfWork):
+    """The outer transaction, lent to use cases that commit: their commit only flushes, so the
+    whole import commits — or rolls back — once (cosmicpython's unit of work, one level up)."""
+
+    def __init__(self, outer: UnitOfWork) -> None:  # no super().__init__: the session is the outer one
+        self.session = outer.session
+
+    def commit(self) -> None:
+        self.session.flush()
+
+
+def user_id_by_username(uow: UnitOfWork, username: str) -> int:
+    """For the command line's `--as USERNAME`."""
+    user_id = uow.session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise NotFound(f"用户“{username}”不存在。", f"User '{username}' does not exist.", field="as")
+    return user_id
+
+
+def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | bytes,
+                filename: str | None = None) -> ImportResult:
+    """Validate every row, then import all of them in one transaction, or none."""
+    actor = load_actor(uow.session, actor_id)
+    if not actor.roles & (ACTION_ROLES["intake"] | ACTION_ROLES["administer"]):
+        raise NotPermitted("只有受理人员和管理员可以导入案件。", "Only intake staff and admins may import cases.")
+    if isinstance(path_or_bytes, bytes):
+        data, name = path_or_bytes, filename or "upload.xlsx"
+    else:
+        try:
+            data, name = Path(path_or_bytes).read_bytes(), filename or Path(path_or_bytes).name
+        except OSError as exc:
+            raise InvalidInput(f"无法读取文件：{exc}", f"cannot read the file: {exc}", field="file") from None
+    rows, errors = read_rows(data, name)
+    if not rows and not errors:
+        errors = [RowError(2, "—", "文件中没有案件。", "The file has no cases.")]
+    plans, row_errors = _check(_Context(uow, actor_id), rows)
+    if errors or row_errors:
+        return ImportResult(errors=tuple(errors + row_errors))
+    tx = _DeferredCommit(uow)
+    case_nos = []
+    for plan in plans:
+        try:
+            case_nos.append(_replay(tx, plan, actor.id, f"{name} 第 {plan.row} 行"))
+        except DomainError as exc:  # a rule the checks above did not foresee: report it, import nothing
+            uow.session.rollback()
+            column = HEADER[exc.field].zh if exc.field in HEADER else "—"
+            return ImportResult(errors=(RowError(plan.row, column, exc.zh, exc.en),))
+    audit.record(uow.session, actor.id, "cases_imported", file=name, rows=len(plans), cases=case_nos)
+    uow.commit()
+    return ImportResult(case_nos=tuple(case_nos))
+
+
+def _replay(tx: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
+    """The case's lifecycle, step by step at the sheet's times, through the same use cases as the UI."""
+    t, v, responder = plan.times, plan.values, plan.responder_id
+    ref = cases.intake(tx, responder, plan.form)
+    steps: list[tuple[str, Callable[..., cases.CaseRef], int, dict[str, Any]]] = [
+        ("forwarded_at", cases.forward, responder, {"department": v.get("department"), "handler_id": v.get(
+            "handler_id"), "handling_form": v.get("handling_form")}),
+        ("first_contact_at", cases.first_contact, v.get("handler_id"), {"note": v.get("first_contact_note")}),
+        ("resolved_at", cases.resolve, v.get("handler_id"), {k: v.get(k) for k in (
+            "fact_finding", "measures", "accountability", "compensation_paid", "signed_confirmation")}),
+        ("feedback_at", cases.feedback, responder, {"method": v.get("feedback_method"),
+                                                    "satisfaction": v.get("satisfaction")}),
+        ("return_visit_at", cases.return_visit, responder, {"method": v.get("return_visit_method"),
+                                                            "satisfaction": v.get("satisfaction"),
+                                                            "note": v.get("return_visit_note")}),
+        ("archived_at", cases.archive, responder, {}),
+    ]
+    for key, action, who, values in steps:
+        if t[key]:
+            ref = action(tx, who, ref.case_no, ref.version, **values, at=t[key])
+    tx.session.add(CaseEvent(case_id=ref.id, at=datetime.now(SHANGHAI), actor_id=actor_id, event_type="note",
+                             from_state=ref.state, to_state=ref.state, note=f"表格导入：{origin}",
+                             data={"imported_from": origin}))
+    return ref.case_no

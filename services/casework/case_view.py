@@ -1,0 +1,249 @@
+"""The case page (案件详情, issue 4 §3): facts, assessment, deadlines, timeline and the allowed actions.
+
+A case outside the user's scope is refused with one message that says nothing about it. Customer ID,
+phone and account numbers are masked; revealing one is allowed to some roles and logged on the
+timeline (RULES.md §6, seed 003 §8, seed 004 art. 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
+from services.casework.queue import SlaBadge, as_of, sla_badges
+from services.errors import InvalidInput
+from services.institution import audit
+from services.institution.access import ACTION_ROLES, Actor, allowed_actions, case_for, case_scope, load_actor
+from services.institution.calendar_store import load_calendar
+from services.institution.settings import policy_for
+
+# field → (characters kept at the start, at the end): 110101********1234, 138****8000
+PII_FIELDS: dict[str, tuple[int, int]] = {"id_number": (6, 4), "phone": (3, 4), "account_no": (4, 4)}
+PII_LABELS = {"id_number": ("证件号码", "ID number"), "phone": ("联系电话", "phone"),
+              "account_no": ("账号", "account number")}
+
+
+def mask(value: str | None, field: str) -> str | None:
+    """Keep the head and tail the field allows, star the rest; short values keep a quarter at each end."""
+    if not value:
+        return value
+    head, tail = PII_FIELDS[field]
+    if len(value) <= head + tail:
+        head = tail = len(value) // 4
+    return value[:head] + "*" * (len(value) - head - tail) + (value[-tail:] if tail else "")
+
+
+def visible_case(session: Session, actor: Actor, case_no: str) -> Case:
+    """The case, if the user may view it; otherwise one refusal that reveals nothing (not even existence)."""
+    return case_for(session, actor, case_no, "view_case")
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    name: str
+    phone: str | None  # masked
+    id_number: str | None  # masked
+    account_no: str | None  # masked
+    can_reveal: bool  # the user's roles may reveal the full values (each reveal is logged)
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    milestone: str
+    starts_at: datetime
+    due_at: datetime
+    original_due_at: datetime
+    met_at: datetime | None
+    status: str  # open | met | met_late | waived
+    period: str
+    source: str
+    extensions: int
+    sla: SlaBadge
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event_type: str
+    at: datetime
+    actor_name: str | None  # None: the system
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseLink:
+    case_no: str
+    state: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    id: int
+    to_role: str
+    rule_key: str | None  # None: escalated by hand
+    reason: str
+    created_at: datetime
+    created_by: str | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case_no: str
+    pack: str
+    version: int  # pass back to every action: a stale version is a conflict
+    state: str
+    outcome: str | None
+    channel: str
+    category: str
+    grade: str
+    handling_level: str | None
+    cause: str
+    flags: list[str]
+    received_at: datetime
+    content: str
+    compensation_claimed: Decimal
+    compensation_paid: Decimal
+    customer: CustomerView
+    first_responder: str
+    assignee: str | None
+    department_code: str
+    department_name: str
+    handling_form: str | None
+    fact_finding: str | None
+    measures: str | None
+    accountability: str | None
+    signed_confirmation: str | None
+    satisfaction: int | None
+    milestones_at: dict[str, datetime | None]  # forwarded, first_contact, resolved, feedback, return_visit, closed
+    assessment: dict[str, Any]
+    explanation: list[str]
+    warnings: list[str]
+    deadlines: list[DeadlineView]
+    timeline: list[TimelineEntry]
+    escalations: list[EscalationView]
+    parent: CaseLink | None
+    children: list[CaseLink]
+    allowed_actions: list[str]
+    extendable: list[str]  # milestones the `extend` form may offer
+
+
+def _deadlines(session: Session, case: Case, now: datetime) -> list[DeadlineView]:
+    window, calendar = policy_for(session, case.pack).warning_window, load_calendar(session)
+    rows = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                           .order_by(CaseDeadline.due_at, CaseDeadline.id)).all()
+    badges = sla_badges([(d, window) for d in rows], now, calendar)
+    return [DeadlineView(d.milestone, d.starts_at, d.due_at, d.original_due_at, d.met_at, d.status, d.period,
+                         d.source, d.extensions, badge) for d, badge in zip(rows, badges, strict=True)]
+
+
+def _timeline(session: Session, case: Case) -> list[TimelineEntry]:
+    rows = session.execute(select(CaseEvent, User.display_name).outerjoin(User, User.id == CaseEvent.actor_id)
+                           .where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id))
+    return [TimelineEntry(e.event_type, e.at, name, e.from_state, e.to_state, e.note, dict(e.data or {}))
+            for e, name in rows]
+
+
+def case_escalations(session: Session, case_ids: list[int]) -> dict[int, list[EscalationView]]:
+    """Escalations of these cases, oldest first, by case id."""
+    by, ack = aliased(User), aliased(User)
+    rows = session.execute(select(Escalation, by.display_name, ack.display_name)
+                           .outerjoin(by, by.id == Escalation.created_by_id)
+                           .outerjoin(ack, ack.id == Escalation.acknowledged_by_id)
+                           .where(Escalation.case_id.in_(case_ids)).order_by(Escalation.created_at, Escalation.id))
+    out: dict[int, list[EscalationView]] = {}
+    for e, created_by, acknowledged_by in rows:
+        out.setdefault(e.case_id, []).append(EscalationView(
+            e.id, e.to_role, e.rule_key, e.reason, e.created_at, created_by, e.acknowledged_at, acknowledged_by))
+    return out
+
+
+def _link(case: Case) -> CaseLink:
+    return CaseLink(case.case_no, case.state, case.received_at)
+
+
+def _extendable(session: Session, case: Case, deadlines: list[DeadlineView]) -> list[str]:
+    """Open milestones the pack lets this case extend once more (RULES.md §3, pack [extension], as edited)."""
+    rule = policy_for(session, case.pack).extension
+    return [d.milestone for d in deadlines
+            if d.status == "open" and d.milestone in rule.milestones and d.extensions < rule.max_count]
+
+
+def _actions(actor: Actor, case: Case, deadlines: list[DeadlineView], extendable: list[str]) -> list[str]:
+    """The state's and roles' actions, less those with nothing to do: no extension left, no report owed."""
+    owes_report = any(d.milestone == "report_hq" and d.status == "open" for d in deadlines)
+    return [a for a in allowed_actions(case.state, actor.roles)
+            if (a != "extend" or extendable) and (a != "report_hq" or owes_report)]
+
+
+def _name(session: Session, user_id: int | None) -> str | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.display_name if user else None
+
+
+def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | None = None) -> CaseDetail:
+    """Everything the case page shows, and exactly the actions the state and the user's roles allow."""
+    session = uow.session
+    actor = load_actor(session, actor_id)
+    case = visible_case(session, actor, case_no)
+    now = as_of(now)
+    audit.record_once(uow, actor.id, "case_viewed", case.id, now)  # who viewed this case (issue 8 §7)
+    customer = session.get(Customer, case.customer_id)
+    department = session.get(Department, case.responsible_department_id)
+    assert customer is not None and department is not None  # foreign keys
+    deadlines = _deadlines(session, case, now)
+    extendable = _extendable(session, case, deadlines)
+    # Linked cases the user may not see stay out of the page (issue 8 §1).
+    parent = session.scalar(select(Case).where(Case.id == case.parent_case_id, case_scope(actor)))
+    children = session.scalars(select(Case).where(Case.parent_case_id == case.id, case_scope(actor))
+                               .order_by(Case.received_at))
+    assessment = dict(case.assessment or {})
+    return CaseDetail(
+        case_no=case.case_no, pack=case.pack, version=case.version, state=case.state, outcome=case.outcome,
+        channel=case.channel, category=case.category, grade=case.grade, handling_level=case.handling_level,
+        cause=case.cause, flags=list(case.flags), received_at=case.received_at, content=case.content,
+        compensation_claimed=case.compensation_claimed, compensation_paid=case.compensation_paid,
+        customer=CustomerView(customer.name, mask(customer.phone, "phone"), mask(customer.id_number, "id_number"),
+                              mask(customer.account_no, "account_no"),
+                              bool(actor.roles & ACTION_ROLES["reveal_pii"])),
+        first_responder=_name(session, case.first_responder_id) or "", assignee=_name(session, case.assignee_id),
+        department_code=department.code, department_name=department.name, handling_form=case.handling_form,
+        fact_finding=case.fact_finding, measures=case.measures, accountability=case.accountability,
+        signed_confirmation=case.signed_confirmation, satisfaction=case.satisfaction,
+        milestones_at={"forwarded": case.forwarded_at, "first_contact": case.first_contact_at,
+                       "resolved": case.resolved_at, "feedback": case.feedback_at,
+                       "return_visit": case.return_visit_at, "closed": case.closed_at},
+        assessment=assessment, explanation=list(assessment.get("explanation", [])),
+        warnings=list(assessment.get("warnings", [])), deadlines=deadlines, timeline=_timeline(session, case),
+        escalations=case_escalations(session, [case.id]).get(case.id, []),
+        parent=_link(parent) if parent else None, children=[_link(c) for c in children],
+        allowed_actions=_actions(actor, case, deadlines, extendable), extendable=extendable)
+
+
+def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: datetime | None = None) -> str:
+    """The unmasked value, for roles that need it; every reveal is a timeline event (RULES.md §6)."""
+    if field not in PII_FIELDS:
+        raise InvalidInput(f"不能查看字段“{field}”。", f"'{field}' cannot be revealed.", field="field")
+    actor = load_actor(uow.session, actor_id)
+    case = case_for(uow.session, actor, case_no, "reveal_pii")
+    customer = uow.session.get(Customer, case.customer_id)
+    value = getattr(customer, field) or ""
+    if value:
+        zh, en = PII_LABELS[field]
+        uow.session.add(CaseEvent(case_id=case.id, at=as_of(now), actor_id=actor.id, event_type="reveal_pii",
+                                  from_state=case.state, to_state=case.state, note=f"查看完整{zh}（{en}）",
+                                  data={"field": field}))
+        audit.record(uow.session, actor.id, "pii_revealed", case_id=case.id, at=now, field=field)
+        uow.commit()
+    return value

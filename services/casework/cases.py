@@ -1,0 +1,421 @@
+"""The case lifecycle (RULES.md §2): each use case is one transaction with its timeline event.
+
+Every function takes the unit of work, the acting user's id and plain values; it checks the
+user's role and scope, the case's state and version, writes the change and its event, and
+commits — or raises a DomainError and saves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
+from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
+from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from services.institution.access import Actor, case_for, load_actor, require_role
+from services.institution.calendar_store import load_calendar
+from services.institution.directory import department_by_code
+from services.institution.settings import active_policy, policy_for
+from services.rules import validation
+from services.rules.assess import assess, latest_extension, parse_facts
+from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.clock import as_of
+from services.rules.policy import Policy
+from services.rules.transitions import states_for
+
+SATISFACTION = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    id: int
+    case_no: str
+    version: int
+    state: str
+
+
+def _ref(case: Case) -> CaseRef:
+    return CaseRef(case.id, case.case_no, case.version, case.state)
+
+
+def _text(values: Mapping[str, Any], field: str, zh: str, en: str) -> str:
+    return validation.text(values.get(field), field, zh, en)  # length and NUL checks (issue 8 §5)
+
+
+def _amount(value: Any, field: str) -> Decimal:
+    return validation.amount(value, field)
+
+
+def _satisfaction(value: Any) -> int:
+    if value not in SATISFACTION:
+        raise InvalidInput("请选择满意度（1–5 分：非常不满意至非常满意）。",
+                           "Choose the satisfaction (1–5, very dissatisfied to very satisfied).",
+                           field="satisfaction")
+    return int(value)
+
+
+def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: str) -> tuple[Actor, Case, Policy]:
+    """Lock the case, then check the user, the version and the state (services.rules.transitions), in that order.
+
+    The role and scope come first, so a case the user may not touch says nothing about itself (issue 8 §1).
+    """
+    actor = load_actor(uow.session, actor_id)
+    if not isinstance(version, int) or isinstance(version, bool):  # every action states what it saw
+        raise InvalidInput("缺少案件版本号，请刷新案件后再操作。", "The case's version is missing; reload the case.",
+                           field="version")
+    case = case_for(uow.session, actor, case_no, action, lock=True)
+    if case.version != version:
+        raise Conflict(f"案件 {case_no} 已被他人修改，请刷新后重试；您填写的内容仍保留。",
+                       f"Case {case_no} was changed by someone else; reload and try again. Your input is kept.")
+    if case.state not in states_for(action):
+        raise InvalidTransition(f"案件当前状态为“{case.state}”，不能执行此操作（{action}）。",
+                                f"The case is '{case.state}'; '{action}' is not allowed now.", field="state")
+    return actor, case, policy_for(uow.session, case.pack)
+
+
+def _record(uow: UnitOfWork, case: Case, actor: Actor | None, event_type: str, at: datetime,
+            to_state: str | None = None, note: str | None = None, **data: Any) -> None:
+    uow.session.add(CaseEvent(case_id=case.id, at=at, actor_id=actor.id if actor else None,
+                              event_type=event_type, from_state=case.state, to_state=to_state or case.state,
+                              note=note, data=data))
+    if to_state:
+        case.state = to_state
+
+
+def _finish(uow: UnitOfWork, case: Case) -> CaseRef:
+    uow.flush()  # bumps case.version
+    uow.commit()
+    return _ref(case)
+
+
+def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
+    day = received_at.astimezone(SHANGHAI).date()
+    number = uow.session.scalar(text(
+        "INSERT INTO case_counters (day, last_no) VALUES (:day, 1) "
+        "ON CONFLICT (day) DO UPDATE SET last_no = case_counters.last_no + 1 RETURNING last_no"), {"day": day})
+    return f"TS-{day:%Y%m%d}-{number:06d}"
+
+
+def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:
+    customer = Customer(name=_text(form, "customer_name", "客户姓名", "customer's name"),
+                        phone=validation.phone(form.get("customer_phone")),
+                        id_number=validation.id_number(form.get("customer_id_number")),
+                        account_no=validation.account_no(form.get("customer_account_no")))
+    uow.session.add(customer)
+    return customer
+
+
+def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Policy,
+              parent: Case | None = None) -> Case:
+    """Shared by intake and re-complaint: validate everything first, then write (RULES.md §2)."""
+    content = _text(form, "content", "投诉内容", "complaint's content")
+    facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
+                                              "cause", "flags") if k in form}, policy)
+    customer = uow.session.get(Customer, parent.customer_id) if parent else _customer(uow, form)
+    assessment = assess(policy, facts, load_calendar(uow.session))
+    department = department_by_code(uow.session, assessment.responsible_department)
+    uow.flush()
+    case = Case(case_no=_next_case_no(uow, facts.received_at), pack=policy.code, channel=facts.channel,
+                category=facts.category, grade=assessment.grade, handling_level=assessment.handling_level,
+                cause=facts.cause, flags=sorted(facts.flags), state="registered",
+                received_at=facts.received_at, content=content, customer_id=customer.id,
+                first_responder_id=actor.id, responsible_department_id=department.id,
+                parent_case_id=parent.id if parent else None, compensation_claimed=facts.compensation_claim,
+                assessment=assessment.to_json(), intake_key=form.get("intake_key") or None)
+    uow.session.add(case)
+    uow.flush()
+    sync_deadlines(uow, case, assessment)
+    _record(uow, case, actor, "intake", facts.received_at, note=content,
+            assessment=assessment.to_json(), parent_case=parent.case_no if parent else None)
+    for role in assessment.escalate_to:
+        _escalate(uow, case, actor, role, f"rule:{role}", "; ".join(assessment.explanation), facts.received_at)
+    return case
+
+
+def _submitted_before(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any]) -> Case | None:
+    """A second click on save finds the case the first click created (issue 4 §1)."""
+    key = form.get("intake_key")
+    if not key:
+        return None
+    uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    return uow.session.scalar(select(Case).where(Case.intake_key == key, Case.first_responder_id == actor.id))
+
+
+def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
+    """Record a complaint; the recording user is its first responder, for good (seed 002 art. 3).
+
+    With `resolved_at_intake` the customer accepted the explanation at once (seed 000 art. 17(1)):
+    registered → resolved → feedback_given in the same transaction, every step recorded.
+    """
+    actor = load_actor(uow.session, actor_id)
+    require_role(actor, "intake")
+    earlier = _submitted_before(uow, actor, form)
+    if earlier is not None:
+        return _ref(earlier)
+    policy = active_policy(uow.session)
+    case = _register(uow, actor, form, policy)
+    if form.get("resolved_at_intake"):
+        _resolve_at_intake(uow, actor, case, policy, form)
+    return _finish(uow, case)
+
+
+def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy,
+                       form: Mapping[str, Any]) -> None:
+    explanation = _text(form, "explanation", "向客户所作的解释", "explanation given to the customer")
+    satisfaction = _satisfaction(form.get("satisfaction"))
+    at = case.received_at
+    case.outcome, case.fact_finding, case.measures = "resolved_at_intake", explanation, "当场解释"
+    case.accountability, case.resolved_at, case.feedback_at = "无", at, at
+    case.satisfaction = satisfaction
+    _record(uow, case, actor, "resolve_at_intake", at, "resolved", explanation)
+    _record(uow, case, actor, "feedback", at, "feedback_given", "客户当场接受解释，表示不再就同一事项投诉",
+            method="当面/电话", satisfaction=satisfaction)
+    mark_met(uow, case, policy, "resolve", at)
+    mark_met(uow, case, policy, "feedback", at)
+    waive_open(uow, case)
+
+
+def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, department: str,
+            handler_id: int, handling_form: str, at: datetime | None = None) -> CaseRef:
+    """Hand the case and its handling form to the responsible department (seed 000 art. 17(2))."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "forward")
+    handling_form = _text({"handling_form": handling_form}, "handling_form", "处理单内容", "handling form")
+    target = department_by_code(uow.session, department)
+    handler = uow.session.get(User, handler_id)
+    if handler is None or not handler.active or handler.department_id != target.id \
+            or not {"handler", "dept_head"} & set(handler.roles):
+        raise InvalidInput("请选择该部门的在岗处理人。", "Choose an active handler of that department.",
+                           field="handler")
+    at = as_of(at)
+    case.responsible_department_id, case.assignee_id = target.id, handler.id
+    case.handling_form, case.forwarded_at = handling_form, at
+    _record(uow, case, actor, "forward", at, "forwarded", handling_form,
+            department=department, handler=handler.username)
+    mark_met(uow, case, policy, "forward", at)
+    _reassess(uow, case, actor, policy, at)
+    return _finish(uow, case)
+
+
+def _reassess(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, at: datetime) -> None:
+    """Milestones starting at forwarding or resolution get their deadlines now (RULES.md §4)."""
+    changes = sync_deadlines(uow, case, assess(policy, case_facts(case), load_calendar(uow.session)))
+    if changes:
+        _record(uow, case, actor, "deadlines_recomputed", at, note="start of milestone", changes=changes)
+
+
+def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, note: str,
+                  at: datetime | None = None) -> CaseRef:
+    """The department's first contact with the customer (seed 000 art. 17(3), 001 art. 17)."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact")
+    note = _text({"note": note}, "note", "联系情况", "what was said")
+    at = as_of(at)
+    case.first_contact_at = at
+    _record(uow, case, actor, "first_contact", at, "in_progress", note)
+    mark_met(uow, case, policy, "first_contact", at)
+    return _finish(uow, case)
+
+
+def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, fact_finding: str,
+            measures: str, accountability: str, compensation_paid: Any = 0,
+            signed_confirmation: str | None = None, at: datetime | None = None) -> CaseRef:
+    """Record the result; compensation paid needs the customer's signed confirmation (seed 002 art. 19(1))."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "resolve")
+    values = {"fact_finding": fact_finding, "measures": measures, "accountability": accountability}
+    case.fact_finding = _text(values, "fact_finding", "事实认定", "fact finding")
+    case.measures = _text(values, "measures", "处理措施", "measures taken")
+    case.accountability = _text(values, "accountability", "对责任部门和责任人的处理",
+                                "accountability of the department and person")
+    case.compensation_paid = _amount(compensation_paid, "compensation_paid")
+    if case.compensation_paid > 0:
+        case.signed_confirmation = _text({"signed_confirmation": signed_confirmation}, "signed_confirmation",
+                                         "客户签字确认记录", "customer's signed confirmation")
+    at = as_of(at)
+    case.outcome, case.resolved_at = "resolved", at
+    _record(uow, case, actor, "resolve", at, "resolved", case.fact_finding, measures=case.measures,
+            accountability=case.accountability, compensation_paid=str(case.compensation_paid))
+    mark_met(uow, case, policy, "resolve", at)
+    _reassess(uow, case, actor, policy, at)
+    return _finish(uow, case)
+
+
+def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, explanation: str,
+                 at: datetime | None = None) -> CaseRef:
+    """Close as invalid: still explained to the customer, and feedback must follow (seed 002 art. 18(3))."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "invalid")
+    explanation = _text({"explanation": explanation}, "explanation", "向客户所作的解释", "explanation to the customer")
+    at = as_of(at)
+    case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
+    case.measures, case.accountability = "解释说明", "无"
+    _record(uow, case, actor, "invalid", at, "resolved", explanation)
+    mark_met(uow, case, policy, "resolve", at)
+    return _finish(uow, case)
+
+
+def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, method: str,
+             satisfaction: int, note: str = "", at: datetime | None = None) -> CaseRef:
+    """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
+    method = _text({"method": method}, "method", "反馈方式", "feedback method")
+    at = as_of(at)
+    case.satisfaction, case.feedback_at = _satisfaction(satisfaction), at
+    _record(uow, case, actor, "feedback", at, "feedback_given", note or None, method=method,
+            satisfaction=case.satisfaction)
+    mark_met(uow, case, policy, "feedback", at)
+    return _finish(uow, case)
+
+
+def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, method: str,
+                 satisfaction: int, note: str, at: datetime | None = None) -> CaseRef:
+    """Confirm the result and satisfaction later (seed 000 art. 17(5), 001 art. 8)."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit")
+    method = _text({"method": method}, "method", "回访方式", "visit method")
+    note = _text({"note": note}, "note", "回访情况", "what the customer said")
+    at = as_of(at)
+    case.satisfaction, case.return_visit_at = _satisfaction(satisfaction), at
+    _record(uow, case, actor, "return_visit", at, "return_visit", note, method=method,
+            satisfaction=case.satisfaction)
+    mark_met(uow, case, policy, "return_visit", at)
+    return _finish(uow, case)
+
+
+def missing_for_archive(case: Case, policy: Policy) -> list[str]:
+    """What the handling form still lacks before it may be filed (seed 000 art. 17(6))."""
+    if case.outcome == "withdrawn":
+        return []
+    required = {"fact_finding": case.fact_finding, "measures": case.measures,
+                "accountability": case.accountability, "feedback": case.feedback_at,
+                "satisfaction": case.satisfaction}
+    if case.outcome == "resolved":
+        required["handling_form"] = case.handling_form
+        if case.compensation_paid > 0:
+            required["signed_confirmation"] = case.signed_confirmation
+        if policy.return_visit_required:
+            required["return_visit"] = case.return_visit_at
+    return [name for name, value in required.items() if value in (None, "")]
+
+
+def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
+            at: datetime | None = None) -> CaseRef:
+    actor, case, policy = _open(uow, actor_id, case_no, version, "archive")
+    missing = missing_for_archive(case, policy)
+    if missing:
+        raise InvalidInput(f"处理单尚不完整，不能归档：缺少 {', '.join(missing)}。",
+                           f"The handling form is incomplete, cannot archive: missing {', '.join(missing)}.",
+                           field=missing[0])
+    at = as_of(at)
+    case.closed_at = case.closed_at or at
+    _record(uow, case, actor, "archive", at, "archived")
+    return _finish(uow, case)
+
+
+def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, reason: str,
+             at: datetime | None = None) -> CaseRef:
+    """The customer withdraws: processing ends that day, with the reason (RULES.md §2)."""
+    actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw")
+    reason = _text({"reason": reason}, "reason", "撤诉原因", "reason for withdrawal")
+    at = as_of(at)
+    case.outcome, case.closed_at = "withdrawn", at
+    _record(uow, case, actor, "withdraw", at, "withdrawn", reason)
+    waive_open(uow, case)
+    return _finish(uow, case)
+
+
+def re_complaint(uow: UnitOfWork, actor_id: int, case_no: str, version: int, form: Mapping[str, Any]) -> CaseRef:
+    """A dissatisfied customer's new case, linked to the old one (seed 000 art. 17(7)).
+
+    Only on a case the user may see (issue 8 §1): the new case shares the parent's customer record,
+    so a re-complaint must never be a way to reach another desk's customer data.
+    """
+    actor, parent, policy = _open(uow, actor_id, case_no, version, "re_complaint")
+    earlier = _submitted_before(uow, actor, form)
+    if earlier is not None:
+        return _ref(earlier)
+    merged = {"channel": parent.channel, "category": parent.category, "cause": parent.cause,
+              "flags": list(parent.flags), **form}
+    case = _register(uow, actor, merged, policy, parent)
+    _record(uow, parent, actor, "re_complaint", case.received_at, note=case.case_no, new_case=case.case_no)
+    return _finish(uow, case)
+
+
+def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milestone: str,
+           new_due: datetime, reason: str, customer_informed_at: datetime, informed_method: str,
+           at: datetime | None = None) -> CaseRef:
+    """A new deadline for one milestone, with a reason told to the customer, within the pack's limit.
+
+    The original deadline is kept for the KPI "resolved within the first deadline" (RULES.md §3).
+    """
+    actor, case, policy = _open(uow, actor_id, case_no, version, "extend")
+    values = {"reason": reason, "informed_method": informed_method}
+    reason = _text(values, "reason", "延期原因", "reason for the extension")
+    informed_method = _text(values, "informed_method", "告知客户的方式", "how the customer was told")
+    row = uow.session.scalar(select(CaseDeadline).where(
+        CaseDeadline.case_id == case.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
+    if row is None:
+        raise InvalidInput(f"节点“{milestone}”没有未完成的期限，无需延期。",
+                           f"Milestone '{milestone}' has no open deadline to extend.", field="milestone")
+    new_due, informed = as_of(new_due), as_of(customer_informed_at)
+    latest = latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
+                              row.extensions)
+    if not row.due_at < new_due <= latest:
+        raise InvalidInput(f"新期限须晚于 {format_deadline(row.due_at)}，且不晚于 {format_deadline(latest)}。",
+                           f"The new deadline must be after {format_deadline(row.due_at)} and no later than "
+                           f"{format_deadline(latest)}.", field="new_due")
+    uow.session.add(Extension(case_id=case.id, milestone=milestone, old_due_at=row.due_at, new_due_at=new_due,
+                              reason=reason, customer_informed_at=informed,
+                              customer_informed_method=informed_method, requested_by_id=actor.id))
+    old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
+    _record(uow, case, actor, "extension", as_of(at), note=reason, milestone=milestone,
+            old_due=old_due.isoformat(), new_due=new_due.isoformat(), customer_informed_at=informed.isoformat(),
+            informed_method=informed_method)
+    case.updated_at = as_of(at)  # an extension changes the case: bump its version
+    return _finish(uow, case)
+
+
+def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, note: str,
+              at: datetime | None = None) -> CaseRef:
+    """Report a closed branch-level case to brokerage headquarters (seed 002 art. 19(1))."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "report_hq")
+    owed = uow.session.scalar(select(CaseDeadline.id).where(
+        CaseDeadline.case_id == case.id, CaseDeadline.milestone == "report_hq", CaseDeadline.status == "open"))
+    if owed is None:
+        raise InvalidTransition("该案件无需报备总部，或已报备。", "This case owes no report to headquarters.",
+                                field="report_hq")
+    note = _text({"note": note}, "note", "报备内容", "what was reported")
+    at = as_of(at)
+    _record(uow, case, actor, "report_hq", at, note=note)
+    mark_met(uow, case, policy, "report_hq", at)
+    case.updated_at = at  # the report changes the case: bump its version
+    return _finish(uow, case)
+
+
+def _escalate(uow: UnitOfWork, case: Case, actor: Actor | None, role: str, rule_key: str | None,
+              reason: str, at: datetime) -> None:
+    uow.session.add(Escalation(case_id=case.id, to_role=role, rule_key=rule_key, reason=reason,
+                               created_by_id=actor.id if actor else None))
+    _record(uow, case, actor, "escalation", at, note=reason, to_role=role, rule=rule_key)
+
+
+def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_role: str,
+             reason: str, at: datetime | None = None) -> CaseRef:
+    """Report the case up the chain of responsibility by hand (RULES.md §1)."""
+    actor, case, policy = _open(uow, actor_id, case_no, version, "escalate")
+    if to_role not in policy.roles:
+        raise InvalidInput(f"上报对象“{to_role}”不在本政策包中。", f"'{to_role}' is not a role of this pack.",
+                           field="to_role")
+    reason = _text({"reason": reason}, "reason", "上报原因", "reason")
+    _escalate(uow, case, actor, to_role, None, reason, as_of(at))
+    return _finish(uow, case)
+
+
+def case_by_number(uow: UnitOfWork, case_no: str) -> Case:
+    case = uow.session.scalar(select(Case).where(Case.case_no == case_no))
+    if case is None:
+        raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
+    return case

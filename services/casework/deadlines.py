@@ -1,0 +1,101 @@
+"""A case's milestone deadlines: stored from the assessment, met by events, extended, recomputed.
+
+RULES.md §3: a deadline is an exclusive instant; a milestone is met when its event happens
+before it; an open milestone past it is overdue, and inside the pack's warning window at risk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseDeadline, CaseEvent
+from services.institution.calendar_store import load_calendar
+from services.institution.settings import policy_for
+from services.rules.assess import Assessment, Facts, assess
+from services.rules.calendar import WorkingCalendar, at_risk_from
+from services.rules.policy import Policy
+from services.rules.transitions import CLOSED_STATES
+
+
+def case_facts(case: Case) -> Facts:
+    return Facts(received_at=case.received_at, channel=case.channel, category=case.category,
+                 compensation_claim=Decimal(case.compensation_claimed), cause=case.cause,
+                 flags=frozenset(case.flags), forwarded_at=case.forwarded_at, resolved_at=case.resolved_at)
+
+
+def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment) -> list[dict[str, Any]]:
+    """Add the milestones the assessment now knows and move open, never-extended ones.
+
+    Returns the changes (milestone, old, new) so the caller records them on the timeline.
+    """
+    rows = {d.milestone: d for d in uow.session.scalars(
+        select(CaseDeadline).where(CaseDeadline.case_id == case.id))}
+    changes: list[dict[str, Any]] = []
+    for milestone in assessment.milestones:
+        row = rows.get(milestone.code)
+        if row is None:
+            uow.session.add(CaseDeadline(
+                case_id=case.id, milestone=milestone.code, starts_at=milestone.starts_at,
+                due_at=milestone.due, original_due_at=milestone.due, period=str(milestone.period),
+                source=milestone.source))
+        elif row.status == "open" and row.extensions == 0 and row.due_at != milestone.due:
+            changes.append({"milestone": row.milestone, "old": row.due_at.isoformat(),
+                            "new": milestone.due.isoformat()})
+            row.starts_at, row.due_at, row.original_due_at = milestone.starts_at, milestone.due, milestone.due
+    uow.flush()
+    return changes
+
+
+def mark_met(uow: UnitOfWork, case: Case, policy: Policy, event_type: str, at: datetime) -> None:
+    """Close every open milestone this event meets, on time or late (RULES.md §3)."""
+    met_codes = [m.code for m in policy.milestones if event_type in m.met_by]
+    for row in uow.session.scalars(select(CaseDeadline).where(
+            CaseDeadline.case_id == case.id, CaseDeadline.status == "open",
+            CaseDeadline.milestone.in_(met_codes))):
+        row.met_at, row.status = at, ("met" if at < row.due_at else "met_late")
+
+
+def waive_open(uow: UnitOfWork, case: Case) -> None:
+    """A withdrawn or resolved-at-intake case owes no further milestone."""
+    for row in uow.session.scalars(select(CaseDeadline).where(
+            CaseDeadline.case_id == case.id, CaseDeadline.status == "open")):
+        row.status = "waived"
+
+
+def recompute_open_deadlines(uow: UnitOfWork, actor_id: int, reason: str) -> int:
+    """After a calendar edit, re-assess every open case and record each change on its timeline."""
+    calendar: WorkingCalendar = load_calendar(uow.session)
+    cases = uow.session.scalars(select(Case).where(
+        Case.state.not_in(CLOSED_STATES),
+        Case.id.in_(select(CaseDeadline.case_id).where(CaseDeadline.status == "open")))).all()
+    changed = 0
+    for case in cases:
+        changes = sync_deadlines(uow, case, assess(policy_for(uow.session, case.pack), case_facts(case), calendar))
+        if changes:
+            changed += 1
+            uow.session.add(CaseEvent(case_id=case.id, at=datetime.now().astimezone(), actor_id=actor_id,
+                                      event_type="deadlines_recomputed", note=reason,
+                                      data={"changes": changes}))
+    uow.flush()
+    return changed
+
+
+@dataclass(frozen=True)
+class Sla:
+    status: str  # on_time | at_risk | overdue | met | met_late | waived
+    due_at: datetime
+
+
+def sla(row: CaseDeadline, now: datetime, warning_window: float) -> Sla:
+    """RULES.md §3: at risk inside the last `warning_window` share of the period."""
+    if row.status != "open":
+        return Sla(row.status, row.due_at)
+    if now >= row.due_at:
+        return Sla("overdue", row.due_at)
+    return Sla("at_risk" if now >= at_risk_from(row.starts_at, row.due_at, warning_window) else "on_time", row.due_at)

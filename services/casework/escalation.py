@@ -1,0 +1,213 @@
+"""The escalation board (升级看板, issue 4 §4) and the automatic escalations it applies on page load.
+
+Automatic escalations (RULES.md §4, issue 4 §4): an open milestone past its deadline goes to the
+head of the responsible department (`overdue:<milestone>`); the pack's escalation rules recorded in
+the assessment — major/L1 cases to the executive roles, and the pack's own — go to their roles
+(`rule:<role>`, the key intake uses). UNIQUE(case_id, rule_key) with ON CONFLICT DO NOTHING makes
+each happen exactly once however many sessions run this at the same time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+
+from sqlalchemy import and_, bindparam, exists, literal, or_, select, text, true
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, aliased
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
+from services.casework.case_view import EscalationView, case_escalations
+from services.casework.queue import SlaBadge, as_of, at_risk_sql, nearest_open_deadline, row_badges
+from services.errors import Conflict, NotPermitted
+from services.institution.access import answers, case_scope, load_actor, require_role
+from services.institution.calendar_store import load_calendar
+from services.institution.settings import policy_for
+from services.rules.calendar import format_deadline
+from services.rules.policy import ANSWERING_ROLES, Policy
+from services.rules.transitions import OPEN_STATES
+
+MAJOR_GRADES = ("major", "L1")  # seed 000 art. 4, 001 art. 13, 002 art. 18(2), 003 §3, 004 art. 9
+DEFAULT_BOARD_LIMIT = 500
+_BATCH = 1000  # escalations inserted per statement
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    case_no: str
+    pack: str
+    state: str
+    grade: str
+    handling_level: str | None
+    department_code: str
+    department_name: str
+    responsible_person: str  # the handler once forwarded, before that the first responder
+    deadline: SlaBadge | None  # the nearest open deadline; when overdue, the longest overdue one
+    reasons: tuple[str, ...]  # overdue | at_risk | major | escalated
+    escalations: list[EscalationView]
+    to_answer: tuple[int, ...]  # unacknowledged escalations this user answers (issue 8 §1)
+
+
+@dataclass(frozen=True)
+class BoardGroup:
+    handling_level: str | None
+    department_code: str
+    department_name: str
+    rows: list[BoardRow]
+
+
+def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
+          limit: int = DEFAULT_BOARD_LIMIT) -> list[BoardRow]:
+    """Open cases in the user's scope that are overdue, at risk, major/L1 or have an unanswered escalation,
+    ordered by handling level, department, then the most urgent deadline (see `grouped`)."""
+    session = uow.session
+    actor = load_actor(session, actor_id)
+    require_role(actor, "view_case")
+    now = as_of(now)
+    nearest = nearest_open_deadline()
+    at_risk = at_risk_sql(session, now)
+    escalated = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
+    overdue = and_(nearest.c.due_at.is_not(None), nearest.c.due_at <= now)
+    major = Case.grade.in_(MAJOR_GRADES)
+    assignee, responder = aliased(User), aliased(User)
+    rows = session.execute(
+        select(Case.id, Case.case_no, Case.pack, Case.state, Case.grade, Case.handling_level,
+               Department.code.label("department_code"), Department.name.label("department_name"),
+               assignee.display_name.label("assignee"), responder.display_name.label("responder"),
+               nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status,
+               overdue.label("overdue"), at_risk.label("at_risk"), major.label("major"),
+               escalated.label("escalated"))
+        .join(Department, Department.id == Case.responsible_department_id)
+        .join(responder, responder.id == Case.first_responder_id)
+        .outerjoin(assignee, assignee.id == Case.assignee_id)
+        .outerjoin(nearest, true())
+        .where(Case.state.in_(OPEN_STATES), case_scope(actor), or_(overdue, at_risk, major, escalated))
+        .order_by(Case.handling_level.asc().nulls_last(), Department.name, nearest.c.due_at.asc().nulls_last(),
+                  Case.id)
+        .limit(limit)).all()
+    badges = row_badges(session, rows, now, load_calendar(session))
+    escalations = case_escalations(session, [r.id for r in rows])
+    return [BoardRow(
+        r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
+        r.assignee or r.responder, badge,
+        tuple(reason for reason in ("overdue", "at_risk", "major", "escalated") if getattr(r, reason)),
+        escalations.get(r.id, []),
+        tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
+              and answers(actor, addressee(policy_for(session, r.pack), e.to_role))))
+        for r, badge in zip(rows, badges, strict=True)]
+
+
+def addressee(policy: Policy, to_role: str) -> str:
+    """The system role that answers an escalation to `to_role` (pack data `answered_by`, issue 8 §1);
+    an unknown role is answered only by the top rank."""
+    if to_role in ANSWERING_ROLES:
+        return to_role
+    role = policy.roles.get(to_role)
+    return role.answered_by if role and role.answered_by else ANSWERING_ROLES[-1]
+
+
+def grouped(rows: Iterable[BoardRow]) -> list[BoardGroup]:
+    """The board's rows grouped by handling level and department, in the board's order."""
+    return [BoardGroup(level, code, name, list(members)) for (level, code, name), members in groupby(
+        rows, key=lambda r: (r.handling_level, r.department_code, r.department_name))]
+
+
+# --- automatic escalations ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class _Due:
+    """An automatic escalation a case is owed (sorted, so concurrent runs lock in the same order)."""
+
+    case_id: int
+    rule_key: str
+    to_role: str
+    state: str
+    reason: str
+
+
+def _overdue_escalations(session: Session, now: datetime) -> list[_Due]:
+    rule_key = literal("overdue:") + CaseDeadline.milestone
+    rows = session.execute(
+        select(Case.id, Case.state, Case.pack, CaseDeadline.milestone, CaseDeadline.due_at, Department.name)
+        .join(CaseDeadline, CaseDeadline.case_id == Case.id)
+        .join(Department, Department.id == Case.responsible_department_id)
+        .where(Case.state.in_(OPEN_STATES), CaseDeadline.status == "open", CaseDeadline.due_at <= now,
+               ~exists().where(Escalation.case_id == Case.id, Escalation.rule_key == rule_key)))
+    return [_Due(r.id, f"overdue:{r.milestone}", "dept_head", r.state,
+                 f"“{policy_for(session, r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
+                 f"已过仍未完成，上报{r.name}负责人") for r in rows]
+
+
+_RULE_ESCALATIONS = text(
+    "SELECT c.id, c.state, c.pack, c.grade, r.role FROM cases c "
+    "CROSS JOIN LATERAL jsonb_array_elements_text(c.assessment -> 'escalate_to') AS r(role) "
+    "WHERE c.state IN :open AND NOT EXISTS (SELECT 1 FROM escalations e "
+    "WHERE e.case_id = c.id AND e.rule_key = 'rule:' || r.role)").bindparams(bindparam("open", expanding=True))
+
+
+def _rule_escalations(session: Session) -> list[_Due]:
+    """The pack's escalation rules as assessed (major/L1 → executives, and the pack's own)."""
+    out = []
+    for r in session.execute(_RULE_ESCALATIONS, {"open": list(OPEN_STATES)}):
+        policy = policy_for(session, r.pack)
+        grade, role = policy.label("grade", r.grade), policy.label("role", r.role)
+        out.append(_Due(r.id, f"rule:{r.role}", r.role, r.state, f"按政策包升级规则上报{role}（等级：{grade}）"))
+    return out
+
+
+def run_automatic_escalations(uow: UnitOfWork, now: datetime | None = None) -> int:
+    """Record every automatic escalation not yet recorded, each exactly once; returns how many were new."""
+    now = as_of(now)
+    owed = sorted(set(_overdue_escalations(uow.session, now) + _rule_escalations(uow.session)))
+    created = 0
+    for start in range(0, len(owed), _BATCH):
+        batch = {(due.case_id, due.rule_key): due for due in owed[start:start + _BATCH]}
+        # Rows go in (case_id, rule_key) order, so concurrent runs queue behind each other instead of
+        # deadlocking; a key another run inserted first is skipped once that run commits, and gets no event here.
+        inserted = uow.session.execute(
+            insert(Escalation).values([{"case_id": due.case_id, "to_role": due.to_role, "rule_key": due.rule_key,
+                                        "reason": due.reason, "created_by_id": None} for due in batch.values()])
+            .on_conflict_do_nothing(index_elements=["case_id", "rule_key"])
+            .returning(Escalation.id, Escalation.case_id, Escalation.rule_key)).all()
+        if inserted:
+            uow.session.execute(insert(CaseEvent), [
+                {"case_id": due.case_id, "at": now, "actor_id": None, "event_type": "escalation",
+                 "from_state": due.state, "to_state": due.state, "note": due.reason,
+                 "data": {"to_role": due.to_role, "rule": due.rule_key, "escalation_id": row.id}}
+                for row in inserted for due in [batch[(row.case_id, row.rule_key)]]])
+        created += len(inserted)
+    uow.commit()
+    return created
+
+
+def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime | None = None) -> EscalationView:
+    """The escalated-to person (or one above) confirms they have taken it up; recorded on the timeline."""
+    session = uow.session
+    actor = load_actor(session, actor_id)
+    require_role(actor, "acknowledge")
+    escalation = session.scalar(select(Escalation).where(Escalation.id == escalation_id).with_for_update())
+    case_row = escalation and session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
+    if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
+        raise NotPermitted("该升级记录不存在或不在您的权限范围内。",
+                           "This escalation does not exist or is outside your scope.", field="escalation_id")
+    policy = policy_for(session, case_row.pack)
+    if not answers(actor, addressee(policy, escalation.to_role)):
+        role = policy.label("role", escalation.to_role)
+        raise NotPermitted(f"该升级上报给“{role}”，须由其本人或更高层级确认。",
+                           f"This escalation is addressed to '{role}': only they or someone above may acknowledge it.",
+                           field="escalation_id")
+    if escalation.acknowledged_at is not None:
+        raise Conflict("该升级已被确认，请刷新。", "This escalation was already acknowledged; reload.")
+    at = as_of(at)
+    escalation.acknowledged_by_id, escalation.acknowledged_at = actor.id, at
+    session.add(CaseEvent(case_id=case_row.id, at=at, actor_id=actor.id, event_type="escalation_ack",
+                          from_state=case_row.state, to_state=case_row.state, note=escalation.reason,
+                          data={"escalation_id": escalation.id, "to_role": escalation.to_role,
+                                "rule": escalation.rule_key}))
+    uow.flush()
+    uow.commit()
+    return next(e for e in case_escalations(session, [case_row.id])[case_row.id] if e.id == escalation.id)

@@ -1,0 +1,69 @@
+"""The home page's "what needs me today": counts per role, each pointing at the page that resolves it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, exists, func, select
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseDeadline, Escalation
+from services.casework.queue import at_risk_sql
+from services.institution.access import Actor, case_scope, load_actor
+from services.rules.calendar import SHANGHAI
+
+
+@dataclass(frozen=True)
+class WorkCount:
+    key: str  # label key in the UI catalogue: home.<key>
+    count: int
+    page: str  # where to go to deal with it
+    query: dict[str, str]
+
+
+def _count(uow: UnitOfWork, actor: Actor, *conditions: ColumnElement[bool]) -> int:
+    return uow.session.scalar(select(func.count()).select_from(Case).where(case_scope(actor), *conditions)) or 0
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at <= now)
+
+
+def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[WorkCount]:
+    """Only what needs this user, by role (issue 3 §6); zero counts are left out."""
+    now = now or datetime.now(SHANGHAI)
+    actor = load_actor(uow.session, actor_id)
+    mine = Case.assignee_id == actor.id
+    counts: list[WorkCount] = []
+    if "handler" in actor.roles:
+        counts += [
+            WorkCount("assigned_open", _count(uow, actor, mine, Case.state.in_(("forwarded", "in_progress"))),
+                      "queue", {"view": "assigned"}),
+            WorkCount("overdue", _count(uow, actor, mine, _overdue(now)), "queue",
+                      {"view": "assigned"}),
+            WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow.session, now)), "queue",
+                      {"view": "assigned"}),
+        ]
+    if "intake" in actor.roles:
+        tracked = Case.first_responder_id == actor.id
+        counts += [
+            WorkCount("to_forward", _count(uow, actor, tracked, Case.state == "registered"), "queue",
+                      {"view": "first_responder"}),
+            WorkCount("to_feedback", _count(uow, actor, tracked, Case.state == "resolved"), "queue",
+                      {"view": "first_responder"}),
+            WorkCount("to_archive", _count(uow, actor, tracked, Case.state.in_(("feedback_given", "return_visit"))),
+                      "queue", {"view": "first_responder"}),
+        ]
+    if "dept_head" in actor.roles and actor.department_id is not None:
+        department = Case.responsible_department_id == actor.department_id
+        counts += [
+            WorkCount("department_open", _count(uow, actor, department, Case.state.not_in(("archived", "withdrawn"))),
+                      "queue", {"view": "department"}),
+            WorkCount("overdue", _count(uow, actor, department, _overdue(now)), "queue",
+                      {"view": "department"}),
+        ]
+    if actor.roles & {"dept_head", "supervisor", "executive"}:
+        unacknowledged = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
+        counts.append(WorkCount("escalations", _count(uow, actor, unacknowledged), "escalation", {}))
+    return [c for c in counts if c.count]

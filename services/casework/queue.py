@@ -1,0 +1,338 @@
+"""My queue (我的待办), the intake page's live preview and its "complained before" warning (issue 4 §1–2).
+
+Every read is one SQL query, filtered and paged in the database; SLA badges count working days on
+the institution's calendar from the database (RULES.md §3).
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from itertools import accumulate
+from math import ceil
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, Select, case, exists, false, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseDeadline, Customer, User
+from services.casework.deadlines import sla
+from services.errors import InvalidInput, NotPermitted
+from services.institution.access import case_scope, load_actor, require_role
+from services.institution.calendar_store import load_calendar
+from services.institution.settings import active_policy, policy_for
+from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, format_deadline
+from services.rules.clock import as_of
+from services.rules.policy import PACK_CODES
+from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
+
+VIEWS = ("assigned", "first_responder", "department")
+MAX_PAGE_SIZE = 200
+SLA_STATUSES = {
+    "on_time": ("按时", "on time"), "at_risk": ("临近到期", "at risk"), "overdue": ("已超期", "overdue"),
+    "met": ("按时完成", "met"), "met_late": ("超期完成", "met late"), "waived": ("无需办理", "waived"),
+}
+_DAY_KINDS = ("working_days", "calendar_days")
+_INTAKE_FACTS = tuple(k for k in FACT_KEYS if k not in ("forwarded_at", "resolved_at"))  # set later, not at intake
+
+
+# --- SLA badge ------------------------------------------------------------------------------------
+
+
+class DeadlineLike(Protocol):
+    milestone: str
+    status: str
+    starts_at: datetime
+    due_at: datetime
+    period: str
+
+
+@dataclass(frozen=True)
+class SlaBadge:
+    """A milestone's SLA: status plus the time left (on time / at risk) or overdue.
+
+    unit is `working_days` for day-based milestones (RULES.md §3), `hours` otherwise and for the
+    last part-day; None for a closed milestone (met, met late, waived).
+    """
+
+    milestone: str
+    status: str  # on_time | at_risk | overdue | met | met_late | waived
+    due_at: datetime
+    unit: str | None = None
+    amount: float | None = None
+
+    @property
+    def due_text(self) -> str:
+        return format_deadline(self.due_at)
+
+    def label(self, lang: str = "zh") -> str:
+        zh, en = SLA_STATUSES[self.status]
+        return zh if lang == "zh" else en
+
+    def countdown(self, lang: str = "zh") -> str:
+        """`剩余 2 个工作日` / `3.5 hours overdue`; empty for a closed milestone."""
+        if self.amount is None:
+            return ""
+        n = f"{self.amount:g}"
+        if lang == "zh":
+            unit = "个工作日" if self.unit == "working_days" else "小时"
+            return f"已超期 {n} {unit}" if self.status == "overdue" else f"剩余 {n} {unit}"
+        unit = ("working day" if self.unit == "working_days" else "hour") + ("" if self.amount == 1 else "s")
+        return f"{n} {unit} overdue" if self.status == "overdue" else f"{n} {unit} left"
+
+    def text(self, lang: str = "zh") -> str:
+        """`临近到期 · 剩余 1 个工作日`, `已超期 2 个工作日`, `按时完成`."""
+        countdown = self.countdown(lang)
+        if not countdown or self.status == "overdue":  # an overdue countdown already says so
+            return countdown or self.label(lang)
+        return f"{self.label(lang)} · {countdown}"
+
+
+Count = Callable[[date, date], int]  # working days in [first, last]
+
+
+def _working_days(calendar: WorkingCalendar, first: date, last: date) -> int:
+    return sum(1 for day in calendar.days(first, last) if calendar.is_working_day(day.day))
+
+
+def working_day_counter(calendar: WorkingCalendar, dates: Iterable[date]) -> Count:
+    """Working days in [first, last]: one pass over the span of `dates`, then O(1) per count inside it
+    (a board's overdue cases may span years)."""
+    span = sorted(dates)
+    if not span:
+        return partial(_working_days, calendar)
+    start, end = span[0], span[-1]
+    prefix = list(accumulate((calendar.is_working_day(start + timedelta(days=i))
+                              for i in range((end - start).days + 1)), initial=0))
+
+    def count(first: date, last: date) -> int:
+        if last < first:
+            return 0
+        if start <= first and last <= end:
+            return prefix[(last - start).days + 1] - prefix[(first - start).days]
+        return _working_days(calendar, first, last)
+
+    return count
+
+
+def _last_day(due_at: datetime) -> date:
+    """The day a deadline belongs to: an exclusive 00:00 is 24:00 of the day before (RULES.md §3)."""
+    return (due_at - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+
+
+def _badge(row: DeadlineLike, now: datetime, warning_window: float, count: Count) -> SlaBadge:
+    status = sla(row, now, warning_window).status  # type: ignore[arg-type]  # duck-typed row
+    if status not in ("on_time", "at_risk", "overdue"):
+        return SlaBadge(row.milestone, status, row.due_at)
+    try:
+        day_based = Period.parse(row.period).kind in _DAY_KINDS
+    except ValueError:
+        day_based = False
+    if day_based:
+        today, last_day = now.astimezone(SHANGHAI).date(), _last_day(row.due_at)
+        if status == "overdue":  # working days since the last day, today included
+            days = count(last_day + timedelta(days=1), today)
+        else:  # working days still to come after today, as a period counts them (RULES.md §3)
+            days = count(today + timedelta(days=1), last_day)
+        if days:
+            return SlaBadge(row.milestone, status, row.due_at, "working_days", days)
+    hours = abs(row.due_at - now).total_seconds() / 3600  # hour-based, or the last part-day
+    return SlaBadge(row.milestone, status, row.due_at, "hours", ceil(hours * 10) / 10)
+
+
+def sla_badges(deadlines: Sequence[tuple[DeadlineLike, float]], now: datetime,
+               calendar: WorkingCalendar) -> list[SlaBadge]:
+    """RULES.md §3 status of each (deadline, pack warning window), with working days (or hours) left or overdue."""
+    today = now.astimezone(SHANGHAI).date()
+    days = {today, today + timedelta(days=1)}
+    for row, _ in deadlines:
+        days |= {_last_day(row.due_at), _last_day(row.due_at) + timedelta(days=1)}
+    count = working_day_counter(calendar, days)
+    return [_badge(row, now, window, count) for row, window in deadlines]
+
+
+def sla_badge(row: DeadlineLike, now: datetime, warning_window: float, calendar: WorkingCalendar) -> SlaBadge:
+    """The badge of one deadline (see `sla_badges`)."""
+    return sla_badges([(row, warning_window)], now, calendar)[0]
+
+
+def nearest_open_deadline() -> Any:
+    """LATERAL subquery: each case's earliest open deadline (milestone, due_at, starts_at, period, status)."""
+    return (select(CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at, CaseDeadline.period,
+                   CaseDeadline.status)
+            .where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open")
+            .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
+
+
+def warning_windows(session: Session) -> dict[str, float]:
+    """Each pack's at-risk share of a period as the institution runs it, by pack code (cases keep the pack
+    they were assessed by)."""
+    return {code: policy_for(session, code).warning_window for code in PACK_CODES}
+
+
+def warning_window_sql(session: Session) -> Any:
+    """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3)."""
+    return case(*((Case.pack == code, share) for code, share in warning_windows(session).items()))
+
+
+def at_risk_sql(session: Session, now: datetime) -> ColumnElement[bool]:
+    """An open deadline of the case is at risk now: inside its pack's warning window, not yet due."""
+    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at > now,
+                          at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, warning_window_sql(session)) <= now)
+
+
+def row_badges(session: Session, rows: Sequence[Any], now: datetime,
+               calendar: WorkingCalendar) -> list[SlaBadge | None]:
+    """Badges of query rows carrying `pack` and the `nearest_open_deadline` columns; None: nothing open."""
+    windows = warning_windows(session)
+    open_rows = [(r, windows[r.pack]) for r in rows if r.milestone]
+    badges = iter(sla_badges(open_rows, now, calendar))
+    return [next(badges) if r.milestone else None for r in rows]
+
+
+# --- my queue -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case_no: str
+    pack: str
+    state: str
+    grade: str
+    category: str
+    channel: str
+    customer_name: str
+    received_at: datetime
+    assignee_name: str | None
+    deadline: SlaBadge | None  # the nearest open deadline, None when nothing is open
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.page_size))
+
+
+def _view_filter(view: str, actor_id: int, roles: frozenset[str], department_id: int | None) -> ColumnElement[bool]:
+    if view == "assigned":
+        return Case.assignee_id == actor_id
+    if view == "first_responder":  # the first responder tracks the case to the end (seed 002 art. 3)
+        return Case.first_responder_id == actor_id
+    if view != "department":
+        raise InvalidInput(f"未知的视图：{view}。", f"Unknown view: {view}.", field="view")
+    if "dept_head" not in roles:
+        raise NotPermitted("只有部门负责人可以查看本部门的待办。",
+                           "Only a department head sees the department's queue.")
+    return Case.responsible_department_id == department_id if department_id is not None else false()
+
+
+def _codes(column: Any, values: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    return [column.in_(list(values))] if values else []
+
+
+def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: Sequence[str] | None = None,
+             grades: Sequence[str] | None = None, categories: Sequence[str] | None = None,
+             channels: Sequence[str] | None = None, page: int = 1, page_size: int = 25,
+             now: datetime | None = None) -> QueuePage:
+    """The user's cases (open ones unless `states` says otherwise), nearest open deadline first."""
+    actor = load_actor(uow.session, actor_id)
+    require_role(actor, "view_case")
+    if page < 1:
+        raise InvalidInput("页码从 1 开始。", "Pages start at 1.", field="page")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"每页 1–{MAX_PAGE_SIZE} 条。", f"A page holds 1–{MAX_PAGE_SIZE} cases.", field="page_size")
+    now = as_of(now)
+    filters = [case_scope(actor), _view_filter(view, actor.id, actor.roles, actor.department_id),
+               Case.state.in_(list(states or OPEN_STATES)), *_codes(Case.grade, grades),
+               *_codes(Case.category, categories), *_codes(Case.channel, channels)]
+    total = uow.session.scalar(select(func.count()).select_from(Case).where(*filters)) or 0
+    nearest = nearest_open_deadline()
+    assignee = aliased(User)
+    query: Select[Any] = (
+        select(Case.case_no, Case.pack, Case.state, Case.grade, Case.category, Case.channel,
+               Customer.name.label("customer_name"), Case.received_at, assignee.display_name.label("assignee_name"),
+               nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status)
+        .join(Customer, Customer.id == Case.customer_id)
+        .outerjoin(assignee, assignee.id == Case.assignee_id)
+        .outerjoin(nearest, true())
+        .where(*filters)
+        .order_by(nearest.c.due_at.asc().nulls_last(), Case.received_at, Case.id)
+        .limit(page_size).offset((page - 1) * page_size))
+    rows = uow.session.execute(query).all()
+    badges = row_badges(uow.session, rows, now, load_calendar(uow.session))
+    return QueuePage([QueueRow(
+        r.case_no, r.pack, r.state, r.grade, r.category, r.channel, r.customer_name, r.received_at,
+        r.assignee_name, badge) for r, badge in zip(rows, badges, strict=True)], total, page, page_size)
+
+
+# --- intake helpers -------------------------------------------------------------------------------
+
+
+def intake_preview(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any], lang: str = "zh") -> Assessment:
+    """What the rules decide for unsaved intake input: grade, level, department, escalation, deadlines."""
+    actor = load_actor(uow.session, actor_id)
+    require_role(actor, "intake")
+    policy = active_policy(uow.session)
+    facts = parse_facts({key: form[key] for key in _INTAKE_FACTS if key in form}, policy)
+    return assess(policy, facts, load_calendar(uow.session), lang)
+
+
+@dataclass(frozen=True)
+class RecentComplaint:
+    case_no: str
+    version: int
+    received_at: datetime
+    state: str
+    excerpt: str
+    re_complaint: bool  # the result was fed back: a new complaint about it is a re-complaint (seed 000 art. 17(7))
+
+
+@dataclass(frozen=True)
+class RepeatCheck:
+    """The customer's recent cases: those the user may see, and only a count of the others (issue 8 §1)."""
+
+    visible: list[RecentComplaint]
+    elsewhere: int
+
+
+def months_before(at: datetime, months: int) -> datetime:
+    """The same Shanghai wall-clock time `months` calendar months earlier (clamped to the month's end)."""
+    local = at.astimezone(SHANGHAI)
+    year, month = divmod(local.year * 12 + local.month - 1 - months, 12)
+    return local.replace(year=year, month=month + 1, day=min(local.day, monthrange(year, month + 1)[1]))
+
+
+def recent_complaints(uow: UnitOfWork, actor_id: int, customer_phone: str | None = None,
+                      customer_id_number: str | None = None, now: datetime | None = None,
+                      months: int = 12, limit: int = 20) -> RepeatCheck:
+    """Cases of the same customer (same phone or ID number) received in the last `months` months."""
+    actor = load_actor(uow.session, actor_id)
+    require_role(actor, "intake")
+    now = as_of(now)
+    match = [column == value.strip() for column, value in ((Customer.phone, customer_phone),
+                                                           (Customer.id_number, customer_id_number))
+             if value and value.strip()]
+    if not match:
+        return RepeatCheck([], 0)
+    same_customer = (select(Case).join(Customer, Customer.id == Case.customer_id)
+                     .where(or_(*match), Case.received_at >= months_before(now, months), Case.received_at <= now))
+    rows = uow.session.execute(
+        same_customer.with_only_columns(Case.case_no, Case.version, Case.received_at, Case.state,
+                                        func.left(Case.content, 60).label("excerpt"))
+        .where(case_scope(actor)).order_by(Case.received_at.desc()).limit(limit)).all()
+    # IS NOT TRUE: a case with no assignee makes the scope test NULL, and such a case is still elsewhere.
+    elsewhere = uow.session.scalar(same_customer.with_only_columns(func.count())
+                                   .where(case_scope(actor).is_not(True))) or 0
+    return RepeatCheck([RecentComplaint(r.case_no, r.version, r.received_at, r.state, r.excerpt,
+                                        r.state in RE_COMPLAINT_FROM) for r in rows], elsewhere)

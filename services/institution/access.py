@@ -1,0 +1,134 @@
+"""Who may do what: roles per action and the scope of cases a user may see.
+
+Pages only mirror these rules; the service layer enforces them on every call, re-reading
+the user's roles and active flag from the database each time (issue 3: a changed role
+takes effect on the next click, whatever the session or cookie says).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from db.models import Case, User
+from services.errors import NotFound, NotPermitted
+from services.rules.policy import ANSWERING_ROLES
+from services.rules.transitions import actions_in
+
+# Roles that may perform each action (RULES.md §2; DESIGN.md roles).
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "intake": frozenset({"intake", "handler", "dept_head"}),
+    "forward": frozenset({"intake", "dept_head"}),
+    "first_contact": frozenset({"handler", "dept_head"}),
+    "resolve": frozenset({"handler", "dept_head"}),
+    "invalid": frozenset({"intake", "handler", "dept_head"}),
+    "feedback": frozenset({"intake", "handler", "dept_head"}),
+    "return_visit": frozenset({"intake", "handler", "dept_head", "supervisor"}),
+    "archive": frozenset({"intake", "dept_head"}),
+    "withdraw": frozenset({"intake", "handler", "dept_head"}),
+    "re_complaint": frozenset({"intake", "handler", "dept_head"}),
+    "report_hq": frozenset({"handler", "dept_head"}),
+    "extend": frozenset({"handler", "dept_head"}),
+    "escalate": frozenset({"intake", "handler", "dept_head", "supervisor", "executive"}),
+    # Escalations are answered by their addressee's rank or above (issue 8 §1, services.rules.policy.ANSWERING_ROLES).
+    "acknowledge": frozenset({"dept_head", "executive"}),
+    "view_case": frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"}),
+    "reveal_pii": frozenset({"intake", "handler", "dept_head", "supervisor"}),
+    "edit_calendar": frozenset({"admin"}),
+    "administer": frozenset({"admin"}),
+    "view_audit": frozenset({"admin", "supervisor"}),  # issue 8 §7
+}
+SEES_ALL = frozenset({"supervisor", "executive", "admin"})
+STAFF = frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"})
+
+# Pages each role may open, in menu order; the navigation mirrors this, services enforce it.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "home": STAFF | {"trainee"},
+    "intake": ACTION_ROLES["intake"],
+    "queue": frozenset({"intake", "handler", "dept_head"}),
+    "case": ACTION_ROLES["view_case"],
+    "escalation": frozenset({"dept_head", "supervisor", "executive"}),
+    "print": ACTION_ROLES["view_case"],
+    "sampling": frozenset({"supervisor"}),
+    "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
+    "training": frozenset({"trainee", "admin", "supervisor"}),
+    "admin": frozenset({"admin"}),
+    "audit": ACTION_ROLES["view_audit"],
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    department_id: int | None
+
+
+def load_actor(session: Session, user_id: int) -> Actor:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotPermitted("该账号不存在或已停用。", "This account does not exist or is disabled.")
+    return Actor(user.id, user.username, user.display_name, frozenset(user.roles), user.department_id)
+
+
+def require_role(actor: Actor, action: str) -> None:
+    if not actor.roles & ACTION_ROLES[action]:
+        raise NotPermitted(f"您的角色无权执行此操作（{action}）。",
+                           f"Your roles do not allow this action ({action}).")
+
+
+def pages_for(roles: frozenset[str]) -> list[str]:
+    return [page for page, allowed in PAGE_ROLES.items() if roles & allowed]
+
+
+def require_page(actor: Actor, page: str) -> None:
+    if not actor.roles & PAGE_ROLES[page]:
+        raise NotPermitted("无权访问此页面。", "You are not permitted to open this page.", field="page")
+
+
+def case_scope(actor: Actor) -> ColumnElement[bool]:
+    """SQL filter of the cases this user may see (issue 3 §3)."""
+    if actor.roles & SEES_ALL:
+        return Case.id.is_not(None)
+    mine = or_(Case.first_responder_id == actor.id, Case.assignee_id == actor.id)
+    if actor.department_id is not None and actor.roles & {"handler", "dept_head"}:
+        return or_(mine, Case.responsible_department_id == actor.department_id)
+    return mine
+
+
+def case_refusal() -> NotPermitted:
+    """The one answer a limited user gets for a case outside their scope or one that does not exist:
+    it says nothing about the case, not even whether it exists (issue 8 §1)."""
+    return NotPermitted("该案件不存在或不在您的权限范围内。", "This case does not exist or is outside your scope.",
+                        field="case_no")
+
+
+def case_for(session: Session, actor: Actor, case_no: str, action: str, *, lock: bool = False) -> Case:
+    """The case `action` may touch: the role is checked first, then scope, and a case out of scope reads
+    exactly like a missing one. `lock` takes the row lock every change of the case starts with."""
+    require_role(actor, action)
+    query = select(Case).where(Case.case_no == case_no, case_scope(actor))
+    case = session.scalar(query.with_for_update() if lock else query)
+    if case is not None:
+        return case
+    if actor.roles & SEES_ALL:  # sees every case: a missing one simply does not exist
+        raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
+    raise case_refusal()
+
+
+def answers(actor: Actor, addressed: str) -> bool:
+    """Whether the user answers an escalation addressed to the system role `addressed` (issue 8 §1):
+    the addressee's role or one above it (services.rules.policy.ANSWERING_ROLES, lowest first)."""
+    rank = ANSWERING_ROLES.index(addressed)
+    return bool(actor.roles & set(ANSWERING_ROLES[rank:]))
+
+
+def allowed_actions(state: str, roles: Iterable[str]) -> list[str]:
+    """The actions both the state and one of the roles allow (scope is checked by the caller)."""
+    held = frozenset(roles)
+    return [action for action in actions_in(state) if held & ACTION_ROLES[action]]

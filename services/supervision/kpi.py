@@ -1,0 +1,437 @@
+"""KPIs of complaint handling (RULES.md §5; seed 003 §6, 004 art. 8, 000 art. 11), computed in SQL.
+
+Every KPI counts one set of rows anchored on one instant, so "in the period" and "in the month" mean
+the same for all figures, and the cases behind any figure can be listed (`kpi_cases`):
+  volume, repeat, compensation   cases received in the period (received_at)
+  timeliness, first_deadline     `resolve` deadlines due in the period that have fallen due: met, met
+                                 late, or still open past due at `now` (open ones are not timely)
+  first_contact                  `first_contact` / `first_reply` deadlines, counted the same way
+  satisfaction                   cases whose feedback was recorded in the period, with a satisfaction
+  handling_time                  cases resolved in the period: received → resolved, in hours
+  overdue_backlog                `resolve` deadlines past due and unmet at the end of the period (or of
+                                 each month with by="month"; `now` if earlier)
+  extensions, escalations        timeline events in the period
+Periods are whole days in Asia/Shanghai (RULES.md §3), both ends included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from db.engine import UnitOfWork
+from db.models import Setting
+from services.errors import InvalidInput, NotPermitted
+from services.institution import audit
+from services.institution.access import SEES_ALL, load_actor, require_role
+from services.institution.directory import department_by_code
+from services.institution.settings import active_pack_code, active_policy, policy_for
+from services.rules.calendar import SHANGHAI
+
+DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
+KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "satisfaction",
+        "handling_time", "overdue_backlog", "extensions", "escalations")
+WEIGHTS_KEY = "kpi_weights"
+TIME_COLUMNS = frozenset({"received_at", "original_due_at", "due_at", "met_at", "feedback_at", "resolved_at", "as_of",
+                          "event_at"})
+HOURS = "(EXTRACT(EPOCH FROM c.resolved_at - c.received_at) / 3600)::float8"
+_FELL_DUE = ("cd.due_at >= :start AND cd.due_at < :end "
+             "AND (cd.status IN ('met', 'met_late') OR (cd.status = 'open' AND cd.due_at <= :now))")
+
+
+@dataclass(frozen=True)
+class _Family:
+    """Rows of one kind (cases, deadlines, events) and what is counted over them."""
+
+    join: str
+    where: str
+    anchor: str  # the instant that puts a row in a period and a month
+    measures: str
+    detail: str  # per-row columns of the drill-down
+    order: str = ""  # drill-down order after the anchor
+
+
+def _deadline_family(milestones: str, measures: str) -> _Family:
+    return _Family(f"JOIN case_deadlines cd ON cd.case_id = c.id AND cd.milestone IN ({milestones})",
+                   _FELL_DUE, "cd.due_at", measures,
+                   "cd.milestone, cd.original_due_at, cd.due_at, cd.met_at, cd.status AS deadline_status, "
+                   "cd.extensions")
+
+
+def _event_family(event_type: str, measure: str, detail: str) -> _Family:
+    return _Family(f"JOIN case_events e ON e.case_id = c.id AND e.event_type = '{event_type}'",
+                   "e.at >= :start AND e.at < :end", "e.at", f"count(*) AS {measure}", detail)
+
+
+FAMILIES: dict[str, _Family] = {
+    "received": _Family(
+        "LEFT JOIN cases p ON p.id = c.parent_case_id", "c.received_at >= :start AND c.received_at < :end",
+        "c.received_at",
+        "count(*) AS volume, count(*) FILTER (WHERE c.parent_case_id IS NOT NULL) AS repeat_complaints, "
+        "sum(c.compensation_claimed)::float8 AS compensation_claimed, "
+        "sum(c.compensation_paid)::float8 AS compensation_paid",
+        "p.case_no AS parent_case_no, c.compensation_claimed::float8 AS compensation_claimed, "
+        "c.compensation_paid::float8 AS compensation_paid"),
+    "resolve": _deadline_family(
+        "'resolve'", "count(*) AS resolve_due, count(*) FILTER (WHERE cd.status = 'met') AS resolve_met, "
+        "count(*) FILTER (WHERE cd.met_at < cd.original_due_at) AS resolved_within_first_deadline"),
+    "contact": _deadline_family(
+        "'first_contact', 'first_reply'",  # no pack defines both (RULES.md §4)
+        "count(*) AS first_contact_due, count(*) FILTER (WHERE cd.status = 'met') AS first_contact_met"),
+    "rated": _Family(
+        "", "c.feedback_at >= :start AND c.feedback_at < :end AND c.satisfaction IS NOT NULL", "c.feedback_at",
+        "count(*) AS rated, count(*) FILTER (WHERE c.satisfaction >= 4) AS satisfied",
+        "c.feedback_at, c.satisfaction"),
+    "resolved": _Family(
+        "", "c.resolved_at >= :start AND c.resolved_at < :end", "c.resolved_at",
+        f"count(*) AS resolved, avg({HOURS}) AS avg_handling_hours, "
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {HOURS}) AS p90_handling_hours",
+        f"c.resolved_at, {HOURS} AS handling_hours"),
+    "backlog": _Family(
+        "JOIN case_deadlines cd ON cd.case_id = c.id AND cd.milestone = 'resolve' CROSS JOIN snapshots s",
+        "cd.due_at <= s.as_of AND (cd.status = 'open' OR cd.met_at >= s.as_of "
+        "OR (cd.status = 'waived' AND c.closed_at >= s.as_of))"  # still unmet at the snapshot
+        " AND cd.due_at < :end AND (cd.met_at IS NULL OR cd.met_at >= :start)",  # the same, sargable
+
+        "s.month_start", "count(*) AS overdue_backlog",
+        "s.as_of, cd.due_at, cd.met_at, cd.status AS deadline_status", "cd.due_at, "),
+    "extension": _event_family("extension", "extensions",
+                               "e.at AS event_at, e.data->>'milestone' AS milestone, e.note AS reason"),
+    "escalation": _event_family("escalation", "escalations",
+                                "e.at AS event_at, e.data->>'to_role' AS to_role, e.note AS reason"),
+}
+# KPI → its family and the predicate of its numerator (None: a count or an average).
+KPI_SETS: dict[str, tuple[str, str | None]] = {
+    "volume": ("received", None), "repeat": ("received", "c.parent_case_id IS NOT NULL"),
+    "compensation": ("received", "c.compensation_claimed > 0 OR c.compensation_paid > 0"),
+    "timeliness": ("resolve", "cd.status = 'met'"), "first_deadline": ("resolve", "cd.met_at < cd.original_due_at"),
+    "first_contact": ("contact", "cd.status = 'met'"), "satisfaction": ("rated", "c.satisfaction >= 4"),
+    "handling_time": ("resolved", None), "overdue_backlog": ("backlog", None),
+    "extensions": ("extension", None), "escalations": ("escalation", None),
+}
+# rate column ← (numerator, denominator)
+RATES = {"repeat_rate": ("repeat_complaints", "volume"), "timeliness_rate": ("resolve_met", "resolve_due"),
+         "first_deadline_rate": ("resolved_within_first_deadline", "resolve_due"),
+         "first_contact_rate": ("first_contact_met", "first_contact_due"),
+         "satisfaction_rate": ("satisfied", "rated")}
+COLUMNS = ("volume", "repeat_complaints", "repeat_rate", "resolve_due", "resolve_met", "timeliness_rate",
+           "resolved_within_first_deadline", "first_deadline_rate", "first_contact_due", "first_contact_met",
+           "first_contact_rate", "rated", "satisfied", "satisfaction_rate", "resolved", "avg_handling_hours",
+           "p90_handling_hours", "overdue_backlog", "extensions", "escalations", "compensation_claimed",
+           "compensation_paid")
+COLUMNS_ZH = {
+    "month": "月份", "group": "分组", "label": "名称", "volume": "投诉量", "repeat_complaints": "重复投诉数",
+    "repeat_rate": "重复投诉率", "resolve_due": "应办结数", "resolve_met": "按时办结数",
+    "timeliness_rate": "处理及时率",
+    "resolved_within_first_deadline": "首个期限内办结数", "first_deadline_rate": "首个期限内办结率",
+    "first_contact_due": "应首次联系数", "first_contact_met": "按时首次联系数", "first_contact_rate": "首次联系及时率",
+    "rated": "有满意度评价数", "satisfied": "满意数", "satisfaction_rate": "满意率", "resolved": "办结数",
+    "avg_handling_hours": "平均处理时长（小时）", "p90_handling_hours": "90%处理时长（小时）",
+    "overdue_backlog": "逾期未办结数", "extensions": "延期次数", "escalations": "升级次数",
+    "compensation_claimed": "索赔金额（元）", "compensation_paid": "赔付金额（元）",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cases a figure may count: one department and/or category, or everything."""
+
+    department_id: int | None = None
+    category: str | None = None
+
+
+SYSTEM = Scope()  # the command line acts as the system: no user, every department (an operator with DB access)
+
+
+def scope_for(session: Session, actor_id: int) -> Scope:
+    """Department heads see their department; supervisors, executives and admins all (issue 5 §2)."""
+    actor = load_actor(session, actor_id)
+    if actor.roles & SEES_ALL:
+        return Scope()
+    if "dept_head" in actor.roles and actor.department_id is not None:
+        return Scope(department_id=actor.department_id)
+    raise NotPermitted("只有部门负责人、监督人员、管理层和管理员可以查看考核指标。",
+                       "Only department heads, supervisors, executives and admins may see KPIs.")
+
+
+def window(date_from: date, date_to: date, now: datetime | None = None) -> dict[str, Any]:
+    """SQL parameters of a period of whole Shanghai days, both ends included."""
+    if date_to < date_from:
+        raise InvalidInput("结束日期早于开始日期。", "The end date is before the start date.", field="date_to")
+    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+        raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field="now")
+    return {"start": datetime.combine(date_from, time(0), SHANGHAI),
+            "end": datetime.combine(date_to + timedelta(days=1), time(0), SHANGHAI),
+            "first_day": date_from, "last_day": date_to, "now": now or datetime.now(SHANGHAI)}
+
+
+_SNAPSHOTS = {
+    False: "snapshots AS MATERIALIZED (SELECT CAST(:start AS timestamptz) AS month_start, LEAST(:now, :end) AS as_of)",
+    True: ("snapshots AS MATERIALIZED (SELECT m AT TIME ZONE 'Asia/Shanghai' AS month_start, "
+           "LEAST(:now, :end, (m + interval '1 month') AT TIME ZONE 'Asia/Shanghai') AS as_of "
+           "FROM generate_series(date_trunc('month', CAST(:first_day AS timestamp)), CAST(:last_day AS timestamp), "
+           "interval '1 month') AS m WHERE m AT TIME ZONE 'Asia/Shanghai' <= :now)"),
+}
+_BASE = ("FROM cases c JOIN departments d ON d.id = c.responsible_department_id "
+         "LEFT JOIN users u ON u.id = c.assignee_id")
+
+
+def _month(anchor: str) -> str:
+    return f"to_char(({anchor}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
+
+
+def _key(by: str, anchor: str) -> tuple[str, str]:
+    """SQL of a dimension's group key and its label."""
+    if by not in DIMENSIONS:
+        raise InvalidInput(f"未知的分组维度：{by}。", f"Unknown dimension: {by} (one of {', '.join(DIMENSIONS)}).",
+                           field="by")
+    return {"department": ("d.code", "d.name"),
+            "person": ("COALESCE(u.username, '-')", "COALESCE(u.display_name, '（未分派）')"),
+            "category": ("c.category", "c.category"), "channel": ("c.channel", "c.channel"),
+            "grade": ("c.grade", "c.grade"), "month": (_month(anchor), _month(anchor)),
+            "all": ("'all'", "'全部'")}[by]
+
+
+def _where(scope: Scope, family: _Family) -> str:
+    parts = [family.where]
+    if scope.department_id is not None:
+        parts.append("c.responsible_department_id = :scope_department")
+    if scope.category is not None:
+        parts.append("c.category = :scope_category")
+    return " AND ".join(parts)
+
+
+def _params(scope: Scope, period: dict[str, Any]) -> dict[str, Any]:
+    return {**period, "scope_department": scope.department_id, "scope_category": scope.category}
+
+
+def _kpi_sql(scope: Scope, by: str, per_month: bool) -> str:
+    keys = ["grp", "month"] if per_month else ["grp"]
+    ctes = [_SNAPSHOTS[per_month or by == "month"]]
+    for name, family in FAMILIES.items():
+        key, label = _key(by, family.anchor)
+        month = f", {_month(family.anchor)} AS month" if per_month else ""
+        ctes.append(f"k_{name} AS (SELECT {key} AS grp{month}, min({label}) AS label, {family.measures} "
+                    f"{_BASE} {family.join} WHERE {_where(scope, family)} GROUP BY {', '.join(keys)})")
+    union = " UNION ALL ".join(f"SELECT {', '.join(keys)}, label FROM k_{name}" for name in FAMILIES)
+    listed = ", ".join(keys)
+    ctes.append(f"keyset AS (SELECT {listed}, min(label) AS label FROM ({union}) k GROUP BY {listed})")
+    joins = " ".join(f"LEFT JOIN k_{name} USING ({', '.join(keys)})" for name in FAMILIES)
+    averages = ("avg_handling_hours", "p90_handling_hours")
+    figures = [f"{c}" if c in averages else f"COALESCE({c}, 0) AS {c}" for c in COLUMNS if c not in RATES]
+    rates = [f"COALESCE({n}, 0)::float8 / NULLIF({d}, 0) AS {r}" for r, (n, d) in RATES.items()]
+    return (f"WITH {', '.join(ctes)} SELECT {', '.join(keys)}, keyset.label, {', '.join(figures + rates)} "
+            f"FROM keyset {joins} ORDER BY {', '.join(reversed(keys))}")
+
+
+def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date, by: str,
+              per_month: bool = False, now: datetime | None = None) -> pd.DataFrame:
+    """The KPIs of `scope` by one dimension (and month); no permission check: callers resolve the scope."""
+    result = session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, window(date_from, date_to, now)))
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys())).rename(columns={"grp": "group"})
+    frame = frame[(["month"] if per_month else []) + ["group", "label", *COLUMNS]]
+    if frame.empty and by == "all" and not per_month:  # a period without cases still has its figures
+        frame = pd.DataFrame([{"group": "all", "label": "全部", **dict.fromkeys(COLUMNS, 0)}])
+        frame[[*RATES, "avg_handling_hours", "p90_handling_hours"]] = None
+    for column in (*RATES, "avg_handling_hours", "p90_handling_hours"):
+        frame[column] = frame[column].astype(float)
+    if by in ("category", "channel", "grade"):
+        label = code_labels(session)
+        frame["label"] = [label(by, code) for code in frame["group"]]
+    return frame
+
+
+def code_labels(session: Session) -> Callable[[str, str], str]:
+    """`label(kind, code)`: the Chinese label of a code in the active pack as edited (the code when none is active)."""
+    pack = active_pack_code(session)
+    policy = policy_for(session, pack) if pack else None
+    return lambda kind, code: policy.label(kind, code) if policy else code
+
+
+def kpis(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str,
+         now: datetime | None = None) -> pd.DataFrame:
+    """Every KPI for a period by department | person | category | channel | grade | month | all,
+    with numerator and denominator next to each rate."""
+    return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
+                     now=now)
+
+
+def monthly_trend(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str = "all",
+                  now: datetime | None = None) -> pd.DataFrame:
+    """The KPIs month by month (each figure in the month of its anchor), per group of `by`."""
+    return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
+                     per_month=True, now=now)
+
+
+def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str | None, date_from: date,
+               date_to: date, now: datetime | None = None, limit: int | None = None,
+               offset: int = 0) -> pd.DataFrame:
+    """The rows behind one figure: `in_numerator` marks those counted in a rate's numerator."""
+    if kpi not in KPI_SETS:
+        raise InvalidInput(f"未知的指标：{kpi}。", f"Unknown KPI: {kpi} (one of {', '.join(KPIS)}).", field="kpi")
+    name, numerator = KPI_SETS[kpi]
+    family = FAMILIES[name]
+    key, _ = _key(by, family.anchor)
+    where = _where(scope, family) + ("" if by == "all" else f" AND {key} = :group")
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    sql = (f"WITH {_SNAPSHOTS[by == 'month']} SELECT c.case_no, d.code AS department, "
+           f"COALESCE(u.username, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
+           f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
+           f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, {family.order}c.case_no{page}")
+    params = {**_params(scope, window(date_from, date_to, now)), "group": group}
+    result = session.execute(text(sql), params)
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in TIME_COLUMNS.intersection(frame.columns):
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(SHANGHAI)
+    return frame
+
+
+def kpi_cases(uow: UnitOfWork, actor_id: int, *, kpi: str, group: str | None, date_from: date, date_to: date,
+              by: str = "all", now: datetime | None = None, limit: int | None = None,
+              offset: int = 0) -> pd.DataFrame:
+    """Drill-down: the cases behind the figure of `kpi` for `group` of dimension `by` (paged in SQL)."""
+    return case_frame(uow.session, scope_for(uow.session, actor_id), kpi=kpi, by=by, group=group,
+                      date_from=date_from, date_to=date_to, now=now, limit=limit, offset=offset)
+
+
+# --- scorecards ------------------------------------------------------------------------------------
+
+# Scored KPI → (rate column, higher is better). Defaults weigh timeliness most (seed 003 §6, 004 art. 8).
+SCORED = {"timeliness": ("timeliness_rate", True), "first_contact": ("first_contact_rate", True),
+          "satisfaction": ("satisfaction_rate", True), "repeat": ("repeat_rate", False),
+          "first_deadline": ("first_deadline_rate", True)}
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "timeliness": {"weight": 0.4, "target": 0.95}, "first_contact": {"weight": 0.2, "target": 0.95},
+    "satisfaction": {"weight": 0.3, "target": 0.90}, "repeat": {"weight": 0.1, "target": 0.05}}
+SCORED_ZH = {"timeliness": "处理及时率", "first_contact": "首次联系及时率", "satisfaction": "满意率",
+             "repeat": "重复投诉率", "first_deadline": "首个期限内办结率"}
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    weights: dict[str, dict[str, float]]
+    summary: pd.DataFrame  # group, label, score (0–100)
+    breakdown: pd.DataFrame  # group, label, kpi, numerator, denominator, rate, target, met_target, weight, points
+
+
+def kpi_weights(session: Session) -> dict[str, dict[str, float]]:
+    setting = session.get(Setting, WEIGHTS_KEY)
+    return dict(setting.value) if setting else {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()}
+
+
+def set_kpi_weights(uow: UnitOfWork, actor_id: int, weights: Mapping[str, Mapping[str, Any]]) -> None:
+    """An admin sets the scorecard: {kpi: {weight ≥ 0, target 0–1}}, weights summing to 1 (RULES.md §5)."""
+    actor = load_actor(uow.session, actor_id)
+    require_role(actor, "administer")
+    clean = _valid_weights(weights)
+    setting = uow.session.get(Setting, WEIGHTS_KEY) or Setting(key=WEIGHTS_KEY)
+    old = setting.value
+    setting.value, setting.updated_by_id = clean, actor.id
+    uow.session.add(setting)
+    audit.record(uow.session, actor.id, "kpi_weights_set", old=old, new=clean)
+    uow.commit()
+
+
+def _valid_weights(weights: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    unknown = sorted(set(weights) - set(SCORED))
+    if not weights or unknown:
+        raise InvalidInput(f"未知的考核指标：{unknown or '未设置'}（可选：{'、'.join(SCORED)}）。",
+                           f"Unknown KPIs: {unknown or 'none given'} (one of {', '.join(SCORED)}).", field="weights")
+    clean: dict[str, dict[str, float]] = {}
+    for name, entry in weights.items():
+        try:
+            weight, target = float(entry["weight"]), float(entry["target"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(f"{SCORED_ZH[name]}：权重和目标值都必须是数字。",
+                               f"{name}: weight and target must both be numbers.", field=name) from None
+        if not weight >= 0:
+            raise InvalidInput(f"{SCORED_ZH[name]}：权重不能为负数。", f"{name}: a weight cannot be negative.",
+                               field=name)
+        if not 0 <= target <= 1:
+            raise InvalidInput(f"{SCORED_ZH[name]}：目标值须在 0 到 1 之间。", f"{name}: a target is between 0 and 1.",
+                               field=name)
+        clean[name] = {"weight": weight, "target": target}
+    total = sum(e["weight"] for e in clean.values())
+    if abs(total - 1) > 1e-6:
+        raise InvalidInput(f"权重之和须为 1（现为 {total:g}）。", f"The weights must sum to 1 (they sum to {total:g}).",
+                           field="weights")
+    return clean
+
+
+def attainment(rate: float, target: float, higher_is_better: bool) -> float:
+    """Share of the target reached, capped at 1: rate/target, or target/rate when lower is better."""
+    if higher_is_better:
+        return 1.0 if target == 0 else min(1.0, rate / target)
+    if rate <= target:
+        return 1.0
+    return target / rate
+
+
+def scorecard(uow: UnitOfWork, actor_id: int, *, level: str, date_from: date, date_to: date,
+              now: datetime | None = None) -> Scorecard:
+    """Scores per department or person: 100 × Σ weight × attainment over the KPIs that have cases,
+    divided by the weights of those KPIs (a KPI with no case in the period is left out)."""
+    if level not in ("department", "person"):
+        raise InvalidInput("考核层级须为部门或个人。", "The level is department or person.", field="level")
+    frame = kpis(uow, actor_id, date_from=date_from, date_to=date_to, by=level, now=now)
+    frame = frame[frame["group"] != "-"]  # cases nobody was assigned score no person
+    weights = kpi_weights(uow.session)
+    rows = []
+    for _, row in frame.iterrows():
+        for name, entry in weights.items():
+            rate_column, higher = SCORED[name]
+            numerator, denominator = RATES[rate_column]
+            rate = row[rate_column]
+            has_data = row[denominator] > 0
+            reached = attainment(rate, entry["target"], higher) if has_data else None
+            rows.append({"group": row["group"], "label": row["label"], "kpi": name, "kpi_zh": SCORED_ZH[name],
+                         "numerator": int(row[numerator]), "denominator": int(row[denominator]),
+                         "rate": rate, "target": entry["target"], "higher_is_better": higher,
+                         "met_target": None if not has_data else (rate >= entry["target"] if higher
+                                                                  else rate <= entry["target"]),
+                         "weight": entry["weight"], "attainment": reached,
+                         "points": None if reached is None else 100 * entry["weight"] * reached})
+    columns = ["group", "label", "kpi", "kpi_zh", "numerator", "denominator", "rate", "target", "higher_is_better",
+               "met_target", "weight", "attainment", "points"]
+    breakdown = pd.DataFrame(rows, columns=columns)
+    scored = breakdown[breakdown["points"].notna()]
+    sums = scored.groupby(["group", "label"], sort=True)[["points", "weight"]].sum().reset_index()
+    sums["score"] = sums["points"] / sums["weight"].where(sums["weight"] > 0)
+    summary = frame[["group", "label"]].merge(sums[["group", "score"]], on="group", how="left")
+    summary = summary.sort_values("score", ascending=False, na_position="last").reset_index(drop=True)
+    return Scorecard(weights, summary, breakdown)
+
+
+# --- before / after ------------------------------------------------------------------------------
+
+def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None], pivot: date, days: int,
+                 now: datetime | None = None) -> pd.DataFrame:
+    """The KPIs of a department and/or category in `days` days before and after `pivot` (the pivot
+    day itself, e.g. the day a rectification action closed, belongs to neither) (seed 003 §7)."""
+    allowed = scope_for(uow.session, actor_id)
+    unknown = sorted(set(scope) - {"department", "category"})
+    if unknown or not 1 <= days <= 366:
+        raise InvalidInput("比较范围只能是部门和类别，天数 1–366。",
+                           "Compare by department and category only, over 1–366 days.", field="scope")
+    department_id = department_by_code(uow.session, scope["department"]).id if scope.get("department") else None
+    if allowed.department_id is not None and department_id not in (None, allowed.department_id):
+        raise NotPermitted("只能查看本部门的指标。", "You may only see your own department's KPIs.")
+    category = scope.get("category") or None
+    if category is not None and category not in active_policy(uow.session).categories:
+        raise InvalidInput(f"未知的类别：{category}。", f"Unknown category: {category}.", field="category")
+    chosen = Scope(department_id=department_id or allowed.department_id, category=category)
+    periods = {"before": (pivot - timedelta(days=days), pivot - timedelta(days=1)),
+               "after": (pivot + timedelta(days=1), pivot + timedelta(days=days))}
+    frames = []
+    for name, (first, last) in periods.items():
+        frame = kpi_frame(uow.session, chosen, date_from=first, date_to=last, by="all", now=now)
+        frames.append(frame.assign(period=name, date_from=first, date_to=last))
+    both = pd.concat(frames, ignore_index=True).set_index("period")
+    change = both.loc["after", list(COLUMNS)].astype(float) - both.loc["before", list(COLUMNS)].astype(float)
+    return pd.concat([both, change.to_frame("change").T]).drop(columns=["group", "label"])

@@ -1,0 +1,348 @@
+"""Reviews of sampled cases (RULES.md §6): the checklist, its weighted score, findings and their rectification.
+
+Each checklist item comes with a suggestion computed from the case's record; the reviewer confirms
+or overrides it. A finding becomes a rectification action with an owner and a due date, tracked
+until it is closed with evidence; overdue actions feed the escalation board (`overdue_actions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy.orm import Session
+
+from db.engine import UnitOfWork
+from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
+from db.supervision_models import RectificationAction, Review, SampleItem, SupervisionReturnVisit
+from services.casework.cases import SATISFACTION, missing_for_archive
+from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound, NotPermitted
+from services.institution import audit
+from services.institution.access import SEES_ALL, Actor, load_actor
+from services.institution.directory import department_by_code
+from services.institution.settings import policy_for
+from services.rules.clock import as_of
+from services.rules.policy import Policy
+from services.supervision.sampling import REVIEWER_ROLE, SUPERVISION_ROLES
+
+RESULTS = ("pass", "fail", "na")
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    code: str
+    weight: int
+    zh: str
+    en: str
+
+    def label(self, lang: str = "zh") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+# RULES.md §6 review checklist; the weights add up to 100.
+CHECKLIST: tuple[ChecklistItem, ...] = (
+    ChecklistItem("intake_complete", 15, "受理登记完整、用语文明", "Intake complete and polite"),
+    ChecklistItem("first_responder", 10, "首问负责、全程跟踪", "First responder tracked the case"),
+    ChecklistItem("deadlines_met", 20, "各节点均在期限内完成", "Deadlines met"),
+    ChecklistItem("case_record", 20, "事实认定、处理措施、责任追究记录完整",
+                  "Facts, measures and accountability recorded"),
+    ChecklistItem("extensions_informed", 10, "延期已及时告知客户", "Customer informed of extensions"),
+    ChecklistItem("feedback_and_visit", 15, "已向客户反馈并按要求回访", "Feedback and return visit done"),
+    ChecklistItem("archive_complete", 10, "归档资料完整", "Archive complete"),
+)
+WEIGHTS = {item.code: item.weight for item in CHECKLIST}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    item: str
+    result: str  # pass | fail | na, for the reviewer to confirm
+    zh: str  # why, from the case's record
+    en: str
+
+
+@dataclass(frozen=True)
+class FindingInput:
+    finding: str
+    owner_department: str  # department code
+    owner_id: int
+    due_date: date
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    id: int
+    case_no: str
+    finding: str
+    owner_department: str
+    owner_id: int
+    owner: str
+    due_date: date
+    status: str
+    overdue: bool
+
+
+def _text(value: str | None, field: str, zh: str, en: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"请填写{zh}。", f"Enter the {en}.", field=field)
+    return value
+
+
+def weighted_score(answers: Mapping[str, str]) -> Decimal | None:
+    """100 × passed weight / (passed + failed weight); n.a. items leave the denominator."""
+    passed = sum(WEIGHTS[code] for code, result in answers.items() if result == "pass")
+    judged = sum(WEIGHTS[code] for code, result in answers.items() if result in ("pass", "fail"))
+    return None if judged == 0 else (Decimal(100 * passed) / judged).quantize(Decimal("0.01"))
+
+
+# --- suggestions from the case's record -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Record:
+    case: Case
+    policy: Policy
+    customer: Customer
+    deadlines: Sequence[CaseDeadline]
+    extensions: Sequence[Extension]
+    responder_followed_up: bool
+    now: datetime
+
+
+Verdict = tuple[str, str, str]
+
+
+def _missing(names: list[str], ok_zh: str, ok_en: str) -> Verdict:
+    if names:
+        return "fail", f"缺少：{', '.join(names)}", f"Missing: {', '.join(names)}"
+    return "pass", ok_zh, ok_en
+
+
+def _intake_complete(r: _Record) -> Verdict:
+    values = {"customer_name": r.customer.name, "customer_phone": r.customer.phone, "content": r.case.content,
+              "channel": r.case.channel, "category": r.case.category, "received_at": r.case.received_at}
+    return _missing([k for k, v in values.items() if v in (None, "")],
+                    "登记要素齐全；文明用语请核对录音或记录。", "Intake complete; check the recording for politeness.")
+
+
+def _first_responder(r: _Record) -> Verdict:
+    if r.responder_followed_up:
+        return "pass", "首问责任人在受理后有跟踪记录。", "The first responder acted on the case after intake."
+    return "fail", "首问责任人受理后无任何跟踪记录。", "The first responder did nothing on the case after intake."
+
+
+def _deadlines_met(r: _Record) -> Verdict:
+    if not r.deadlines:
+        return "na", "本案无期限节点。", "The case has no deadlines."
+    end = r.case.closed_at or r.now
+    late = [d.milestone for d in r.deadlines
+            if d.status == "met_late" or (d.status == "open" and d.due_at <= end)]
+    if late:
+        return "fail", f"超期节点：{', '.join(late)}", f"Deadlines missed: {', '.join(late)}"
+    return "pass", "各节点均按期完成。", "Every milestone was met in time."
+
+
+def _case_record(r: _Record) -> Verdict:
+    required = {"fact_finding": r.case.fact_finding, "measures": r.case.measures,
+                "accountability": r.case.accountability}
+    if r.case.compensation_paid > 0:  # seed 002 art. 19(1)
+        required["signed_confirmation"] = r.case.signed_confirmation
+    if r.case.outcome == "withdrawn":
+        return "na", "客户已撤诉。", "The customer withdrew."
+    return _missing([k for k, v in required.items() if not (v or "").strip()],
+                    "事实认定、处理措施、责任追究均已记录。", "Facts, measures and accountability are recorded.")
+
+
+def _extensions_informed(r: _Record) -> Verdict:
+    if not r.extensions:
+        return "na", "本案未延期。", "The case was never extended."
+    late = [e.milestone for e in r.extensions if e.customer_informed_at > e.old_due_at]
+    if late:
+        return "fail", f"原期限届满后才告知客户：{', '.join(late)}", \
+            f"Customer told only after the original deadline: {', '.join(late)}"
+    return "pass", "每次延期均在原期限前告知客户。", "The customer was told of every extension in time."
+
+
+def _feedback_and_visit(r: _Record) -> Verdict:
+    if r.case.outcome == "withdrawn":
+        return "na", "客户已撤诉。", "The customer withdrew."
+    required: dict[str, object] = {"feedback": r.case.feedback_at, "satisfaction": r.case.satisfaction}
+    if r.case.outcome == "resolved" and r.policy.return_visit_required:  # seed 000 art. 17(5), 001 art. 8
+        required["return_visit"] = r.case.return_visit_at
+    return _missing([k for k, v in required.items() if v is None],
+                    f"已反馈，满意度：{SATISFACTION.get(r.case.satisfaction or 0, '—')}。",
+                    f"Feedback given, satisfaction {r.case.satisfaction}/5.")
+
+
+def _archive_complete(r: _Record) -> Verdict:
+    if r.case.state != "archived":
+        return "fail", f"案件尚未归档（{r.case.state}）。", f"The case is not archived ({r.case.state})."
+    return _missing(missing_for_archive(r.case, r.policy), "归档资料齐全。", "The archive is complete.")
+
+
+SUGGEST: dict[str, Callable[[_Record], Verdict]] = {
+    "intake_complete": _intake_complete, "first_responder": _first_responder, "deadlines_met": _deadlines_met,
+    "case_record": _case_record, "extensions_informed": _extensions_informed,
+    "feedback_and_visit": _feedback_and_visit, "archive_complete": _archive_complete,
+}
+
+
+def _record_of(session: Session, case: Case, now: datetime) -> _Record:
+    followed = session.scalar(select(CaseEvent.id).where(
+        CaseEvent.case_id == case.id, CaseEvent.actor_id == case.first_responder_id,
+        CaseEvent.event_type.not_in(("intake", "escalation"))).limit(1)) is not None
+    return _Record(
+        case=case, policy=policy_for(session, case.pack), customer=session.get(Customer, case.customer_id),
+        deadlines=session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                                  .order_by(CaseDeadline.due_at)).all(),
+        extensions=session.scalars(select(Extension).where(Extension.case_id == case.id)
+                                   .order_by(Extension.id)).all(),
+        responder_followed_up=followed, now=now)
+
+
+# --- reviewing ------------------------------------------------------------------------------------
+
+def _assigned_item(session: Session, actor_id: int, item_id: int) -> tuple[Actor, SampleItem, Case]:
+    """The sample item, locked, if `actor_id` is its assigned reviewer and still may review it."""
+    actor = load_actor(session, actor_id)
+    item = session.scalar(select(SampleItem).where(SampleItem.id == item_id).with_for_update())
+    if item is None:
+        raise NotFound(f"抽查样本 {item_id} 不存在。", f"Sample item {item_id} does not exist.", field="item_id")
+    if item.reviewer_id != actor.id or REVIEWER_ROLE not in actor.roles:
+        raise NotPermitted("此案件未指派给您抽查。", "This sampled case is not assigned to you.")
+    case = session.get(Case, item.case_id)
+    if actor.department_id is not None and actor.department_id == case.responsible_department_id:
+        raise NotPermitted("不得抽查本部门的案件。", "You may not review your own department's case.")
+    return actor, item, case
+
+
+def suggestions(uow: UnitOfWork, actor_id: int, item_id: int, now: datetime | None = None) -> list[Suggestion]:
+    """One suggestion per checklist item, from the case's record, for the assigned reviewer to confirm."""
+    _, _, case = _assigned_item(uow.session, actor_id, item_id)
+    record = _record_of(uow.session, case, as_of(now))
+    return [Suggestion(item.code, *SUGGEST[item.code](record)) for item in CHECKLIST]
+
+
+def _answers(answers: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    unknown = sorted(set(answers) - set(WEIGHTS))
+    if unknown:
+        raise InvalidInput(f"未知的检查项：{', '.join(unknown)}。", f"Unknown checklist items: {', '.join(unknown)}.",
+                           field=unknown[0])
+    checked = {}
+    for item in CHECKLIST:
+        result, note = answers.get(item.code, ("", ""))
+        if result not in RESULTS:
+            raise InvalidInput(f"请对“{item.zh}”选择 符合/不符合/不适用。",
+                               f"Choose pass, fail or n.a. for '{item.en}'.", field=item.code)
+        note = (note or "").strip()
+        if result == "fail" and not note:
+            raise InvalidInput(f"“{item.zh}”不符合，请说明原因。", f"Say why '{item.en}' failed.", field=item.code)
+        checked[item.code] = {"result": result, "note": note}
+    return checked
+
+
+def _action(session: Session, review: Review, finding: FindingInput, today: date) -> RectificationAction:
+    text = _text(finding.finding, "finding", "问题描述", "finding")
+    department = department_by_code(session, finding.owner_department)
+    owner = session.get(User, finding.owner_id)
+    if owner is None or not owner.active or owner.department_id != department.id:
+        raise InvalidInput("整改责任人须为该部门的在岗人员。", "The owner must be an active member of that department.",
+                           field="owner_id")
+    if finding.due_date < today:
+        raise InvalidInput("整改期限不能早于今天。", "The due date cannot be in the past.", field="due_date")
+    return RectificationAction(review_id=review.id, finding=text, owner_department_id=department.id,
+                               owner_id=owner.id, due_date=finding.due_date)
+
+
+def submit_review(uow: UnitOfWork, actor_id: int, item_id: int, answers: Mapping[str, tuple[str, str]],
+                  findings: Sequence[FindingInput] = (), at: datetime | None = None) -> int:
+    """Record the checklist, its weighted score and the findings, each a rectification action."""
+    actor, item, _ = _assigned_item(uow.session, actor_id, item_id)
+    if uow.session.scalar(select(Review.id).where(Review.sample_item_id == item.id)) is not None:
+        raise Conflict("该样本已提交过抽查意见。", "This sampled case has already been reviewed.")
+    checklist, at = _answers(answers), as_of(at)
+    review = Review(sample_item_id=item.id, reviewer_id=actor.id, checklist=checklist, submitted_at=at,
+                    score=weighted_score({code: a["result"] for code, a in checklist.items()}),
+                    findings="\n".join(f.finding.strip() for f in findings) or None)
+    uow.session.add(review)
+    uow.flush()
+    uow.session.add_all([_action(uow.session, review, f, at.date()) for f in findings])
+    uow.commit()
+    return review.id
+
+
+def record_supervision_visit(uow: UnitOfWork, actor_id: int, item_id: int, *, method: str, satisfaction: int,
+                             note: str, at: datetime | None = None) -> int:
+    """The reviewer's own call to the customer of a sampled case."""
+    actor, item, _ = _assigned_item(uow.session, actor_id, item_id)
+    if satisfaction not in SATISFACTION:
+        raise InvalidInput("请选择满意度（1–5 分）。", "Choose the satisfaction (1–5).", field="satisfaction")
+    visit = SupervisionReturnVisit(
+        sample_item_id=item.id, reviewer_id=actor.id, at=as_of(at), satisfaction=int(satisfaction),
+        method=_text(method, "method", "回访方式", "visit method"),
+        note=_text(note, "note", "回访情况", "what the customer said"))
+    uow.session.add(visit)
+    uow.flush()
+    uow.commit()
+    return visit.id
+
+
+# --- rectification actions ------------------------------------------------------------------------
+
+def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, at: datetime | None = None) -> None:
+    """Close a rectification action; the evidence of the fix is required (RULES.md §6)."""
+    actor = load_actor(uow.session, actor_id)
+    action = uow.session.scalar(select(RectificationAction).where(RectificationAction.id == action_id)
+                                .with_for_update())
+    head_of_owner = action and "dept_head" in actor.roles and actor.department_id == action.owner_department_id
+    if action is None or not (actor.id == action.owner_id or head_of_owner or actor.roles & SUPERVISION_ROLES):
+        # Missing and not one's own read alike to anyone who may not close it (issue 8 §1).
+        raise NotPermitted("该整改事项不存在，或只有整改责任人、其部门负责人或监督人员可以关闭。",
+                           "No such action, or only its owner, the owner's department head or a supervisor "
+                           "may close it.", field="action_id")
+    if action.status != "open":
+        raise InvalidTransition("该整改事项已关闭。", "This action is already closed.", field="status")
+    action.evidence = _text(evidence, "evidence", "整改证据", "evidence of the fix")
+    action.status, action.closed_at, action.closed_by_id = "closed", as_of(at), actor.id
+    audit.record(uow.session, actor.id, "rectification_closed", action_id=action.id)
+    uow.flush()
+    uow.commit()
+
+
+def _action_rows(now: datetime) -> Select[tuple]:
+    today = as_of(now).date()  # due by the end of the due date, Shanghai time
+    return (select(RectificationAction.id, Case.case_no, RectificationAction.finding, Department.code,
+                   RectificationAction.owner_id, User.display_name, RectificationAction.due_date,
+                   RectificationAction.status, RectificationAction.due_date < today)
+            .join(Review, Review.id == RectificationAction.review_id)
+            .join(SampleItem, SampleItem.id == Review.sample_item_id)
+            .join(Case, Case.id == SampleItem.case_id)
+            .join(Department, Department.id == RectificationAction.owner_department_id)
+            .join(User, User.id == RectificationAction.owner_id)
+            .where(RectificationAction.status == "open")
+            .order_by(RectificationAction.due_date, RectificationAction.id))
+
+
+def _action_scope(actor: Actor) -> ColumnElement[bool]:
+    if actor.roles & SEES_ALL:
+        return true()
+    mine = RectificationAction.owner_id == actor.id
+    if actor.department_id is not None and actor.roles & {"handler", "dept_head"}:
+        return or_(mine, RectificationAction.owner_department_id == actor.department_id)
+    return mine
+
+
+def open_actions(uow: UnitOfWork, actor_id: int, now: datetime) -> list[ActionRow]:
+    """Open actions the user may see (their own, their department's, or all for supervision), overdue flagged."""
+    actor = load_actor(uow.session, actor_id)
+    return [ActionRow(*row) for row in uow.session.execute(_action_rows(now).where(_action_scope(actor)))]
+
+
+def overdue_actions(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[ActionRow]:
+    """The open actions this user may see that are past their due date: the escalation board's list."""
+    actor = load_actor(uow.session, actor_id)
+    stmt = _action_rows(now).where(_action_scope(actor), RectificationAction.due_date < as_of(now).date())
+    return [ActionRow(*row) for row in uow.session.execute(stmt)]

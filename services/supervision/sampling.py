@@ -1,0 +1,347 @@
+"""Supervision sampling (RULES.md §6): plan, preview, a reproducible stratified draw, reviewers assigned.
+
+The order inside a stratum is `md5(seed || ':' || case id)`: it depends only on the seed and the
+case's id, so the same plan and seed on the same population give the same cases however the cases
+were edited since, and an auditor can replay the draw in psql. Never TABLESAMPLE (not repeatable).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from statistics import NormalDist
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, literal, select, values
+from sqlalchemy.orm import Session
+
+from db.engine import UnitOfWork
+from db.models import CHANNELS, GRADES, STATES, Case, Department, User
+from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
+from services.errors import InvalidInput, NotFound, NotPermitted
+from services.institution import audit
+from services.institution.access import Actor, load_actor
+from services.rules.calendar import SHANGHAI
+
+SUPERVISION_ROLES = frozenset({"supervisor", "admin"})  # plan and draw samples (RULES.md §6)
+REVIEWER_ROLE = "supervisor"
+CENSUS_GRADES = ("major", "L1")  # always reviewed in full (RULES.md §6)
+FILTERS = ("departments", "grades", "categories", "channels", "states")
+
+
+@dataclass(frozen=True)
+class SamplingPlanInput:
+    """What the supervisor chose; either `rate` or `confidence` + `margin` sizes the sample."""
+
+    period_from: date
+    period_to: date
+    period_basis: str = "closed"  # the period applies to closed_at ("closed") or received_at ("received")
+    departments: tuple[str, ...] = ()  # department codes; empty = every value
+    grades: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    states: tuple[str, ...] = ("archived",)
+    stratify_by: tuple[str, ...] = ("department", "grade")
+    rate: float | None = 0.1
+    confidence: float | None = None
+    margin: float | None = None
+    min_per_stratum: int = 1
+    max_per_stratum: int | None = None
+    include_all_major: bool = True
+    seed: str | None = None
+
+
+@dataclass(frozen=True)
+class StratumPreview:
+    stratum: str  # the stratum's codes joined by "/", e.g. "operations/general"; "all" when unstratified
+    population: int  # cases of the stratum in the population
+    all_major: int  # major/L1 cases taken in full
+    drawn: int  # cases drawn at random from the rest
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(self.stratum.split("/"))
+
+    @property
+    def sample(self) -> int:
+        return self.all_major + self.drawn
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    item_id: int
+    case_id: int
+    case_no: str
+    stratum: str
+    reason: str
+    reviewer_id: int
+    reviewer: str
+    reviewed: bool
+
+
+def require_supervision(session: Session, actor_id: int) -> Actor:
+    actor = load_actor(session, actor_id)
+    if not actor.roles & SUPERVISION_ROLES:
+        raise NotPermitted("只有监督人员或管理员可以制定和执行抽查。",
+                           "Only supervisors and administrators may plan and draw samples.")
+    return actor
+
+
+def sample_size(population: int, confidence: float, margin: float) -> int:
+    """n0 = z²·p(1−p)/e² with p = 0.5, then the finite-population correction n = n0 / (1 + (n0 − 1)/N)."""
+    if population <= 0:
+        return 0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    n0 = z * z * 0.25 / (margin * margin)
+    n = n0 / (1 + (n0 - 1) / population)
+    return min(population, math.ceil(round(n, 9)))  # round first: float noise must not add a case
+
+
+def _bad(zh: str, en: str, field: str) -> InvalidInput:
+    return InvalidInput(zh, en, field=field)
+
+
+def _check_codes(values_: Sequence[str], known: Sequence[str], field: str) -> None:
+    unknown = sorted(set(values_) - set(known))
+    if unknown:
+        raise _bad(f"未知的取值：{', '.join(unknown)}。", f"Unknown values: {', '.join(unknown)}.", field)
+
+
+def _validate(session: Session, plan: SamplingPlanInput) -> None:
+    if plan.period_to < plan.period_from:
+        raise _bad("抽查期间的结束日不能早于开始日。", "The period's end is before its start.", "period_to")
+    if plan.period_basis not in PERIOD_BASES:
+        raise _bad("期间口径无效。", "Unknown period basis.", "period_basis")
+    by_size = plan.confidence is not None or plan.margin is not None
+    if by_size == (plan.rate is not None):
+        raise _bad("请二选一：按比例抽取，或按置信度与误差计算样本量。",
+                   "Choose either a rate or a confidence level with a margin of error.", "rate")
+    if plan.rate is not None and not 0 < plan.rate <= 1:
+        raise _bad("抽取比例须大于 0 且不超过 100%。", "The rate must be above 0 and at most 100%.", "rate")
+    if by_size and not (plan.confidence and 0 < plan.confidence < 1 and plan.margin and 0 < plan.margin < 1):
+        raise _bad("置信度和误差须在 0 与 1 之间（如 0.95、0.05）。",
+                   "Confidence and margin must lie between 0 and 1 (e.g. 0.95, 0.05).", "confidence")
+    if plan.min_per_stratum < 0 or (plan.max_per_stratum is not None
+                                    and plan.max_per_stratum < max(plan.min_per_stratum, 1)):
+        raise _bad("每层最少数不能为负，最多数不能小于最少数。",
+                   "The minimum per stratum cannot be negative, nor the maximum below it.", "max_per_stratum")
+    if len(set(plan.stratify_by)) != len(plan.stratify_by):
+        raise _bad("分层维度重复。", "A stratification field is repeated.", "stratify_by")
+    _check_codes(plan.stratify_by, STRATIFIERS, "stratify_by")
+    _check_codes(plan.states, STATES, "states")
+    _check_codes(plan.grades, GRADES, "grades")
+    _check_codes(plan.channels, CHANNELS, "channels")
+    known = session.scalars(select(Department.code).where(Department.code.in_(plan.departments))).all()
+    _check_codes(plan.departments, known, "departments")
+    if plan.seed is not None and not 0 < len(plan.seed.strip()) <= 64:
+        raise _bad("随机种子须为 1–64 个字符。", "The seed must be 1–64 characters.", "seed")
+
+
+def _stratum(plan: SamplingPlanInput) -> ColumnElement[str]:
+    columns = {"department": Department.code, "grade": Case.grade, "category": Case.category,
+               "channel": Case.channel}
+    # A function call even unstratified: PostgreSQL refuses GROUP BY / ORDER BY a bare constant.
+    parts = [columns[name] for name in plan.stratify_by] or [literal("all", String)]
+    return func.concat_ws("/", *parts)
+
+
+def _census(plan: SamplingPlanInput) -> ColumnElement[bool]:
+    return Case.grade.in_(CENSUS_GRADES) if plan.include_all_major else false()
+
+
+def _in_population(stmt: Select[Any], plan: SamplingPlanInput) -> Select[Any]:
+    """The plan's filters, on fields a closed case no longer changes (so a replay sees the same cases)."""
+    start = datetime.combine(plan.period_from, time(), SHANGHAI)
+    end = datetime.combine(plan.period_to + timedelta(days=1), time(), SHANGHAI)
+    when = Case.closed_at if plan.period_basis == "closed" else Case.received_at
+    stmt = stmt.join(Department, Department.id == Case.responsible_department_id).where(when >= start, when < end)
+    for field, values_ in ((Department.code, plan.departments), (Case.grade, plan.grades),
+                           (Case.category, plan.categories), (Case.channel, plan.channels),
+                           (Case.state, plan.states)):
+        if values_:
+            stmt = stmt.where(field.in_(values_))
+    return stmt
+
+
+def _clamp(n: int, available: int, plan: SamplingPlanInput) -> int:
+    n = max(n, plan.min_per_stratum)
+    if plan.max_per_stratum is not None:
+        n = min(n, plan.max_per_stratum)
+    return min(n, available)
+
+
+def _allocate(plan: SamplingPlanInput, drawable: dict[str, int]) -> dict[str, int]:
+    """Cases to draw per stratum: the rate of each stratum, or a total n allocated proportionally."""
+    if plan.rate is not None:
+        rate = Fraction(str(plan.rate))
+        return {s: _clamp(math.ceil(rate * d), d, plan) for s, d in drawable.items()}
+    total = sum(drawable.values())
+    n = sample_size(total, float(plan.confidence or 0), float(plan.margin or 0))
+    quotas = {s: Fraction(n * d, total) for s, d in drawable.items()} if total else {}
+    shares = {s: math.floor(q) for s, q in quotas.items()}
+    # Largest remainder: the rounded shares add up to n exactly; ties go to the stratum named first.
+    for s in sorted(quotas, key=lambda s: (-(quotas[s] - shares[s]), s))[: n - sum(shares.values())]:
+        shares[s] += 1
+    return {s: _clamp(shares[s], d, plan) for s, d in drawable.items()}
+
+
+def _preview(session: Session, plan: SamplingPlanInput) -> list[StratumPreview]:
+    stratum, census = _stratum(plan), _census(plan)
+    rows = session.execute(_in_population(
+        select(stratum.label("stratum"), func.count(), func.count().filter(census)).select_from(Case), plan,
+    ).group_by(stratum).order_by(stratum)).all()
+    allocation = _allocate(plan, {s: total - major for s, total, major in rows})
+    return [StratumPreview(s, total, major, allocation[s]) for s, total, major in rows]
+
+
+def plan_preview(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> list[StratumPreview]:
+    """Population and sample per stratum, shown before drawing."""
+    require_supervision(uow.session, actor_id)
+    _validate(uow.session, plan)
+    return _preview(uow.session, plan)
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    case_id: int
+    case_no: str
+    department_id: int
+    own: tuple[int | None, ...]  # the case's first responder and assignee
+    stratum: str
+    census: bool
+    draw_key: str
+
+
+def _choose(session: Session, plan: SamplingPlanInput, seed: str, strata: list[StratumPreview]) -> list[_Chosen]:
+    if not strata:
+        return []
+    stratum, census = _stratum(plan), _census(plan)
+    draw_key = func.md5(func.concat(literal(seed, String), ":", Case.id))
+    ranked = _in_population(select(
+        Case.id, Case.case_no, Case.responsible_department_id, Case.first_responder_id, Case.assignee_id,
+        stratum.label("stratum"), census.label("census"), draw_key.label("draw_key"),
+        func.row_number().over(partition_by=(stratum, census), order_by=(draw_key, Case.id)).label("rank"),
+    ).select_from(Case), plan).subquery()
+    allocation = values(column("stratum", String), column("n", Integer), name="allocation").data(
+        [(s.stratum, s.drawn) for s in strata])
+    rows = session.execute(select(ranked).join(allocation, allocation.c.stratum == ranked.c.stratum).where(
+        ranked.c.census | (ranked.c.rank <= allocation.c.n),
+    ).order_by(ranked.c.stratum, ranked.c.census.desc(), ranked.c.rank)).all()
+    return [_Chosen(r.id, r.case_no, r.responsible_department_id, (r.first_responder_id, r.assignee_id),
+                    r.stratum, r.census, r.draw_key) for r in rows]
+
+
+def _assign_reviewers(session: Session, chosen: list[_Chosen]) -> list[int]:
+    """Least-loaded supervisor first, ties by id; never one of the case's department (RULES.md §6)."""
+    pending = (select(SampleItem.reviewer_id, func.count().label("n")).outerjoin(
+        Review, Review.sample_item_id == SampleItem.id).where(Review.id.is_(None))
+        .group_by(SampleItem.reviewer_id).subquery())
+    reviewers = session.execute(select(User.id, User.department_id, func.coalesce(pending.c.n, 0)).outerjoin(
+        pending, pending.c.reviewer_id == User.id).where(User.active, User.roles.any(REVIEWER_ROLE))).all()
+    load = {user_id: n for user_id, _, n in reviewers}
+    assigned = []
+    for case in chosen:
+        eligible = [user_id for user_id, department_id, _ in reviewers
+                    if department_id != case.department_id and user_id not in case.own]
+        if not eligible:
+            raise InvalidInput(
+                f"案件 {case.case_no} 没有可指派的抽查人员：监督人员不得抽查本部门或本人经办的案件。",
+                f"No reviewer can take case {case.case_no}: supervisors never review their own department's "
+                "or their own cases.", field="reviewers")
+        reviewer = min(eligible, key=lambda user_id: (load[user_id], user_id))
+        load[reviewer] += 1
+        assigned.append(reviewer)
+    return assigned
+
+
+def _filters(plan: SamplingPlanInput) -> dict[str, list[str]]:
+    return {name: list(getattr(plan, name)) for name in FILTERS}
+
+
+def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
+    """Store the plan, its seed and the chosen cases with their reviewers; returns the plan's id."""
+    actor = require_supervision(uow.session, actor_id)
+    _validate(uow.session, plan)
+    seed = plan.seed.strip() if plan.seed else secrets.token_hex(8)
+    strata = _preview(uow.session, plan)
+    chosen = _choose(uow.session, plan, seed, strata)
+    if not chosen:
+        raise InvalidInput("按此方案抽不到任何案件，请调整期间或筛选条件。",
+                           "This plan selects no case: widen the period or the filters.", field="period_from")
+    reviewers = _assign_reviewers(uow.session, chosen)
+    row = SamplingPlan(
+        period_from=plan.period_from, period_to=plan.period_to, period_basis=plan.period_basis,
+        population_filter=_filters(plan), stratify_by=list(plan.stratify_by),
+        rate=_decimal(plan.rate), confidence=_decimal(plan.confidence), margin=_decimal(plan.margin),
+        min_per_stratum=plan.min_per_stratum, max_per_stratum=plan.max_per_stratum,
+        include_all_major=plan.include_all_major, seed=seed, population_size=sum(s.population for s in strata),
+        sample_size=len(chosen), created_by_id=actor.id)
+    uow.session.add(row)
+    uow.flush()
+    uow.session.add_all(SampleItem(plan_id=row.id, case_id=c.case_id, stratum=c.stratum, draw_key=c.draw_key,
+                                   reason="all_major" if c.census else "drawn", reviewer_id=reviewer)
+                        for c, reviewer in zip(chosen, reviewers, strict=True))
+    audit.record(uow.session, actor.id, "sample_drawn", plan_id=row.id, seed=seed,
+                 cases=[c.case_id for c in chosen])
+    uow.commit()
+    return row.id
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def stored_plan(uow: UnitOfWork, actor_id: int, plan_id: int) -> SamplingPlanInput:
+    """The plan as it was drawn, seed included: pass it to `draw` or `replay` to repeat the draw."""
+    require_supervision(uow.session, actor_id)
+    row = uow.session.get(SamplingPlan, plan_id)
+    if row is None:
+        raise NotFound(f"抽查方案 {plan_id} 不存在。", f"Sampling plan {plan_id} does not exist.", field="plan_id")
+    filters = {name: tuple(row.population_filter.get(name, ())) for name in FILTERS}
+    return SamplingPlanInput(
+        period_from=row.period_from, period_to=row.period_to, period_basis=row.period_basis, **filters,
+        stratify_by=tuple(row.stratify_by), rate=_float(row.rate), confidence=_float(row.confidence),
+        margin=_float(row.margin), min_per_stratum=row.min_per_stratum, max_per_stratum=row.max_per_stratum,
+        include_all_major=row.include_all_major, seed=row.seed)
+
+
+def replay(uow: UnitOfWork, actor_id: int, plan_id: int) -> tuple[list[int], list[int]]:
+    """For an audit: (case ids stored with the plan, case ids the same plan and seed select today)."""
+    plan = stored_plan(uow, actor_id, plan_id)
+    again = _choose(uow.session, plan, plan.seed or "", _preview(uow.session, plan))
+    stored = uow.session.scalars(select(SampleItem.case_id).where(SampleItem.plan_id == plan_id)).all()
+    return sorted(stored), sorted(c.case_id for c in again)
+
+
+def sample_rows(uow: UnitOfWork, actor_id: int, plan_id: int) -> list[SampleRow]:
+    """The plan's sampled cases with their reviewer and whether the review is in."""
+    require_supervision(uow.session, actor_id)
+    rows = uow.session.execute(
+        select(SampleItem.id, SampleItem.case_id, Case.case_no, SampleItem.stratum, SampleItem.reason,
+               SampleItem.reviewer_id, User.display_name, Review.id.is_not(None))
+        .join(Case, Case.id == SampleItem.case_id).join(User, User.id == SampleItem.reviewer_id)
+        .outerjoin(Review, Review.sample_item_id == SampleItem.id)
+        .where(SampleItem.plan_id == plan_id).order_by(SampleItem.stratum, SampleItem.id)).all()
+    return [SampleRow(*row) for row in rows]
+
+
+def my_review_items(uow: UnitOfWork, actor_id: int) -> list[SampleRow]:
+    """Sampled cases assigned to this reviewer across all plans, the ones still to review first."""
+    require_supervision(uow.session, actor_id)
+    reviewed = Review.id.is_not(None)
+    rows = uow.session.execute(
+        select(SampleItem.id, SampleItem.case_id, Case.case_no, SampleItem.stratum, SampleItem.reason,
+               SampleItem.reviewer_id, User.display_name, reviewed)
+        .join(Case, Case.id == SampleItem.case_id).join(User, User.id == SampleItem.reviewer_id)
+        .outerjoin(Review, Review.sample_item_id == SampleItem.id)
+        .where(SampleItem.reviewer_id == actor_id).order_by(reviewed, SampleItem.plan_id.desc(), SampleItem.id)).all()
+    return [SampleRow(*row) for row in rows]
