@@ -58,7 +58,7 @@ def test_only_the_institutions_door_reads_a_pack_file():
     """services.institution.settings.policy_for is the door; the shipped file is read directly only where no institution
     exists yet or by contract: set-up's pack list, the training library (shipped scenarios), `assess --policy`."""
     root = Path(__file__).resolve().parents[2]
-    allowed = {"services/rules/policy.py", "services/institution/settings.py",
+    allowed = {"services/rules/packs.py", "services/institution/settings.py",
                "services/training/scenarios/__init__.py",
                "services/__main__.py", "pages/setup.py"}
     readers = {str(p.relative_to(root)) for folder in ("services", "dashboard", "pages") for p in
