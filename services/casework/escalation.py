@@ -1,10 +1,11 @@
-"""The escalation board (升级看板, issue 4 §4) and the automatic escalations it applies on page load.
+"""The escalation board (升级看板, issue 4 §4) and the automatic escalations the sweep records.
 
 Automatic escalations (RULES.md §4, issue 4 §4): an open milestone past its deadline goes to the
 head of the responsible department (`overdue:<milestone>`); the pack's escalation rules recorded in
 the assessment — major/L1 cases to the executive roles, and the pack's own — go to their roles
 (`rule:<role>`, the key intake uses). UNIQUE(case_id, rule_key) with ON CONFLICT DO NOTHING makes
-each happen exactly once however many sessions run this at the same time.
+each happen exactly once however many sessions run this at the same time. Opening the board only reads;
+`sweep` runs from `python -m services escalate` (cron) and from the app server's timer (issue 9 §8).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from services.rules.transitions import OPEN_STATES
 MAJOR_GRADES = ("major", "L1")  # seed 000 art. 4, 001 art. 13, 002 art. 18(2), 003 §3, 004 art. 9
 DEFAULT_BOARD_LIMIT = 500
 _BATCH = 1000  # escalations inserted per statement
+SWEEP_LOCK = 0x9E5CA1A7E  # advisory lock key: one sweep at a time across app servers and cron
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,13 @@ def run_automatic_escalations(uow: UnitOfWork, now: datetime | None = None) -> i
         created += len(inserted)
     uow.commit()
     return created
+
+
+def sweep(uow: UnitOfWork, now: datetime | None = None) -> int | None:
+    """The automatic escalations now due, unless another sweep holds the lock (then None: it does the work)."""
+    if not uow.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK}):
+        return None
+    return run_automatic_escalations(uow, now)
 
 
 def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime | None = None) -> EscalationView:
