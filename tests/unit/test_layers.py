@@ -87,3 +87,11 @@ def test_no_import_cycle():
         if node not in state:
             visit(node, [node])
     assert cycles == []
+
+
+def test_migrations_import_no_application_code():
+    """Migrations carry literal data (issue 9 §4): what they build must not change when the code does."""
+    known = our_modules()
+    reaching = {name: sorted(imports_of(path, known)) for name, path in known.items()
+                if name.startswith("db.migrations.versions.")}
+    assert {name: targets for name, targets in reaching.items() if targets} == {}
