@@ -43,7 +43,6 @@ LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32,
            "first_responder": 64, "handler": 64}  # the columns' sizes in db/models.py
 STEPS = ("received_at", "forwarded_at", "first_contact_at", "resolved_at", "feedback_at", "return_visit_at",
          "archived_at")
-CAUSES = {"branch": "branch", "company": "company", "营业部原因": "branch", "公司原因": "company"}
 SATISFACTION: dict[str, Any] = {str(k): k for k in cases.SATISFACTION} | {v: k for k, v in cases.SATISFACTION.items()}
 
 
@@ -87,7 +86,8 @@ class _Context:
             "flags": _vocab(p.flags, lambda c: [p.label("flag", c)]),
             "department": _vocab({d.code: d for d in departments},
                                  lambda c: [p.label("department", c), *(d.name for d in departments if d.code == c)]),
-            "cause": CAUSES, "satisfaction": SATISFACTION,
+            "cause": _vocab(p.causes, lambda c: [p.label("cause", c), p.label("cause", c, "en")]),
+            "satisfaction": SATISFACTION,
         }
 
 
@@ -214,7 +214,7 @@ def _plan(c: _Cells) -> _Plan:
             "customer_phone": c.text("customer_phone", True), "content": c.text("content", True),
             "customer_id_number": c.text("customer_id_number") or None,
             "customer_account_no": c.text("customer_account_no") or None,
-            "compensation_claim": c.amount("compensation_claim"), "cause": c.choice("cause") or "branch",
+            "compensation_claim": c.amount("compensation_claim"), "cause": c.choice("cause"),
             "flags": c.choices("flags")}
     times = {key: c.instant(key) for key in STEPS[1:]}
     values = {"satisfaction": c.choice("satisfaction"), "department": c.choice("department"),

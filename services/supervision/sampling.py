@@ -21,11 +21,12 @@ from sqlalchemy import ColumnElement, Integer, Select, String, column, false, fu
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import CHANNELS, GRADES, STATES, Case, Department, User
+from db.models import GRADES, STATES, Case, Department, User
 from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, NotFound, NotPermitted
 from services.institution import audit
 from services.institution.access import Actor, load_actor
+from services.institution.settings import active_policy
 from services.rules.calendar import SHANGHAI
 
 SUPERVISION_ROLES = frozenset({"supervisor", "admin"})  # plan and draw samples (RULES.md §6)
@@ -135,7 +136,7 @@ def _validate(session: Session, plan: SamplingPlanInput) -> None:
     _check_codes(plan.stratify_by, STRATIFIERS, "stratify_by")
     _check_codes(plan.states, STATES, "states")
     _check_codes(plan.grades, GRADES, "grades")
-    _check_codes(plan.channels, CHANNELS, "channels")
+    _check_codes(plan.channels, list(active_policy(session).channels) if plan.channels else [], "channels")
     known = session.scalars(select(Department.code).where(Department.code.in_(plan.departments))).all()
     _check_codes(plan.departments, known, "departments")
     if plan.seed is not None and not 0 < len(plan.seed.strip()) <= 64:
