@@ -31,7 +31,7 @@ from services.administration.import_template import template_xlsx as template_xl
 from services.casework import cases
 from services.errors import DomainError, InvalidInput, NotFound, NotPermitted
 from services.institution import audit
-from services.institution.access import ACTION_ROLES, load_actor
+from services.institution.access import ACTION_ROLES, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import active_policy
 from services.rules import validation
@@ -187,11 +187,6 @@ def _parse_time(text: str) -> datetime | None:
         except ValueError:
             continue
     return None
-
-
-def validate_rows(uow: UnitOfWork, rows: Sequence[SheetRow], actor_id: int | None = None) -> list[RowError]:
-    """Every error of every row, by row and column; `actor_id` is the default first responder."""
-    return _check(_Context(uow, actor_id), rows)[1]
 
 
 def _check(ctx: _Context, rows: Sequence[SheetRow]) -> tuple[list[_Plan], list[RowError]]:
@@ -351,7 +346,7 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
                 filename: str | None = None) -> ImportResult:
     """Validate every row, then import all of them in one transaction, or none."""
     actor = load_actor(uow.session, actor_id)
-    if not actor.roles & (ACTION_ROLES["intake"] | ACTION_ROLES["administer"]):
+    if not may(actor, "import_cases"):
         raise NotPermitted("只有受理人员和管理员可以导入案件。", "Only intake staff and admins may import cases.")
     if isinstance(path_or_bytes, bytes):
         data, name = path_or_bytes, filename or "upload.xlsx"

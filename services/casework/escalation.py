@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import and_, bindparam, exists, literal, or_, select, text, true
+from sqlalchemy import bindparam, exists, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
-from services.casework.queue import SlaBadge, as_of, at_risk_sql, nearest_open_deadline, row_badges
+from services.casework.deadlines import at_risk_sql, overdue_sql
+from services.casework.queue import SlaBadge, as_of, nearest_open_deadline, row_badges
 from services.errors import Conflict, NotPermitted
 from services.institution.access import answers, case_scope, load_actor, require_role
 from services.institution.calendar_store import load_calendar
@@ -72,7 +73,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     nearest = nearest_open_deadline()
     at_risk = at_risk_sql(session, now)
     escalated = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
-    overdue = and_(nearest.c.due_at.is_not(None), nearest.c.due_at <= now)
+    overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
     assignee, responder = aliased(User), aliased(User)
     rows = session.execute(
