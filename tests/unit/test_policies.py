@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import services.rules.packs as policy_module
+from services.casework.deadlines import milestones_met
 from services.errors import PolicyError
 from services.rules.packs import load_policy, policy_from_data
 from services.rules.policy import PACK_CODES
@@ -244,3 +245,16 @@ def test_data_of_another_pack_code_is_refused() -> None:
     data = copy.deepcopy(data_of("bank"))
     data["code"] = "insurance"
     assert refused(data, "bank.toml") == 'bank.toml: code: unknown pack "insurance"'
+
+
+def test_which_event_meets_which_milestone_comes_from_the_packs_met_by() -> None:
+    """Issue 9 §2: `met_by` is read in one place; an invalid or at-intake close counts as resolving."""
+    policy = load_policy("futures")
+    assert milestones_met(policy, "resolve") == ["forward", "resolve", "resolve"]
+    assert milestones_met(policy, "invalid") == milestones_met(policy, "resolve_at_intake") == \
+        milestones_met(policy, "resolve")
+    assert milestones_met(policy, "feedback") == ["first_contact"]
+    assert milestones_met(policy, "extension") == []
+    data = data_of("futures")
+    data["milestones"][1]["met_by"] = ["first_contact"]  # feedback no longer counts as the first contact
+    assert milestones_met(policy_from_data(data, "futures.toml (edited)"), "feedback") == []
