@@ -25,7 +25,7 @@ class Facts:
     channel: str
     category: str
     compensation_claim: Decimal = Decimal(0)  # CNY, >= 0
-    cause: str = "branch"  # branch | company (seed 002 art. 19)
+    cause: str = "branch"  # one of the pack's causes (seed 002 art. 19); parse_facts defaults to its first
     flags: frozenset[str] = frozenset()
     forwarded_at: datetime | None = None
     resolved_at: datetime | None = None
