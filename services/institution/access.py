@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from db.models import Case, User
 from services.errors import NotFound, NotPermitted
@@ -112,8 +112,8 @@ def require_page(actor: Actor, page: str) -> None:
         raise NotPermitted("无权访问此页面。", "You are not permitted to open this page.", field="page")
 
 
-def scope(actor: Actor, people: Iterable[ColumnElement[int | None]],
-          department: ColumnElement[int | None]) -> ColumnElement[bool]:
+def scope(actor: Actor, people: Iterable[InstrumentedAttribute[int] | InstrumentedAttribute[int | None]],
+          department: InstrumentedAttribute[int] | InstrumentedAttribute[int | None]) -> ColumnElement[bool]:
     """SQL filter of the rows this user may see (issue 3 §3): all for supervision, else those naming them
     in one of `people`, and for department staff those of their `department`."""
     if actor.roles & SEES_ALL:
