@@ -5,12 +5,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 
+def _desk_and_customer(conn) -> None:
+    """Department 1, user 1 and customer 1, for a case inserted by hand."""
+    conn.execute(text("INSERT INTO departments (code, name) VALUES ('ops', '运营')"))
+    conn.execute(text("INSERT INTO users (username, display_name, password_hash, roles)"
+                      " VALUES ('u', '用户', 'x', ARRAY['intake'])"))
+    conn.execute(text("INSERT INTO customers (name, phone) VALUES ('张三', '13800000000')"))
+
+
 def test_case_events_refuse_update_and_delete_even_from_their_owner(engine, owner_engine):
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO departments (code, name) VALUES ('ops', '运营')"))
-        conn.execute(text("INSERT INTO users (username, display_name, password_hash, roles)"
-                          " VALUES ('u', '用户', 'x', ARRAY['intake'])"))
-        conn.execute(text("INSERT INTO customers (name, phone) VALUES ('张三', '13800000000')"))
+        _desk_and_customer(conn)
         conn.execute(text(
             "INSERT INTO cases (case_no, pack, channel, category, cause, grade, state, received_at, content,"
             " customer_id, first_responder_id, responsible_department_id, compensation_claimed, assessment)"
@@ -33,10 +38,7 @@ def test_cases_refuse_bad_codes_and_negative_amounts(engine, column, value):
     values = {"case_no": "'TS-20261122-000001'", "grade": "'general'", "compensation_claimed": 0}
     values[column] = value
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO departments (code, name) VALUES ('ops', '运营')"))
-        conn.execute(text("INSERT INTO users (username, display_name, password_hash, roles)"
-                          " VALUES ('u', '用户', 'x', ARRAY['intake'])"))
-        conn.execute(text("INSERT INTO customers (name, phone) VALUES ('张三', '13800000000')"))
+        _desk_and_customer(conn)
     with pytest.raises(DBAPIError, match="violates check constraint"), engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO cases (case_no, pack, channel, category, cause, grade, state, received_at, content,"
@@ -48,10 +50,7 @@ def test_cases_refuse_bad_codes_and_negative_amounts(engine, column, value):
 def test_cases_take_any_code_a_pack_defines(engine):
     """Issue 9 §4: a channel, category or cause added to a pack's TOML needs no migration."""
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO departments (code, name) VALUES ('ops', '运营')"))
-        conn.execute(text("INSERT INTO users (username, display_name, password_hash, roles)"
-                          " VALUES ('u', '用户', 'x', ARRAY['intake'])"))
-        conn.execute(text("INSERT INTO customers (name, phone) VALUES ('张三', '13800000000')"))
+        _desk_and_customer(conn)
         conn.execute(text(
             "INSERT INTO cases (case_no, pack, channel, category, cause, grade, state, received_at, content,"
             " customer_id, first_responder_id, responsible_department_id, compensation_claimed, assessment)"
