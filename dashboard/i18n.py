@@ -219,7 +219,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "form.submit": ("提交", "Submit"),
     # escalation board
     "board.title": ("升级看板", "Escalation board"),
-    "board.auto": ("本次自动升级 {count} 件。", "{count} automatic escalations recorded now."),
     "board.empty": ("没有需要关注的案件。", "Nothing needs attention."),
     "board.group": ("{level} · {department}", "{level} · {department}"),
     "board.reason": ("原因", "Why"),

@@ -7,14 +7,20 @@
 Both also delete Streamlit's own identity cookies (st.login's, 30 days): once our session is set, or ended,
 only it decides who is signed in (issue 8 §3). Streamlit's /auth/login, /auth/logout and /oauth2callback are
 other paths, and ours are exact ones, so neither shadows the other.
+
+While it serves, a timer records the automatic escalations every ESCALATION_SWEEP_SECONDS (default 300, 0 = off),
+so a single `make run` server needs no cron; several servers share the sweep's advisory lock (issue 9 §8).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +36,8 @@ from starlette.routing import Route  # noqa: E402
 
 from dashboard import cookie, errors  # noqa: E402
 from db.engine import UnitOfWork, app_engine  # noqa: E402
+from services.casework.escalation import sweep  # noqa: E402
+from services.errors import log_unexpected  # noqa: E402
 from services.institution import sessions  # noqa: E402
 
 IDENTITY_COOKIE = re.compile(r"^_streamlit_user(_tokens)?(_[0-9]+)?$")  # st.login's cookies and their chunks
@@ -85,6 +93,32 @@ async def signout_route(request: Request) -> RedirectResponse:
     return response
 
 
+def _sweep() -> None:
+    with UnitOfWork(_engine()) as uow:
+        sweep(uow)
+
+
+async def _sweep_forever(seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await run_in_threadpool(_sweep)
+        except Exception as exc:  # logged without PII; the next round tries again
+            log_unexpected(exc)
+
+
+@contextlib.asynccontextmanager
+async def escalation_timer(_app: st.App) -> AsyncIterator[None]:
+    seconds = float(os.environ.get("ESCALATION_SWEEP_SECONDS", "300"))
+    task = asyncio.create_task(_sweep_forever(seconds)) if seconds > 0 else None
+    try:
+        yield None
+    finally:
+        if task is not None:
+            task.cancel()
+
+
 app = st.App(ROOT / "dashboard" / "app.py", on_script_error=errors.on_script_error,  # no details, no PII (§5)
+             lifespan=escalation_timer,
              routes=[Route("/auth/session", session_route, methods=["GET"]),
                      Route("/auth/signout", signout_route, methods=["GET"])])

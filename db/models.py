@@ -40,10 +40,6 @@ STATES = (
     "feedback_given", "return_visit", "archived", "withdrawn",
 )
 OUTCOMES = ("resolved", "resolved_at_intake", "invalid", "withdrawn")
-CHANNELS = (
-    "phone", "letter", "fax", "email", "walk_in", "online",
-    "comment_book", "media", "regulator", "upper_level",
-)
 GRADES = ("general", "large", "major", "invalid", "L1", "L2", "L3")
 MILESTONES = (
     "forward", "first_contact", "first_reply", "feedback",
@@ -118,10 +114,8 @@ class Case(Base):
     __table_args__ = (
         CheckConstraint(r"case_no ~ '^TS-[0-9]{8}-[0-9]{6}$'", name="case_no_format"),
         CheckConstraint(_in("state", STATES), name="state_known"),
-        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
         CheckConstraint(_in("grade", GRADES), name="grade_known"),
         CheckConstraint("outcome IS NULL OR " + _in("outcome", OUTCOMES), name="outcome_known"),
-        CheckConstraint("cause IN ('branch', 'company')", name="cause_known"),
         CheckConstraint("handling_level IS NULL OR handling_level IN ('branch', 'hq', 'company')",
                         name="handling_level_known"),
         CheckConstraint("compensation_claimed >= 0", name="claimed_nonneg"),
@@ -145,7 +139,7 @@ class Case(Base):
     category: Mapped[str] = mapped_column(String(64))
     grade: Mapped[str] = mapped_column(String(16))
     handling_level: Mapped[str | None] = mapped_column(String(16))
-    cause: Mapped[str] = mapped_column(String(16), default="branch", server_default="branch")
+    cause: Mapped[str] = mapped_column(String(32))  # the pack's code (issue 9 §4); intake always gives one
     flags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default="{}")
     state: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str | None] = mapped_column(String(32))

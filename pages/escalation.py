@@ -7,20 +7,16 @@ from dashboard.components import sla
 from dashboard.i18n import code, error, joined, t
 from dashboard.session import page_user, uow
 from dashboard.text import literal
-from services.casework.escalation import acknowledge, board, grouped, run_automatic_escalations
+from services.casework.escalation import acknowledge, board, grouped
 from services.errors import DomainError
 from services.institution.settings import active_policy
 from services.supervision.reviews import overdue_actions
 
 user = page_user("escalation")
 st.title(t("board.title"))
-with uow() as work:  # the pack's rules run on page load; each escalation is recorded once (issue 4 §4)
-    created = run_automatic_escalations(work)
-with uow() as work:
+with uow() as work:  # only reads: the server's sweep or cron records the escalations (issue 9 §8)
     rows, policy = board(work, user.id), active_policy(work.session)
     late_actions = overdue_actions(work, user.id)
-if created:
-    st.info(t("board.auto", count=created))
 if not rows:
     st.success(t("board.empty"))
 for group in grouped(rows):

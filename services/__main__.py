@@ -258,11 +258,14 @@ def _escalate_parser(commands: Any) -> None:
 
 def cmd_escalate(args: argparse.Namespace) -> int:
     from db.engine import UnitOfWork
-    from services.casework.escalation import run_automatic_escalations
+    from services.casework.escalation import sweep
 
-    with UnitOfWork() as uow:  # several servers' cron at once: ON CONFLICT keeps each escalation single
-        created = run_automatic_escalations(uow)
-    print(f"新增自动升级 {created} 件" if args.lang == "zh" else f"{created} new automatic escalations")
+    with UnitOfWork() as uow:  # several servers' cron at once: one sweeps, ON CONFLICT keeps each single
+        created = sweep(uow)
+    if created is None:
+        print("另一次升级巡检正在运行" if args.lang == "zh" else "another escalation sweep is running")
+    else:
+        print(f"新增自动升级 {created} 件" if args.lang == "zh" else f"{created} new automatic escalations")
     return 0
 
 

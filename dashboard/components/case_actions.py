@@ -6,7 +6,7 @@ Forms keep their input after a refusal, so a clerk who hits a conflict loses not
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -17,7 +17,7 @@ from services.casework import cases
 from services.casework.case_view import CaseDetail
 from services.errors import Conflict, DomainError
 from services.institution.directory import handlers_by_department
-from services.rules.calendar import SHANGHAI
+from services.rules.calendar import SHANGHAI, end_of_day
 from services.rules.policy import Policy
 
 DONE = "case_done"
@@ -49,11 +49,6 @@ def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], **values:
 def _satisfaction(key: str) -> int:
     return st.select_slider(t("form.satisfaction"), [1, 2, 3, 4, 5], value=4, key=key,
                             format_func=lambda s: t(f"satisfaction.{s}"))
-
-
-def _end_of(day: Any) -> datetime:
-    """A date picked as a deadline means 24:00 of that day, an exclusive instant (RULES.md §3)."""
-    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
 
 
 def forward(detail: CaseDetail, policy: Policy) -> None:
@@ -136,7 +131,7 @@ def extend(detail: CaseDetail, policy: Policy) -> None:
         method = st.text_input(t("form.informed_method"), key="ex_method")
         if st.form_submit_button(t("form.submit")):
             told = datetime.combine(informed, datetime.now(SHANGHAI).time(), SHANGHAI)
-            _submit(detail, "extend", cases.extend, milestone=milestone, new_due=_end_of(new_due), reason=reason,
+            _submit(detail, "extend", cases.extend, milestone=milestone, new_due=end_of_day(new_due), reason=reason,
                     customer_informed_at=told, informed_method=method)
 
 

@@ -32,7 +32,7 @@ def show(policy: Policy) -> dict[str, Any]:
     category = right.selectbox(t("field.category"), list(policy.categories), key=KEY + "category",
                                format_func=lambda c: code(policy, "category", c))
     claim = left.number_input(t("field.compensation_claim"), min_value=0.0, step=1000.0, key=KEY + "claim")
-    cause = right.selectbox(t("field.cause"), ["branch", "company"], key=KEY + "cause",
+    cause = right.selectbox(t("field.cause"), list(policy.causes), key=KEY + "cause",
                             format_func=lambda c: code(policy, "cause", c))
     flags = st.multiselect(t("field.flags"), list(policy.flags), key=KEY + "flags",
                            format_func=lambda f: code(policy, "flag", f))

@@ -9,6 +9,7 @@ from dashboard.navigation import link
 from dashboard.session import TRAINING_USER, main_uow, practice_engine, uow
 from dashboard.text import literal
 from services.errors import DomainError
+from services.institution.access import ACTION_ROLES
 from services.institution.auth import SessionUser
 from services.rules.transitions import ACTION_STATES
 from services.training import practice as training
@@ -25,7 +26,7 @@ def enter(user: SessionUser) -> None:
             error(exc)
         else:
             st.rerun()
-    if user.roles & training.TRAINERS and st.button(t("training.reset")):
+    if user.roles & ACTION_ROLES["train_others"] and st.button(t("training.reset")):
         try:
             with main_uow() as work:
                 done = training.reset_training(user.id, work)

@@ -35,7 +35,7 @@ COLUMNS = tuple(Column(*c) for c in (
     ("customer_account_no", "账号", False),
     ("content", "投诉内容", True, "", "柜员办理业务出错，要求更正"),
     ("compensation_claim", "索赔金额", False, "元，不小于 0；空白为 0", "0"),
-    ("cause", "原因", False, "branch/company 或 营业部原因/公司原因；空白为营业部原因"),
+    ("cause", "原因", False, "原因代码或中文名称（见代码表）；空白为代码表中的第一个原因"),
     ("flags", "标记", False, "标记代码或中文名称，多个用“、”或逗号分隔"),
     ("first_responder", "首问责任人", False, "用户名；空白为导入人", "clerk"),
     ("resolved_at_intake", "当场解决", False, "是/否：客户当场接受解释（需填事实认定、满意度）", "否"),
@@ -96,7 +96,8 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
         codes = book.create_sheet("代码表")
         codes.append(["类型", "代码", "中文名称"])
         for kind, zh, values in (("channel", "渠道", policy.channels), ("category", "类别", policy.categories),
-                                 ("flag", "标记", policy.flags), ("department", "责任部门", policy.departments)):
+                                 ("flag", "标记", policy.flags), ("cause", "原因", policy.causes),
+                                 ("department", "责任部门", policy.departments)):
             for code in values:
                 codes.append([neutralise(v) for v in (zh, code, policy.label(kind, code))])  # labels are editable
     buffer = io.BytesIO()

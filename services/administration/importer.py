@@ -31,7 +31,7 @@ from services.administration.import_template import template_xlsx as template_xl
 from services.casework import cases
 from services.errors import DomainError, InvalidInput, NotFound, NotPermitted
 from services.institution import audit
-from services.institution.access import ACTION_ROLES, load_actor
+from services.institution.access import ACTION_ROLES, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import active_policy
 from services.rules import validation
@@ -43,7 +43,6 @@ LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32,
            "first_responder": 64, "handler": 64}  # the columns' sizes in db/models.py
 STEPS = ("received_at", "forwarded_at", "first_contact_at", "resolved_at", "feedback_at", "return_visit_at",
          "archived_at")
-CAUSES = {"branch": "branch", "company": "company", "营业部原因": "branch", "公司原因": "company"}
 SATISFACTION: dict[str, Any] = {str(k): k for k in cases.SATISFACTION} | {v: k for k, v in cases.SATISFACTION.items()}
 
 
@@ -87,7 +86,8 @@ class _Context:
             "flags": _vocab(p.flags, lambda c: [p.label("flag", c)]),
             "department": _vocab({d.code: d for d in departments},
                                  lambda c: [p.label("department", c), *(d.name for d in departments if d.code == c)]),
-            "cause": CAUSES, "satisfaction": SATISFACTION,
+            "cause": _vocab(p.causes, lambda c: [p.label("cause", c), p.label("cause", c, "en")]),
+            "satisfaction": SATISFACTION,
         }
 
 
@@ -189,11 +189,6 @@ def _parse_time(text: str) -> datetime | None:
     return None
 
 
-def validate_rows(uow: UnitOfWork, rows: Sequence[SheetRow], actor_id: int | None = None) -> list[RowError]:
-    """Every error of every row, by row and column; `actor_id` is the default first responder."""
-    return _check(_Context(uow, actor_id), rows)[1]
-
-
 def _check(ctx: _Context, rows: Sequence[SheetRow]) -> tuple[list[_Plan], list[RowError]]:
     errors: list[RowError] = []
     if len(rows) > MAX_ROWS:
@@ -214,7 +209,7 @@ def _plan(c: _Cells) -> _Plan:
             "customer_phone": c.text("customer_phone", True), "content": c.text("content", True),
             "customer_id_number": c.text("customer_id_number") or None,
             "customer_account_no": c.text("customer_account_no") or None,
-            "compensation_claim": c.amount("compensation_claim"), "cause": c.choice("cause") or "branch",
+            "compensation_claim": c.amount("compensation_claim"), "cause": c.choice("cause"),
             "flags": c.choices("flags")}
     times = {key: c.instant(key) for key in STEPS[1:]}
     values = {"satisfaction": c.choice("satisfaction"), "department": c.choice("department"),
@@ -351,7 +346,7 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
                 filename: str | None = None) -> ImportResult:
     """Validate every row, then import all of them in one transaction, or none."""
     actor = load_actor(uow.session, actor_id)
-    if not actor.roles & (ACTION_ROLES["intake"] | ACTION_ROLES["administer"]):
+    if not may(actor, "import_cases"):
         raise NotPermitted("只有受理人员和管理员可以导入案件。", "Only intake staff and admins may import cases.")
     if isinstance(path_or_bytes, bytes):
         data, name = path_or_bytes, filename or "upload.xlsx"

@@ -20,7 +20,7 @@ from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escal
 from services.casework.queue import SlaBadge, as_of, sla_badges
 from services.errors import InvalidInput
 from services.institution import audit
-from services.institution.access import ACTION_ROLES, Actor, allowed_actions, case_for, case_scope, load_actor
+from services.institution.access import Actor, allowed_actions, case_for, case_scope, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
 
@@ -216,7 +216,7 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
         compensation_claimed=case.compensation_claimed, compensation_paid=case.compensation_paid,
         customer=CustomerView(customer.name, mask(customer.phone, "phone"), mask(customer.id_number, "id_number"),
                               mask(customer.account_no, "account_no"),
-                              bool(actor.roles & ACTION_ROLES["reveal_pii"])),
+                              may(actor, "reveal_pii")),
         first_responder=_name(session, case.first_responder_id) or "", assignee=_name(session, case.assignee_id),
         department_code=department.code, department_name=department.name, handling_form=case.handling_form,
         fact_finding=case.fact_finding, measures=case.measures, accountability=case.accountability,

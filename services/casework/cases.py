@@ -19,7 +19,7 @@ from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from services.institution.access import Actor, case_for, load_actor, require_role
+from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, load_actor, require_role
 from services.institution.calendar_store import load_calendar
 from services.institution.directory import department_by_code
 from services.institution.settings import active_policy, policy_for
@@ -177,7 +177,7 @@ def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy
     _record(uow, case, actor, "resolve_at_intake", at, "resolved", explanation)
     _record(uow, case, actor, "feedback", at, "feedback_given", "客户当场接受解释，表示不再就同一事项投诉",
             method="当面/电话", satisfaction=satisfaction)
-    mark_met(uow, case, policy, "resolve", at)
+    mark_met(uow, case, policy, "resolve_at_intake", at)
     mark_met(uow, case, policy, "feedback", at)
     waive_open(uow, case)
 
@@ -190,7 +190,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
     target = department_by_code(uow.session, department)
     handler = uow.session.get(User, handler_id)
     if handler is None or not handler.active or handler.department_id != target.id \
-            or not {"handler", "dept_head"} & set(handler.roles):
+            or not DEPARTMENT_STAFF & set(handler.roles):
         raise InvalidInput("请选择该部门的在岗处理人。", "Choose an active handler of that department.",
                            field="handler")
     at = as_of(at)
@@ -254,7 +254,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
     case.measures, case.accountability = "解释说明", "无"
     _record(uow, case, actor, "invalid", at, "resolved", explanation)
-    mark_met(uow, case, policy, "resolve", at)
+    mark_met(uow, case, policy, "invalid", at)
     return _finish(uow, case)
 
 

@@ -11,7 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent
@@ -19,7 +21,7 @@ from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
 from services.rules.assess import Assessment, Facts, assess
 from services.rules.calendar import WorkingCalendar, at_risk_from
-from services.rules.policy import Policy
+from services.rules.policy import EVENTS, PACK_CODES, Policy
 from services.rules.transitions import CLOSED_STATES
 
 
@@ -52,9 +54,23 @@ def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment) -> list[
     return changes
 
 
+# A case closed as invalid or at intake is resolved (seed 002 art. 18(3), seed 000 art. 17(1)).
+_COMPLETES = {"invalid": "resolve", "resolve_at_intake": "resolve"}
+
+
+def pack_events(event_type: str) -> frozenset[str]:
+    """The pack events (a milestone's `met_by`, RULES.md §3) a case event completes; none for the others."""
+    return frozenset({_COMPLETES.get(event_type, event_type)}) & frozenset(EVENTS)
+
+
+def milestones_met(policy: Policy, event_type: str) -> list[str]:
+    """The pack's milestones a case event meets: the one reader of `met_by` (issue 9 §2)."""
+    return [m.code for m in policy.milestones if pack_events(event_type) & set(m.met_by)]
+
+
 def mark_met(uow: UnitOfWork, case: Case, policy: Policy, event_type: str, at: datetime) -> None:
-    """Close every open milestone this event meets, on time or late (RULES.md §3)."""
-    met_codes = [m.code for m in policy.milestones if event_type in m.met_by]
+    """Close every open milestone the case event `event_type` meets, on time or late (RULES.md §3)."""
+    met_codes = milestones_met(policy, event_type)
     for row in uow.session.scalars(select(CaseDeadline).where(
             CaseDeadline.case_id == case.id, CaseDeadline.status == "open",
             CaseDeadline.milestone.in_(met_codes))):
@@ -93,9 +109,31 @@ class Sla:
 
 
 def sla(row: CaseDeadline, now: datetime, warning_window: float) -> Sla:
-    """RULES.md §3: at risk inside the last `warning_window` share of the period."""
+    """RULES.md §3: at risk inside the last `warning_window` share of the period; its SQL twins follow."""
     if row.status != "open":
         return Sla(row.status, row.due_at)
     if now >= row.due_at:
         return Sla("overdue", row.due_at)
     return Sla("at_risk" if now >= at_risk_from(row.starts_at, row.due_at, warning_window) else "on_time", row.due_at)
+
+
+def warning_windows(session: Session) -> dict[str, float]:
+    """Each pack's at-risk share of a period as the institution runs it, by pack code (cases keep the pack
+    they were assessed by)."""
+    return {code: policy_for(session, code).warning_window for code in PACK_CODES}
+
+
+def warning_window_sql(session: Session) -> Any:
+    """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3)."""
+    return sql_case(*((Case.pack == code, share) for code, share in warning_windows(session).items()))
+
+
+def at_risk_sql(session: Session, now: datetime) -> ColumnElement[bool]:
+    """SQL twin of `sla`'s at_risk: an open deadline of the case inside its pack's warning window, not yet due."""
+    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at > now,
+                          at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, warning_window_sql(session)) <= now)
+
+
+def overdue_sql(now: datetime) -> ColumnElement[bool]:
+    """SQL twin of `sla`'s overdue: an open deadline of the case is due (RULES.md §3)."""
+    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at <= now)

@@ -1,10 +1,11 @@
-"""The escalation board (升级看板, issue 4 §4) and the automatic escalations it applies on page load.
+"""The escalation board (升级看板, issue 4 §4) and the automatic escalations the sweep records.
 
 Automatic escalations (RULES.md §4, issue 4 §4): an open milestone past its deadline goes to the
 head of the responsible department (`overdue:<milestone>`); the pack's escalation rules recorded in
 the assessment — major/L1 cases to the executive roles, and the pack's own — go to their roles
 (`rule:<role>`, the key intake uses). UNIQUE(case_id, rule_key) with ON CONFLICT DO NOTHING makes
-each happen exactly once however many sessions run this at the same time.
+each happen exactly once however many sessions run this at the same time. Opening the board only reads;
+`sweep` runs from `python -m services escalate` (cron) and from the app server's timer (issue 9 §8).
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import and_, bindparam, exists, literal, or_, select, text, true
+from sqlalchemy import bindparam, exists, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
-from services.casework.queue import SlaBadge, as_of, at_risk_sql, nearest_open_deadline, row_badges
+from services.casework.deadlines import at_risk_sql, overdue_sql
+from services.casework.queue import SlaBadge, as_of, nearest_open_deadline, row_badges
 from services.errors import Conflict, NotPermitted
 from services.institution.access import answers, case_scope, load_actor, require_role
 from services.institution.calendar_store import load_calendar
@@ -33,6 +35,7 @@ from services.rules.transitions import OPEN_STATES
 MAJOR_GRADES = ("major", "L1")  # seed 000 art. 4, 001 art. 13, 002 art. 18(2), 003 §3, 004 art. 9
 DEFAULT_BOARD_LIMIT = 500
 _BATCH = 1000  # escalations inserted per statement
+SWEEP_LOCK = 0x9E5CA1A7E  # advisory lock key: one sweep at a time across app servers and cron
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     nearest = nearest_open_deadline()
     at_risk = at_risk_sql(session, now)
     escalated = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
-    overdue = and_(nearest.c.due_at.is_not(None), nearest.c.due_at <= now)
+    overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
     assignee, responder = aliased(User), aliased(User)
     rows = session.execute(
@@ -182,6 +185,13 @@ def run_automatic_escalations(uow: UnitOfWork, now: datetime | None = None) -> i
         created += len(inserted)
     uow.commit()
     return created
+
+
+def sweep(uow: UnitOfWork, now: datetime | None = None) -> int | None:
+    """The automatic escalations now due, unless another sweep holds the lock (then None: it does the work)."""
+    if not uow.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK}):
+        return None
+    return run_automatic_escalations(uow, now)
 
 
 def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime | None = None) -> EscalationView:

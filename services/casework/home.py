@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, exists, func, select
 
 from db.engine import UnitOfWork
-from db.models import Case, CaseDeadline, Escalation
-from services.casework.queue import at_risk_sql
-from services.institution.access import Actor, case_scope, load_actor
+from db.models import Case, Escalation
+from services.casework.deadlines import at_risk_sql, overdue_sql
+from services.institution.access import Actor, case_scope, headed_department, load_actor, may_open
 from services.rules.calendar import SHANGHAI
 
 
@@ -26,10 +26,6 @@ def _count(uow: UnitOfWork, actor: Actor, *conditions: ColumnElement[bool]) -> i
     return uow.session.scalar(select(func.count()).select_from(Case).where(case_scope(actor), *conditions)) or 0
 
 
-def _overdue(now: datetime) -> ColumnElement[bool]:
-    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at <= now)
-
-
 def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[WorkCount]:
     """Only what needs this user, by role (issue 3 §6); zero counts are left out."""
     now = now or datetime.now(SHANGHAI)
@@ -40,7 +36,7 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
         counts += [
             WorkCount("assigned_open", _count(uow, actor, mine, Case.state.in_(("forwarded", "in_progress"))),
                       "queue", {"view": "assigned"}),
-            WorkCount("overdue", _count(uow, actor, mine, _overdue(now)), "queue",
+            WorkCount("overdue", _count(uow, actor, mine, overdue_sql(now)), "queue",
                       {"view": "assigned"}),
             WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow.session, now)), "queue",
                       {"view": "assigned"}),
@@ -55,15 +51,15 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
             WorkCount("to_archive", _count(uow, actor, tracked, Case.state.in_(("feedback_given", "return_visit"))),
                       "queue", {"view": "first_responder"}),
         ]
-    if "dept_head" in actor.roles and actor.department_id is not None:
-        department = Case.responsible_department_id == actor.department_id
+    if headed_department(actor) is not None:
+        department = Case.responsible_department_id == headed_department(actor)
         counts += [
             WorkCount("department_open", _count(uow, actor, department, Case.state.not_in(("archived", "withdrawn"))),
                       "queue", {"view": "department"}),
-            WorkCount("overdue", _count(uow, actor, department, _overdue(now)), "queue",
+            WorkCount("overdue", _count(uow, actor, department, overdue_sql(now)), "queue",
                       {"view": "department"}),
         ]
-    if actor.roles & {"dept_head", "supervisor", "executive"}:
+    if may_open(actor, "escalation"):
         unacknowledged = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
         counts.append(WorkCount("escalations", _count(uow, actor, unacknowledged), "escalation", {}))
     return [c for c in counts if c.count]

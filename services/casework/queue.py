@@ -15,23 +15,21 @@ from itertools import accumulate
 from math import ceil
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, case, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, Customer, User
-from services.casework.deadlines import sla
+from services.casework.deadlines import sla, warning_windows
 from services.errors import InvalidInput, NotPermitted
-from services.institution.access import case_scope, load_actor, require_role
+from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
 from services.institution.calendar_store import load_calendar
-from services.institution.settings import active_policy, policy_for
+from services.institution.settings import active_policy
 from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
-from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, format_deadline
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, deadline_day, format_deadline
 from services.rules.clock import as_of
-from services.rules.policy import PACK_CODES
 from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
 
-VIEWS = ("assigned", "first_responder", "department")
 MAX_PAGE_SIZE = 200
 SLA_STATUSES = {
     "on_time": ("按时", "on time"), "at_risk": ("临近到期", "at risk"), "overdue": ("已超期", "overdue"),
@@ -120,11 +118,6 @@ def working_day_counter(calendar: WorkingCalendar, dates: Iterable[date]) -> Cou
     return count
 
 
-def _last_day(due_at: datetime) -> date:
-    """The day a deadline belongs to: an exclusive 00:00 is 24:00 of the day before (RULES.md §3)."""
-    return (due_at - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
-
-
 def _badge(row: DeadlineLike, now: datetime, warning_window: float, count: Count) -> SlaBadge:
     status = sla(row, now, warning_window).status  # type: ignore[arg-type]  # duck-typed row
     if status not in ("on_time", "at_risk", "overdue"):
@@ -134,7 +127,7 @@ def _badge(row: DeadlineLike, now: datetime, warning_window: float, count: Count
     except ValueError:
         day_based = False
     if day_based:
-        today, last_day = now.astimezone(SHANGHAI).date(), _last_day(row.due_at)
+        today, last_day = now.astimezone(SHANGHAI).date(), deadline_day(row.due_at)
         if status == "overdue":  # working days since the last day, today included
             days = count(last_day + timedelta(days=1), today)
         else:  # working days still to come after today, as a period counts them (RULES.md §3)
@@ -151,14 +144,9 @@ def sla_badges(deadlines: Sequence[tuple[DeadlineLike, float]], now: datetime,
     today = now.astimezone(SHANGHAI).date()
     days = {today, today + timedelta(days=1)}
     for row, _ in deadlines:
-        days |= {_last_day(row.due_at), _last_day(row.due_at) + timedelta(days=1)}
+        days |= {deadline_day(row.due_at), deadline_day(row.due_at) + timedelta(days=1)}
     count = working_day_counter(calendar, days)
     return [_badge(row, now, window, count) for row, window in deadlines]
-
-
-def sla_badge(row: DeadlineLike, now: datetime, warning_window: float, calendar: WorkingCalendar) -> SlaBadge:
-    """The badge of one deadline (see `sla_badges`)."""
-    return sla_badges([(row, warning_window)], now, calendar)[0]
 
 
 def nearest_open_deadline() -> Any:
@@ -167,23 +155,6 @@ def nearest_open_deadline() -> Any:
                    CaseDeadline.status)
             .where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open")
             .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
-
-
-def warning_windows(session: Session) -> dict[str, float]:
-    """Each pack's at-risk share of a period as the institution runs it, by pack code (cases keep the pack
-    they were assessed by)."""
-    return {code: policy_for(session, code).warning_window for code in PACK_CODES}
-
-
-def warning_window_sql(session: Session) -> Any:
-    """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3)."""
-    return case(*((Case.pack == code, share) for code, share in warning_windows(session).items()))
-
-
-def at_risk_sql(session: Session, now: datetime) -> ColumnElement[bool]:
-    """An open deadline of the case is at risk now: inside its pack's warning window, not yet due."""
-    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at > now,
-                          at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, warning_window_sql(session)) <= now)
 
 
 def row_badges(session: Session, rows: Sequence[Any], now: datetime,
@@ -224,16 +195,17 @@ class QueuePage:
         return max(1, ceil(self.total / self.page_size))
 
 
-def _view_filter(view: str, actor_id: int, roles: frozenset[str], department_id: int | None) -> ColumnElement[bool]:
+def _view_filter(view: str, actor: Actor) -> ColumnElement[bool]:
     if view == "assigned":
-        return Case.assignee_id == actor_id
+        return Case.assignee_id == actor.id
     if view == "first_responder":  # the first responder tracks the case to the end (seed 002 art. 3)
-        return Case.first_responder_id == actor_id
+        return Case.first_responder_id == actor.id
     if view != "department":
         raise InvalidInput(f"未知的视图：{view}。", f"Unknown view: {view}.", field="view")
-    if "dept_head" not in roles:
+    if not may(actor, "view_department"):
         raise NotPermitted("只有部门负责人可以查看本部门的待办。",
                            "Only a department head sees the department's queue.")
+    department_id = headed_department(actor)
     return Case.responsible_department_id == department_id if department_id is not None else false()
 
 
@@ -253,7 +225,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"每页 1–{MAX_PAGE_SIZE} 条。", f"A page holds 1–{MAX_PAGE_SIZE} cases.", field="page_size")
     now = as_of(now)
-    filters = [case_scope(actor), _view_filter(view, actor.id, actor.roles, actor.department_id),
+    filters = [case_scope(actor), _view_filter(view, actor),
                Case.state.in_(list(states or OPEN_STATES)), *_codes(Case.grade, grades),
                *_codes(Case.category, categories), *_codes(Case.channel, channels)]
     total = uow.session.scalar(select(func.count()).select_from(Case).where(*filters)) or 0

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from db.models import Case, User
 from services.errors import NotFound, NotPermitted
@@ -40,9 +40,17 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "edit_calendar": frozenset({"admin"}),
     "administer": frozenset({"admin"}),
     "view_audit": frozenset({"admin", "supervisor"}),  # issue 8 §7
+    "supervise": frozenset({"supervisor", "admin"}),  # plan and draw samples, close any rectification (RULES.md §6)
+    "review": frozenset({"supervisor"}),  # review a sampled case assigned to one (RULES.md §6)
+    "train_others": frozenset({"admin", "supervisor"}),  # reset the training database (issue 5 §4)
+    "view_department": frozenset({"dept_head"}),  # the department's queue, counts and KPIs (issue 3 §6, 5 §2)
 }
+# Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).
+ACTION_ROLES["import_cases"] = ACTION_ROLES["intake"] | ACTION_ROLES["administer"]
 SEES_ALL = frozenset({"supervisor", "executive", "admin"})
 STAFF = frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"})
+DEPARTMENT_STAFF = frozenset({"handler", "dept_head"})  # see their department's work; may be given a case
+PRACTICE_ROLES = frozenset({"intake", "handler", "dept_head"})  # a training mirror practises every case action
 
 # Pages each role may open, in menu order; the navigation mirrors this, services enforce it.
 PAGE_ROLES: dict[str, frozenset[str]] = {
@@ -76,8 +84,12 @@ def load_actor(session: Session, user_id: int) -> Actor:
     return Actor(user.id, user.username, user.display_name, frozenset(user.roles), user.department_id)
 
 
+def may(actor: Actor, action: str) -> bool:
+    return bool(actor.roles & ACTION_ROLES[action])
+
+
 def require_role(actor: Actor, action: str) -> None:
-    if not actor.roles & ACTION_ROLES[action]:
+    if not may(actor, action):
         raise NotPermitted(f"您的角色无权执行此操作（{action}）。",
                            f"Your roles do not allow this action ({action}).")
 
@@ -86,19 +98,35 @@ def pages_for(roles: frozenset[str]) -> list[str]:
     return [page for page, allowed in PAGE_ROLES.items() if roles & allowed]
 
 
+def may_open(actor: Actor, page: str) -> bool:
+    return bool(actor.roles & PAGE_ROLES[page])
+
+
+def headed_department(actor: Actor) -> int | None:
+    """The department this user heads (a dept_head sees and answers for it), else None."""
+    return actor.department_id if may(actor, "view_department") else None
+
+
 def require_page(actor: Actor, page: str) -> None:
-    if not actor.roles & PAGE_ROLES[page]:
+    if not may_open(actor, page):
         raise NotPermitted("无权访问此页面。", "You are not permitted to open this page.", field="page")
+
+
+def scope(actor: Actor, people: Iterable[InstrumentedAttribute[int] | InstrumentedAttribute[int | None]],
+          department: InstrumentedAttribute[int] | InstrumentedAttribute[int | None]) -> ColumnElement[bool]:
+    """SQL filter of the rows this user may see (issue 3 §3): all for supervision, else those naming them
+    in one of `people`, and for department staff those of their `department`."""
+    if actor.roles & SEES_ALL:
+        return true()
+    mine = or_(*(column == actor.id for column in people))
+    if actor.department_id is not None and actor.roles & DEPARTMENT_STAFF:
+        return or_(mine, department == actor.department_id)
+    return mine
 
 
 def case_scope(actor: Actor) -> ColumnElement[bool]:
     """SQL filter of the cases this user may see (issue 3 §3)."""
-    if actor.roles & SEES_ALL:
-        return Case.id.is_not(None)
-    mine = or_(Case.first_responder_id == actor.id, Case.assignee_id == actor.id)
-    if actor.department_id is not None and actor.roles & {"handler", "dept_head"}:
-        return or_(mine, Case.responsible_department_id == actor.department_id)
-    return mine
+    return scope(actor, (Case.first_responder_id, Case.assignee_id), Case.responsible_department_id)
 
 
 def case_refusal() -> NotPermitted:

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -24,7 +24,7 @@ from db.models import AuditEvent, Case, User
 from services.errors import InvalidInput
 from services.export import neutralised
 from services.institution.access import load_actor, require_role
-from services.rules.calendar import SHANGHAI
+from services.rules.calendar import SHANGHAI, end_of_day, start_of_day
 from services.rules.clock import as_of
 
 # The codes written today (the page's action filter and the catalogue's labels follow this list).
@@ -159,9 +159,9 @@ def _filtered(uow: UnitOfWork, actor_id: int, date_from: date | None, date_to: d
     query = (select(AuditEvent, User.username, User.display_name, Case.case_no)
              .outerjoin(User, User.id == AuditEvent.actor_id).outerjoin(Case, Case.id == AuditEvent.case_id))
     if date_from:  # whole days in Shanghai (RULES.md §3)
-        query = query.where(AuditEvent.at >= datetime.combine(date_from, time(), SHANGHAI))
+        query = query.where(AuditEvent.at >= start_of_day(date_from))
     if date_to:
-        query = query.where(AuditEvent.at < datetime.combine(date_to + timedelta(days=1), time(), SHANGHAI))
+        query = query.where(AuditEvent.at < end_of_day(date_to))
     if username and username.strip():
         like = "%" + username.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(User.username.ilike(like), User.display_name.ilike(like)))

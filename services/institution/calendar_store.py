@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import CalendarDayRow, CalendarYear
-from services.rules.calendar import CalendarDay, DayType, WorkingCalendar, shipped_special_days, shipped_years
+from services.rules.calendar import CalendarDay, DayType, WorkingCalendar
 
 CACHE = "working_calendar"  # session.info key: many service calls in one transaction read it once
 
@@ -18,15 +18,3 @@ def load_calendar(session: Session) -> WorkingCalendar:
         years = session.scalars(select(CalendarYear.year)).all()
         session.info[CACHE] = WorkingCalendar((CalendarDay(r.day, DayType(r.day_type), r.name) for r in rows), years)
     return session.info[CACHE]
-
-
-def seed_shipped_calendar(session: Session) -> None:
-    """Load the years the chinesecalendar package covers (2004–2026 as shipped)."""
-    known = set(session.scalars(select(CalendarYear.year)))
-    for year in shipped_years():
-        if year not in known:
-            session.add(CalendarYear(year=year, source="chinese_calendar"))
-    for day in shipped_special_days():
-        if day.day.year not in known:
-            session.add(CalendarDayRow(day=day.day, day_type=day.day_type.value, name=day.name,
-                                       source="chinese_calendar"))

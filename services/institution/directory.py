@@ -13,6 +13,7 @@ from zxcvbn import zxcvbn
 from db.engine import UnitOfWork
 from db.models import ROLES, Department, User
 from services.errors import InvalidInput, NotFound
+from services.institution.access import DEPARTMENT_STAFF
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD = 10  # issue 8 §3
@@ -89,7 +90,7 @@ def handlers_by_department(session: Session) -> dict[str, list[tuple[int, str]]]
     """Active handlers and heads per department code: whom a case may be forwarded to."""
     rows = session.execute(select(Department.code, User.id, User.display_name)
                            .join(Department, User.department_id == Department.id)
-                           .where(User.active.is_(True), User.roles.overlap(["handler", "dept_head"]))
+                           .where(User.active.is_(True), User.roles.overlap(sorted(DEPARTMENT_STAFF)))
                            .order_by(Department.code, User.display_name))
     found: dict[str, list[tuple[int, str]]] = {}
     for code, user_id, name in rows:

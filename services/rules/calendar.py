@@ -172,9 +172,20 @@ class _Walker:
         return d
 
 
-def _end_of(d: date) -> datetime:
-    # RULES.md §3: a deadline at 24:00 of `d` is stored as the exclusive instant 00:00 of d+1
-    return datetime.combine(d + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+def start_of_day(d: date) -> datetime:
+    """00:00 of Shanghai day `d`: days, periods and date filters are Shanghai local days (RULES.md §3)."""
+    return datetime.combine(d, time(0), tzinfo=SHANGHAI)
+
+
+def end_of_day(d: date) -> datetime:
+    """24:00 of Shanghai day `d`, stored as the exclusive instant 00:00 of d+1 (RULES.md §3): the one
+    definition of "end of day" for deadlines, picked due dates and whole-day filters (issue 9 §2)."""
+    return start_of_day(d + timedelta(days=1))
+
+
+def deadline_day(at: datetime) -> date:
+    """The Shanghai day an instant's deadline belongs to: an exclusive 00:00 is 24:00 of the day before."""
+    return (at - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
 
 
 def due(calendar: WorkingCalendar, period: Period, start: datetime) -> Due:
@@ -190,13 +201,13 @@ def due(calendar: WorkingCalendar, period: Period, start: datetime) -> Due:
         last = local.date() + timedelta(days=period.n)
         if not walker.is_working(last):
             last = walker.next_working(last)
-        at = _end_of(last)
+        at = end_of_day(last)
     elif period.kind == "working_days":
         # RULES.md §3: count N working days strictly after the start date, whatever its type
         last = local.date()
         for _ in range(period.n):
             last = walker.next_working(last)
-        at = _end_of(last)
+        at = end_of_day(last)
     else:
         # RULES.md §3 / seed 001 art. 7: on a working day at or before the cutoff -> that day
         assert period.cutoff is not None
@@ -219,5 +230,5 @@ def format_deadline(at: datetime) -> str:
         raise ValueError(f"deadline must be timezone-aware, got naive {at.isoformat()}")
     local = at.astimezone(SHANGHAI)
     if local.time() == time(0):
-        return f"{local.date() - timedelta(days=1):%Y-%m-%d} 24:00"
+        return f"{deadline_day(local):%Y-%m-%d} 24:00"
     return f"{local:%Y-%m-%d %H:%M}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from services.errors import InvalidInput
 from services.rules import validation
-from services.rules.policy import CAUSES, Policy
+from services.rules.policy import Policy
 
 FACT_KEYS = ("received_at", "channel", "category", "compensation_claim", "cause", "flags",
              "forwarded_at", "resolved_at")
@@ -25,7 +25,7 @@ class Facts:
     channel: str
     category: str
     compensation_claim: Decimal = Decimal(0)  # CNY, >= 0
-    cause: str = "branch"  # branch | company (seed 002 art. 19)
+    cause: str = "branch"  # one of the pack's causes (seed 002 art. 19); parse_facts defaults to its first
     flags: frozenset[str] = frozenset()
     forwarded_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -52,7 +52,7 @@ def parse_facts(data: Mapping[str, Any], policy: Policy, *, what_if: bool = Fals
         channel=_required_text(data, "channel"),
         category=_required_text(data, "category"),
         compensation_claim=_amount(_given(data, "compensation_claim", 0)),  # RULES.md §2: 0 if none
-        cause=_given(data, "cause", "branch"),
+        cause=_given(data, "cause", next(iter(policy.causes), "")),  # the pack's first cause (issue 9 §4)
         flags=_flags(_given(data, "flags", [])),
         forwarded_at=_instant(data.get("forwarded_at"), "forwarded_at"),
         resolved_at=_instant(data.get("resolved_at"), "resolved_at"),
@@ -63,7 +63,7 @@ def parse_facts(data: Mapping[str, Any], policy: Policy, *, what_if: bool = Fals
 
 def check_facts(policy: Policy, facts: Facts) -> None:
     """Codes must belong to this pack; later events may not precede receipt."""
-    known = {"channel": policy.channels, "category": policy.categories, "cause": CAUSES}
+    known = {"channel": policy.channels, "category": policy.categories, "cause": policy.causes}
     for name, allowed in known.items():
         value = getattr(facts, name)
         if not isinstance(value, str) or value not in allowed:

@@ -37,12 +37,6 @@ FLAGS = _labels({
     "ib": ("IB 业务", "introducing broker"), "special": ("特殊情况", "special"),
     "urgent": ("紧急", "urgent"),
 })
-CHANNELS = _labels({
-    "phone": ("电话", "phone"), "letter": ("信函", "letter"), "fax": ("传真", "fax"),
-    "email": ("电子邮件", "email"), "walk_in": ("现场", "walk-in"), "online": ("网络", "online"),
-    "comment_book": ("意见簿（箱）", "comment book"), "media": ("媒体", "media"),
-    "regulator": ("监管转办", "regulator"), "upper_level": ("上级转来", "higher-level office"),
-})
 MILESTONES = _labels({
     "forward": ("转办", "forward"), "first_contact": ("首次联系", "first contact"),
     "first_reply": ("首次回复", "first reply"), "feedback": ("反馈", "feedback"),
@@ -65,32 +59,10 @@ EVENTS = _labels({  # case events that can meet a milestone
 })
 STARTS = _labels({"received": ("受理", "receipt"), "forwarded": ("转办", "forwarding"),
                   "resolved": ("办结", "resolution")})
-CAUSES = _labels({"branch": ("营业部原因", "branch"), "company": ("公司原因", "company")})
 # System roles that answer an escalation, lowest first: one answers what is addressed to one's rank or below
 # (issue 8 §1); a pack role names its rank with `answered_by`, automatic overdue escalations go to dept_head.
 ANSWERING_ROLES = ("dept_head", "executive")
 
-# RULES.md §4.6: category, department and escalation-role codes of each pack.
-PACK_CODE_SETS: dict[str, dict[str, frozenset[str]]] = {
-    pack: {"categories": frozenset(c.split()), "departments": frozenset(d.split()),
-           "roles": frozenset(r.split())}
-    for pack, (c, d, r) in {
-        "futures": ("brokerage technical_system service_quality staff_misconduct",
-                    "customer_service business ib_management compliance",
-                    "vp_business cro general_manager"),
-        "branch": ("A B C D E F", "operations marketing reception",
-                   "marketing_director operations_director general_manager"),
-        "securities": ("internal_management staff_operation customer_service "
-                       "consulting_information branch_system company_system",
-                       "branch hq_customer_service leadership_group legal_compliance",
-                       "branch_head hq_customer_service_gm leadership_group"),
-        "consumer_finance": ("business service product other",
-                             "customer_service operations product legal", "supervisor management"),
-        "bank": ("deposit loan card payment_settlement cash personal_information other",
-                 "service_centre coordinator outlet general_administration",
-                 "branch_leader president"),
-    }.items()
-}
 EXTENSION_LIMITS = ("same_period", "from_start")
 DUTY_EVERY = ("working_day", "month", "quarter", "year")
 
@@ -210,6 +182,7 @@ class Policy:
     departments: Mapping[str, Term]
     roles: Mapping[str, Term]
     categories: Mapping[str, Category]
+    causes: Mapping[str, Term]  # whose fault (seed 002 art. 19); the pack names its own (issue 9 §4)
     grades: tuple[Choice, ...]
     handling_levels: tuple[Choice, ...]
     routing: tuple[Routing, ...]
@@ -237,12 +210,11 @@ class Policy:
         """UI label of a code; kind: channel, flag, department, role, category, grade, milestone,
         handling_level, event, start, cause. Unknown codes come back unchanged."""
         pack = {"channel": self.channels, "flag": self.flags, "department": self.departments,
-                "role": self.roles}.get(kind, {})
+                "role": self.roles, "cause": self.causes}.get(kind, {})
         if code in pack:
             return pack[code].label.text(lang)
         if kind == "category" and code in self.categories:
             return self.categories[code].cite.label.text(lang)
-        shared = {"channel": CHANNELS, "flag": FLAGS, "grade": GRADES, "milestone": MILESTONES,
-                  "handling_level": HANDLING_LEVELS, "event": EVENTS, "start": STARTS,
-                  "cause": CAUSES}.get(kind, {})
+        shared = {"flag": FLAGS, "grade": GRADES, "milestone": MILESTONES,
+                  "handling_level": HANDLING_LEVELS, "event": EVENTS, "start": STARTS}.get(kind, {})
         return shared[code].text(lang) if code in shared else code

@@ -5,9 +5,10 @@ Pack schema (services/rules/policies/<code>.toml); every rule entry has `zh`, `e
 optionally `inferred = true` (RULES.md marks it inferred):
   code, zh, en, source, warning_window        share of a period that counts as at risk (§3)
   [lifecycle]        return_visit = "required" | "optional"
-  [channels.X] [flags.X]                      X from CHANNELS / FLAGS, as this pack uses them
-  [departments.X] [roles.X]                   X from RULES.md §4.6 for the pack (source optional)
-  [categories.X]     department = D           X and D from RULES.md §4.6
+  [channels.X]                                the pack's own channels (zh, en, source)
+  [flags.X]                                   X from FLAGS, as this pack uses them
+  [causes.X] [departments.X] [roles.X]        the pack's own codes (zh, en, source optional)
+  [categories.X]     department = D           the pack's own codes; the file is their truth (issue 9 §4)
   [[grades]] [[handling_levels]]   code, when?    first match wins; the last has no `when`
   [[routing]]        when, department             first match overrides the category's department
   [[escalations]]    when?, escalate_to?, notify?, warning? = {zh, en}     every match applies
@@ -21,6 +22,7 @@ grades, categories, channels, handling_levels, and `any = [ {...}, ... ]` for OR
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Container, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -30,8 +32,6 @@ from services.errors import PolicyError
 from services.rules.calendar import Period
 from services.rules.policy import (
     ANSWERING_ROLES,
-    CAUSES,
-    CHANNELS,
     DUTY_EVERY,
     EVENTS,
     EXTENSION_LIMITS,
@@ -39,7 +39,6 @@ from services.rules.policy import (
     GRADES,
     HANDLING_LEVELS,
     MILESTONES,
-    PACK_CODE_SETS,
     PACK_CODES,
     STARTS,
     Category,
@@ -57,6 +56,17 @@ from services.rules.policy import (
 )
 
 
+class _OwnCode:
+    """Any well-formed code: a pack defines its own categories, causes, channels, departments, roles (issue 9 §4).
+    At most 32 characters, the narrowest column that stores one (cases.channel, cases.cause)."""
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,31}", value) is not None
+
+
+OWN_CODE = _OwnCode()
+
+
 def read_pack(data: Mapping[str, Any], origin: str, code: str | None = None) -> Policy:
     """Validate pack data read from `origin`; with `code`, the pack must be that one."""
     policy = _PackReader(origin).read(data)
@@ -66,7 +76,7 @@ def read_pack(data: Mapping[str, Any], origin: str, code: str | None = None) -> 
 
 
 _CITE_KEYS = ("zh", "en", "source")
-_TOP_KEYS = ("code", "zh", "en", "source", "warning_window", "lifecycle", "channels", "flags",
+_TOP_KEYS = ("code", "zh", "en", "source", "warning_window", "lifecycle", "channels", "flags", "causes",
              "departments", "roles", "categories", "grades", "milestones", "extension")
 _TOP_OPTIONAL = ("handling_levels", "routing", "escalations", "duties")
 _CONDITION_KEYS = ("flags_any", "flags_none", "claim_over", "claim_at_most", "claim_zero",
@@ -141,6 +151,9 @@ class _Reader:
         return Decimal(str(value))
 
     def code(self, value: Any, path: str, allowed: Container[str], what: str) -> str:
+        if allowed is OWN_CODE and not (isinstance(value, str) and value in allowed):
+            self.fail(path, f"代码 \"{value}\" 应为字母开头、不超过 32 个字母、数字或下划线",
+                      f"code \"{value}\" must be a letter then letters, digits or _, at most 32")
         if not isinstance(value, str) or value not in allowed:
             self.fail(path, f"未知的{_WHAT_ZH.get(what, what)} \"{value}\"",
                       f"unknown {what} \"{value}\"")
@@ -176,15 +189,15 @@ class _PackReader(_Reader):
     def read(self, raw: Mapping[str, Any]) -> Policy:
         top = self.table(raw, "", _TOP_KEYS, _TOP_OPTIONAL)
         self.pack = self.code(top["code"], "code", PACK_CODES, "pack")
-        vocab = PACK_CODE_SETS[self.pack]
         window = top["warning_window"]
         if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window < 1:
             self.fail("warning_window", "应在 0 与 1 之间", "must be between 0 and 1")
-        self.channels = self.terms(top, "channels", CHANNELS)
+        self.channels = self.terms(top, "channels", OWN_CODE)
         self.flags = self.terms(top, "flags", FLAGS)
-        self.departments = self.terms(top, "departments", vocab["departments"])
-        self.roles = self.terms(top, "roles", vocab["roles"])
-        self.categories = {code: self.category(code, entry, vocab["categories"]) for code, entry
+        self.causes = self.terms(top, "causes", OWN_CODE)
+        self.departments = self.terms(top, "departments", OWN_CODE)
+        self.roles = self.terms(top, "roles", OWN_CODE)
+        self.categories = {code: self.category(code, entry, OWN_CODE) for code, entry
                            in self.mapping(top["categories"], "categories").items()}
         self.grades: tuple[Choice, ...] = ()
         self.levels: tuple[Choice, ...] = ()
@@ -203,7 +216,7 @@ class _PackReader(_Reader):
             source=self.text(top["source"], "source"), warning_window=float(window),
             return_visit=return_visit, lifecycle=cite, channels=_frozen(self.channels),
             flags=_frozen(self.flags), departments=_frozen(self.departments),
-            roles=_frozen(self.roles), categories=_frozen(self.categories),
+            roles=_frozen(self.roles), categories=_frozen(self.categories), causes=_frozen(self.causes),
             grades=self.grades, handling_levels=self.levels,
             routing=self.each(top, "routing", self.routing),
             escalations=self.each(top, "escalations", self.escalation),
@@ -323,7 +336,7 @@ class _PackReader(_Reader):
             if key in e:
                 kw[key] = self.amount(e[key], f"{path}.{key}")
         kw["claim_zero"] = self.opt(e, path, "claim_zero", self.flag)
-        kw["cause"] = self.opt(e, path, "cause", self.code, CAUSES, "cause")
+        kw["cause"] = self.opt(e, path, "cause", self.code, self.causes, "cause")
         if "any" in e:
             alternatives = self.tables(e["any"], f"{path}.any")
             if not alternatives:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -29,10 +29,10 @@ from db.engine import UnitOfWork
 from db.models import Setting
 from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
-from services.institution.access import SEES_ALL, load_actor, require_role
+from services.institution.access import SEES_ALL, headed_department, load_actor, require_role
 from services.institution.directory import department_by_code
 from services.institution.settings import active_pack_code, active_policy, policy_for
-from services.rules.calendar import SHANGHAI
+from services.rules.calendar import SHANGHAI, end_of_day, start_of_day
 
 DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
 KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "satisfaction",
@@ -154,8 +154,8 @@ def scope_for(session: Session, actor_id: int) -> Scope:
     actor = load_actor(session, actor_id)
     if actor.roles & SEES_ALL:
         return Scope()
-    if "dept_head" in actor.roles and actor.department_id is not None:
-        return Scope(department_id=actor.department_id)
+    if headed_department(actor) is not None:
+        return Scope(department_id=headed_department(actor))
     raise NotPermitted("只有部门负责人、监督人员、管理层和管理员可以查看考核指标。",
                        "Only department heads, supervisors, executives and admins may see KPIs.")
 
@@ -166,8 +166,7 @@ def window(date_from: date, date_to: date, now: datetime | None = None) -> dict[
         raise InvalidInput("结束日期早于开始日期。", "The end date is before the start date.", field="date_to")
     if now is not None and (now.tzinfo is None or now.utcoffset() is None):
         raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field="now")
-    return {"start": datetime.combine(date_from, time(0), SHANGHAI),
-            "end": datetime.combine(date_to + timedelta(days=1), time(0), SHANGHAI),
+    return {"start": start_of_day(date_from), "end": end_of_day(date_to),
             "first_day": date_from, "last_day": date_to, "now": now or datetime.now(SHANGHAI)}
 
 

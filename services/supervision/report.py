@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from db.engine import UnitOfWork
 from services import export
 from services.errors import InvalidInput
-from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.calendar import SHANGHAI, end_of_day, format_deadline, start_of_day
 from services.supervision.kpi import COLUMNS_ZH, RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
 
 BREAKDOWNS = {"按类别": "category", "按等级": "grade", "按部门": "department", "按渠道": "channel"}
@@ -93,8 +93,7 @@ def findings_for_month(session: Session, month: str, department_id: int | None =
     if session.scalar(text("SELECT to_regclass('rectification_actions')")) is None:
         return []
     first, last = month_bounds(month)
-    start = datetime.combine(first, datetime.min.time(), SHANGHAI)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    start, end = start_of_day(first), end_of_day(last)
     as_of = min(now or datetime.now(SHANGHAI), end).astimezone(SHANGHAI)
     scoped = "" if department_id is None else " AND a.owner_department_id = :department"
     rows = session.execute(text(
@@ -146,8 +145,7 @@ def build_report(session: Session, scope: Scope, month: str, now: datetime | Non
 
 
 def _cover(month: str, scope: str, generated: datetime, now: datetime | None) -> pd.DataFrame:
-    as_of = format_deadline(min(now or generated, datetime.combine(month_bounds(month)[1] + timedelta(days=1),
-                                                                   datetime.min.time(), SHANGHAI)))
+    as_of = format_deadline(min(now or generated, end_of_day(month_bounds(month)[1])))
     lines = [("报告月份", month), ("范围", scope), ("生成时间", _local(generated)), ("统计截止", as_of),
              ("依据", "RULES.md §5、§6；seed 000 第十一条、seed 003 第七、九条"),
              ("口径", "各项指标的分子、分母及对应案件均可在系统“考核”页逐项查询复核")]

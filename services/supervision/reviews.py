@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
@@ -21,12 +21,11 @@ from db.supervision_models import RectificationAction, Review, SampleItem, Super
 from services.casework.cases import SATISFACTION, missing_for_archive
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound, NotPermitted
 from services.institution import audit
-from services.institution.access import SEES_ALL, Actor, load_actor
+from services.institution.access import Actor, headed_department, load_actor, may, scope
 from services.institution.directory import department_by_code
 from services.institution.settings import policy_for
 from services.rules.clock import as_of
 from services.rules.policy import Policy
-from services.supervision.sampling import REVIEWER_ROLE, SUPERVISION_ROLES
 
 RESULTS = ("pass", "fail", "na")
 
@@ -211,7 +210,7 @@ def _assigned_item(session: Session, actor_id: int, item_id: int) -> tuple[Actor
     item = session.scalar(select(SampleItem).where(SampleItem.id == item_id).with_for_update())
     if item is None:
         raise NotFound(f"抽查样本 {item_id} 不存在。", f"Sample item {item_id} does not exist.", field="item_id")
-    if item.reviewer_id != actor.id or REVIEWER_ROLE not in actor.roles:
+    if item.reviewer_id != actor.id or not may(actor, "review"):
         raise NotPermitted("此案件未指派给您抽查。", "This sampled case is not assigned to you.")
     case = session.get(Case, item.case_id)
     if actor.department_id is not None and actor.department_id == case.responsible_department_id:
@@ -297,8 +296,8 @@ def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, 
     actor = load_actor(uow.session, actor_id)
     action = uow.session.scalar(select(RectificationAction).where(RectificationAction.id == action_id)
                                 .with_for_update())
-    head_of_owner = action and "dept_head" in actor.roles and actor.department_id == action.owner_department_id
-    if action is None or not (actor.id == action.owner_id or head_of_owner or actor.roles & SUPERVISION_ROLES):
+    head_of_owner = action and headed_department(actor) == action.owner_department_id
+    if action is None or not (actor.id == action.owner_id or head_of_owner or may(actor, "supervise")):
         # Missing and not one's own read alike to anyone who may not close it (issue 8 §1).
         raise NotPermitted("该整改事项不存在，或只有整改责任人、其部门负责人或监督人员可以关闭。",
                            "No such action, or only its owner, the owner's department head or a supervisor "
@@ -327,12 +326,7 @@ def _action_rows(now: datetime) -> Select[tuple]:
 
 
 def _action_scope(actor: Actor) -> ColumnElement[bool]:
-    if actor.roles & SEES_ALL:
-        return true()
-    mine = RectificationAction.owner_id == actor.id
-    if actor.department_id is not None and actor.roles & {"handler", "dept_head"}:
-        return or_(mine, RectificationAction.owner_department_id == actor.department_id)
-    return mine
+    return scope(actor, (RectificationAction.owner_id,), RectificationAction.owner_department_id)
 
 
 def open_actions(uow: UnitOfWork, actor_id: int, now: datetime) -> list[ActionRow]:

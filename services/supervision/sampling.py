@@ -11,7 +11,7 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from statistics import NormalDist
@@ -21,15 +21,14 @@ from sqlalchemy import ColumnElement, Integer, Select, String, column, false, fu
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
-from db.models import CHANNELS, GRADES, STATES, Case, Department, User
+from db.models import GRADES, STATES, Case, Department, User
 from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, NotFound, NotPermitted
 from services.institution import audit
-from services.institution.access import Actor, load_actor
-from services.rules.calendar import SHANGHAI
+from services.institution.access import ACTION_ROLES, Actor, load_actor, may
+from services.institution.settings import active_policy
+from services.rules.calendar import end_of_day, start_of_day
 
-SUPERVISION_ROLES = frozenset({"supervisor", "admin"})  # plan and draw samples (RULES.md §6)
-REVIEWER_ROLE = "supervisor"
 CENSUS_GRADES = ("major", "L1")  # always reviewed in full (RULES.md §6)
 FILTERS = ("departments", "grades", "categories", "channels", "states")
 
@@ -86,7 +85,7 @@ class SampleRow:
 
 def require_supervision(session: Session, actor_id: int) -> Actor:
     actor = load_actor(session, actor_id)
-    if not actor.roles & SUPERVISION_ROLES:
+    if not may(actor, "supervise"):
         raise NotPermitted("只有监督人员或管理员可以制定和执行抽查。",
                            "Only supervisors and administrators may plan and draw samples.")
     return actor
@@ -135,7 +134,7 @@ def _validate(session: Session, plan: SamplingPlanInput) -> None:
     _check_codes(plan.stratify_by, STRATIFIERS, "stratify_by")
     _check_codes(plan.states, STATES, "states")
     _check_codes(plan.grades, GRADES, "grades")
-    _check_codes(plan.channels, CHANNELS, "channels")
+    _check_codes(plan.channels, list(active_policy(session).channels) if plan.channels else [], "channels")
     known = session.scalars(select(Department.code).where(Department.code.in_(plan.departments))).all()
     _check_codes(plan.departments, known, "departments")
     if plan.seed is not None and not 0 < len(plan.seed.strip()) <= 64:
@@ -156,8 +155,7 @@ def _census(plan: SamplingPlanInput) -> ColumnElement[bool]:
 
 def _in_population(stmt: Select[Any], plan: SamplingPlanInput) -> Select[Any]:
     """The plan's filters, on fields a closed case no longer changes (so a replay sees the same cases)."""
-    start = datetime.combine(plan.period_from, time(), SHANGHAI)
-    end = datetime.combine(plan.period_to + timedelta(days=1), time(), SHANGHAI)
+    start, end = start_of_day(plan.period_from), end_of_day(plan.period_to)
     when = Case.closed_at if plan.period_basis == "closed" else Case.received_at
     stmt = stmt.join(Department, Department.id == Case.responsible_department_id).where(when >= start, when < end)
     for field, values_ in ((Department.code, plan.departments), (Case.grade, plan.grades),
@@ -241,8 +239,9 @@ def _assign_reviewers(session: Session, chosen: list[_Chosen]) -> list[int]:
     pending = (select(SampleItem.reviewer_id, func.count().label("n")).outerjoin(
         Review, Review.sample_item_id == SampleItem.id).where(Review.id.is_(None))
         .group_by(SampleItem.reviewer_id).subquery())
+    may_review = User.roles.overlap(sorted(ACTION_ROLES["review"]))
     reviewers = session.execute(select(User.id, User.department_id, func.coalesce(pending.c.n, 0)).outerjoin(
-        pending, pending.c.reviewer_id == User.id).where(User.active, User.roles.any(REVIEWER_ROLE))).all()
+        pending, pending.c.reviewer_id == User.id).where(User.active, may_review)).all()
     load = {user_id: n for user_id, _, n in reviewers}
     assigned = []
     for case in chosen:

@@ -27,7 +27,7 @@ from demo.loader import _OneTransaction
 from services.casework import cases
 from services.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted, PolicyError
 from services.institution import audit
-from services.institution.access import load_actor, require_page
+from services.institution.access import PRACTICE_ROLES, load_actor, may, require_page
 from services.institution.calendar_store import load_calendar
 from services.institution.directory import USERNAME
 from services.institution.settings import activate_pack, active_pack_code, active_policy
@@ -37,12 +37,10 @@ from services.rules.policy import PACK_CODES, Policy
 from services.training.scenarios import LIBRARY, Scenario, Step, load_scenarios, parse_duration
 from services.training.walkthrough import WalkStep, judge, walkthrough
 
-__all__ = ["TRAINERS", "PracticeCase", "ScenarioEntry", "TrainingLibrary", "WalkStep", "judge", "library",
+__all__ = ["PracticeCase", "ScenarioEntry", "TrainingLibrary", "WalkStep", "judge", "library",
            "mirror_roles", "practice_cases", "reset_training", "seed_training", "start_practice",
            "training_engine_for", "training_uow", "training_user", "walkthrough"]
 
-TRAINERS = frozenset({"admin", "supervisor"})  # who may reset the training database (issue 5 §4)
-PRACTICE_ROLES = frozenset({"intake", "handler", "dept_head"})  # a mirror can practise every case action
 _SEED_LOCK = 0x7EA1_0001  # pg advisory lock: two first visits do not seed the library twice
 
 
@@ -292,7 +290,7 @@ def reset_training(actor_id: int, main_uow: UnitOfWork, pack: str | None = None,
     """A trainer (admin or supervisor in the main database) drops the training database and seeds it
     afresh: every practice case goes, the library comes back. Audited in the main database."""
     actor = load_actor(main_uow.session, actor_id)
-    if not actor.roles & TRAINERS:
+    if not may(actor, "train_others"):
         raise NotPermitted("只有培训管理员（管理员或监督人员）可以重置培训库。",
                            "Only a trainer (administrator or supervisor) may reset the training database.")
     pack = pack or active_pack_code(main_uow.session)

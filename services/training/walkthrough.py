@@ -20,10 +20,10 @@ from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Setting, User
 from services.casework.case_view import visible_case
 from services.casework.cases import missing_for_archive
-from services.casework.deadlines import case_facts
+from services.casework.deadlines import case_facts, pack_events
 from services.casework.queue import as_of
 from services.errors import InvalidInput, PolicyError
-from services.institution.access import ACTION_ROLES, Actor, load_actor
+from services.institution.access import Actor, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
 from services.rules.assess import assess, latest_extension
@@ -37,9 +37,6 @@ STATES: dict[str, list[str]] = _TEXTS["states"]
 ACTIONS: dict[str, list[str]] = _TEXTS["actions"]
 EVENTS: dict[str, list[str]] = {**ACTIONS, **_TEXTS["events"]}
 LIFECYCLE: dict[str, dict[str, str]] = _TEXTS["lifecycle"]  # event type → the rule behind it, with its seed article
-# What each event meets (services.casework.cases passes these to deadlines.mark_met).
-MEETS = {"forward": ("forward",), "first_contact": ("first_contact",), "resolve": ("resolve",), "invalid": ("resolve",),
-         "resolve_at_intake": ("resolve",), "feedback": ("feedback",), "return_visit": ("return_visit",)}
 _EVENT_OF = {"extend": "extension", "escalate": "escalation"}
 
 
@@ -244,7 +241,7 @@ def _rules(c: _Case, event: CaseEvent, actor: str | None) -> list[str]:
 def _milestones_at(c: _Case, event: CaseEvent) -> list[str]:
     """Deadlines this event met (on time or late), and deadlines that start with it (RULES.md §3)."""
     lines = []
-    meets = MEETS.get(event.event_type, ())
+    meets = pack_events(event.event_type)
     for code, row in sorted(c.rows.items(), key=lambda item: item[1].due_at):
         _, met_by = c.rule(code)
         if row.met_at == event.at and row.status in ("met", "met_late") and set(meets) & set(met_by):
@@ -263,7 +260,7 @@ def _next_lines(c: _Case, state: str, action: str | None, at: datetime, open_due
     text, source = _lifecycle(_EVENT_OF.get(action, action), lang)
     lines, others = [say(lang, "next", action=_pick(ACTIONS[action], lang), rule=text, source=source)], []
     for code, due_at in sorted(open_dues.items(), key=lambda item: item[1]):
-        if set(MEETS.get(action, ())) & set(c.rule(code)[1]):  # the deadline the next action meets
+        if pack_events(action) & set(c.rule(code)[1]):  # the deadline the next action meets
             lines.append(c.line("due_by", code, due=format_deadline(due_at)))
             if at >= due_at:
                 lines.append(say(lang, "overdue", m=c.m(code), due=format_deadline(due_at)))
@@ -293,14 +290,14 @@ def judge(uow: UnitOfWork, actor_id: int, case_no: str, action: str, *, at: date
         return lines + ([say(lang, "not_next", action=_pick(ACTIONS[expected], lang))] if expected else [])
     text, source = _lifecycle(_EVENT_OF.get(action, action), lang)
     lines = [say(lang, "allowed", state=state_label, action=action_label, rule=text, source=source)]
-    if not actor.roles & ACTION_ROLES[action]:
+    if not may(actor, action):
         lines.append(say(lang, "no_role"))
     if expected == action:
         lines.append(say(lang, "is_next"))
     elif expected:
         lines.append(say(lang, "not_next", action=_pick(ACTIONS[expected], lang)))
     for code, row in sorted(c.rows.items(), key=lambda item: item[1].due_at):
-        if row.status == "open" and set(MEETS.get(action, ())) & set(c.rule(code)[1]):
+        if row.status == "open" and pack_events(action) & set(c.rule(code)[1]):
             key = "would_meet" if now < row.due_at else "would_miss"
             lines.append(c.line(key, code, due=format_deadline(row.due_at)))
     return lines + _action_notes(c, action, now)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from dashboard.text import literal
 from db.models import Case, CaseEvent, Escalation
-from services.casework import cases
+from services.casework import cases, escalation
 from services.rules.policy import PACK_CODES
 from tests.app.test_shell import submit
 from tests.service.conftest import HANDLING, at, make_institution
@@ -144,16 +144,24 @@ def test_phone_is_masked_and_revealing_it_is_recorded(institution, app):
             CaseEvent.case_id == case.id, CaseEvent.event_type == "reveal_pii")) == 1
 
 
-def test_the_escalation_board_escalates_overdue_cases_once(institution, app):
+def test_opening_the_escalation_board_records_nothing_the_sweep_does(institution, app):
+    """Issue 9 §8: the board only reads; the server's sweep (or cron) records the escalations."""
     ref = institution.intake(received_at=at("2026-10-01 09:00"))
     at_ = open_page(app, institution.users["head"], "escalation")
-    assert not at_.exception
-    assert "自动升级" in at_.info[0].value
-    open_page(app, institution.users["head"], "escalation")
+    assert not at_.exception and not at_.info
+    assert overdue_keys(institution, ref.case_no) == []
     with institution.uow() as uow:
-        case = cases.case_by_number(uow, ref.case_no)
-        keys = uow.session.scalars(select(Escalation.rule_key).where(Escalation.case_id == case.id)).all()
-    assert keys.count("overdue:resolve") == 1
+        assert escalation.sweep(uow) >= 1
+    at_ = open_page(app, institution.users["head"], "escalation")
+    assert overdue_keys(institution, ref.case_no).count("overdue:resolve") == 1
+    assert any(f"case={ref.case_no}" in str(v) for df in at_.dataframe for v in df.value.iloc[:, 0])
+
+
+def overdue_keys(institution, case_no: str) -> list[str]:
+    with institution.uow() as uow:
+        case = cases.case_by_number(uow, case_no)
+        return list(uow.session.scalars(select(Escalation.rule_key).where(
+            Escalation.case_id == case.id, Escalation.rule_key.like("overdue:%"))))
 
 
 def test_the_handling_form_prints_every_required_field(institution, app):

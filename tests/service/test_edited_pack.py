@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from db.models import Setting
 from services.administration import admin
 from services.casework import cases, escalation, handling_form, queue
 from services.casework.case_view import case_detail
+from services.institution import settings
 from services.supervision import kpi
 from tests.service.conftest import HANDLING, at
 
@@ -64,3 +66,22 @@ def test_only_the_institutions_door_reads_a_pack_file():
     readers = {str(p.relative_to(root)) for folder in ("services", "dashboard", "pages") for p in
                (root / folder).rglob("*.py") if "load_policy(" in p.read_text(encoding="utf-8")}
     assert readers <= allowed, readers - allowed
+
+
+def test_a_category_cause_and_channel_added_to_the_pack_take_a_case_with_no_python_edit(futures):
+    """Issue 9 §4: the pack file is the truth for its own codes; the database holds no copy of them."""
+    inst = futures
+    with inst.uow() as uow:
+        data = settings.active_policy(uow.session).to_data()
+        data["categories"]["wealth_management"] = {**data["categories"]["service_quality"],
+                                                   "zh": "资管产品", "en": "Wealth management"}
+        data["causes"]["third_party"] = {"zh": "第三方原因", "en": "third party"}
+        data["channels"]["sms"] = {"zh": "短信", "en": "SMS", "source": "institution's own channel"}
+        uow.session.add(Setting(key=settings.PACK_EDITS, value={"futures": data}))  # the admin's edited copy
+        uow.commit()
+    ref = inst.intake(category="wealth_management", cause="third_party", channel="sms")
+    with inst.uow() as uow:
+        page = case_detail(uow, inst.users["clerk"], ref.case_no)
+        case = cases.case_by_number(uow, ref.case_no)
+        assert (case.category, case.cause, case.channel) == ("wealth_management", "third_party", "sms")
+        assert settings.active_policy(uow.session).label("category", page.category) == "资管产品"

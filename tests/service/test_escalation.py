@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -163,3 +164,32 @@ def test_the_command_line_escalates_without_anyone_opening_the_board(futures, ow
     assert first == overdue >= 1
     assert cli() == 0
     assert recorded(futures, ref.case_no, "overdue:forward") == (1, 1)
+
+
+def test_a_sweep_while_another_server_sweeps_leaves_the_work_to_it(futures):
+    """Issue 9 §8: app servers' timers and cron share one advisory lock; the one holding it escalates."""
+    ref = futures.intake()
+    with futures.uow() as other:
+        other.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": escalation.SWEEP_LOCK})
+        with futures.uow() as uow:
+            assert escalation.sweep(uow, now=OVERDUE) is None
+        assert recorded(futures, ref.case_no, "overdue:forward") == (0, 0)
+    with futures.uow() as uow:
+        assert escalation.sweep(uow, now=OVERDUE) >= 1
+    assert recorded(futures, ref.case_no, "overdue:forward") == (1, 1)
+
+
+def test_the_app_server_sweeps_on_a_timer_while_it_serves(monkeypatch):
+    """Issue 9 §8: a single `make run` server escalates with no cron and nobody opening the board."""
+    from dashboard import server
+
+    swept = threading.Event()
+    monkeypatch.setattr(server, "_sweep", swept.set)
+    monkeypatch.setenv("ESCALATION_SWEEP_SECONDS", "0.05")
+
+    async def serve_briefly() -> None:
+        async with server.escalation_timer(server.app):
+            await asyncio.sleep(1)
+
+    asyncio.run(serve_briefly())
+    assert swept.is_set()

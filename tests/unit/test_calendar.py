@@ -14,7 +14,9 @@ from services.rules.calendar import (
     DayType,
     Period,
     WorkingCalendar,
+    deadline_day,
     due,
+    end_of_day,
     format_deadline,
     shipped_special_days,
     shipped_years,
@@ -264,6 +266,15 @@ def test_format_deadline_shows_24_00() -> None:
     assert format_deadline(sh(2026, 10, 10, 15, 30)) == "2026-10-10 15:30"
     with pytest.raises(ValueError):
         format_deadline(datetime(2026, 10, 10))
+
+
+def test_end_of_day_is_the_exclusive_shanghai_midnight_that_deadlines_and_day_filters_share() -> None:
+    """Issue 9 §2: one "end of day" — 24:00 Shanghai, stored as 00:00 of the next day (RULES.md §3)."""
+    assert end_of_day(date(2026, 10, 9)) == sh(2026, 10, 10)
+    assert end_of_day(date(2026, 10, 9)) == datetime(2026, 10, 9, 16, tzinfo=UTC)
+    assert deadline_day(end_of_day(date(2026, 10, 9))) == date(2026, 10, 9)
+    assert deadline_day(sh(2026, 10, 10, 0, 0, 1)) == date(2026, 10, 10)
+    assert due(CAL, Period.parse("3 working_days"), sh(2026, 11, 2, 10)).at == end_of_day(date(2026, 11, 5))
 
 
 # --- properties ------------------------------------------------------------------------------

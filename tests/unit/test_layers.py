@@ -87,3 +87,27 @@ def test_no_import_cycle():
         if node not in state:
             visit(node, [node])
     assert cycles == []
+
+
+def test_migrations_import_no_application_code():
+    """Migrations carry literal data (issue 9 §4): what they build must not change when the code does."""
+    known = our_modules()
+    reaching = {name: sorted(imports_of(path, known)) for name, path in known.items()
+                if name.startswith("db.migrations.versions.")}
+    assert {name: targets for name, targets in reaching.items() if targets} == {}
+
+
+def test_role_sets_live_in_access():
+    """Issue 9 §2: who may do what is written once, in services.institution.access; services ask it."""
+    from db.models import ROLES
+
+    home = ROOT / "services" / "institution" / "access.py"
+    # The ranks a pack's `answered_by` may name: pack-schema vocabulary below access, which reads it from there.
+    vocabulary = ROOT / "services" / "rules" / "policy.py"
+    found = []
+    for path in set((ROOT / "services").rglob("*.py")) - {home, vocabulary}:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Set | ast.Tuple | ast.List) and len(node.elts) >= 2 and all(
+                    isinstance(e, ast.Constant) and e.value in ROLES for e in node.elts):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import services.rules.packs as policy_module
+from services.casework.deadlines import milestones_met
 from services.errors import PolicyError
 from services.rules.packs import load_policy, policy_from_data
 from services.rules.policy import PACK_CODES
@@ -181,10 +182,11 @@ def test_category_with_an_unknown_department() -> None:
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    (lambda d: d["channels"].update(sms={"zh": "短信", "en": "SMS", "source": "x"}),
-     'channels.sms: unknown channel "sms"'),
-    (lambda d: d["categories"].update(fees=d["categories"]["internal_management"]),
-     'categories.fees: unknown category "fees"'),
+    (lambda d: d["channels"].update({"短信": {"zh": "短信", "en": "SMS", "source": "x"}}),
+     'channels.短信: code "短信" must be a letter then letters, digits or _, at most 32'),
+    (lambda d: d["categories"].update({"fees charged": d["categories"]["internal_management"]}),
+     'categories.fees charged: code "fees charged" must be a letter then letters, digits or _, at most 32'),
+    (lambda d: d["grades"][0]["when"].update(cause="weather"), 'grades[0].when.cause: unknown cause "weather"'),
     (lambda d: d["escalations"][0].update(escalate_to=["ceo"]),
      'escalations[0].escalate_to[0]: unknown role "ceo"'),
     (lambda d: d["grades"][0].update(code="L9"), 'grades[0].code: unknown grade "L9"'),
@@ -212,6 +214,18 @@ def test_unknown_codes_are_refused(edit: Any, message: str) -> None:
     assert refused(data) == f"securities.toml: {message}"
 
 
+def test_a_pack_file_defines_its_own_categories_causes_and_channels() -> None:
+    """Issue 9 §4: the pack is the truth for its codes; a new one needs no Python edit."""
+    data = data_of("securities")
+    data["categories"]["fees"] = {**data["categories"]["internal_management"], "zh": "收费类", "en": "Fees"}
+    data["causes"]["third_party"] = {"zh": "第三方原因", "en": "third party"}
+    data["channels"]["sms"] = {"zh": "短信", "en": "SMS", "source": "institution's own"}
+    policy = policy_from_data(data, "securities.toml (edited)")
+    assert policy.label("category", "fees") == "收费类"
+    assert policy.label("cause", "third_party", "en") == "third party"
+    assert "sms" in policy.channels
+
+
 def test_a_broken_pack_file_is_reported_with_its_file_name(tmp_path: Any, monkeypatch: Any) -> None:
     text = (policy_module.POLICY_DIR / "bank.toml").read_text(encoding="utf-8")
     (tmp_path / "bank.toml").write_text(text.replace('period = "15 calendar_days"',
@@ -231,3 +245,16 @@ def test_data_of_another_pack_code_is_refused() -> None:
     data = copy.deepcopy(data_of("bank"))
     data["code"] = "insurance"
     assert refused(data, "bank.toml") == 'bank.toml: code: unknown pack "insurance"'
+
+
+def test_which_event_meets_which_milestone_comes_from_the_packs_met_by() -> None:
+    """Issue 9 §2: `met_by` is read in one place; an invalid or at-intake close counts as resolving."""
+    policy = load_policy("futures")
+    assert milestones_met(policy, "resolve") == ["forward", "resolve", "resolve"]
+    assert milestones_met(policy, "invalid") == milestones_met(policy, "resolve_at_intake") == \
+        milestones_met(policy, "resolve")
+    assert milestones_met(policy, "feedback") == ["first_contact"]
+    assert milestones_met(policy, "extension") == []
+    data = data_of("futures")
+    data["milestones"][1]["met_by"] = ["first_contact"]  # feedback no longer counts as the first contact
+    assert milestones_met(policy_from_data(data, "futures.toml (edited)"), "feedback") == []
