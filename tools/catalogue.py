@@ -20,11 +20,11 @@ from babel.messages.pofile import read_po, write_po
 from services.words import DOMAIN, LOCALE_DIR, LOCALES
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("services", "dashboard", "pages", "demo")
+SOURCES = ("services", "db", "dashboard", "pages", "demo")
 # The calls whose first argument is a key: labels, plain lookups, markers and every domain error.
 KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")  # "nav.home": a dotted key, never prose or a prefix
-KEYWORDS = {name: (1,) for name in ("t", "text", "N_", "DomainError", "InvalidInput", "PolicyError",
-                                    "NotPermitted", "InvalidTransition", "NotFound", "Conflict")}
+KEYWORDS = {name: (1,) for name in ("t", "text", "N_", "Phrase", "DomainError", "InvalidInput", "PolicyError",
+                                    "NotPermitted", "InvalidTransition", "NotFound", "Conflict", "BackupFailed")}
 
 
 def po_path(locale: str) -> Path:

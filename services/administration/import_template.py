@@ -132,14 +132,13 @@ def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError
     reads as Chinese). Sizes are bounded before anything is read (issue 8 §5): the file, the xlsx's
     unpacked size, rows, columns and characters per cell."""
     if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"文件过大（最多 {MAX_FILE_BYTES // 2**20} MB），请分成几个文件导入。",
-                           f"The file is too large (at most {MAX_FILE_BYTES // 2**20} MB); split it.", field="file")
+        raise InvalidInput("error.import.file_too_large", field="file", max_mb=MAX_FILE_BYTES // 2**20)
     if filename.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         grid = _xlsx_grid(data)
     elif filename.lower().endswith((".csv", ".txt")):
         grid = _csv_grid(data)
     else:
-        raise InvalidInput("只能导入 .xlsx 或 .csv 文件。", "Only .xlsx and .csv files can be imported.", field="file")
+        raise InvalidInput("error.import.wrong_file_type", field="file")
     if not grid:
         return [], [RowError(1, "—", "文件是空的。", "The file is empty.")]
     keys, errors = _header(grid[0])
@@ -173,17 +172,14 @@ def _xlsx_grid(data: bytes) -> list[list[Any]]:
     """Streamed (read_only) and bounded: a sheet claiming A1:XFD1048576 is read as rows × MAX_COLUMNS."""
     from openpyxl import load_workbook
 
-    unreadable = InvalidInput("无法读取 Excel 文件，请确认是 .xlsx 格式。", "Cannot read the file as .xlsx.",
-                              field="file")
+    unreadable = InvalidInput("error.import.not_xlsx", field="file")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(entry.file_size for entry in archive.infolist())
     except zipfile.BadZipFile:
         raise unreadable from None
     if unpacked > MAX_UNPACKED_BYTES:  # a zip bomb, or far more than MAX_ROWS rows
-        raise InvalidInput(f"Excel 文件解压后过大（超过 {MAX_UNPACKED_BYTES // 2**20} MB），请分成几个文件导入。",
-                           f"The .xlsx unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; split it.",
-                           field="file")
+        raise InvalidInput("error.import.xlsx_unpacks_too_large", field="file", max_mb=MAX_UNPACKED_BYTES // 2**20)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -200,9 +196,7 @@ def _xlsx_grid(data: bytes) -> list[list[Any]]:
 
 def _csv_grid(data: bytes) -> list[list[Any]]:
     if b"\x00" in data:
-        raise InvalidInput("文件含有 NUL 控制字符，不是可导入的文本文件（UTF-16 文件请另存为“CSV UTF-8”）。",
-                           "The file contains NUL characters: not an importable text file (save UTF-16 files as "
-                           "'CSV UTF-8').", field="file")
+        raise InvalidInput("error.import.nul_in_file", field="file")
     text = _decoded(data)
     first = text.split("\n", 1)[0]
     dialect = csv.excel_tab if "\t" in first and "," not in first else csv.excel
@@ -210,9 +204,8 @@ def _csv_grid(data: bytes) -> list[list[Any]]:
     try:  # the csv module's own field limit (131,072) is far above MAX_CELL_CHARS
         return [row[:MAX_COLUMNS] for row in itertools.islice(reader, MAX_ROWS + 3)]
     except csv.Error:
-        raise InvalidInput(f"第 {reader.line_num} 行附近有单元格过长（最多 {MAX_CELL_CHARS} 个字符）或格式错误。",
-                           f"Near row {reader.line_num} a cell is too long (at most {MAX_CELL_CHARS} characters) "
-                           "or malformed.", field="file") from None
+        raise InvalidInput("error.import.cell_too_long", field="file", line=reader.line_num,
+                           max_chars=MAX_CELL_CHARS) from None
 
 
 def _decoded(data: bytes) -> str:
@@ -228,9 +221,7 @@ def _decoded(data: bytes) -> str:
     except UnicodeDecodeError:
         text = None
     if text is None or not _reads_as_chinese(text):
-        raise InvalidInput("无法识别文件的编码。请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”后重新导入。",
-                           "The file's encoding is not recognised. In Excel, Save As 'CSV UTF-8 (comma delimited)' "
-                           "and import it again.", field="file")
+        raise InvalidInput("error.import.unknown_encoding", field="file")
     return text
 
 

@@ -321,7 +321,7 @@ def _assessed_department(c: _Cells, form: dict[str, Any]) -> str | None:
     try:
         return assess(c.ctx.policy, parse_facts(facts, c.ctx.policy), c.ctx.calendar).responsible_department
     except DomainError as exc:
-        c.fail(exc.field if exc.field in HEADER else "received_at", exc.zh, exc.en)
+        c.fail(exc.field if exc.field in HEADER else "received_at", exc.message("zh"), exc.message("en"))
         return None
 
 
@@ -343,7 +343,7 @@ def user_id_by_username(uow: UnitOfWork, username: str) -> int:
     """For the command line's `--as USERNAME`."""
     user_id = uow.session.scalar(select(User.id).where(User.username == username))
     if user_id is None:
-        raise NotFound(f"用户“{username}”不存在。", f"User '{username}' does not exist.", field="as")
+        raise NotFound("error.user.no_such_username", field="as", username=username)
     return user_id
 
 
@@ -352,14 +352,14 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
     """Validate every row, then import all of them in one transaction, or none."""
     actor = load_actor(uow.session, actor_id)
     if not actor.roles & (ACTION_ROLES["intake"] | ACTION_ROLES["administer"]):
-        raise NotPermitted("只有受理人员和管理员可以导入案件。", "Only intake staff and admins may import cases.")
+        raise NotPermitted("error.import.not_permitted")
     if isinstance(path_or_bytes, bytes):
         data, name = path_or_bytes, filename or "upload.xlsx"
     else:
         try:
             data, name = Path(path_or_bytes).read_bytes(), filename or Path(path_or_bytes).name
         except OSError as exc:
-            raise InvalidInput(f"无法读取文件：{exc}", f"cannot read the file: {exc}", field="file") from None
+            raise InvalidInput("error.import.file_unreadable", field="file", exc=exc) from None
     rows, errors = read_rows(data, name)
     if not rows and not errors:
         errors = [RowError(2, "—", "文件中没有案件。", "The file has no cases.")]
@@ -374,7 +374,7 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
         except DomainError as exc:  # a rule the checks above did not foresee: report it, import nothing
             uow.session.rollback()
             column = HEADER[exc.field].zh if exc.field in HEADER else "—"
-            return ImportResult(errors=(RowError(plan.row, column, exc.zh, exc.en),))
+            return ImportResult(errors=(RowError(plan.row, column, exc.message("zh"), exc.message("en")),))
     audit.record(uow.session, actor.id, "cases_imported", file=name, rows=len(plans), cases=case_nos)
     uow.commit()
     return ImportResult(case_nos=tuple(case_nos))
