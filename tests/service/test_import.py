@@ -131,12 +131,14 @@ def test_the_packs_lifecycle_rules_are_checked_before_anything_is_written(branch
 def test_a_refusal_while_replaying_a_later_row_rolls_back_the_rows_before_it(futures, monkeypatch):
     def refuse(uow, actor_id, case_no, version, **values):  # a rule the up-front checks did not foresee
         assert uow.session.scalar(select(func.count()).select_from(Case)) == 2  # row 3 is written by now
-        raise InvalidTransition("模拟：状态不允许。", "simulated: not allowed now.", field="feedback_at")
+        raise InvalidTransition("error.case.action_not_allowed_in_state", field="feedback_at", state="closed",
+                                action="feedback")
 
     monkeypatch.setattr(importer.cases, "feedback", refuse)  # only row 4 reaches feedback
     with futures.uow() as uow:
         result = importer.import_file(uow, futures.users["clerk"], xlsx([GOOD[0], GOOD[1]]), "cases.xlsx")
-    assert [(e.row, e.column, e.message_en) for e in result.errors] == [(4, "反馈时间", "simulated: not allowed now.")]
+    assert [(e.row, e.column, e.message_en) for e in result.errors] == [
+        (4, "反馈时间", "The case is 'closed'; 'feedback' is not allowed now.")]
     assert case_count(futures) == 0
 
 
