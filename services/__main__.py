@@ -168,7 +168,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     with UnitOfWork() as uow:
         result = import_file(uow, user_id_by_username(uow, args.username), args.file)
     for error in result.errors:  # every bad cell, one line each
-        message = error.message_zh if args.lang == "zh" else error.message_en
+        message = error.message(args.lang)
         print(f"error: row {error.row}, {error.column}: {message}", file=sys.stderr)
     for case_no in result.case_nos:
         print(case_no)

@@ -22,14 +22,13 @@ _REF = "_complaints_error_ref"  # the reference, kept on the exception so it is 
 
 @runtime_checkable
 class Said(Protocol):
-    """A parameter said in the reader's language (a pack's `Label`, a `Phrase`, a `Listing`)."""
+    """Words said in the reader's language: a pack's `Label`, a `Phrase`, a `Listing`, a `DomainError`."""
 
     def text(self, lang: str) -> str: ...
 
 
 def _said(params: dict[str, object], lang: str) -> dict[str, object]:
-    return {name: value.message(lang) if isinstance(value, DomainError)
-            else value.text(lang) if isinstance(value, Said) else value for name, value in params.items()}
+    return {name: value.text(lang) if isinstance(value, Said) else value for name, value in params.items()}
 
 
 class Phrase:
@@ -65,6 +64,8 @@ class DomainError(Exception):
 
     def message(self, lang: str = words.DEFAULT_LANG) -> str:
         return words.text(self.key, lang, **_said(self.params, lang))
+
+    text = message  # said like any other words: inside another message, in an import's row errors
 
 
 class InvalidInput(DomainError):

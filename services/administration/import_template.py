@@ -10,9 +10,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, Phrase, Said
 from services.export import neutralise
-from services.rules.policy import Policy
+from services.rules.policy import Label, Policy
 from services.rules.validation import CONTENT_CHARS
 
 
@@ -114,8 +114,15 @@ class SheetRow:
 class RowError:
     row: int
     column: str  # the Chinese header
-    message_zh: str
-    message_en: str
+    problem: Said  # a Phrase or a service's refusal, said in the reader's language (issue 9 §6)
+
+    def message(self, lang: str) -> str:
+        return self.problem.text(lang)
+
+
+def cell_problem(key: str, problem: Said) -> Phrase:
+    """A cell's problem names its column: the sheet's Chinese header, or its key for an English reader."""
+    return Phrase("error.import.cell", column=Label(HEADER[key].zh, key), problem=problem)
 
 
 def cell_text(value: Any) -> str:
@@ -140,9 +147,9 @@ def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError
     else:
         raise InvalidInput("error.import.wrong_file_type", field="file")
     if not grid:
-        return [], [RowError(1, "—", "文件是空的。", "The file is empty.")]
+        return [], [RowError(1, "—", Phrase("error.import.empty_file"))]
     keys, errors = _header(grid[0])
-    if any(e.message_en.startswith("Missing") for e in errors):
+    if any(isinstance(e.problem, Phrase) and e.problem.key == "error.import.missing_column" for e in errors):
         return [], errors  # every row would lack the column: the header is the one error
     start = 2 if len(grid) > 1 and _is_key_row(grid[1]) else 1  # the template's English key row
     rows = []
@@ -154,8 +161,7 @@ def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError
             if not too_long:  # a row with an oversized cell is refused as it is, not checked further
                 rows.append(SheetRow(number, values))
     if len(rows) > MAX_ROWS or len(grid) > MAX_ROWS + 2:  # the grid stops at MAX_ROWS + 3: there is more
-        return [], [RowError(MAX_ROWS + start + 1, "—", f"一次最多导入 {MAX_ROWS} 行，请分成几个文件导入。",
-                             f"At most {MAX_ROWS} rows at a time; split the file.")]
+        return [], [RowError(MAX_ROWS + start + 1, "—", Phrase("error.import.too_many_rows_split", most=MAX_ROWS))]
     return rows, errors
 
 
@@ -163,8 +169,8 @@ def _cell_errors(number: int, values: dict[str, Any]) -> list[RowError]:
     errors = []
     for key, value in values.items():  # no NUL check: XML cannot carry one, a CSV with one is refused whole
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-            errors.append(RowError(number, HEADER[key].zh, f"超过 {MAX_CELL_CHARS} 个字符。",
-                                   f"{key}: is longer than {MAX_CELL_CHARS} characters."))
+            errors.append(RowError(number, HEADER[key].zh, cell_problem(key, Phrase("error.import.cell_over",
+                                                                                         most=MAX_CELL_CHARS))))
     return errors
 
 
@@ -251,14 +257,14 @@ def _header(cells: list[Any]) -> tuple[list[str | None], list[RowError]]:
         name = cell_text(cell).rstrip("*＊").strip()
         column = HEADER.get(name) or HEADER.get(name.lower())
         if name and column is None:
-            errors.append(RowError(1, name, f"未知的列“{name}”，请使用模板中的列名。",
-                                   f"Unknown column '{name}': use the template's headers."))
+            errors.append(RowError(1, name, Phrase("error.import.unknown_column", name=name)))
         elif column and column.key in keys:
-            errors.append(RowError(1, column.zh, "列名重复。", "Duplicate column."))
+            errors.append(RowError(1, column.zh, Phrase("error.import.duplicate_column")))
         keys.append(column.key if column and column.key not in keys else None)
     for column in COLUMNS:
         if column.required and column.key not in keys:
-            errors.append(RowError(1, column.zh, "缺少必填列。", f"Missing required column {column.key}."))
+            errors.append(RowError(1, column.zh, Phrase("error.import.missing_column",
+                                                         column=Label(column.zh, column.key))))
     return keys, errors
 
 
