@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 PORT   ?= 8501
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench catalogue
 
 # Re-install only when requirements.txt changed (the stamp carries its hash).
 $(STAMP): requirements.txt
@@ -33,3 +33,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Words (issue 9 §6): add the keys the code uses to both catalogues, then compile the .mo files the app reads.
+catalogue: $(STAMP)
+	$(PY) -m tools.catalogue

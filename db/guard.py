@@ -51,13 +51,10 @@ def check(obj: Any, changed_only: bool) -> None:
         if value is None or not isinstance(value, str | list | tuple | dict):
             continue
         if _has_nul(value):
-            raise InvalidInput("输入含有无法保存的控制字符（NUL），请删除后重试。",
-                               "The input contains a control character (NUL) that cannot be saved; remove it.",
-                               field=attr.key)
+            raise InvalidInput("error.input.nul_anywhere", field=attr.key)
         limit = _limit(attr.columns[0])
         if limit is not None and _too_long(value, limit):
-            raise InvalidInput(f"输入过长：此项最多 {limit} 个字符。",
-                               f"The input is too long: at most {limit} characters here.", field=attr.key)
+            raise InvalidInput("error.input.too_long_here", field=attr.key, limit=limit)
 
 
 @event.listens_for(Session, "before_flush")

@@ -93,14 +93,13 @@ def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | N
     started = time.perf_counter()
     now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
     if cases < 1 or months < 1:
-        raise InvalidInput("案件数和月数须为正数。", "Cases and months must be positive.", field="cases")
+        raise InvalidInput("error.demo.not_positive", field="cases")
     tx = _OneTransaction(uow)
     active = active_pack_code(uow.session)
     if active is None:
         activate_pack(tx, pack)
     elif active != pack:
-        raise InvalidInput(f"当前启用的政策包是 {active}，不能载入 {pack} 的演示数据。",
-                           f"The active pack is {active}; cannot load demo data for {pack}.", field="pack")
+        raise InvalidInput("error.demo.other_pack_active", field="pack", active=active, pack=pack)
     policy = active_policy(uow.session)  # the admin's edited copy, if any
     rng, fake = random.Random(seed), Faker("zh_CN")
     fake.seed_instance(seed)

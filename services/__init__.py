@@ -1,7 +1,7 @@
 """The service layer: the domain's use cases over a unit of work. Never imports Streamlit.
 
 Packages, lowest first; each may import those before it, never one after (tests/unit/test_layers.py):
-  errors, export   the domain error and the spreadsheet writer everything shares
+  words, errors, export   the catalogue of words, the domain error (a key of it) and the spreadsheet writer
   rules            the policy packs, the working calendar, facts and their assessment; pure, no database
   (db)             tables, engine, migrations
   institution      who works here, what they may do, what is configured, the audit trail

@@ -96,7 +96,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     first, last = _date(args.first, "from"), _date(args.last, "to")
     calendar = calendar_for(args)
     if last < first:
-        raise InvalidInput("结束日期早于开始日期", "is before --from", field="to")
+        raise InvalidInput("error.cli.to_before_from", field="to")
     for day in calendar.days(first, last):
         name = f" {day.name}" if day.name else ""
         print(f"{day.day.isoformat()} {day.day:%a} {day.day_type}{name}")
@@ -115,8 +115,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
         with open(args.password_file, encoding="utf-8") as handle:
             password = handle.readline().strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"无法读取密码文件：{exc}", f"cannot read the password file: {exc}",
-                           field="password-file") from None
+        raise InvalidInput("error.cli.password_file_unreadable", field="password-file", exc=exc) from None
     with UnitOfWork() as uow:
         result = first_run_setup(uow, pack=args.pack, admin_username=args.admin, admin_name=args.name or args.admin,
                                  admin_password=password, demo=args.demo, demo_cases=args.demo_cases)
@@ -169,7 +168,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     with UnitOfWork() as uow:
         result = import_file(uow, user_id_by_username(uow, args.username), args.file)
     for error in result.errors:  # every bad cell, one line each
-        message = error.message_zh if args.lang == "zh" else error.message_en
+        message = error.message(args.lang)
         print(f"error: row {error.row}, {error.column}: {message}", file=sys.stderr)
     for case_no in result.case_nos:
         print(case_no)
@@ -243,7 +242,7 @@ AUDIT_PROBLEMS = {"edited": ("该行内容被改动", "the row was edited"),
 def _head(text: str) -> tuple[int, str]:
     seq, _, digest = text.partition(":")
     if not seq.isdigit() or len(digest) != 64:
-        raise InvalidInput(f"应为 序号:哈希：{text}", f"expected SEQ:HASH: {text}", field="head")
+        raise InvalidInput("error.cli.bad_head", field="head", text=text)
     return int(seq), digest
 
 
@@ -306,20 +305,18 @@ def _read_facts(text: str) -> Any:
             with open(text[1:], encoding="utf-8") as handle:
                 text = handle.read()
         except OSError as exc:
-            raise InvalidInput(f"无法读取文件：{exc}", f"cannot read file: {exc}",
-                               field="facts") from None
+            raise InvalidInput("error.cli.file_unreadable", field="facts", exc=exc) from None
     try:
         return json.loads(text, parse_float=Decimal)  # amounts stay exact
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"JSON 格式错误：{exc}", f"malformed JSON: {exc}", field="facts") from None
+        raise InvalidInput("error.cli.facts_malformed_json", field="facts", exc=exc) from None
 
 
 def _date(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"应为 YYYY-MM-DD：{text}", f"expected YYYY-MM-DD: {text}",
-                           field=field) from None
+        raise InvalidInput("error.cli.bad_date", field=field, text=text) from None
 
 
 if __name__ == "__main__":

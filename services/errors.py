@@ -1,4 +1,5 @@
-"""Domain errors: every refusal carries a message a clerk understands, in Chinese and English.
+"""Domain errors: every refusal carries a key of the one catalogue of words, its parameters and the field
+it is about (issue 9 §6); the message is said in the reader's language when shown.
 
 An unexpected error (a bug, a database failure) is logged by `log_unexpected` with its type, a random
 reference and where it happened — never its message, arguments or locals, which may quote a customer's
@@ -10,24 +11,61 @@ from __future__ import annotations
 import logging
 import secrets
 import traceback
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+from services import words
 
 LOG = logging.getLogger("complaints.errors")
 _REF = "_complaints_error_ref"  # the reference, kept on the exception so it is logged once
 
 
+@runtime_checkable
+class Said(Protocol):
+    """Words said in the reader's language: a pack's `Label`, a `Phrase`, a `Listing`, a `DomainError`."""
+
+    def text(self, lang: str) -> str: ...
+
+
+def _said(params: dict[str, object], lang: str) -> dict[str, object]:
+    return {name: value.text(lang) if isinstance(value, Said) else value for name, value in params.items()}
+
+
+class Phrase:
+    """A catalogue message with its parameters, said later: a field's name in a refusal, or the problem a
+    file reader reports under its own file and key (a Babel keyword, so its key is extracted)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key, self.params = key, params
+
+    def text(self, lang: str) -> str:
+        return words.text(self.key, lang, **_said(self.params, lang))
+
+
+class Listing:
+    """Codes listed in a message: "a、b" in Chinese, "a, b" in English."""
+
+    def __init__(self, items: Iterable[object]) -> None:
+        self.items = [str(item) for item in items]
+
+    def text(self, lang: str) -> str:
+        return ("、" if lang == "zh" else ", ").join(self.items)
+
+
 class DomainError(Exception):
-    """A rule of the domain was broken; nothing was saved."""
+    """A rule of the domain was broken; nothing was saved. `key` names the message in the catalogue,
+    `params` fill it; `str()` is the English message (the CLI's stderr line, tests)."""
 
     code = "domain_error"
 
-    def __init__(self, zh: str, en: str, *, field: str | None = None) -> None:
-        super().__init__(en)
-        self.zh = zh
-        self.en = en
-        self.field = field
+    def __init__(self, key: str, *, field: str | None = None, **params: object) -> None:
+        self.key, self.params, self.field = key, params, field
+        super().__init__(self.message("en"))
 
-    def message(self, lang: str = "zh") -> str:
-        return self.zh if lang == "zh" else self.en
+    def message(self, lang: str = words.DEFAULT_LANG) -> str:
+        return words.text(self.key, lang, **_said(self.params, lang))
+
+    text = message  # said like any other words: inside another message, in an import's row errors
 
 
 class InvalidInput(DomainError):
@@ -70,9 +108,7 @@ class Unexpected(DomainError):
     code = "unexpected"
 
     def __init__(self, reference: str) -> None:
-        super().__init__(f"系统出现意外错误，操作未完成，已记录（参考编号 {reference}）。",
-                         f"Something went wrong and the action was not completed; it has been logged "
-                         f"(reference {reference}).")
+        super().__init__("error.unexpected", ref=reference)
 
 
 def _frames(exc: BaseException) -> str:

@@ -152,7 +152,7 @@ def import_cases(user_id: int) -> None:
     if result.errors:
         st.error(t("import.failed", count=len(result.errors)))
         st.dataframe(pd.DataFrame([{t("import.row"): e.row, t("import.column"): e.column,
-                                    t("import.problem"): e.message_zh if lang() == "zh" else e.message_en}
+                                    t("import.problem"): e.message(lang())}
                                    for e in result.errors]), hide_index=True)
     else:
         st.success(t("import.done", count=result.imported))

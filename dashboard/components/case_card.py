@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, joined, lang, pair, t
+from dashboard.i18n import code, error, joined, pair, t
 from dashboard.navigation import link
 from dashboard.session import acting_user_id, uow
 from dashboard.text import literal
@@ -31,9 +31,9 @@ def facts(detail: CaseDetail, policy: Policy) -> None:
         if not masked:
             continue
         shown = revealed.get((detail.case_no, field), masked)
-        left.write(pair(PII_LABELS[field][0 if lang() == "zh" else 1], shown))
+        left.write(pair(t(PII_LABELS[field]), shown))
         if detail.customer.can_reveal and (detail.case_no, field) not in revealed and \
-                left.button(t("case.reveal", field=PII_LABELS[field][0 if lang() == "zh" else 1]), key=f"rv_{field}"):
+                left.button(t("case.reveal", field=t(PII_LABELS[field])), key=f"rv_{field}"):
             try:
                 with uow() as work:
                     revealed[(detail.case_no, field)] = reveal_pii(work, acting_user_id(), detail.case_no,

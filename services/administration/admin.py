@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from db.engine import UnitOfWork
 from db.models import ROLES, Department, Setting, User
-from services.errors import InvalidInput, NotFound
+from services.errors import InvalidInput, Listing, NotFound, Phrase
 from services.institution import audit, identity, sessions
 from services.institution.access import Actor, load_actor, require_role
 from services.institution.auth import clear_throttle
@@ -60,7 +60,7 @@ def _audit(uow: UnitOfWork, actor: Actor, action: str, **detail: Any) -> None:
 def _user(uow: UnitOfWork, user_id: int) -> User:
     user = uow.session.get(User, user_id)
     if user is None:
-        raise NotFound("用户不存在。", "No such user.", field="user")
+        raise NotFound("error.user.not_found", field="user")
     return user
 
 
@@ -91,8 +91,7 @@ def _keep_an_admin(uow: UnitOfWork, user: User) -> None:
     admins = uow.session.scalars(select(User).where(User.active.is_(True), User.roles.contains(["admin"]))
                                  .order_by(User.id).with_for_update().execution_options(populate_existing=True))
     if not any(a.id != user.id and not (a.locked_until and a.locked_until > now) for a in admins):
-        raise InvalidInput("不能停用、锁定或降级最后一位管理员。",
-                           "The last active administrator cannot be disabled, locked or demoted.", field="roles")
+        raise InvalidInput("error.user.last_admin", field="roles")
 
 
 def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str] | None = None,
@@ -102,17 +101,15 @@ def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
     if user.id == actor.id and (active is False or (roles is not None and "admin" not in roles)):
-        raise InvalidInput("不能停用自己或取消自己的管理员角色。",
-                           "You cannot disable yourself or drop your own admin role.", field="roles")
+        raise InvalidInput("error.user.demote_self", field="roles")
     if roles is not None:
         unknown = sorted(set(roles) - set(ROLES))
         if not roles or unknown:
-            raise InvalidInput(f"角色无效：{unknown or '未选择'}。", f"Invalid roles: {unknown or 'none chosen'}.",
-                               field="roles")
+            raise InvalidInput("error.user.bad_roles", field="roles",
+                               roles=Listing(unknown) if unknown else Phrase("error.user.no_role_chosen"))
     login = identity.sso_login(sso_login) if sso_login is not None else user.sso_login
     if login is not None and uow.session.scalar(select(User.id).where(User.sso_login == login, User.id != user.id)):
-        raise InvalidInput("该统一身份账号已关联其他用户。", "This institutional sign-in belongs to another user.",
-                           field="sso_login")
+        raise InvalidInput("error.user.sso_login_taken", field="sso_login")
     if "admin" in user.roles and (active is False or (roles is not None and "admin" not in roles)):
         _keep_an_admin(uow, user)
     before = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active,
@@ -153,7 +150,7 @@ def lock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
     if user.id == actor.id:
-        raise InvalidInput("不能锁定自己。", "You cannot lock yourself.", field="user")
+        raise InvalidInput("error.user.lock_self", field="user")
     if "admin" in user.roles and user.active:
         _keep_an_admin(uow, user)
     user.locked_until = LOCKED_FOREVER
@@ -176,9 +173,8 @@ def set_idle_timeout(uow: UnitOfWork, actor_id: int, minutes: int) -> None:
     """How long a session may sit unused before it ends (issue 8 §2), 5–480 minutes."""
     actor = _admin(uow, actor_id)
     if not isinstance(minutes, int) or not sessions.IDLE_MIN <= minutes <= sessions.IDLE_MAX:
-        raise InvalidInput(f"空闲超时须为 {sessions.IDLE_MIN}–{sessions.IDLE_MAX} 分钟。",
-                           f"The idle timeout is {sessions.IDLE_MIN}–{sessions.IDLE_MAX} minutes.",
-                           field="idle_minutes")
+        raise InvalidInput("error.settings.idle_timeout_range", field="idle_minutes", low=sessions.IDLE_MIN,
+                           high=sessions.IDLE_MAX)
     old = int(sessions.idle_timeout(uow.session).total_seconds() // 60)
     setting = uow.session.get(Setting, sessions.IDLE_SETTING) or Setting(key=sessions.IDLE_SETTING)
     setting.value, setting.updated_by_id = minutes, actor.id
@@ -201,10 +197,9 @@ def save_department(uow: UnitOfWork, actor_id: int, code: str, name: str, active
     """Create a department or rename / (de)activate it; pack departments keep their codes."""
     actor = _admin(uow, actor_id)
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", code or ""):
-        raise InvalidInput("部门代码须为小写字母、数字或下划线。",
-                           "A department code is lowercase letters, digits or _.", field="code")
+        raise InvalidInput("error.department.bad_code", field="code")
     if not name.strip():
-        raise InvalidInput("请填写部门名称。", "Enter the department's name.", field="name")
+        raise InvalidInput("error.department.name_missing", field="name")
     department = ensure_department(uow, code, name.strip())
     department.name, department.active = name.strip(), active
     _audit(uow, actor, "department_saved", code=code, name=name, active=active)
@@ -221,7 +216,7 @@ def set_pack_value(uow: UnitOfWork, actor_id: int, path: str, value: Any) -> Non
     """Change one editable value; the edited pack is validated exactly like the pack files."""
     actor = _admin(uow, actor_id)
     if not EDITABLE.match(path):
-        raise InvalidInput(f"“{path}”不可修改。", f"'{path}' is not an editable value.", field=path)
+        raise InvalidInput("error.pack_edit.not_editable", field=path, path=path)
     code = active_pack_code(uow.session)
     data = copy.deepcopy(active_policy(uow.session).to_data())
     old = _set(data, path, value)
@@ -249,9 +244,9 @@ def _set(data: dict[str, Any], path: str, value: Any) -> Any:
     for key in parents:
         node = node[int(key)] if isinstance(node, list) else node.get(key)
         if node is None:
-            raise InvalidInput(f"“{path}”不存在。", f"'{path}' does not exist.", field=path)
+            raise InvalidInput("error.pack_edit.no_such_value", field=path, path=path)
     if last not in node:
-        raise InvalidInput(f"“{path}”不存在。", f"'{path}' does not exist.", field=path)
+        raise InvalidInput("error.pack_edit.no_such_value", field=path, path=path)
     old, node[last] = node[last], value
     return old
 

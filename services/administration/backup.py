@@ -79,8 +79,7 @@ def _dump(url: URL, role: str, folder: Path, tools: Path) -> dict[str, Any]:
     file = folder / FILES[role]
     with _connect(url, isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn:
         if not conn.scalar(text("SELECT to_regclass('alembic_version')")):
-            raise InvalidInput(f"数据库 {url.database} 尚未初始化，没有可备份的内容。",
-                               f"The database {url.database} was never set up: nothing to back up.", field="database")
+            raise InvalidInput("error.backup.nothing_to_back_up", field="database", database=url.database)
         snapshot = conn.scalar(text("SELECT pg_export_snapshot()"))
         rows = _row_counts(conn)
         revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
@@ -116,11 +115,9 @@ def read_manifest(archive: Path) -> dict[str, Any]:
         with tarfile.open(archive) as tar:
             manifest = json.load(tar.extractfile(MANIFEST))
     except (OSError, KeyError, tarfile.TarError, json.JSONDecodeError, TypeError):
-        raise InvalidInput(f"{archive} 不是本系统的备份文件。", f"{archive} is not a backup of this system.",
-                           field="file") from None
+        raise InvalidInput("error.backup.not_ours", field="file", archive=archive) from None
     if manifest.get("format") != FORMAT:
-        raise InvalidInput("备份文件格式版本不受支持。", "This backup's format version is not supported.",
-                           field="file")
+        raise InvalidInput("error.backup.version_unsupported", field="file")
     return manifest
 
 
@@ -133,9 +130,7 @@ def restore(archive: Path, owner_url: str, *, replace: bool = False) -> dict[str
     with _connect(owner.set(database="postgres")) as conn:
         tools = _tools(conn)
         if not replace and _holds_user_data(owner):
-            raise Conflict(f"数据库 {owner.database} 已有数据；确需覆盖请加 --replace。",
-                           f"The database {owner.database} already holds data; add --replace to overwrite it.",
-                           field="replace")
+            raise Conflict("error.backup.database_not_empty", field="replace", database=owner.database)
     with tempfile.TemporaryDirectory(prefix="complaints-restore-") as tmp, tarfile.open(archive) as tar:
         for database in manifest["databases"]:
             url = owner.set(database=names[database["role"]])
@@ -143,15 +138,13 @@ def restore(archive: Path, owner_url: str, *, replace: bool = False) -> dict[str
             with tar.extractfile(database["file"]) as source, dump.open("wb") as target:  # named members only
                 shutil.copyfileobj(source, target)
             if _sha256(dump) != database["sha256"]:
-                raise InvalidInput("备份文件已损坏（校验和不符）。", "The backup is damaged (checksum mismatch).",
-                                   field="file")
+                raise InvalidInput("error.backup.damaged", field="file")
             _recreate(url)
             _run([tools / "pg_restore", "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
                   f"--dbname={_conninfo(url)}", str(dump)], url)
             with _connect(url) as conn:
                 if _row_counts(conn) != database["rows"]:
-                    raise BackupFailed("恢复后的行数与备份清单不符。",
-                                       "The restored row counts differ from the manifest.")
+                    raise BackupFailed("error.backup.row_counts_differ")
             prepare(owner_engine(url.render_as_string(hide_password=False)))  # migrate, app role, grants
     return manifest
 
@@ -166,9 +159,7 @@ def _require_known_revision(revision: str) -> None:
     try:
         ScriptDirectory.from_config(config).get_revision(revision)
     except CommandError:
-        raise InvalidInput(f"备份来自更新的版本（数据库修订 {revision}），请先升级本系统。",
-                           f"The backup comes from a newer version (schema revision {revision}); upgrade first.",
-                           field="file") from None
+        raise InvalidInput("error.backup.from_newer_version", field="file", revision=revision) from None
 
 
 def _holds_user_data(url: URL) -> bool:
@@ -218,7 +209,7 @@ def _tools(conn: Connection) -> Path:
     for folder in candidates:
         if _major(_version(folder / "pg_dump")) >= server:
             return folder
-    raise BackupFailed(f"找不到版本不低于 {server} 的 pg_dump。", f"No pg_dump of version {server} or newer found.")
+    raise BackupFailed("error.backup.no_pg_dump", server=server)
 
 
 def _version(program: Path) -> str:
@@ -240,7 +231,7 @@ def _run(command: list[Any], url: URL) -> None:
     done = subprocess.run([str(part) for part in command], env=env, capture_output=True, text=True, check=False)
     if done.returncode:  # its first line only: the lines after may quote rows (customers' data)
         name, first = Path(str(command[0])).name, (done.stderr.strip().splitlines() or [""])[0]
-        raise BackupFailed(f"{name} 失败：{first}", f"{name} failed: {first}")
+        raise BackupFailed("error.backup.tool_failed", tool=name, first=first)
 
 
 def _row_counts(conn: Connection) -> dict[str, int]:

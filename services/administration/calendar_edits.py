@@ -28,8 +28,7 @@ def set_calendar_day(uow: UnitOfWork, actor_id: int, day: date, day_type: DayTyp
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "edit_calendar")
     if day_type is not None and day_type not in EDITABLE_TYPES:
-        raise InvalidInput("日期类型只能是节假日或调休工作日。",
-                           "A day can only be set to holiday or make-up working day.", field="day_type")
+        raise InvalidInput("error.calendar.bad_day_type", field="day_type")
     uow.session.execute(delete(CalendarDayRow).where(CalendarDayRow.day == day))
     if day_type is not None:
         uow.session.add(CalendarDayRow(day=day, day_type=day_type.value, name=name, source="admin"))

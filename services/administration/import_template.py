@@ -10,9 +10,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, Phrase, Said
 from services.export import neutralise
-from services.rules.policy import Policy
+from services.rules.policy import Label, Policy
 from services.rules.validation import CONTENT_CHARS
 
 
@@ -115,8 +115,15 @@ class SheetRow:
 class RowError:
     row: int
     column: str  # the Chinese header
-    message_zh: str
-    message_en: str
+    problem: Said  # a Phrase or a service's refusal, said in the reader's language (issue 9 §6)
+
+    def message(self, lang: str) -> str:
+        return self.problem.text(lang)
+
+
+def cell_problem(key: str, problem: Said) -> Phrase:
+    """A cell's problem names its column: the sheet's Chinese header, or its key for an English reader."""
+    return Phrase("error.import.cell", column=Label(HEADER[key].zh, key), problem=problem)
 
 
 def cell_text(value: Any) -> str:
@@ -133,18 +140,17 @@ def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError
     reads as Chinese). Sizes are bounded before anything is read (issue 8 §5): the file, the xlsx's
     unpacked size, rows, columns and characters per cell."""
     if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"文件过大（最多 {MAX_FILE_BYTES // 2**20} MB），请分成几个文件导入。",
-                           f"The file is too large (at most {MAX_FILE_BYTES // 2**20} MB); split it.", field="file")
+        raise InvalidInput("error.import.file_too_large", field="file", max_mb=MAX_FILE_BYTES // 2**20)
     if filename.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         grid = _xlsx_grid(data)
     elif filename.lower().endswith((".csv", ".txt")):
         grid = _csv_grid(data)
     else:
-        raise InvalidInput("只能导入 .xlsx 或 .csv 文件。", "Only .xlsx and .csv files can be imported.", field="file")
+        raise InvalidInput("error.import.wrong_file_type", field="file")
     if not grid:
-        return [], [RowError(1, "—", "文件是空的。", "The file is empty.")]
+        return [], [RowError(1, "—", Phrase("error.import.empty_file"))]
     keys, errors = _header(grid[0])
-    if any(e.message_en.startswith("Missing") for e in errors):
+    if any(isinstance(e.problem, Phrase) and e.problem.key == "error.import.missing_column" for e in errors):
         return [], errors  # every row would lack the column: the header is the one error
     start = 2 if len(grid) > 1 and _is_key_row(grid[1]) else 1  # the template's English key row
     rows = []
@@ -156,8 +162,7 @@ def read_rows(data: bytes, filename: str) -> tuple[list[SheetRow], list[RowError
             if not too_long:  # a row with an oversized cell is refused as it is, not checked further
                 rows.append(SheetRow(number, values))
     if len(rows) > MAX_ROWS or len(grid) > MAX_ROWS + 2:  # the grid stops at MAX_ROWS + 3: there is more
-        return [], [RowError(MAX_ROWS + start + 1, "—", f"一次最多导入 {MAX_ROWS} 行，请分成几个文件导入。",
-                             f"At most {MAX_ROWS} rows at a time; split the file.")]
+        return [], [RowError(MAX_ROWS + start + 1, "—", Phrase("error.import.too_many_rows_split", most=MAX_ROWS))]
     return rows, errors
 
 
@@ -165,8 +170,8 @@ def _cell_errors(number: int, values: dict[str, Any]) -> list[RowError]:
     errors = []
     for key, value in values.items():  # no NUL check: XML cannot carry one, a CSV with one is refused whole
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-            errors.append(RowError(number, HEADER[key].zh, f"超过 {MAX_CELL_CHARS} 个字符。",
-                                   f"{key}: is longer than {MAX_CELL_CHARS} characters."))
+            errors.append(RowError(number, HEADER[key].zh, cell_problem(key, Phrase("error.import.cell_over",
+                                                                                         most=MAX_CELL_CHARS))))
     return errors
 
 
@@ -174,17 +179,14 @@ def _xlsx_grid(data: bytes) -> list[list[Any]]:
     """Streamed (read_only) and bounded: a sheet claiming A1:XFD1048576 is read as rows × MAX_COLUMNS."""
     from openpyxl import load_workbook
 
-    unreadable = InvalidInput("无法读取 Excel 文件，请确认是 .xlsx 格式。", "Cannot read the file as .xlsx.",
-                              field="file")
+    unreadable = InvalidInput("error.import.not_xlsx", field="file")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(entry.file_size for entry in archive.infolist())
     except zipfile.BadZipFile:
         raise unreadable from None
     if unpacked > MAX_UNPACKED_BYTES:  # a zip bomb, or far more than MAX_ROWS rows
-        raise InvalidInput(f"Excel 文件解压后过大（超过 {MAX_UNPACKED_BYTES // 2**20} MB），请分成几个文件导入。",
-                           f"The .xlsx unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; split it.",
-                           field="file")
+        raise InvalidInput("error.import.xlsx_unpacks_too_large", field="file", max_mb=MAX_UNPACKED_BYTES // 2**20)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -201,9 +203,7 @@ def _xlsx_grid(data: bytes) -> list[list[Any]]:
 
 def _csv_grid(data: bytes) -> list[list[Any]]:
     if b"\x00" in data:
-        raise InvalidInput("文件含有 NUL 控制字符，不是可导入的文本文件（UTF-16 文件请另存为“CSV UTF-8”）。",
-                           "The file contains NUL characters: not an importable text file (save UTF-16 files as "
-                           "'CSV UTF-8').", field="file")
+        raise InvalidInput("error.import.nul_in_file", field="file")
     text = _decoded(data)
     first = text.split("\n", 1)[0]
     dialect = csv.excel_tab if "\t" in first and "," not in first else csv.excel
@@ -211,9 +211,8 @@ def _csv_grid(data: bytes) -> list[list[Any]]:
     try:  # the csv module's own field limit (131,072) is far above MAX_CELL_CHARS
         return [row[:MAX_COLUMNS] for row in itertools.islice(reader, MAX_ROWS + 3)]
     except csv.Error:
-        raise InvalidInput(f"第 {reader.line_num} 行附近有单元格过长（最多 {MAX_CELL_CHARS} 个字符）或格式错误。",
-                           f"Near row {reader.line_num} a cell is too long (at most {MAX_CELL_CHARS} characters) "
-                           "or malformed.", field="file") from None
+        raise InvalidInput("error.import.cell_too_long", field="file", line=reader.line_num,
+                           max_chars=MAX_CELL_CHARS) from None
 
 
 def _decoded(data: bytes) -> str:
@@ -229,9 +228,7 @@ def _decoded(data: bytes) -> str:
     except UnicodeDecodeError:
         text = None
     if text is None or not _reads_as_chinese(text):
-        raise InvalidInput("无法识别文件的编码。请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”后重新导入。",
-                           "The file's encoding is not recognised. In Excel, Save As 'CSV UTF-8 (comma delimited)' "
-                           "and import it again.", field="file")
+        raise InvalidInput("error.import.unknown_encoding", field="file")
     return text
 
 
@@ -261,14 +258,14 @@ def _header(cells: list[Any]) -> tuple[list[str | None], list[RowError]]:
         name = cell_text(cell).rstrip("*＊").strip()
         column = HEADER.get(name) or HEADER.get(name.lower())
         if name and column is None:
-            errors.append(RowError(1, name, f"未知的列“{name}”，请使用模板中的列名。",
-                                   f"Unknown column '{name}': use the template's headers."))
+            errors.append(RowError(1, name, Phrase("error.import.unknown_column", name=name)))
         elif column and column.key in keys:
-            errors.append(RowError(1, column.zh, "列名重复。", "Duplicate column."))
+            errors.append(RowError(1, column.zh, Phrase("error.import.duplicate_column")))
         keys.append(column.key if column and column.key not in keys else None)
     for column in COLUMNS:
         if column.required and column.key not in keys:
-            errors.append(RowError(1, column.zh, "缺少必填列。", f"Missing required column {column.key}."))
+            errors.append(RowError(1, column.zh, Phrase("error.import.missing_column",
+                                                         column=Label(column.zh, column.key))))
     return keys, errors
 
 

@@ -26,10 +26,18 @@ from sqlalchemy import select
 from db.engine import UnitOfWork
 from db.models import CaseEvent, Department, User
 from services.administration.import_template import COLUMNS as COLUMNS  # re-exported with template_xlsx
-from services.administration.import_template import HEADER, MAX_ROWS, RowError, SheetRow, cell_text, read_rows
+from services.administration.import_template import (
+    HEADER,
+    MAX_ROWS,
+    RowError,
+    SheetRow,
+    cell_problem,
+    cell_text,
+    read_rows,
+)
 from services.administration.import_template import template_xlsx as template_xlsx
 from services.casework import cases
-from services.errors import DomainError, InvalidInput, NotFound, NotPermitted
+from services.errors import DomainError, InvalidInput, Listing, NotFound, NotPermitted, Phrase, Said
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, load_actor, may
 from services.institution.calendar_store import load_calendar
@@ -37,7 +45,7 @@ from services.institution.settings import active_policy
 from services.rules import validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI
-from services.rules.policy import Policy
+from services.rules.policy import Label, Policy
 
 LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32, "customer_account_no": 64,
            "first_responder": 64, "handler": 64}  # the columns' sizes in db/models.py
@@ -107,22 +115,22 @@ class _Cells:
     def __init__(self, row: SheetRow, errors: list[RowError], context: _Context) -> None:
         self.row, self.errors, self.ctx = row, errors, context
 
-    def fail(self, key: str, zh: str, en: str) -> None:
-        self.errors.append(RowError(self.row.number, HEADER[key].zh, zh, f"{key}: {en}"))
+    def fail(self, key: str, problem: Said) -> None:
+        self.errors.append(RowError(self.row.number, HEADER[key].zh, cell_problem(key, problem)))
 
     def text(self, key: str, required: bool = False) -> str:
         value = cell_text(self.row.values.get(key))
         if required and not value:
-            self.fail(key, "必填。", "is required.")
+            self.fail(key, Phrase("error.import.required"))
         limit = LENGTHS.get(key) or validation.FIELD_CHARS.get(key, validation.NOTE_CHARS)  # as the services
         if len(value) > limit:
-            self.fail(key, f"不能超过 {limit} 个字符。", f"is longer than {limit}.")
+            self.fail(key, Phrase("error.import.too_long", limit=limit))
         return value
 
     def needed(self, key: str, when: str) -> str:
         value = self.text(key)
         if not value:
-            self.fail(key, f"填写了“{HEADER[when].zh}”时必填。", f"is required with {when}.")
+            self.fail(key, Phrase("error.import.required_with", when=Label(HEADER[when].zh, when)))
         return value
 
     def instant(self, key: str, required: bool = False) -> datetime | None:
@@ -130,15 +138,14 @@ class _Cells:
         if isinstance(value, datetime):
             at = value
         elif not cell_text(value):
-            return None if not required else self.fail(key, "必填。", "is required.")
+            return None if not required else self.fail(key, Phrase("error.import.required"))
         else:
             at = _parse_time(cell_text(value))
             if at is None:
-                return self.fail(key, f"无法识别的时间“{cell_text(value)}”，应为 YYYY-MM-DD HH:MM。",
-                                 f"cannot read the time '{cell_text(value)}': expected YYYY-MM-DD HH:MM.")
+                return self.fail(key, Phrase("error.import.bad_time", value=cell_text(value)))
         at = at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at  # no zone → Beijing time
         if at > self.ctx.now:
-            return self.fail(key, "不能晚于当前时间。", "cannot be in the future.")
+            return self.fail(key, Phrase("error.import.in_future"))
         return at
 
     def amount(self, key: str) -> Decimal:
@@ -148,15 +155,14 @@ class _Cells:
         except InvalidOperation:
             amount = Decimal("NaN")
         if not amount.is_finite() or amount < 0:
-            self.fail(key, "金额应为不小于 0 的数字（元）。", "must be an amount in CNY, 0 or more.")
+            self.fail(key, Phrase("error.import.bad_amount"))
             return Decimal(0)
         return amount
 
     def choice(self, key: str, required: bool = False) -> Any:
         text, vocab = self.text(key, required), self.ctx.vocab[key]
         if text and text.lower() not in vocab:
-            self.fail(key, f"无法识别“{text}”（可填本政策包的代码或中文名称，见模板）。",
-                      f"'{text}' is not a known code or label in this pack (see the template).")
+            self.fail(key, Phrase("error.import.unknown_choice", value=text))
         return vocab.get(text.lower()) if text else None
 
     def choices(self, key: str) -> list[str]:
@@ -164,13 +170,13 @@ class _Cells:
                  .replace("；", ",").split(",") if p.strip()]
         unknown = [p for p in parts if p.lower() not in self.ctx.vocab[key]]
         if unknown:
-            self.fail(key, f"未知的标记：{'、'.join(unknown)}。", f"unknown flags: {', '.join(unknown)}.")
+            self.fail(key, Phrase("error.import.unknown_flags", flags=Listing(unknown)))
         return sorted({self.ctx.vocab[key][p.lower()] for p in parts if p not in unknown})
 
     def yes(self, key: str) -> bool:
         text = self.text(key).lower()
         if text not in ("", "是", "否", "y", "n", "yes", "no", "true", "false", "1", "0"):
-            self.fail(key, "应填“是”或“否”。", "must be yes or no.")
+            self.fail(key, Phrase("error.import.yes_or_no"))
         return text in ("是", "y", "yes", "true", "1")
 
 
@@ -192,7 +198,7 @@ def _parse_time(text: str) -> datetime | None:
 def _check(ctx: _Context, rows: Sequence[SheetRow]) -> tuple[list[_Plan], list[RowError]]:
     errors: list[RowError] = []
     if len(rows) > MAX_ROWS:
-        return [], [RowError(MAX_ROWS + 2, "—", f"一次最多导入 {MAX_ROWS} 行。", f"At most {MAX_ROWS} rows at a time.")]
+        return [], [RowError(MAX_ROWS + 2, "—", Phrase("error.import.too_many_rows", most=MAX_ROWS))]
     plans = []
     for row in rows:
         before = len(errors)
@@ -233,20 +239,20 @@ def _check_order(c: _Cells, received: datetime | None, times: dict[str, datetime
     if at_intake:
         for key in ("forwarded_at", "first_contact_at", "resolved_at", "feedback_at"):
             if times[key]:
-                c.fail(key, "当场解决的案件不应填写此时间。", "must be empty for a case resolved at intake.")
+                c.fail(key, Phrase("error.import.empty_when_resolved_at_intake"))
         done.update(forwarded_at=received, resolved_at=received, feedback_at=received)
     needs = {"first_contact_at": "forwarded_at", "resolved_at": "forwarded_at", "feedback_at": "resolved_at",
              "return_visit_at": "feedback_at", "archived_at": "feedback_at"}
     for key, before in needs.items():
         if times[key] and not done[before]:
-            c.fail(key, f"缺少“{HEADER[before].zh}”。", f"needs {before}.")
+            c.fail(key, Phrase("error.import.needs_step", step=Label(HEADER[before].zh, before)))
     previous: tuple[str, datetime] | None = None
     for key in STEPS:
         at = done.get(key)
         if at is None:
             continue
         if previous and at < previous[1]:
-            c.fail(key, f"不能早于“{HEADER[previous[0]].zh}”。", f"cannot be before {previous[0]}.")
+            c.fail(key, Phrase("error.import.before_step", step=Label(HEADER[previous[0]].zh, previous[0])))
         previous = (key, at)
 
 
@@ -270,22 +276,22 @@ def _check_steps(c: _Cells, times: dict[str, datetime | None], values: dict[str,
         values["return_visit_note"] = c.needed("return_visit_note", "return_visit_at")
     if times["archived_at"] and times["resolved_at"] and c.ctx.policy.return_visit_required \
             and not times["return_visit_at"]:
-        c.fail("archived_at", "本政策包要求回访后才能归档。", "this pack requires a return visit before archiving.")
+        c.fail("archived_at", Phrase("error.import.return_visit_required"))
 
 
 def _acts(c: _Cells, key: str, username: str | None, actions: list[str]) -> int:
     """The user named in `key` (or the importing user), checked for every action they will perform."""
     user = c.ctx.users.get(username) if username else None
     if username and (user is None or not user.active):
-        c.fail(key, f"用户“{username}”不存在或已停用。", f"user '{username}' does not exist or is disabled.")
+        c.fail(key, Phrase("error.import.unknown_user", username=username))
         return 0
     user_id = user.id if user else (c.ctx.actor.id if c.ctx.actor else 0)
     roles = set(user.roles) if user else (set(c.ctx.actor.roles) if c.ctx.actor else set())
     refused = [a for a in actions if not roles & ACTION_ROLES[a]]
     if not user_id or refused:
         who = username or (c.ctx.actor.username if c.ctx.actor else "")
-        c.fail(key, f"“{who or '导入人'}”无权执行：{'、'.join(refused) or 'intake'}；请填写有权限的人员。",
-               f"'{who or 'the importing user'}' may not: {', '.join(refused) or 'intake'}; name someone who may.")
+        c.fail(key, Phrase("error.import.not_allowed", who=who or Phrase("error.import.importing_user"),
+                           actions=Listing(refused or ["intake"])))
     return user_id
 
 
@@ -301,8 +307,8 @@ def _handler(c: _Cells, department: str) -> int:
     username = c.needed("handler", "forwarded_at")
     user = c.ctx.users.get(username)
     if user is not None and user.department_id != c.ctx.department_ids.get(department):
-        c.fail("handler", f"处理人“{username}”不属于责任部门“{department}”。",
-               f"handler '{username}' is not in department '{department}'.")
+        c.fail("handler", Phrase("error.import.handler_not_in_department", username=username,
+                                 department=department))
         return 0
     return _acts(c, "handler", username, ["resolve"]) if username else 0
 
@@ -316,7 +322,7 @@ def _assessed_department(c: _Cells, form: dict[str, Any]) -> str | None:
     try:
         return assess(c.ctx.policy, parse_facts(facts, c.ctx.policy), c.ctx.calendar).responsible_department
     except DomainError as exc:
-        c.fail(exc.field if exc.field in HEADER else "received_at", exc.zh, exc.en)
+        c.fail(exc.field if exc.field in HEADER else "received_at", exc)
         return None
 
 
@@ -338,7 +344,7 @@ def user_id_by_username(uow: UnitOfWork, username: str) -> int:
     """For the command line's `--as USERNAME`."""
     user_id = uow.session.scalar(select(User.id).where(User.username == username))
     if user_id is None:
-        raise NotFound(f"用户“{username}”不存在。", f"User '{username}' does not exist.", field="as")
+        raise NotFound("error.user.no_such_username", field="as", username=username)
     return user_id
 
 
@@ -347,17 +353,17 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
     """Validate every row, then import all of them in one transaction, or none."""
     actor = load_actor(uow.session, actor_id)
     if not may(actor, "import_cases"):
-        raise NotPermitted("只有受理人员和管理员可以导入案件。", "Only intake staff and admins may import cases.")
+        raise NotPermitted("error.import.not_permitted")
     if isinstance(path_or_bytes, bytes):
         data, name = path_or_bytes, filename or "upload.xlsx"
     else:
         try:
             data, name = Path(path_or_bytes).read_bytes(), filename or Path(path_or_bytes).name
         except OSError as exc:
-            raise InvalidInput(f"无法读取文件：{exc}", f"cannot read the file: {exc}", field="file") from None
+            raise InvalidInput("error.import.file_unreadable", field="file", exc=exc) from None
     rows, errors = read_rows(data, name)
     if not rows and not errors:
-        errors = [RowError(2, "—", "文件中没有案件。", "The file has no cases.")]
+        errors = [RowError(2, "—", Phrase("error.import.no_cases"))]
     plans, row_errors = _check(_Context(uow, actor_id), rows)
     if errors or row_errors:
         return ImportResult(errors=tuple(errors + row_errors))
@@ -369,7 +375,7 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
         except DomainError as exc:  # a rule the checks above did not foresee: report it, import nothing
             uow.session.rollback()
             column = HEADER[exc.field].zh if exc.field in HEADER else "—"
-            return ImportResult(errors=(RowError(plan.row, column, exc.zh, exc.en),))
+            return ImportResult(errors=(RowError(plan.row, column, exc),))
     audit.record(uow.session, actor.id, "cases_imported", file=name, rows=len(plans), cases=case_nos)
     uow.commit()
     return ImportResult(case_nos=tuple(case_nos))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from db.engine import UnitOfWork
 from db.models import Setting, User
 from demo.loader import DemoUser, load_demo
-from services.errors import InvalidInput, NotPermitted
+from services.errors import InvalidInput, Listing, NotPermitted
 from services.institution import audit, sessions
 from services.institution.access import load_actor, require_role
 from services.institution.directory import create_user
@@ -63,12 +63,9 @@ def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_na
     """
     uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
     if not needs_setup(uow.session):
-        raise NotPermitted("系统已有管理员，初始设置已完成，不能重复进行。",
-                           "An administrator already exists: set-up has been done and cannot be repeated.",
-                           field="admin")
+        raise NotPermitted("error.setup.already_done", field="admin")
     if pack not in PACK_CODES:
-        raise InvalidInput(f"未知的政策包：{pack}（可选：{'、'.join(PACK_CODES)}）。",
-                           f"Unknown policy pack: {pack} (one of: {', '.join(PACK_CODES)}).", field="pack")
+        raise InvalidInput("error.pack.unknown_choose", field="pack", pack=pack, choices=Listing(PACK_CODES))
     admin = create_user(uow, admin_username, admin_name or admin_username, admin_password, ["admin"])
     activate_pack(uow, pack, actor_id=admin.id)
     uow.session.add(Setting(key=SETUP_DONE, value=True, updated_by_id=admin.id))

@@ -23,11 +23,12 @@ from services.institution import audit
 from services.institution.access import Actor, allowed_actions, case_for, case_scope, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
+from services.words import N_, text
 
 # field → (characters kept at the start, at the end): 110101********1234, 138****8000
 PII_FIELDS: dict[str, tuple[int, int]] = {"id_number": (6, 4), "phone": (3, 4), "account_no": (4, 4)}
-PII_LABELS = {"id_number": ("证件号码", "ID number"), "phone": ("联系电话", "phone"),
-              "account_no": ("账号", "account number")}
+PII_LABELS = {"id_number": N_("pii.id_number"), "phone": N_("pii.phone"),
+              "account_no": N_("pii.account_no")}  # catalogue keys (issue 9 §6)
 
 
 def mask(value: str | None, field: str) -> str | None:
@@ -234,13 +235,13 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
 def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: datetime | None = None) -> str:
     """The unmasked value, for roles that need it; every reveal is a timeline event (RULES.md §6)."""
     if field not in PII_FIELDS:
-        raise InvalidInput(f"不能查看字段“{field}”。", f"'{field}' cannot be revealed.", field="field")
+        raise InvalidInput("error.case.pii_not_revealable", field="field", name=field)
     actor = load_actor(uow.session, actor_id)
     case = case_for(uow.session, actor, case_no, "reveal_pii")
     customer = uow.session.get(Customer, case.customer_id)
     value = getattr(customer, field) or ""
     if value:
-        zh, en = PII_LABELS[field]
+        zh, en = (text(PII_LABELS[field], lang) for lang in ("zh", "en"))
         uow.session.add(CaseEvent(case_id=case.id, at=as_of(now), actor_id=actor.id, event_type="reveal_pii",
                                   from_state=case.state, to_state=case.state, note=f"查看完整{zh}（{en}）",
                                   data={"field": field}))

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
-from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, Phrase
 from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, load_actor, require_role
 from services.institution.calendar_store import load_calendar
 from services.institution.directory import department_by_code
@@ -45,8 +45,8 @@ def _ref(case: Case) -> CaseRef:
     return CaseRef(case.id, case.case_no, case.version, case.state)
 
 
-def _text(values: Mapping[str, Any], field: str, zh: str, en: str) -> str:
-    return validation.text(values.get(field), field, zh, en)  # length and NUL checks (issue 8 §5)
+def _text(values: Mapping[str, Any], field: str, name: Phrase) -> str:
+    return validation.text(values.get(field), field, name)  # length and NUL checks (issue 8 §5)
 
 
 def _amount(value: Any, field: str) -> Decimal:
@@ -55,9 +55,7 @@ def _amount(value: Any, field: str) -> Decimal:
 
 def _satisfaction(value: Any) -> int:
     if value not in SATISFACTION:
-        raise InvalidInput("请选择满意度（1–5 分：非常不满意至非常满意）。",
-                           "Choose the satisfaction (1–5, very dissatisfied to very satisfied).",
-                           field="satisfaction")
+        raise InvalidInput("error.case.satisfaction_missing", field="satisfaction")
     return int(value)
 
 
@@ -68,15 +66,13 @@ def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: st
     """
     actor = load_actor(uow.session, actor_id)
     if not isinstance(version, int) or isinstance(version, bool):  # every action states what it saw
-        raise InvalidInput("缺少案件版本号，请刷新案件后再操作。", "The case's version is missing; reload the case.",
-                           field="version")
+        raise InvalidInput("error.case.version_missing", field="version")
     case = case_for(uow.session, actor, case_no, action, lock=True)
     if case.version != version:
-        raise Conflict(f"案件 {case_no} 已被他人修改，请刷新后重试；您填写的内容仍保留。",
-                       f"Case {case_no} was changed by someone else; reload and try again. Your input is kept.")
+        raise Conflict("error.case.changed_by_someone_else", case_no=case_no)
     if case.state not in states_for(action):
-        raise InvalidTransition(f"案件当前状态为“{case.state}”，不能执行此操作（{action}）。",
-                                f"The case is '{case.state}'; '{action}' is not allowed now.", field="state")
+        raise InvalidTransition("error.case.action_not_allowed_in_state", field="state", state=case.state,
+                                action=action)
     return actor, case, policy_for(uow.session, case.pack)
 
 
@@ -104,7 +100,7 @@ def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
 
 
 def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:
-    customer = Customer(name=_text(form, "customer_name", "客户姓名", "customer's name"),
+    customer = Customer(name=_text(form, "customer_name", Phrase("error.field.customer_name")),
                         phone=validation.phone(form.get("customer_phone")),
                         id_number=validation.id_number(form.get("customer_id_number")),
                         account_no=validation.account_no(form.get("customer_account_no")))
@@ -115,7 +111,7 @@ def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:
 def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Policy,
               parent: Case | None = None) -> Case:
     """Shared by intake and re-complaint: validate everything first, then write (RULES.md §2)."""
-    content = _text(form, "content", "投诉内容", "complaint's content")
+    content = _text(form, "content", Phrase("error.field.content"))
     facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                               "cause", "flags") if k in form}, policy)
     customer = uow.session.get(Customer, parent.customer_id) if parent else _customer(uow, form)
@@ -168,7 +164,7 @@ def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
 
 def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy,
                        form: Mapping[str, Any]) -> None:
-    explanation = _text(form, "explanation", "向客户所作的解释", "explanation given to the customer")
+    explanation = _text(form, "explanation", Phrase("error.field.explanation"))
     satisfaction = _satisfaction(form.get("satisfaction"))
     at = case.received_at
     case.outcome, case.fact_finding, case.measures = "resolved_at_intake", explanation, "当场解释"
@@ -186,13 +182,12 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
             handler_id: int, handling_form: str, at: datetime | None = None) -> CaseRef:
     """Hand the case and its handling form to the responsible department (seed 000 art. 17(2))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "forward")
-    handling_form = _text({"handling_form": handling_form}, "handling_form", "处理单内容", "handling form")
+    handling_form = _text({"handling_form": handling_form}, "handling_form", Phrase("error.field.handling_form"))
     target = department_by_code(uow.session, department)
     handler = uow.session.get(User, handler_id)
     if handler is None or not handler.active or handler.department_id != target.id \
             or not DEPARTMENT_STAFF & set(handler.roles):
-        raise InvalidInput("请选择该部门的在岗处理人。", "Choose an active handler of that department.",
-                           field="handler")
+        raise InvalidInput("error.case.handler_not_in_department", field="handler")
     at = as_of(at)
     case.responsible_department_id, case.assignee_id = target.id, handler.id
     case.handling_form, case.forwarded_at = handling_form, at
@@ -214,7 +209,7 @@ def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *,
                   at: datetime | None = None) -> CaseRef:
     """The department's first contact with the customer (seed 000 art. 17(3), 001 art. 17)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact")
-    note = _text({"note": note}, "note", "联系情况", "what was said")
+    note = _text({"note": note}, "note", Phrase("error.field.first_contact_note"))
     at = as_of(at)
     case.first_contact_at = at
     _record(uow, case, actor, "first_contact", at, "in_progress", note)
@@ -228,14 +223,13 @@ def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, fact_
     """Record the result; compensation paid needs the customer's signed confirmation (seed 002 art. 19(1))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "resolve")
     values = {"fact_finding": fact_finding, "measures": measures, "accountability": accountability}
-    case.fact_finding = _text(values, "fact_finding", "事实认定", "fact finding")
-    case.measures = _text(values, "measures", "处理措施", "measures taken")
-    case.accountability = _text(values, "accountability", "对责任部门和责任人的处理",
-                                "accountability of the department and person")
+    case.fact_finding = _text(values, "fact_finding", Phrase("error.field.fact_finding"))
+    case.measures = _text(values, "measures", Phrase("error.field.measures"))
+    case.accountability = _text(values, "accountability", Phrase("error.field.accountability"))
     case.compensation_paid = _amount(compensation_paid, "compensation_paid")
     if case.compensation_paid > 0:
         case.signed_confirmation = _text({"signed_confirmation": signed_confirmation}, "signed_confirmation",
-                                         "客户签字确认记录", "customer's signed confirmation")
+                                         Phrase("error.field.signed_confirmation"))
     at = as_of(at)
     case.outcome, case.resolved_at = "resolved", at
     _record(uow, case, actor, "resolve", at, "resolved", case.fact_finding, measures=case.measures,
@@ -249,7 +243,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
                  at: datetime | None = None) -> CaseRef:
     """Close as invalid: still explained to the customer, and feedback must follow (seed 002 art. 18(3))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "invalid")
-    explanation = _text({"explanation": explanation}, "explanation", "向客户所作的解释", "explanation to the customer")
+    explanation = _text({"explanation": explanation}, "explanation", Phrase("error.field.explanation"))
     at = as_of(at)
     case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
     case.measures, case.accountability = "解释说明", "无"
@@ -262,7 +256,7 @@ def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, meth
              satisfaction: int, note: str = "", at: datetime | None = None) -> CaseRef:
     """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
-    method = _text({"method": method}, "method", "反馈方式", "feedback method")
+    method = _text({"method": method}, "method", Phrase("error.field.feedback_method"))
     at = as_of(at)
     case.satisfaction, case.feedback_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "feedback", at, "feedback_given", note or None, method=method,
@@ -275,8 +269,8 @@ def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
                  satisfaction: int, note: str, at: datetime | None = None) -> CaseRef:
     """Confirm the result and satisfaction later (seed 000 art. 17(5), 001 art. 8)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit")
-    method = _text({"method": method}, "method", "回访方式", "visit method")
-    note = _text({"note": note}, "note", "回访情况", "what the customer said")
+    method = _text({"method": method}, "method", Phrase("error.field.visit_method"))
+    note = _text({"note": note}, "note", Phrase("error.field.visit_note"))
     at = as_of(at)
     case.satisfaction, case.return_visit_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "return_visit", at, "return_visit", note, method=method,
@@ -306,9 +300,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
     actor, case, policy = _open(uow, actor_id, case_no, version, "archive")
     missing = missing_for_archive(case, policy)
     if missing:
-        raise InvalidInput(f"处理单尚不完整，不能归档：缺少 {', '.join(missing)}。",
-                           f"The handling form is incomplete, cannot archive: missing {', '.join(missing)}.",
-                           field=missing[0])
+        raise InvalidInput("error.case.handling_form_incomplete", field=missing[0], missing=Listing(missing))
     at = as_of(at)
     case.closed_at = case.closed_at or at
     _record(uow, case, actor, "archive", at, "archived")
@@ -319,7 +311,7 @@ def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, reas
              at: datetime | None = None) -> CaseRef:
     """The customer withdraws: processing ends that day, with the reason (RULES.md §2)."""
     actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw")
-    reason = _text({"reason": reason}, "reason", "撤诉原因", "reason for withdrawal")
+    reason = _text({"reason": reason}, "reason", Phrase("error.field.withdrawal_reason"))
     at = as_of(at)
     case.outcome, case.closed_at = "withdrawn", at
     _record(uow, case, actor, "withdraw", at, "withdrawn", reason)
@@ -353,20 +345,18 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milest
     """
     actor, case, policy = _open(uow, actor_id, case_no, version, "extend")
     values = {"reason": reason, "informed_method": informed_method}
-    reason = _text(values, "reason", "延期原因", "reason for the extension")
-    informed_method = _text(values, "informed_method", "告知客户的方式", "how the customer was told")
+    reason = _text(values, "reason", Phrase("error.field.extension_reason"))
+    informed_method = _text(values, "informed_method", Phrase("error.field.informed_method"))
     row = uow.session.scalar(select(CaseDeadline).where(
         CaseDeadline.case_id == case.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
     if row is None:
-        raise InvalidInput(f"节点“{milestone}”没有未完成的期限，无需延期。",
-                           f"Milestone '{milestone}' has no open deadline to extend.", field="milestone")
+        raise InvalidInput("error.extension.no_open_deadline", field="milestone", milestone=milestone)
     new_due, informed = as_of(new_due), as_of(customer_informed_at)
     latest = latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
                               row.extensions)
     if not row.due_at < new_due <= latest:
-        raise InvalidInput(f"新期限须晚于 {format_deadline(row.due_at)}，且不晚于 {format_deadline(latest)}。",
-                           f"The new deadline must be after {format_deadline(row.due_at)} and no later than "
-                           f"{format_deadline(latest)}.", field="new_due")
+        raise InvalidInput("error.extension.new_due_out_of_range", field="new_due", after=format_deadline(row.due_at),
+                           latest=format_deadline(latest))
     uow.session.add(Extension(case_id=case.id, milestone=milestone, old_due_at=row.due_at, new_due_at=new_due,
                               reason=reason, customer_informed_at=informed,
                               customer_informed_method=informed_method, requested_by_id=actor.id))
@@ -385,9 +375,8 @@ def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, not
     owed = uow.session.scalar(select(CaseDeadline.id).where(
         CaseDeadline.case_id == case.id, CaseDeadline.milestone == "report_hq", CaseDeadline.status == "open"))
     if owed is None:
-        raise InvalidTransition("该案件无需报备总部，或已报备。", "This case owes no report to headquarters.",
-                                field="report_hq")
-    note = _text({"note": note}, "note", "报备内容", "what was reported")
+        raise InvalidTransition("error.case.no_report_owed", field="report_hq")
+    note = _text({"note": note}, "note", Phrase("error.field.report_note"))
     at = as_of(at)
     _record(uow, case, actor, "report_hq", at, note=note)
     mark_met(uow, case, policy, "report_hq", at)
@@ -407,9 +396,8 @@ def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_r
     """Report the case up the chain of responsibility by hand (RULES.md §1)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "escalate")
     if to_role not in policy.roles:
-        raise InvalidInput(f"上报对象“{to_role}”不在本政策包中。", f"'{to_role}' is not a role of this pack.",
-                           field="to_role")
-    reason = _text({"reason": reason}, "reason", "上报原因", "reason")
+        raise InvalidInput("error.case.unknown_escalation_role", field="to_role", to_role=to_role)
+    reason = _text({"reason": reason}, "reason", Phrase("error.field.escalation_reason"))
     _escalate(uow, case, actor, to_role, None, reason, as_of(at))
     return _finish(uow, case)
 
@@ -417,5 +405,5 @@ def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_r
 def case_by_number(uow: UnitOfWork, case_no: str) -> Case:
     case = uow.session.scalar(select(Case).where(Case.case_no == case_no))
     if case is None:
-        raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
+        raise NotFound("error.case.not_found", field="case_no", case_no=case_no)
     return case

@@ -202,16 +202,13 @@ def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime
     escalation = session.scalar(select(Escalation).where(Escalation.id == escalation_id).with_for_update())
     case_row = escalation and session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
     if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
-        raise NotPermitted("该升级记录不存在或不在您的权限范围内。",
-                           "This escalation does not exist or is outside your scope.", field="escalation_id")
+        raise NotPermitted("error.escalation.not_in_scope", field="escalation_id")
     policy = policy_for(session, case_row.pack)
     if not answers(actor, addressee(policy, escalation.to_role)):
         role = policy.label("role", escalation.to_role)
-        raise NotPermitted(f"该升级上报给“{role}”，须由其本人或更高层级确认。",
-                           f"This escalation is addressed to '{role}': only they or someone above may acknowledge it.",
-                           field="escalation_id")
+        raise NotPermitted("error.escalation.not_addressed_to_you", field="escalation_id", role=role)
     if escalation.acknowledged_at is not None:
-        raise Conflict("该升级已被确认，请刷新。", "This escalation was already acknowledged; reload.")
+        raise Conflict("error.escalation.already_acknowledged")
     at = as_of(at)
     escalation.acknowledged_by_id, escalation.acknowledged_at = actor.id, at
     session.add(CaseEvent(case_id=case_row.id, at=at, actor_id=actor.id, event_type="escalation_ack",

@@ -201,10 +201,9 @@ def _view_filter(view: str, actor: Actor) -> ColumnElement[bool]:
     if view == "first_responder":  # the first responder tracks the case to the end (seed 002 art. 3)
         return Case.first_responder_id == actor.id
     if view != "department":
-        raise InvalidInput(f"未知的视图：{view}。", f"Unknown view: {view}.", field="view")
+        raise InvalidInput("error.queue.unknown_view", field="view", view=view)
     if not may(actor, "view_department"):
-        raise NotPermitted("只有部门负责人可以查看本部门的待办。",
-                           "Only a department head sees the department's queue.")
+        raise NotPermitted("error.queue.department_view_for_heads")
     department_id = headed_department(actor)
     return Case.responsible_department_id == department_id if department_id is not None else false()
 
@@ -221,9 +220,9 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "view_case")
     if page < 1:
-        raise InvalidInput("页码从 1 开始。", "Pages start at 1.", field="page")
+        raise InvalidInput("error.queue.pages_start_at_one", field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"每页 1–{MAX_PAGE_SIZE} 条。", f"A page holds 1–{MAX_PAGE_SIZE} cases.", field="page_size")
+        raise InvalidInput("error.queue.page_size_range", field="page_size", most=MAX_PAGE_SIZE)
     now = as_of(now)
     filters = [case_scope(actor), _view_filter(view, actor),
                Case.state.in_(list(states or OPEN_STATES)), *_codes(Case.grade, grades),

@@ -80,7 +80,7 @@ class Actor:
 def load_actor(session: Session, user_id: int) -> Actor:
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise NotPermitted("该账号不存在或已停用。", "This account does not exist or is disabled.")
+        raise NotPermitted("error.access.account_unusable")
     return Actor(user.id, user.username, user.display_name, frozenset(user.roles), user.department_id)
 
 
@@ -90,8 +90,7 @@ def may(actor: Actor, action: str) -> bool:
 
 def require_role(actor: Actor, action: str) -> None:
     if not may(actor, action):
-        raise NotPermitted(f"您的角色无权执行此操作（{action}）。",
-                           f"Your roles do not allow this action ({action}).")
+        raise NotPermitted("error.access.role_not_allowed", action=action)
 
 
 def pages_for(roles: frozenset[str]) -> list[str]:
@@ -109,7 +108,7 @@ def headed_department(actor: Actor) -> int | None:
 
 def require_page(actor: Actor, page: str) -> None:
     if not may_open(actor, page):
-        raise NotPermitted("无权访问此页面。", "You are not permitted to open this page.", field="page")
+        raise NotPermitted("error.access.page_not_allowed", field="page")
 
 
 def scope(actor: Actor, people: Iterable[InstrumentedAttribute[int] | InstrumentedAttribute[int | None]],
@@ -132,8 +131,7 @@ def case_scope(actor: Actor) -> ColumnElement[bool]:
 def case_refusal() -> NotPermitted:
     """The one answer a limited user gets for a case outside their scope or one that does not exist:
     it says nothing about the case, not even whether it exists (issue 8 §1)."""
-    return NotPermitted("该案件不存在或不在您的权限范围内。", "This case does not exist or is outside your scope.",
-                        field="case_no")
+    return NotPermitted("error.case.not_in_scope", field="case_no")
 
 
 def case_for(session: Session, actor: Actor, case_no: str, action: str, *, lock: bool = False) -> Case:
@@ -145,7 +143,7 @@ def case_for(session: Session, actor: Actor, case_no: str, action: str, *, lock:
     if case is not None:
         return case
     if actor.roles & SEES_ALL:  # sees every case: a missing one simply does not exist
-        raise NotFound(f"案件 {case_no} 不存在。", f"Case {case_no} does not exist.", field="case_no")
+        raise NotFound("error.case.not_found", field="case_no", case_no=case_no)
     raise case_refusal()
 
 

@@ -155,7 +155,7 @@ def _filtered(uow: UnitOfWork, actor_id: int, date_from: date | None, date_to: d
     """The filtered trail, newest first, for an admin or supervisor only."""
     require_role(load_actor(uow.session, actor_id), "view_audit")
     if date_from and date_to and date_to < date_from:
-        raise InvalidInput("结束日期早于开始日期。", "The end date is before the start date.", field="date_to")
+        raise InvalidInput("error.period.end_before_start", field="date_to")
     query = (select(AuditEvent, User.username, User.display_name, Case.case_no)
              .outerjoin(User, User.id == AuditEvent.actor_id).outerjoin(Case, Case.id == AuditEvent.case_id))
     if date_from:  # whole days in Shanghai (RULES.md §3)
@@ -193,8 +193,7 @@ def export_frame(uow: UnitOfWork, actor_id: int, *, date_from: date | None = Non
     query = _filtered(uow, actor_id, date_from, date_to, username, action, case_no)
     rows = _rows(uow, query.limit(EXPORT_LIMIT + 1))
     if len(rows) > EXPORT_LIMIT:
-        raise InvalidInput(f"超过 {EXPORT_LIMIT} 条，请缩小筛选范围后再导出。",
-                           f"More than {EXPORT_LIMIT} rows: narrow the filters to export.", field="date_from")
+        raise InvalidInput("error.audit.export_too_large", field="date_from", limit=EXPORT_LIMIT)
     return frame(rows)
 
 

@@ -41,13 +41,12 @@ class SessionUser:
 
 
 def bad_credentials() -> InvalidInput:
-    return InvalidInput("用户名或密码错误。", "Wrong username or password.", field="password")
+    return InvalidInput("error.signin.wrong_credentials", field="password")
 
 
 def throttled(wait: timedelta) -> NotPermitted:
     seconds = max(1, int(wait.total_seconds() + 0.999))
-    return NotPermitted(f"尝试次数过多，请 {seconds} 秒后再试。",
-                        f"Too many attempts: try again in {seconds} seconds.", field="password")
+    return NotPermitted("error.signin.throttled", field="password", seconds=seconds)
 
 
 def account_key(username: str) -> str:
@@ -130,7 +129,7 @@ def session_user(session: Session, user_id: int) -> SessionUser:
     """The user as the database says now: a disabled account or changed role applies at the next click."""
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise NotPermitted("该账号已停用，请重新登录。", "This account is disabled; sign in again.")
+        raise NotPermitted("error.signin.account_disabled")
     department = session.get(Department, user.department_id) if user.department_id else None
     return SessionUser(user.id, user.username, user.display_name, frozenset(user.roles),
                        department.code if department else None, department.name if department else None)

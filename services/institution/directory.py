@@ -12,7 +12,7 @@ from zxcvbn import zxcvbn
 
 from db.engine import UnitOfWork
 from db.models import ROLES, Department, User
-from services.errors import InvalidInput, NotFound
+from services.errors import InvalidInput, Listing, NotFound, Phrase
 from services.institution.access import DEPARTMENT_STAFF
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -25,19 +25,12 @@ def check_password(password: str, *, username: str = "", display_name: str = "")
     """The password policy (issue 8 §3), for every path that sets a password: long enough, within bcrypt's
     72 bytes, and not common or guessable from the person's own names."""
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位。", f"A password needs at least {MIN_PASSWORD} characters.",
-                           field="password")
+        raise InvalidInput("error.password.too_short", field="password", min_chars=MIN_PASSWORD)
     if len(password.encode()) > MAX_PASSWORD_BYTES:
-        raise InvalidInput(f"密码过长：最多 {MAX_PASSWORD_BYTES} 字节（约 24 个汉字或 72 个字母）。",
-                           f"The password is too long: at most {MAX_PASSWORD_BYTES} bytes (72 letters).",
-                           field="password")
+        raise InvalidInput("error.password.too_long", field="password", max_bytes=MAX_PASSWORD_BYTES)
     names = [part for part in (username, display_name, *re.split(r"[._\-\s]+", username)) if part]
     if zxcvbn(password, user_inputs=names)["score"] < MIN_STRENGTH:
-        raise InvalidInput("密码太容易被猜到（常见密码、常用词、键盘序列或含用户名/姓名）。"
-                           "请换用更长、不相关的几个词或字符组合。",
-                           "This password is too easy to guess (a common password, a word, a keyboard pattern "
-                           "or the person's name). Use a longer mix of unrelated words or characters.",
-                           field="password")
+        raise InvalidInput("error.password.too_easy", field="password")
 
 
 def hash_password(password: str, *, username: str = "", display_name: str = "") -> str:
@@ -50,7 +43,7 @@ def hash_password(password: str, *, username: str = "", display_name: str = "") 
 def department_by_code(session: Session, code: str) -> Department:
     department = session.scalar(select(Department).where(Department.code == code))
     if department is None:
-        raise NotFound(f"部门“{code}”不存在。", f"Department '{code}' does not exist.", field="department")
+        raise NotFound("error.department.not_found", field="department", code=code)
     return department
 
 
@@ -67,16 +60,15 @@ def ensure_department(uow: UnitOfWork, code: str, name: str) -> Department:
 def create_user(uow: UnitOfWork, username: str, display_name: str, password: str,
                 roles: list[str], department_code: str | None = None) -> User:
     if not USERNAME.match(username):
-        raise InvalidInput("用户名须为 2–64 位字母、数字或 _ . -。",
-                           "A username is 2–64 letters, digits or _ . -.", field="username")
+        raise InvalidInput("error.user.bad_username", field="username")
     if not display_name.strip():
-        raise InvalidInput("请填写姓名。", "Enter the person's name.", field="display_name")
+        raise InvalidInput("error.user.name_missing", field="display_name")
     unknown = sorted(set(roles) - set(ROLES))
     if not roles or unknown:
-        raise InvalidInput(f"角色无效：{unknown or '未选择'}。", f"Invalid roles: {unknown or 'none chosen'}.",
-                           field="roles")
+        raise InvalidInput("error.user.bad_roles", field="roles",
+                           roles=Listing(unknown) if unknown else Phrase("error.user.no_role_chosen"))
     if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise InvalidInput(f"用户名“{username}”已被使用。", f"Username '{username}' is taken.", field="username")
+        raise InvalidInput("error.user.username_taken", field="username", username=username)
     department = department_by_code(uow.session, department_code) if department_code else None
     password_hash = hash_password(password, username=username, display_name=display_name)
     user = User(username=username, display_name=display_name.strip(), password_hash=password_hash,

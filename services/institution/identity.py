@@ -30,11 +30,7 @@ _EMAIL = re.compile(r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,189}$")
 
 def refused() -> NotPermitted:
     """One reply for every refusal: it says what to do, not which check failed."""
-    return NotPermitted("未能通过机构统一身份登录：该身份未关联可用的账号，或登录已过时。"
-                        "请重新登录，或请管理员核对您的统一身份账号。",
-                        "Sign-in through the institution's identity provider failed: this identity is not linked "
-                        "to a usable account, or the sign-in is too old. Sign in again, or ask an administrator "
-                        "to check your institutional sign-in.", field="sso")
+    return NotPermitted("error.signin.sso_failed", field="sso")
 
 
 def sso_login(value: str | None) -> str | None:
@@ -43,9 +39,7 @@ def sso_login(value: str | None) -> str | None:
     if not text:
         return None
     if len(text) > 254 or not _EMAIL.match(text):
-        raise InvalidInput("统一身份账号须为电子邮箱地址（最长 254 个字符）。",
-                           "The institutional sign-in is an e-mail address (at most 254 characters).",
-                           field="sso_login")
+        raise InvalidInput("error.user.bad_sso_login", field="sso_login")
     return text
 
 

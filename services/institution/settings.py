@@ -29,8 +29,7 @@ def active_pack_code(session: Session) -> str | None:
 def active_policy(session: Session) -> Policy:
     code = active_pack_code(session)
     if code is None:
-        raise InvalidInput("尚未选择政策包，请管理员先完成初始设置。",
-                           "No policy pack is active yet: an administrator must finish set-up.", field="pack")
+        raise InvalidInput("error.settings.no_active_pack", field="pack")
     return policy_for(session, code)
 
 
@@ -58,7 +57,7 @@ def activate_pack(uow: UnitOfWork, code: str, actor_id: int | None = None) -> Po
     if actor_id is not None:
         require_role(load_actor(uow.session, actor_id), "administer")
     if code not in PACK_CODES:
-        raise InvalidInput(f"未知的政策包：{code}。", f"Unknown policy pack: {code}.", field="pack")
+        raise InvalidInput("error.pack.unknown", field="pack", pack=code)
     policy = load_policy(code)
     for department in policy.departments.values():
         ensure_department(uow, department.code, department.zh)

@@ -14,7 +14,7 @@ from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_f
 from services.rules.facts import FACT_KEYS as FACT_KEYS  # re-exported with parse_facts
 from services.rules.facts import Facts, check_facts
 from services.rules.facts import parse_facts as parse_facts
-from services.rules.policy import Citation, Condition, Policy
+from services.rules.policy import Citation, Condition, Label, Policy
 
 
 @dataclass(frozen=True)
@@ -313,17 +313,16 @@ def latest_extension(policy: Policy, calendar: WorkingCalendar, milestone: str, 
     `period` is the period that set the case's deadline (MilestoneDeadline.period); it may be
     left out when the pack gives the milestone a single period."""
     rule = policy.extension
-    name = policy.label("milestone", milestone, "zh"), policy.label("milestone", milestone, "en")
     if milestone not in rule.milestones:
-        raise PolicyError(f"政策包 {policy.code} 不允许延长“{name[0]}”期限",
-                          f"pack {policy.code} allows no extension of {name[1]}", field="milestone")
+        name = Label(policy.label("milestone", milestone, "zh"), policy.label("milestone", milestone, "en"))
+        raise PolicyError("error.extension.milestone_not_extendable", field="milestone", code=policy.code,
+                          milestone=name)
     if extensions_so_far >= rule.max_count:
-        raise PolicyError(f"已延期 {extensions_so_far} 次，政策包 {policy.code} 最多允许 {rule.max_count} 次",
-                          f"already extended {extensions_so_far} time(s); pack {policy.code} "
-                          f"allows {rule.max_count}", field="extensions")
+        raise PolicyError("error.extension.limit_reached", field="extensions", count=extensions_so_far,
+                          code=policy.code, most=rule.max_count)
     for label, at in (("start", start), ("current_due", current_due)):
         if at.tzinfo is None or at.utcoffset() is None:
-            raise InvalidInput("缺少时区", "must be timezone-aware", field=label)
+            raise InvalidInput("error.time.not_aware", field=label)
     if rule.limit == "from_start":
         # bank: 30 days from receipt, then 60 — never beyond (CBIRC order 2020 no. 3)
         latest = due(calendar, rule.steps[extensions_so_far], start).at
@@ -331,8 +330,7 @@ def latest_extension(policy: Policy, calendar: WorkingCalendar, milestone: str, 
         base = _extension_period(policy, calendar, milestone, start, current_due, period)
         latest = _period_again(calendar, base, current_due)
     if latest <= current_due:
-        raise PolicyError("期限已达延期上限，不能再延长", "the deadline is already at the extension limit",
-                          field="extensions")
+        raise PolicyError("error.extension.at_limit", field="extensions")
     return latest
 
 
@@ -343,16 +341,15 @@ def _extension_period(policy: Policy, calendar: WorkingCalendar, milestone: str,
     if isinstance(period, str):
         try:
             return Period.parse(period)
-        except ValueError as exc:
-            raise InvalidInput(f"时长格式错误：{period}", str(exc), field="period") from None
+        except ValueError:
+            raise InvalidInput("error.extension.bad_period", field="period", period=period) from None
     if period is not None:
         return period
     periods = list({str(m.period): m.period for m in policy.milestones if m.code == milestone}.values())
     if len(periods) > 1:
         periods = [p for p in periods if due(calendar, p, start).at == current_due]
     if not periods:
-        raise InvalidInput("无法确定该期限适用的时长，请给出", "cannot tell which period set this deadline: "
-                           "pass the case's period", field="period")
+        raise InvalidInput("error.extension.period_unknown", field="period")
     return periods[0]
 
 

@@ -13,5 +13,5 @@ def as_of(at: datetime | None, field: str = "at") -> datetime:
     if at is None:
         return datetime.now(SHANGHAI)
     if at.tzinfo is None:
-        raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field=field)
+        raise InvalidInput("error.time.zone_missing", field=field)
     return at.astimezone(SHANGHAI)

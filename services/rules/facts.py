@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, Listing
 from services.rules import validation
 from services.rules.policy import Policy
 
@@ -38,14 +38,13 @@ def parse_facts(data: Mapping[str, Any], policy: Policy, *, what_if: bool = Fals
     `what_if` assessment (the CLI's `assess`, rule tests) may plan one in the future.
     """
     if not isinstance(data, Mapping):
-        raise InvalidInput("案件事实应为 JSON 对象", "facts must be a JSON object", field="facts")
+        raise InvalidInput("error.facts.not_an_object", field="facts")
     for key in data:
         if key not in FACT_KEYS:
-            raise InvalidInput(f"未知字段（可用：{', '.join(FACT_KEYS)}）",
-                               f"unknown field (known: {', '.join(FACT_KEYS)})", field=str(key))
+            raise InvalidInput("error.facts.unknown_field", field=str(key), known=Listing(FACT_KEYS))
     received = _instant(data.get("received_at"), "received_at")
     if received is None:
-        raise InvalidInput("必须填写受理时间", "is required", field="received_at")
+        raise InvalidInput("error.facts.received_at_missing", field="received_at")
     validation.received_at(received, planned=what_if)
     facts = Facts(
         received_at=received,
@@ -74,13 +73,11 @@ def check_facts(policy: Policy, facts: Facts) -> None:
     for name in ("forwarded_at", "resolved_at"):
         at = getattr(facts, name)
         if at is not None and at < facts.received_at:
-            raise InvalidInput("不能早于受理时间", "must not be before received_at", field=name)
+            raise InvalidInput("error.facts.before_receipt", field=name)
 
 
 def _unknown(policy: Policy, name: str, value: object, allowed: Mapping[str, Any]) -> None:
-    raise InvalidInput(f"政策包 {policy.code} 中没有 \"{value}\"（可选：{'、'.join(allowed)}）",
-                       f"unknown \"{value}\" in pack {policy.code} (one of: {', '.join(allowed)})",
-                       field=name)
+    raise InvalidInput("error.facts.unknown_code", field=name, code=policy.code, value=value, choices=Listing(allowed))
 
 
 def _given(data: Mapping[str, Any], name: str, default: Any) -> Any:
@@ -92,7 +89,7 @@ def _given(data: Mapping[str, Any], name: str, default: Any) -> Any:
 def _required_text(data: Mapping[str, Any], name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value:
-        raise InvalidInput("必填，应为代码文本", "is required as a code string", field=name)
+        raise InvalidInput("error.facts.code_required", field=name)
     return value
 
 
@@ -103,11 +100,9 @@ def _instant(value: Any, name: str) -> datetime | None:
     try:
         at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"无法识别的时间：{value!r}", f"not an ISO-8601 time: {value!r}",
-                           field=name) from None
+        raise InvalidInput("error.facts.bad_time", field=name, value=value) from None
     if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidInput(f"缺少时区（例如 +08:00）：{value}",
-                           f"needs a time-zone offset such as +08:00: {value}", field=name)
+        raise InvalidInput("error.facts.zone_offset_missing", field=name, value=value)
     return at
 
 
@@ -119,13 +114,12 @@ def _amount(value: Any) -> Decimal:
     except (TypeError, ValueError, InvalidOperation):
         amount = Decimal("NaN")
     if not amount.is_finite():
-        raise InvalidInput(f"应为金额（元）：{value!r}", f"not an amount in CNY: {value!r}",
-                           field="compensation_claim")
+        raise InvalidInput("error.facts.bad_amount", field="compensation_claim", value=value)
     return amount  # the sign is checked with the other facts (check_facts)
 
 
 def _flags(value: Any) -> frozenset[str]:
     if not isinstance(value, list | tuple | set | frozenset) or not all(
             isinstance(f, str) for f in value):
-        raise InvalidInput("应为标记代码列表", "must be a list of flag codes", field="flags")
+        raise InvalidInput("error.facts.bad_flags", field="flags")
     return frozenset(value)

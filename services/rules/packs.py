@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from services.errors import PolicyError
+from services.errors import Listing, PolicyError
 from services.rules.policy import PACK_CODES, Policy
 from services.rules.policy_schema import read_pack
 
@@ -23,15 +23,12 @@ POLICY_DIR = Path(__file__).parent / "policies"
 def load_policy(code: str) -> Policy:
     """The shipped pack `services/rules/policies/<code>.toml`, validated (cached per code)."""
     if code not in PACK_CODES:
-        raise PolicyError(f"未知的政策包 \"{code}\"（可选：{'、'.join(PACK_CODES)}）",
-                          f"unknown policy pack \"{code}\" (one of: {', '.join(PACK_CODES)})",
-                          field="policy")
+        raise PolicyError("error.pack.unknown_code", field="policy", code=code, choices=Listing(PACK_CODES))
     origin = f"{code}.toml"
     try:
         data = tomllib.loads((POLICY_DIR / origin).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PolicyError(f"{origin}: 无法读取：{exc}", f"{origin}: cannot read: {exc}",
-                          field="policy") from exc
+        raise PolicyError("error.pack.unreadable", field="policy", origin=origin, reason=exc) from exc
     return read_pack(data, origin, code)
 
 

@@ -28,7 +28,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from services.errors import PolicyError
+from services.errors import DomainError, Phrase, PolicyError
 from services.rules.calendar import Period
 from services.rules.policy import (
     ANSWERING_ROLES,
@@ -71,7 +71,7 @@ def read_pack(data: Mapping[str, Any], origin: str, code: str | None = None) -> 
     """Validate pack data read from `origin`; with `code`, the pack must be that one."""
     policy = _PackReader(origin).read(data)
     if code is not None and policy.code != code:
-        _Reader(origin).fail("code", f"应为 \"{code}\"", f"must be \"{code}\"")
+        _Reader(origin).fail("code", Phrase("error.pack.must_be", code=code))
     return policy
 
 
@@ -106,13 +106,12 @@ class _Reader:
     def __init__(self, origin: str) -> None:
         self.origin = origin
 
-    def fail(self, path: str, zh: str, en: str) -> NoReturn:
-        raise PolicyError(f"{self.origin}: {path}: {zh}", f"{self.origin}: {path}: {en}",
-                          field=path)
+    def fail(self, path: str, problem: Phrase | DomainError) -> NoReturn:
+        raise PolicyError("error.file.at_key", field=path, origin=self.origin, path=path, problem=problem)
 
     def mapping(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            self.fail(path, "应为表", "expected a table")
+            self.fail(path, Phrase("error.pack.expected_table"))
         return dict(value)
 
     def table(self, value: Any, path: str, required: tuple[str, ...],
@@ -120,15 +119,15 @@ class _Reader:
         e = self.mapping(value, path)
         for key in e:
             if key not in required and key not in optional:
-                self.fail(_join(path, key), "未知的键", "unknown key")
+                self.fail(_join(path, key), Phrase("error.pack.unknown_key"))
         for key in required:
             if key not in e:
-                self.fail(_join(path, key), "缺少必填项", "missing required key")
+                self.fail(_join(path, key), Phrase("error.pack.missing_key"))
         return e
 
     def tables(self, value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
-            self.fail(path, "应为表数组", "expected an array of tables")
+            self.fail(path, Phrase("error.pack.expected_tables"))
         return value
 
     def opt(self, e: dict[str, Any], path: str, key: str, read: Any, *args: Any) -> Any:
@@ -137,41 +136,40 @@ class _Reader:
 
     def text(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not value.strip():
-            self.fail(path, "应为非空文本", "expected non-empty text")
+            self.fail(path, Phrase("error.pack.expected_text"))
         return value
 
     def flag(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
-            self.fail(path, "应为 true 或 false", "expected true or false")
+            self.fail(path, Phrase("error.pack.expected_bool"))
         return value
 
     def amount(self, value: Any, path: str) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.fail(path, f"应为非负金额：{value!r}", f"expected an amount >= 0: {value!r}")
+            self.fail(path, Phrase("error.pack.expected_amount", value=value))
         return Decimal(str(value))
 
     def code(self, value: Any, path: str, allowed: Container[str], what: str) -> str:
         if allowed is OWN_CODE and not (isinstance(value, str) and value in allowed):
-            self.fail(path, f"代码 \"{value}\" 应为字母开头、不超过 32 个字母、数字或下划线",
-                      f"code \"{value}\" must be a letter then letters, digits or _, at most 32")
+            self.fail(path, Phrase("error.pack.malformed_code", value=value))
         if not isinstance(value, str) or value not in allowed:
-            self.fail(path, f"未知的{_WHAT_ZH.get(what, what)} \"{value}\"",
-                      f"unknown {what} \"{value}\"")
+            kind = Label(_WHAT_ZH.get(what, what), what)
+            self.fail(path, Phrase("error.pack.unknown_value", what=kind, value=value))
         return value
 
     def codes(self, value: Any, path: str, allowed: Container[str], what: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
-            self.fail(path, "应为非空列表", "expected a non-empty list")
+            self.fail(path, Phrase("error.pack.expected_list"))
         out = tuple(self.code(v, f"{path}[{i}]", allowed, what) for i, v in enumerate(value))
         if len(set(out)) != len(out):
-            self.fail(path, "有重复项", "duplicate entries")
+            self.fail(path, Phrase("error.pack.duplicates"))
         return out
 
     def period(self, value: Any, path: str) -> Period:
         try:
             return Period.parse(value)
         except ValueError:
-            self.fail(path, f"时长格式错误 \"{value}\"", f"bad duration \"{value}\"")
+            self.fail(path, Phrase("error.pack.bad_duration", value=value))
 
     def label(self, e: dict[str, Any], path: str) -> Label:
         return Label(self.text(e["zh"], _join(path, "zh")), self.text(e["en"], _join(path, "en")))
@@ -191,7 +189,7 @@ class _PackReader(_Reader):
         self.pack = self.code(top["code"], "code", PACK_CODES, "pack")
         window = top["warning_window"]
         if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window < 1:
-            self.fail("warning_window", "应在 0 与 1 之间", "must be between 0 and 1")
+            self.fail("warning_window", Phrase("error.pack.warning_window_range"))
         self.channels = self.terms(top, "channels", OWN_CODE)
         self.flags = self.terms(top, "flags", FLAGS)
         self.causes = self.terms(top, "causes", OWN_CODE)
@@ -209,8 +207,7 @@ class _PackReader(_Reader):
         return_visit = self.code(lifecycle["return_visit"], "lifecycle.return_visit",
                                  ("required", "optional"), "return-visit rule")
         if return_visit == "required" and "return_visit" not in {m.code for m in milestones}:
-            self.fail("lifecycle.return_visit", "要求回访但没有 return_visit 时限",
-                      "required, but no return_visit milestone")
+            self.fail("lifecycle.return_visit", Phrase("error.pack.return_visit_missing"))
         return Policy(
             code=self.pack, origin=self.origin, name=self.label(top, ""),
             source=self.text(top["source"], "source"), warning_window=float(window),
@@ -258,7 +255,7 @@ class _PackReader(_Reader):
             code = self.code(e["code"], f"{path}.code", allowed, key.rstrip("s"))
             when = self.opt(e, path, "when", self.when, key)
             if (when is None) != (i == len(entries) - 1):  # first match wins, so a catch-all
-                self.fail(path, "只有最后一项不带 when 条件", "only the last entry has no `when`")
+                self.fail(path, Phrase("error.pack.default_last"))
             out.append(Choice(code, when, cite))
         return tuple(out)
 
@@ -292,8 +289,7 @@ class _PackReader(_Reader):
         first = self.first_milestone.setdefault(rule.code, rule)
         for key in ("start", "met_by"):
             if getattr(rule, key) != getattr(first, key):
-                self.fail(f"{path}.{key}", f"与 {first.cite.path} 不一致",
-                          f"differs from {first.cite.path} for the same milestone")
+                self.fail(f"{path}.{key}", Phrase("error.pack.milestone_differs", other=first.cite.path))
         return rule
 
     def extension(self, value: Any, milestones: tuple[MilestoneRule, ...]) -> Extension:
@@ -303,13 +299,12 @@ class _PackReader(_Reader):
                            {m.code for m in milestones}, "milestone")
         count = e["max_count"]
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            self.fail(f"{path}.max_count", "应为非负整数", "expected a whole number >= 0")
+            self.fail(f"{path}.max_count", Phrase("error.pack.expected_count"))
         limit = self.code(e["limit"], f"{path}.limit", EXTENSION_LIMITS, "limit")
         steps = e.get("steps", [])
         if (limit == "from_start") != ("steps" in e) or not isinstance(steps, list) or (
                 limit == "from_start" and len(steps) != count):
-            self.fail(f"{path}.steps", f"from_start 需要 {count} 个时长，same_period 不用",
-                      f"from_start needs {count} periods (one per extension), same_period none")
+            self.fail(f"{path}.steps", Phrase("error.pack.extension_steps", count=count))
         periods = tuple(self.period(s, f"{path}.steps[{i}]") for i, s in enumerate(steps))
         return Extension(codes, count, limit, periods, cite)
 
@@ -324,7 +319,7 @@ class _PackReader(_Reader):
         banned = _BANNED_IN.get(section, ())
         e = self.table(value, path, (), tuple(k for k in _CONDITION_KEYS if k not in banned))
         if not e:
-            self.fail(path, "条件为空", "empty condition")
+            self.fail(path, Phrase("error.pack.empty_condition"))
         sets: dict[str, tuple[Container[str], str]] = {
             "flags_any": (self.flags, "flag"), "flags_none": (self.flags, "flag"),
             "grades": ({c.code for c in self.grades}, "grade"),
@@ -340,7 +335,7 @@ class _PackReader(_Reader):
         if "any" in e:
             alternatives = self.tables(e["any"], f"{path}.any")
             if not alternatives:
-                self.fail(f"{path}.any", "应为非空列表", "expected a non-empty list")
+                self.fail(f"{path}.any", Phrase("error.pack.expected_list"))
             kw["any"] = tuple(self.when(a, f"{path}.any[{i}]", section)
                               for i, a in enumerate(alternatives))
         return Condition(**kw)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, Phrase
 from services.rules.calendar import SHANGHAI
 
 CONTENT_CHARS = 20_000  # a complaint's content: several pages of a letter
@@ -27,79 +27,72 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9-]+")
 
 
-def text(value: Any, field: str, zh: str, en: str, *, required: bool = True, max_chars: int | None = None) -> str:
-    """Trimmed text; "" when optional and empty. `zh`/`en` name the field for the clerk."""
+def text(value: Any, field: str, name: Phrase, *, required: bool = True, max_chars: int | None = None) -> str:
+    """Trimmed text; "" when optional and empty. `name` names the field for the clerk."""
     out = "" if value is None else str(value).strip()
     if not out and required:
-        raise InvalidInput(f"请填写{zh}。", f"Enter the {en}.", field=field)
-    no_nul(out, field, zh, en)
+        raise InvalidInput("error.input.missing", field=field, name=name)
+    no_nul(out, field, name)
     limit = max_chars or FIELD_CHARS.get(field, NOTE_CHARS)
     if len(out) > limit:
-        raise InvalidInput(f"{zh}不能超过 {limit} 个字符（现有 {len(out)} 个）。",
-                           f"The {en} cannot be longer than {limit} characters (it has {len(out)}).", field=field)
+        raise InvalidInput("error.input.too_long", field=field, name=name, limit=limit, length=len(out))
     return out
 
 
-def no_nul(value: str, field: str, zh: str, en: str) -> None:
+def no_nul(value: str, field: str, name: Phrase) -> None:
     """A NUL character is never typed on purpose and PostgreSQL refuses it in text."""
     if "\x00" in value:
-        raise InvalidInput(f"{zh}含有无法保存的控制字符（NUL），请删除后重试。",
-                           f"The {en} contains a control character (NUL) that cannot be saved; remove it.",
-                           field=field)
+        raise InvalidInput("error.input.nul", field=field, name=name)
 
 
 def phone(value: Any, field: str = "customer_phone") -> str:
     """The customer's contact: a phone number of 5 to 20 digits (an optional leading +, and - ( ) or
     spaces between them), an e-mail address, or for an anonymous complaint a short note with no digits
     (“无（意见箱留言）”, as in the shipped scenarios)."""
-    out = text(value, field, "联系方式", "customer's contact")
+    out = text(value, field, Phrase("error.field.contact"))
     digits = sum(c.isdigit() for c in out)
     if digits and not (_PHONE.fullmatch(out) and 5 <= digits <= 20) and not _EMAIL.fullmatch(out):
-        raise InvalidInput("联系方式应为 5–20 位数字的电话号码（可含 +、-、括号和空格）或电子邮箱。",
-                           "The contact must be a phone number of 5–20 digits (+, -, brackets and spaces allowed) "
-                           "or an e-mail address.", field=field)
+        raise InvalidInput("error.input.bad_contact", field=field)
     return out
 
 
-def identifier(value: Any, field: str, zh: str, en: str) -> str | None:
+def identifier(value: Any, field: str, name: Phrase) -> str | None:
     """An optional ID number or account: letters, digits and -, within the column's length."""
-    out = text(value, field, zh, en, required=False)
+    out = text(value, field, name, required=False)
     if out and not _IDENTIFIER.fullmatch(out):
-        raise InvalidInput(f"{zh}只能包含字母、数字和“-”。", f"The {en} may contain only letters, digits and '-'.",
-                           field=field)
+        raise InvalidInput("error.input.bad_identifier", field=field, name=name)
     return out or None
 
 
 def id_number(value: Any, field: str = "customer_id_number") -> str | None:
-    return identifier(value, field, "证件号码", "ID number")
+    return identifier(value, field, Phrase("error.field.id_number"))
 
 
 def account_no(value: Any, field: str = "customer_account_no") -> str | None:
-    return identifier(value, field, "账号", "account number")
+    return identifier(value, field, Phrase("error.field.account_no"))
 
 
 def amount(value: Any, field: str) -> Decimal:
     """An amount in CNY: a number, 0 when empty, not negative, at most 9,999,999,999.99, in fen."""
     if isinstance(value, bool):
-        raise InvalidInput("金额必须是数字。", "An amount must be a number.", field=field)
+        raise InvalidInput("error.amount.not_a_number", field=field)
     try:
         out = Decimal(str(value if value not in (None, "") else 0).strip())
     except InvalidOperation:
-        raise InvalidInput("金额必须是数字。", "An amount must be a number.", field=field) from None
+        raise InvalidInput("error.amount.not_a_number", field=field) from None
     check_amount(out, field)
     return out
 
 
 def check_amount(value: Decimal, field: str) -> None:
     if not value.is_finite():
-        raise InvalidInput("金额必须是数字。", "An amount must be a number.", field=field)
+        raise InvalidInput("error.amount.not_a_number", field=field)
     if value < 0:
-        raise InvalidInput("金额不能为负数。", "An amount cannot be negative.", field=field)
+        raise InvalidInput("error.amount.negative", field=field)
     if value > MAX_AMOUNT:
-        raise InvalidInput("金额不能超过 9,999,999,999.99 元。", "An amount cannot exceed 9,999,999,999.99 CNY.",
-                           field=field)
+        raise InvalidInput("error.amount.too_large", field=field)
     if value != value.quantize(Decimal("0.01")):
-        raise InvalidInput("金额最多保留两位小数（分）。", "An amount has at most two decimals (fen).", field=field)
+        raise InvalidInput("error.amount.too_precise", field=field)
 
 
 def received_at(at: datetime, now: datetime | None = None, field: str = "received_at", *,
@@ -107,8 +100,7 @@ def received_at(at: datetime, now: datetime | None = None, field: str = "receive
     """A receipt time that has happened: not before 2000, not later than now (plus a small clock skew).
     `planned` allows a future time, for a what-if assessment that saves nothing."""
     if at < EARLIEST:
-        raise InvalidInput("受理时间不能早于 2000-01-01。", "The time of receipt cannot be before 2000-01-01.",
-                           field=field)
+        raise InvalidInput("error.receipt.before_2000", field=field)
     if not planned and at > (now or datetime.now(SHANGHAI)) + CLOCK_SKEW:
-        raise InvalidInput("受理时间不能晚于当前时间。", "The time of receipt cannot be in the future.", field=field)
+        raise InvalidInput("error.receipt.in_future", field=field)
     return at

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
 from db.models import Setting
-from services.errors import InvalidInput, NotPermitted
+from services.errors import InvalidInput, Listing, NotPermitted, Phrase
 from services.institution import audit
 from services.institution.access import SEES_ALL, headed_department, load_actor, require_role
 from services.institution.directory import department_by_code
@@ -156,16 +156,15 @@ def scope_for(session: Session, actor_id: int) -> Scope:
         return Scope()
     if headed_department(actor) is not None:
         return Scope(department_id=headed_department(actor))
-    raise NotPermitted("只有部门负责人、监督人员、管理层和管理员可以查看考核指标。",
-                       "Only department heads, supervisors, executives and admins may see KPIs.")
+    raise NotPermitted("error.kpi.not_permitted")
 
 
 def window(date_from: date, date_to: date, now: datetime | None = None) -> dict[str, Any]:
     """SQL parameters of a period of whole Shanghai days, both ends included."""
     if date_to < date_from:
-        raise InvalidInput("结束日期早于开始日期。", "The end date is before the start date.", field="date_to")
+        raise InvalidInput("error.period.end_before_start", field="date_to")
     if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-        raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field="now")
+        raise InvalidInput("error.time.zone_missing", field="now")
     return {"start": start_of_day(date_from), "end": end_of_day(date_to),
             "first_day": date_from, "last_day": date_to, "now": now or datetime.now(SHANGHAI)}
 
@@ -188,8 +187,7 @@ def _month(anchor: str) -> str:
 def _key(by: str, anchor: str) -> tuple[str, str]:
     """SQL of a dimension's group key and its label."""
     if by not in DIMENSIONS:
-        raise InvalidInput(f"未知的分组维度：{by}。", f"Unknown dimension: {by} (one of {', '.join(DIMENSIONS)}).",
-                           field="by")
+        raise InvalidInput("error.kpi.unknown_dimension", field="by", by=by, choices=Listing(DIMENSIONS))
     return {"department": ("d.code", "d.name"),
             "person": ("COALESCE(u.username, '-')", "COALESCE(u.display_name, '（未分派）')"),
             "category": ("c.category", "c.category"), "channel": ("c.channel", "c.channel"),
@@ -273,7 +271,7 @@ def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str 
                offset: int = 0) -> pd.DataFrame:
     """The rows behind one figure: `in_numerator` marks those counted in a rate's numerator."""
     if kpi not in KPI_SETS:
-        raise InvalidInput(f"未知的指标：{kpi}。", f"Unknown KPI: {kpi} (one of {', '.join(KPIS)}).", field="kpi")
+        raise InvalidInput("error.kpi.unknown_kpi", field="kpi", kpi=kpi, choices=Listing(KPIS))
     name, numerator = KPI_SETS[kpi]
     family = FAMILIES[name]
     key, _ = _key(by, family.anchor)
@@ -340,26 +338,23 @@ def set_kpi_weights(uow: UnitOfWork, actor_id: int, weights: Mapping[str, Mappin
 def _valid_weights(weights: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     unknown = sorted(set(weights) - set(SCORED))
     if not weights or unknown:
-        raise InvalidInput(f"未知的考核指标：{unknown or '未设置'}（可选：{'、'.join(SCORED)}）。",
-                           f"Unknown KPIs: {unknown or 'none given'} (one of {', '.join(SCORED)}).", field="weights")
+        raise InvalidInput("error.kpi.unknown_scored", field="weights",
+                           unknown=Listing(unknown) if unknown else Phrase("error.kpi.none_given"),
+                           choices=Listing(SCORED))
     clean: dict[str, dict[str, float]] = {}
     for name, entry in weights.items():
         try:
             weight, target = float(entry["weight"]), float(entry["target"])
         except (KeyError, TypeError, ValueError):
-            raise InvalidInput(f"{SCORED_ZH[name]}：权重和目标值都必须是数字。",
-                               f"{name}: weight and target must both be numbers.", field=name) from None
+            raise InvalidInput("error.kpi.not_numbers", field=name, kpi=Phrase(f"kpi.name.{name}")) from None
         if not weight >= 0:
-            raise InvalidInput(f"{SCORED_ZH[name]}：权重不能为负数。", f"{name}: a weight cannot be negative.",
-                               field=name)
+            raise InvalidInput("error.kpi.weight_negative", field=name, kpi=Phrase(f"kpi.name.{name}"))
         if not 0 <= target <= 1:
-            raise InvalidInput(f"{SCORED_ZH[name]}：目标值须在 0 到 1 之间。", f"{name}: a target is between 0 and 1.",
-                               field=name)
+            raise InvalidInput("error.kpi.target_range", field=name, kpi=Phrase(f"kpi.name.{name}"))
         clean[name] = {"weight": weight, "target": target}
     total = sum(e["weight"] for e in clean.values())
     if abs(total - 1) > 1e-6:
-        raise InvalidInput(f"权重之和须为 1（现为 {total:g}）。", f"The weights must sum to 1 (they sum to {total:g}).",
-                           field="weights")
+        raise InvalidInput("error.kpi.weights_sum", field="weights", total=total)
     return clean
 
 
@@ -377,7 +372,7 @@ def scorecard(uow: UnitOfWork, actor_id: int, *, level: str, date_from: date, da
     """Scores per department or person: 100 × Σ weight × attainment over the KPIs that have cases,
     divided by the weights of those KPIs (a KPI with no case in the period is left out)."""
     if level not in ("department", "person"):
-        raise InvalidInput("考核层级须为部门或个人。", "The level is department or person.", field="level")
+        raise InvalidInput("error.kpi.bad_level", field="level")
     frame = kpis(uow, actor_id, date_from=date_from, date_to=date_to, by=level, now=now)
     frame = frame[frame["group"] != "-"]  # cases nobody was assigned score no person
     weights = kpi_weights(uow.session)
@@ -416,14 +411,13 @@ def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None]
     allowed = scope_for(uow.session, actor_id)
     unknown = sorted(set(scope) - {"department", "category"})
     if unknown or not 1 <= days <= 366:
-        raise InvalidInput("比较范围只能是部门和类别，天数 1–366。",
-                           "Compare by department and category only, over 1–366 days.", field="scope")
+        raise InvalidInput("error.kpi.bad_compare_scope", field="scope")
     department_id = department_by_code(uow.session, scope["department"]).id if scope.get("department") else None
     if allowed.department_id is not None and department_id not in (None, allowed.department_id):
-        raise NotPermitted("只能查看本部门的指标。", "You may only see your own department's KPIs.")
+        raise NotPermitted("error.kpi.own_department_only")
     category = scope.get("category") or None
     if category is not None and category not in active_policy(uow.session).categories:
-        raise InvalidInput(f"未知的类别：{category}。", f"Unknown category: {category}.", field="category")
+        raise InvalidInput("error.kpi.unknown_category", field="category", category=category)
     chosen = Scope(department_id=department_id or allowed.department_id, category=category)
     periods = {"before": (pivot - timedelta(days=days), pivot - timedelta(days=1)),
                "after": (pivot + timedelta(days=1), pivot + timedelta(days=days))}

@@ -78,8 +78,7 @@ def month_bounds(month: str) -> tuple[date, date]:
     try:
         first = date.fromisoformat(f"{month}-01")
     except (TypeError, ValueError):
-        raise InvalidInput(f"月份应为 YYYY-MM：{month}", f"expected a month as YYYY-MM: {month}",
-                           field="month") from None
+        raise InvalidInput("error.report.bad_month", field="month", month=month) from None
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, following - timedelta(days=1)
 

@@ -19,13 +19,13 @@ from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from db.supervision_models import RectificationAction, Review, SampleItem, SupervisionReturnVisit
 from services.casework.cases import SATISFACTION, missing_for_archive
-from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound, NotPermitted
+from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
 from services.institution import audit
 from services.institution.access import Actor, headed_department, load_actor, may, scope
 from services.institution.directory import department_by_code
 from services.institution.settings import policy_for
 from services.rules.clock import as_of
-from services.rules.policy import Policy
+from services.rules.policy import Label, Policy
 
 RESULTS = ("pass", "fail", "na")
 
@@ -84,10 +84,10 @@ class ActionRow:
     overdue: bool
 
 
-def _text(value: str | None, field: str, zh: str, en: str) -> str:
+def _text(value: str | None, field: str, name: Phrase) -> str:
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"请填写{zh}。", f"Enter the {en}.", field=field)
+        raise InvalidInput("error.input.missing", field=field, name=name)
     return value
 
 
@@ -209,12 +209,12 @@ def _assigned_item(session: Session, actor_id: int, item_id: int) -> tuple[Actor
     actor = load_actor(session, actor_id)
     item = session.scalar(select(SampleItem).where(SampleItem.id == item_id).with_for_update())
     if item is None:
-        raise NotFound(f"抽查样本 {item_id} 不存在。", f"Sample item {item_id} does not exist.", field="item_id")
+        raise NotFound("error.review.sample_item_not_found", field="item_id", item_id=item_id)
     if item.reviewer_id != actor.id or not may(actor, "review"):
-        raise NotPermitted("此案件未指派给您抽查。", "This sampled case is not assigned to you.")
+        raise NotPermitted("error.review.not_assigned_to_you")
     case = session.get(Case, item.case_id)
     if actor.department_id is not None and actor.department_id == case.responsible_department_id:
-        raise NotPermitted("不得抽查本部门的案件。", "You may not review your own department's case.")
+        raise NotPermitted("error.review.own_department")
     return actor, item, case
 
 
@@ -228,30 +228,27 @@ def suggestions(uow: UnitOfWork, actor_id: int, item_id: int, now: datetime | No
 def _answers(answers: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
     unknown = sorted(set(answers) - set(WEIGHTS))
     if unknown:
-        raise InvalidInput(f"未知的检查项：{', '.join(unknown)}。", f"Unknown checklist items: {', '.join(unknown)}.",
-                           field=unknown[0])
+        raise InvalidInput("error.review.unknown_items", field=unknown[0], items=Listing(unknown))
     checked = {}
     for item in CHECKLIST:
         result, note = answers.get(item.code, ("", ""))
         if result not in RESULTS:
-            raise InvalidInput(f"请对“{item.zh}”选择 符合/不符合/不适用。",
-                               f"Choose pass, fail or n.a. for '{item.en}'.", field=item.code)
+            raise InvalidInput("error.review.result_missing", field=item.code, item=Label(item.zh, item.en))
         note = (note or "").strip()
         if result == "fail" and not note:
-            raise InvalidInput(f"“{item.zh}”不符合，请说明原因。", f"Say why '{item.en}' failed.", field=item.code)
+            raise InvalidInput("error.review.failure_reason_missing", field=item.code, item=Label(item.zh, item.en))
         checked[item.code] = {"result": result, "note": note}
     return checked
 
 
 def _action(session: Session, review: Review, finding: FindingInput, today: date) -> RectificationAction:
-    text = _text(finding.finding, "finding", "问题描述", "finding")
+    text = _text(finding.finding, "finding", Phrase("error.field.finding"))
     department = department_by_code(session, finding.owner_department)
     owner = session.get(User, finding.owner_id)
     if owner is None or not owner.active or owner.department_id != department.id:
-        raise InvalidInput("整改责任人须为该部门的在岗人员。", "The owner must be an active member of that department.",
-                           field="owner_id")
+        raise InvalidInput("error.review.owner_not_in_department", field="owner_id")
     if finding.due_date < today:
-        raise InvalidInput("整改期限不能早于今天。", "The due date cannot be in the past.", field="due_date")
+        raise InvalidInput("error.review.due_in_past", field="due_date")
     return RectificationAction(review_id=review.id, finding=text, owner_department_id=department.id,
                                owner_id=owner.id, due_date=finding.due_date)
 
@@ -261,7 +258,7 @@ def submit_review(uow: UnitOfWork, actor_id: int, item_id: int, answers: Mapping
     """Record the checklist, its weighted score and the findings, each a rectification action."""
     actor, item, _ = _assigned_item(uow.session, actor_id, item_id)
     if uow.session.scalar(select(Review.id).where(Review.sample_item_id == item.id)) is not None:
-        raise Conflict("该样本已提交过抽查意见。", "This sampled case has already been reviewed.")
+        raise Conflict("error.review.already_reviewed")
     checklist, at = _answers(answers), as_of(at)
     review = Review(sample_item_id=item.id, reviewer_id=actor.id, checklist=checklist, submitted_at=at,
                     score=weighted_score({code: a["result"] for code, a in checklist.items()}),
@@ -278,11 +275,11 @@ def record_supervision_visit(uow: UnitOfWork, actor_id: int, item_id: int, *, me
     """The reviewer's own call to the customer of a sampled case."""
     actor, item, _ = _assigned_item(uow.session, actor_id, item_id)
     if satisfaction not in SATISFACTION:
-        raise InvalidInput("请选择满意度（1–5 分）。", "Choose the satisfaction (1–5).", field="satisfaction")
+        raise InvalidInput("error.review.satisfaction_missing", field="satisfaction")
     visit = SupervisionReturnVisit(
         sample_item_id=item.id, reviewer_id=actor.id, at=as_of(at), satisfaction=int(satisfaction),
-        method=_text(method, "method", "回访方式", "visit method"),
-        note=_text(note, "note", "回访情况", "what the customer said"))
+        method=_text(method, "method", Phrase("error.field.visit_method")),
+        note=_text(note, "note", Phrase("error.field.visit_note")))
     uow.session.add(visit)
     uow.flush()
     uow.commit()
@@ -299,12 +296,10 @@ def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, 
     head_of_owner = action and headed_department(actor) == action.owner_department_id
     if action is None or not (actor.id == action.owner_id or head_of_owner or may(actor, "supervise")):
         # Missing and not one's own read alike to anyone who may not close it (issue 8 §1).
-        raise NotPermitted("该整改事项不存在，或只有整改责任人、其部门负责人或监督人员可以关闭。",
-                           "No such action, or only its owner, the owner's department head or a supervisor "
-                           "may close it.", field="action_id")
+        raise NotPermitted("error.review.action_not_closable", field="action_id")
     if action.status != "open":
-        raise InvalidTransition("该整改事项已关闭。", "This action is already closed.", field="status")
-    action.evidence = _text(evidence, "evidence", "整改证据", "evidence of the fix")
+        raise InvalidTransition("error.review.action_closed", field="status")
+    action.evidence = _text(evidence, "evidence", Phrase("error.field.evidence"))
     action.status, action.closed_at, action.closed_by_id = "closed", as_of(at), actor.id
     audit.record(uow.session, actor.id, "rectification_closed", action_id=action.id)
     uow.flush()

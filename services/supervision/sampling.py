@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from db.engine import UnitOfWork
 from db.models import GRADES, STATES, Case, Department, User
 from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
-from services.errors import InvalidInput, NotFound, NotPermitted
+from services.errors import InvalidInput, Listing, NotFound, NotPermitted
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, Actor, load_actor, may
 from services.institution.settings import active_policy
@@ -86,8 +86,7 @@ class SampleRow:
 def require_supervision(session: Session, actor_id: int) -> Actor:
     actor = load_actor(session, actor_id)
     if not may(actor, "supervise"):
-        raise NotPermitted("只有监督人员或管理员可以制定和执行抽查。",
-                           "Only supervisors and administrators may plan and draw samples.")
+        raise NotPermitted("error.sampling.not_permitted")
     return actor
 
 
@@ -101,36 +100,29 @@ def sample_size(population: int, confidence: float, margin: float) -> int:
     return min(population, math.ceil(round(n, 9)))  # round first: float noise must not add a case
 
 
-def _bad(zh: str, en: str, field: str) -> InvalidInput:
-    return InvalidInput(zh, en, field=field)
-
-
 def _check_codes(values_: Sequence[str], known: Sequence[str], field: str) -> None:
     unknown = sorted(set(values_) - set(known))
     if unknown:
-        raise _bad(f"未知的取值：{', '.join(unknown)}。", f"Unknown values: {', '.join(unknown)}.", field)
+        raise InvalidInput("error.sampling.unknown_values", field=field, values=Listing(unknown))
 
 
 def _validate(session: Session, plan: SamplingPlanInput) -> None:
     if plan.period_to < plan.period_from:
-        raise _bad("抽查期间的结束日不能早于开始日。", "The period's end is before its start.", "period_to")
+        raise InvalidInput("error.sampling.period_end_before_start", field="period_to")
     if plan.period_basis not in PERIOD_BASES:
-        raise _bad("期间口径无效。", "Unknown period basis.", "period_basis")
+        raise InvalidInput("error.sampling.unknown_period_basis", field="period_basis")
     by_size = plan.confidence is not None or plan.margin is not None
     if by_size == (plan.rate is not None):
-        raise _bad("请二选一：按比例抽取，或按置信度与误差计算样本量。",
-                   "Choose either a rate or a confidence level with a margin of error.", "rate")
+        raise InvalidInput("error.sampling.rate_or_confidence", field="rate")
     if plan.rate is not None and not 0 < plan.rate <= 1:
-        raise _bad("抽取比例须大于 0 且不超过 100%。", "The rate must be above 0 and at most 100%.", "rate")
+        raise InvalidInput("error.sampling.rate_range", field="rate")
     if by_size and not (plan.confidence and 0 < plan.confidence < 1 and plan.margin and 0 < plan.margin < 1):
-        raise _bad("置信度和误差须在 0 与 1 之间（如 0.95、0.05）。",
-                   "Confidence and margin must lie between 0 and 1 (e.g. 0.95, 0.05).", "confidence")
+        raise InvalidInput("error.sampling.confidence_range", field="confidence")
     if plan.min_per_stratum < 0 or (plan.max_per_stratum is not None
                                     and plan.max_per_stratum < max(plan.min_per_stratum, 1)):
-        raise _bad("每层最少数不能为负，最多数不能小于最少数。",
-                   "The minimum per stratum cannot be negative, nor the maximum below it.", "max_per_stratum")
+        raise InvalidInput("error.sampling.stratum_bounds", field="max_per_stratum")
     if len(set(plan.stratify_by)) != len(plan.stratify_by):
-        raise _bad("分层维度重复。", "A stratification field is repeated.", "stratify_by")
+        raise InvalidInput("error.sampling.stratifier_repeated", field="stratify_by")
     _check_codes(plan.stratify_by, STRATIFIERS, "stratify_by")
     _check_codes(plan.states, STATES, "states")
     _check_codes(plan.grades, GRADES, "grades")
@@ -138,7 +130,7 @@ def _validate(session: Session, plan: SamplingPlanInput) -> None:
     known = session.scalars(select(Department.code).where(Department.code.in_(plan.departments))).all()
     _check_codes(plan.departments, known, "departments")
     if plan.seed is not None and not 0 < len(plan.seed.strip()) <= 64:
-        raise _bad("随机种子须为 1–64 个字符。", "The seed must be 1–64 characters.", "seed")
+        raise InvalidInput("error.sampling.bad_seed", field="seed")
 
 
 def _stratum(plan: SamplingPlanInput) -> ColumnElement[str]:
@@ -248,10 +240,7 @@ def _assign_reviewers(session: Session, chosen: list[_Chosen]) -> list[int]:
         eligible = [user_id for user_id, department_id, _ in reviewers
                     if department_id != case.department_id and user_id not in case.own]
         if not eligible:
-            raise InvalidInput(
-                f"案件 {case.case_no} 没有可指派的抽查人员：监督人员不得抽查本部门或本人经办的案件。",
-                f"No reviewer can take case {case.case_no}: supervisors never review their own department's "
-                "or their own cases.", field="reviewers")
+            raise InvalidInput("error.sampling.no_reviewer", field="reviewers", case_no=case.case_no)
         reviewer = min(eligible, key=lambda user_id: (load[user_id], user_id))
         load[reviewer] += 1
         assigned.append(reviewer)
@@ -270,8 +259,7 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
     strata = _preview(uow.session, plan)
     chosen = _choose(uow.session, plan, seed, strata)
     if not chosen:
-        raise InvalidInput("按此方案抽不到任何案件，请调整期间或筛选条件。",
-                           "This plan selects no case: widen the period or the filters.", field="period_from")
+        raise InvalidInput("error.sampling.no_case_selected", field="period_from")
     reviewers = _assign_reviewers(uow.session, chosen)
     row = SamplingPlan(
         period_from=plan.period_from, period_to=plan.period_to, period_basis=plan.period_basis,
@@ -304,7 +292,7 @@ def stored_plan(uow: UnitOfWork, actor_id: int, plan_id: int) -> SamplingPlanInp
     require_supervision(uow.session, actor_id)
     row = uow.session.get(SamplingPlan, plan_id)
     if row is None:
-        raise NotFound(f"抽查方案 {plan_id} 不存在。", f"Sampling plan {plan_id} does not exist.", field="plan_id")
+        raise NotFound("error.sampling.plan_not_found", field="plan_id", plan_id=plan_id)
     filters = {name: tuple(row.population_filter.get(name, ())) for name in FILTERS}
     return SamplingPlanInput(
         period_from=row.period_from, period_to=row.period_to, period_basis=row.period_basis, **filters,

@@ -87,8 +87,7 @@ def _recreate(main: Engine, training: Engine) -> None:
     """Drop and recreate the training database: case events refuse DELETE, so a reset starts afresh."""
     name, main_name = training.url.database, main.url.database
     if not name or name == main_name or not name.endswith("_training"):  # never drop the real cases
-        raise Conflict(f"“{name}”不是培训数据库，拒绝重置。",
-                       f"'{name}' is not a training database; refusing to reset.")
+        raise Conflict("error.training.not_a_training_database", name=name)
     recreate_database(training, beside=main)  # through the owner: the app's role may not drop databases
 
 
@@ -127,10 +126,9 @@ def training_user(target: UnitOfWork | Engine, username: str, display_name: str,
             return training_user(uow, username, display_name, roles)
     roles = list(roles)
     if not USERNAME.match(username):
-        raise InvalidInput("用户名须为 2–64 位字母、数字或 _ . -。", "A username is 2–64 letters, digits or _ . -.",
-                           field="username")
+        raise InvalidInput("error.user.bad_username", field="username")
     if not roles or set(roles) - set(ROLES):
-        raise InvalidInput(f"角色无效：{roles}。", f"Invalid roles: {roles}.", field="roles")
+        raise InvalidInput("error.user.bad_roles", field="roles", roles=roles)
     target.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"training_user:{username}"})
     user = _ensure_user(target.session, username, display_name.strip() or username, mirror_roles(roles))
     target.commit()
@@ -172,7 +170,7 @@ def seed_training(engine: Engine, pack: str) -> TrainingLibrary:
     """The pack's departments, personas and every scenario replayed through services.casework.cases, in one
     transaction. Already seeded for this pack: nothing to do; for another pack: reset first."""
     if pack not in PACK_CODES:
-        raise InvalidInput(f"未知的政策包：{pack}。", f"Unknown policy pack: {pack}.", field="pack")
+        raise InvalidInput("error.pack.unknown", field="pack", pack=pack)
     started = time.perf_counter()
     scenarios = load_scenarios(pack)
     with UnitOfWork(engine) as uow:
@@ -180,9 +178,7 @@ def seed_training(engine: Engine, pack: str) -> TrainingLibrary:
         existing = uow.session.get(Setting, LIBRARY)
         if existing is not None:
             if existing.value["pack"] != pack:
-                raise Conflict(f"培训库已按政策包 {existing.value['pack']} 建立，请先重置。",
-                               f"The training library was built for {existing.value['pack']}; reset it first.",
-                               field="pack")
+                raise Conflict("error.training.library_of_other_pack", field="pack", pack=existing.value['pack'])
             return TrainingLibrary(pack, existing.value["scenarios"], 0.0)
         tx = _OneTransaction(uow)  # the services' commits only flush: all or nothing
         activate_pack(tx, pack)
@@ -205,8 +201,8 @@ def _replay(uow: UnitOfWork, policy: Policy, staff: _Staff, scenario: Scenario) 
         try:
             ref = _act(uow, policy, staff, scenario, step, ref, at)
         except DomainError as exc:  # the file, the key and the service's own words
-            raise PolicyError(f"{scenario.origin}: {step.path}: {exc.zh}", f"{scenario.origin}: {step.path}: {exc.en}",
-                              field=step.path) from exc
+            raise PolicyError("error.file.at_key", field=step.path, origin=scenario.origin, path=step.path,
+                              problem=exc) from exc
         if step.action == "re_complaint":
             numbers.append(ref.case_no)
     return numbers
@@ -263,8 +259,7 @@ def _new_due(uow: UnitOfWork, policy: Policy, case: Case, milestone: str, new_du
     row = uow.session.scalar(select(CaseDeadline).where(
         CaseDeadline.case_id == case.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
     if row is None:
-        raise InvalidInput(f"节点“{milestone}”没有未完成的期限。", f"Milestone '{milestone}' has no open deadline.",
-                           field="milestone")
+        raise InvalidInput("error.training.no_open_deadline", field="milestone", milestone=milestone)
     if new_due == "latest":
         return latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
                                 row.extensions)
@@ -291,11 +286,10 @@ def reset_training(actor_id: int, main_uow: UnitOfWork, pack: str | None = None,
     afresh: every practice case goes, the library comes back. Audited in the main database."""
     actor = load_actor(main_uow.session, actor_id)
     if not may(actor, "train_others"):
-        raise NotPermitted("只有培训管理员（管理员或监督人员）可以重置培训库。",
-                           "Only a trainer (administrator or supervisor) may reset the training database.")
+        raise NotPermitted("error.training.reset_not_permitted")
     pack = pack or active_pack_code(main_uow.session)
     if pack not in PACK_CODES:
-        raise InvalidInput(f"未知的政策包：{pack}。", f"Unknown policy pack: {pack}.", field="pack")
+        raise InvalidInput("error.pack.unknown", field="pack", pack=pack)
     engine = training or training_engine()
     _recreate(main_uow.session.get_bind(), engine)
     seeded = seed_training(engine, pack)
@@ -313,14 +307,12 @@ def start_practice(engine: Engine, trainee_username: str, scenario_code: str, *,
     with UnitOfWork(engine) as uow:
         user = uow.session.scalar(select(User).where(User.username == trainee_username, User.active.is_(True)))
         if user is None:
-            raise NotFound("培训库中还没有该学员，请先登记（training_user）。",
-                           "This trainee has no training account yet (training_user).", field="username")
+            raise NotFound("error.training.no_trainee_account", field="username")
         setting = uow.session.get(Setting, LIBRARY)
         scenario = next((s for s in load_scenarios(setting.value["pack"]) if s.code == scenario_code),
                         None) if setting else None
         if scenario is None:
-            raise NotFound(f"培训库中没有场景“{scenario_code}”。", f"No scenario '{scenario_code}' in the library.",
-                           field="scenario")
+            raise NotFound("error.training.no_such_scenario", field="scenario", scenario_code=scenario_code)
         received = received_at or datetime.now(SHANGHAI).replace(second=0, microsecond=0)
         key = f"practice:{scenario.code}:{user.id}:{secrets.token_hex(4)}"  # marks the trainee's own copy
         return cases.intake(uow, user.id, {**scenario.intake_form(received), "intake_key": key}).case_no

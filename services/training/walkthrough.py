@@ -277,7 +277,7 @@ def judge(uow: UnitOfWork, actor_id: int, case_no: str, action: str, *, at: date
     """What the rules say about doing `action` on the case now (or at `at`): allowed in this state or not
     and why, whether it is the next step, which deadline it meets or misses. Reads only."""
     if action not in ACTION_STATES:
-        raise InvalidInput(f"未知的操作：{action}。", f"Unknown action: {action}.", field="action")
+        raise InvalidInput("error.walkthrough.unknown_action", field="action", action=action)
     session = uow.session
     actor = load_actor(session, actor_id)
     c = _Case(session, _viewable(session, actor, case_no), lang)

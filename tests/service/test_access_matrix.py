@@ -186,7 +186,7 @@ def _outcome(world: World, user: str, call: Callable[[UnitOfWork, int], Any]) ->
         except NotPermitted:
             return False
         except DomainError as exc:
-            raise AssertionError(f"{user}: {type(exc).__name__}: {exc.en}") from exc
+            raise AssertionError(f"{user}: {type(exc).__name__}: {exc.message('en')}") from exc
     return True
 
 
@@ -265,7 +265,7 @@ def test_out_of_scope_and_missing_cases_are_refused_with_the_same_words(world):
     for case_no, version in ((theirs.case_no, theirs.version), ("TS-20261102-999999", 1)):
         with Probe(world.engine) as uow, pytest.raises(NotPermitted) as refused:
             cases.first_contact(uow, world.users["handler"], case_no, version, note="x")
-        answers.append((refused.value.zh, refused.value.en))
+        answers.append((refused.value.message("zh"), refused.value.message("en")))
     assert answers[0] == answers[1]
     assert theirs.case_no not in answers[0][0] + answers[0][1]
 

@@ -106,7 +106,7 @@ def test_a_bad_duration_is_refused_naming_the_key_and_nothing_changes(inst, valu
         path = next(p for p in admin.pack_values(uow, inst.users["admin"]) if p.endswith(".period"))
     with inst.uow() as uow, pytest.raises(PolicyError) as refused:
         admin.set_pack_value(uow, inst.users["admin"], path, value)
-    assert path.split(".")[0] in refused.value.en
+    assert path.split(".")[0] in refused.value.message("en")
     with inst.uow() as uow:
         assert admin.pack_values(uow, inst.users["admin"])[path] != value
 

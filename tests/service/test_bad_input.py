@@ -119,7 +119,7 @@ def test_bad_input_on_a_later_step_is_refused_and_the_step_saves_nothing(futures
 
 
 def _no_customer_data(exc: InvalidInput, change: dict) -> None:
-    said = f"{exc.zh} {exc.en} {exc}"
+    said = f"{exc.message('zh')} {exc.message('en')} {exc}"
     assert NAME not in said and PHONE not in said
     for value in change.values():
         if isinstance(value, str) and len(value) > 3:

@@ -117,9 +117,10 @@ def test_a_case_outside_ones_scope_is_refused_exactly_like_a_missing_one(futures
         detail(futures, "outsider", ref.case_no)
     with pytest.raises(NotPermitted) as missing:
         detail(futures, "outsider", "TS-20261102-999999")
-    assert (outside.value.zh, outside.value.en) == (missing.value.zh, missing.value.en) == (
+    assert outside.value.key == missing.value.key == "error.case.not_in_scope"
+    assert (outside.value.message("zh"), outside.value.message("en")) == (
         "该案件不存在或不在您的权限范围内。", "This case does not exist or is outside your scope.")
-    assert ref.case_no not in outside.value.zh + outside.value.en
+    assert ref.case_no not in outside.value.message("zh") + outside.value.message("en")
     with pytest.raises(NotFound):  # a supervisor sees every case: a wrong number simply does not exist
         detail(futures, "supervisor", "TS-20261102-999999")
     with pytest.raises(NotPermitted):

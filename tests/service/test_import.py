@@ -107,7 +107,7 @@ def test_a_bad_file_reports_every_error_by_row_and_column_and_imports_nothing(fu
     assert {(e.row, e.column) for e in result.errors} == {
         (3, "客户姓名"), (3, "渠道"), (4, "受理时间"), (4, "索赔金额"),
         (6, "处理人"), (6, "办结时间"), (6, "满意度"), (7, "客户签字确认"), (7, "标记")}
-    assert all(e.message_zh and e.message_en for e in result.errors)
+    assert all(e.message("zh") and e.message("en") for e in result.errors)
     assert case_count(futures) == 0
 
 
@@ -125,18 +125,23 @@ def test_the_packs_lifecycle_rules_are_checked_before_anything_is_written(branch
     with branch.uow() as uow:
         result = importer.import_file(uow, branch.users["clerk"], xlsx(rows), "cases.xlsx")
     assert [(e.row, e.column) for e in result.errors] == [(4, "归档时间")]
+    # said in the reader's language, naming the column as each reader knows it (issue 9 §6)
+    assert result.errors[0].message("zh") == "归档时间：本政策包要求回访后才能归档。"
+    assert result.errors[0].message("en") == "archived_at: this pack requires a return visit before archiving."
     assert case_count(branch) == 0
 
 
 def test_a_refusal_while_replaying_a_later_row_rolls_back_the_rows_before_it(futures, monkeypatch):
     def refuse(uow, actor_id, case_no, version, **values):  # a rule the up-front checks did not foresee
         assert uow.session.scalar(select(func.count()).select_from(Case)) == 2  # row 3 is written by now
-        raise InvalidTransition("模拟：状态不允许。", "simulated: not allowed now.", field="feedback_at")
+        raise InvalidTransition("error.case.action_not_allowed_in_state", field="feedback_at", state="closed",
+                                action="feedback")
 
     monkeypatch.setattr(importer.cases, "feedback", refuse)  # only row 4 reaches feedback
     with futures.uow() as uow:
         result = importer.import_file(uow, futures.users["clerk"], xlsx([GOOD[0], GOOD[1]]), "cases.xlsx")
-    assert [(e.row, e.column, e.message_en) for e in result.errors] == [(4, "反馈时间", "simulated: not allowed now.")]
+    assert [(e.row, e.column, e.message("en")) for e in result.errors] == [
+        (4, "反馈时间", "The case is 'closed'; 'feedback' is not allowed now.")]
     assert case_count(futures) == 0
 
 

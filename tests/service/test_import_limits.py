@@ -33,12 +33,12 @@ def refused(inst, data: bytes, name: str) -> InvalidInput:
 
 def test_a_nul_byte_in_a_csv_is_refused(futures) -> None:
     data = csv_bytes([GOOD[0]], "utf-8").replace("柜员".encode(), "柜\x00员".encode())
-    assert "NUL" in refused(futures, data, "cases.csv").en
+    assert "NUL" in refused(futures, data, "cases.csv").message("en")
 
 
 def test_a_1_mb_csv_cell_is_refused_naming_the_row(futures) -> None:
     data = csv_bytes([GOOD[0], {**GOOD[0], "content": "长" * 1_000_000}], "utf-8")
-    assert "3" in refused(futures, data, "cases.csv").zh
+    assert "3" in refused(futures, data, "cases.csv").message("zh")
 
 
 def test_a_cell_over_the_limit_is_reported_by_row_and_column(futures) -> None:
@@ -58,7 +58,7 @@ def test_a_shift_jis_file_is_refused_with_a_save_as_utf8_hint(futures, header: s
     writer.writerow(KEYS if header == "keys" else ["受付日時", "チャネル", "区分", "氏名", "電話", "内容"])
     writer.writerow(["" if JAPANESE.get(k) is None else JAPANESE[k] for k in KEYS])
     exc = refused(futures, out.getvalue().encode("shift_jis"), "cases.csv")
-    assert "UTF-8" in exc.zh and "UTF-8" in exc.en
+    assert "UTF-8" in exc.message("zh") and "UTF-8" in exc.message("en")
 
 
 def test_an_xlsx_that_unpacks_to_more_than_the_bound_is_refused_before_reading(futures) -> None:
@@ -66,7 +66,7 @@ def test_an_xlsx_that_unpacks_to_more_than_the_bound_is_refused_before_reading(f
     with zipfile.ZipFile(data, "a", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/media/padding.bin", b"\0" * (80 * 2**20))  # compresses to ~80 kB
     assert len(data.getvalue()) < 2**20
-    assert "MB" in refused(futures, data.getvalue(), "cases.xlsx").en
+    assert "MB" in refused(futures, data.getvalue(), "cases.xlsx").message("en")
 
 
 ROWS = 5_000  # padded to XFD these would be 5,000 × 16,384 cells: some 650 MB

@@ -32,7 +32,7 @@ def test_intake_refuses_missing_or_bad_data_and_saves_nothing(futures, field, va
     with pytest.raises(InvalidInput) as refused:
         futures.intake(**{field: value})
     assert refused.value.field == field
-    assert refused.value.zh and refused.value.en
+    assert refused.value.message("zh") and refused.value.message("en")
     assert counts(futures) == before
 
 
@@ -89,7 +89,7 @@ def test_a_stale_version_is_a_conflict_not_an_overwrite(futures):
                       handler_id=futures.users["handler"], handling_form="第一个人的处理单")
     with futures.uow() as uow, pytest.raises(Conflict) as refused:
         cases.withdraw(uow, futures.users["clerk"], ref.case_no, ref.version, reason="第二个人的撤诉")
-    assert "刷新" in refused.value.zh
+    assert "刷新" in refused.value.message("zh")
     assert state_of(futures, ref.case_no)[0] == "forwarded"
 
 

@@ -207,7 +207,7 @@ def test_the_draw_is_refused_when_only_supervisors_of_the_cases_department_exist
                           " WHERE username = 'supervisor'"))
     with pytest.raises(InvalidInput) as refused:
         draw(branch, SamplingPlanInput(**NOVEMBER, rate=0.5))
-    assert refused.value.field == "reviewers" and "own department" in refused.value.en
+    assert refused.value.field == "reviewers" and "own department" in refused.value.message("en")
     with branch.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(SamplingPlan)) == 0
 

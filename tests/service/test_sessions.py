@@ -44,7 +44,7 @@ def end_reason(inst, token: str) -> str | None:
 def refusal(inst, username: str, password: str, *, ip: str = "10.0.0.1", now=T0) -> str:
     with pytest.raises((InvalidInput, NotPermitted)) as refused:
         sign_in(inst, username, password, ip=ip, now=now)
-    return refused.value.zh
+    return refused.value.message("zh")
 
 
 # --- sessions ------------------------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_the_password_policy(password, refused):
         return
     with pytest.raises(InvalidInput) as error:
         check_password(password, username="wang.fang", display_name="王芳")
-    assert refused in error.value.zh and error.value.en and error.value.field == "password"
+    assert refused in error.value.message("zh") and error.value.message("en") and error.value.field == "password"
 
 
 def test_every_way_of_setting_a_password_applies_the_policy(inst):

@@ -64,7 +64,7 @@ def test_a_second_set_up_is_refused_and_changes_nothing(engine):
     with UnitOfWork(engine) as uow, pytest.raises(NotPermitted) as refused:
         first_run_setup(uow, pack="futures", admin_username="intruder", admin_name="x", admin_password="kite-harbour9",
                         demo=False)
-    assert "管理员" in refused.value.zh and "administrator" in refused.value.en
+    assert "管理员" in refused.value.message("zh") and "administrator" in refused.value.message("en")
     with UnitOfWork(engine) as uow:
         assert active_pack_code(uow.session) == "bank"
         assert uow.session.scalar(select(User).where(User.username == "intruder")) is None

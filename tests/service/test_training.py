@@ -99,7 +99,7 @@ def test_a_broken_scenario_file_is_refused_naming_the_file_and_the_key():
     data["scenarios"][0]["facts"]["category"] = "mortgage"
     with pytest.raises(PolicyError) as error:
         scenarios_from_data(data, "futures.toml")
-    assert error.value.en.startswith("futures.toml: scenarios[0].facts.category:")
+    assert error.value.message("en").startswith("futures.toml: scenarios[0].facts.category:")
 
     data = futures_data()
     data["scenarios"][1]["steps"][2]["colour"] = "red"

@@ -13,7 +13,7 @@ FOLDERS = ("services", "db", "demo", "dashboard", "pages")
 
 # Lowest first; a module may import its own layer and those below, never one above.
 LAYERS: list[tuple[str, ...]] = [
-    ("services.errors", "services.export"),
+    ("services.words", "services.errors", "services.export"),
     ("services.rules",),
     ("db",),
     ("services.unit_of_work", "services.institution"),

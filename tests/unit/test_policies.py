@@ -45,8 +45,8 @@ def data_of(pack: str) -> dict[str, Any]:
 def refused(data: dict[str, Any], origin: str = "securities.toml") -> str:
     with pytest.raises(PolicyError) as info:
         policy_from_data(data, origin)
-    assert info.value.zh.startswith(origin)
-    return info.value.en
+    assert info.value.message("zh").startswith(origin)
+    return info.value.message("en")
 
 
 # --- the shipped packs -------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_load_policy_is_cached() -> None:
 def test_unknown_pack_is_refused() -> None:
     with pytest.raises(PolicyError) as info:
         load_policy("insurance")
-    assert info.value.field == "policy" and "insurance" in info.value.en
+    assert info.value.field == "policy" and "insurance" in info.value.message("en")
 
 
 def test_only_the_branch_pack_requires_a_return_visit() -> None:
@@ -235,7 +235,7 @@ def test_a_broken_pack_file_is_reported_with_its_file_name(tmp_path: Any, monkey
     try:
         with pytest.raises(PolicyError) as info:
             load_policy("bank")
-        assert info.value.en == 'bank.toml: milestones[0].period: bad duration "15 days"'
+        assert info.value.message("en") == 'bank.toml: milestones[0].period: bad duration "15 days"'
         assert info.value.field == "milestones[0].period"
     finally:
         load_policy.cache_clear()

@@ -380,7 +380,7 @@ def test_bad_facts_are_refused_naming_the_field(change: dict, field: str) -> Non
     with pytest.raises(InvalidInput) as info:
         parse_facts(data, load_policy("bank"))
     assert info.value.field == field
-    assert info.value.zh and info.value.en
+    assert info.value.message("zh") and info.value.message("en")
 
 
 # --- extensions -----------------------------------------------------------------------------------
@@ -416,7 +416,7 @@ def test_futures_resolve_extends_by_24_hours_and_forward_never() -> None:
         sh(2026, 10, 2, 10, 40))
     with pytest.raises(PolicyError) as info:
         latest_extension(policy, CAL, "forward", sh(2026, 9, 30, 10), sh(2026, 9, 30, 11), 0)
-    assert info.value.field == "milestone" and info.value.zh
+    assert info.value.field == "milestone" and info.value.message("zh")
 
 
 def test_extension_needs_aware_times_and_a_known_period() -> None:

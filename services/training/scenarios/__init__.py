@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, Listing, Phrase
 from services.rules.assess import Facts, assess, parse_facts
 from services.rules.calendar import SHANGHAI, WorkingCalendar
 from services.rules.packs import load_policy
@@ -137,7 +137,7 @@ def load_scenarios(pack: str) -> tuple[Scenario, ...]:
     try:
         data = tomllib.loads((SCENARIO_DIR / origin).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        reader.fail("", f"无法读取：{exc}", f"cannot read: {exc}")
+        reader.fail("", Phrase("error.file.unreadable", reason=exc))
     return reader.read(data, load_policy(pack))
 
 
@@ -158,7 +158,7 @@ class _ScenarioReader(_Reader):
         codes = [s.code for s in scenarios]
         for i, code in enumerate(codes):
             if code in codes[:i]:
-                self.fail(f"scenarios[{i}].code", f"重复的场景代码 \"{code}\"", f"duplicate scenario code \"{code}\"")
+                self.fail(f"scenarios[{i}].code", Phrase("error.scenario.duplicate_code", code=code))
         self.coverage(scenarios)
         return scenarios
 
@@ -167,15 +167,14 @@ class _ScenarioReader(_Reader):
         missing = [c for c in self.policy.categories if c not in {s.facts.category for s in scenarios}]
         missing += sorted(expected_kinds(self.policy) - set().union(*(s.kinds for s in scenarios)))
         if missing:
-            self.fail("scenarios", f"场景库未覆盖：{'、'.join(missing)}", f"the library does not cover: "
-                      f"{', '.join(missing)}")
+            self.fail("scenarios", Phrase("error.scenario.not_covered", missing=Listing(missing)))
 
     def scenario(self, value: Any, path: str) -> Scenario:
         e = self.table(value, path, ("code", "title", "goal", "received_at", "customer", "facts", "content"),
                        ("at_intake", "steps"))
         code = self.text(e["code"], f"{path}.code")
         if not CODE.match(code):
-            self.fail(f"{path}.code", "应为 3–32 位小写字母、数字或 -", "expected 3-32 of a-z, 0-9 and -")
+            self.fail(f"{path}.code", Phrase("error.scenario.bad_code"))
         goal = self.table(e["goal"], f"{path}.goal", ("zh", "en", "source"))
         received = self.instant(e["received_at"], f"{path}.received_at")
         customer = self.table(e["customer"], f"{path}.customer", ("name", "phone"), ("id_number", "account_no"))
@@ -200,7 +199,7 @@ class _ScenarioReader(_Reader):
         at = received
         for step in steps:
             if step.when(at) < at:
-                self.fail(f"{step.path}.at", "不能早于上一步", "must not be before the previous step")
+                self.fail(f"{step.path}.at", Phrase("error.scenario.step_before_previous"))
             at = step.when(at)
 
     def kinds(self, facts: Facts, steps: tuple[Step, ...], at_intake: bool) -> frozenset[str]:
@@ -221,16 +220,16 @@ class _ScenarioReader(_Reader):
         try:
             return parse_facts({**e, "received_at": received}, self.policy)
         except InvalidInput as exc:
-            self.fail(f"{path}.{exc.field}", exc.zh, exc.en)
+            self.fail(f"{path}.{exc.field}", exc)
 
     def step(self, value: Any, path: str) -> Step:
         if "action" not in self.mapping(value, path):
-            self.fail(f"{path}.action", "缺少必填项", "missing required key")
+            self.fail(f"{path}.action", Phrase("error.pack.missing_key"))
         action = self.code(value["action"], f"{path}.action", STEP_VALUES, "action")
         required, optional = STEP_VALUES[action]
         e = self.table(value, path, ("action", *required), ("after", "at", "by", *optional))
         if ("after" in e) == ("at" in e):
-            self.fail(path, "需要 after 或 at 之一", "needs exactly one of `after` and `at`")
+            self.fail(path, Phrase("error.scenario.after_or_at"))
         after = self.duration(e["after"], f"{path}.after") if "after" in e else None
         at = self.instant(e["at"], f"{path}.at") if "at" in e else None
         by = self.code(e.get("by", DEFAULT_BY[action]), f"{path}.by", PERSONAS, "persona")
@@ -258,13 +257,13 @@ class _ScenarioReader(_Reader):
 
     def satisfaction(self, v: Any, path: str) -> int:
         if isinstance(v, bool) or v not in (1, 2, 3, 4, 5):
-            self.fail(path, "满意度应为 1–5", "satisfaction is 1-5")
+            self.fail(path, Phrase("error.scenario.bad_satisfaction"))
         return int(v)
 
     def duration(self, v: Any, path: str) -> timedelta:
         duration = parse_duration(v)
         if duration is None:
-            self.fail(path, f"时长格式错误 \"{v}\"（例：1d2h30m）", f"bad duration \"{v}\" (e.g. 1d2h30m)")
+            self.fail(path, Phrase("error.scenario.bad_duration", value=v))
         return duration
 
     def instant(self, v: Any, path: str) -> datetime:
@@ -273,5 +272,5 @@ class _ScenarioReader(_Reader):
         except ValueError:
             at = None
         if at is None:
-            self.fail(path, f"时间格式应为 YYYY-MM-DD HH:MM：{v!r}", f"expected YYYY-MM-DD HH:MM: {v!r}")
+            self.fail(path, Phrase("error.scenario.bad_time", value=v))
         return at.replace(tzinfo=SHANGHAI)
