@@ -87,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_assess(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     facts = parse_facts(_read_facts(args.facts), policy, what_if=True)  # a planned receipt may lie ahead
-    result = assess(policy, facts, calendar_for(args), args.lang).to_json()
+    assessment = assess(policy, facts, calendar_for(args), args.lang)
+    # What a case stores (reasons as data) plus the reasons and warnings rendered in --lang (issue 9 §6).
+    result = {**assessment.to_json(), "warnings": list(assessment.warnings),
+              "explanation": list(assessment.explanation)}
     print(json.dumps(result, ensure_ascii=False))
     return 0
 
