@@ -23,6 +23,8 @@ from services.institution import audit
 from services.institution.access import ACTION_ROLES, Actor, allowed_actions, case_for, case_scope, load_actor
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
+from services.rules.policy import Policy
+from services.words import text
 
 # field → (characters kept at the start, at the end): 110101********1234, 138****8000
 PII_FIELDS: dict[str, tuple[int, int]] = {"id_number": (6, 4), "phone": (3, 4), "account_no": (4, 4)}
@@ -128,8 +130,8 @@ class CaseDetail:
     satisfaction: int | None
     milestones_at: dict[str, datetime | None]  # forwarded, first_contact, resolved, feedback, return_visit, closed
     assessment: dict[str, Any]
-    explanation: list[str]
-    warnings: list[str]
+    reasons: list[dict[str, Any]]  # rendered in the reader's language when shown (services/rules/reasons.py)
+    notices: list[dict[str, Any]]
     deadlines: list[DeadlineView]
     timeline: list[TimelineEntry]
     escalations: list[EscalationView]
@@ -224,8 +226,8 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
         milestones_at={"forwarded": case.forwarded_at, "first_contact": case.first_contact_at,
                        "resolved": case.resolved_at, "feedback": case.feedback_at,
                        "return_visit": case.return_visit_at, "closed": case.closed_at},
-        assessment=assessment, explanation=list(assessment.get("explanation", [])),
-        warnings=list(assessment.get("warnings", [])), deadlines=deadlines, timeline=_timeline(session, case),
+        assessment=assessment, reasons=list(assessment.get("reasons", [])),
+        notices=list(assessment.get("notices", [])), deadlines=deadlines, timeline=_timeline(session, case),
         escalations=case_escalations(session, [case.id]).get(case.id, []),
         parent=_link(parent) if parent else None, children=[_link(c) for c in children],
         allowed_actions=_actions(actor, case, deadlines, extendable), extendable=extendable)
@@ -247,3 +249,28 @@ def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: da
         audit.record(uow.session, actor.id, "pii_revealed", case_id=case.id, at=now, field=field)
         uow.commit()
     return value
+
+
+def escalation_reason(policy: Policy, rule_key: str | None, reason: str, lang: str) -> str:
+    """An automatic escalation is named from its rule in the reader's language (issue 9 §6); the reason
+    stored with it is the Chinese record. A person's escalation shows the reason they typed."""
+    kind, _, code = (rule_key or "").partition(":")
+    if kind == "rule":
+        return text("escalation.by_rule", lang, role=policy.label("role", code, lang))
+    if kind == "overdue":
+        return text("escalation.overdue", lang, milestone=policy.label("milestone", code, lang))
+    return reason
+
+
+def event_note(policy: Policy, entry: TimelineEntry, lang: str) -> str | None:
+    """A timeline note as the reader reads it: words the system wrote come from the catalogue, what a person
+    typed is shown as typed."""
+    if entry.event_type in ("escalation", "escalation_ack") and entry.data.get("rule"):
+        return escalation_reason(policy, entry.data["rule"], entry.note or "", lang)
+    if entry.event_type == "reveal_pii":
+        return text(f"timeline.pii_revealed.{entry.data.get('field')}", lang)
+    if entry.event_type == "deadlines_recomputed":
+        return None  # internal: which change started the recomputation
+    if entry.data.get("at_intake"):  # the customer accepted the explanation at intake (seed 000 art. 17(1))
+        return text("timeline.accepted_at_intake", lang)
+    return entry.note

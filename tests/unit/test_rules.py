@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from services.errors import InvalidInput, PolicyError
+from services.rules import reasons
 from services.rules.assess import Assessment, Facts, assess, latest_extension, parse_facts
 from services.rules.calendar import SHANGHAI, WorkingCalendar
-from services.rules import reasons
 from services.rules.packs import load_policy
 
 CAL = WorkingCalendar.shipped()
