@@ -71,7 +71,7 @@ def assessment(detail: CaseDetail, policy: Policy) -> None:
         st.write(f"**{t('case.escalations')}**")
         for e in detail.escalations:
             answered = f" ✓ {e.acknowledged_by} {_when(e.acknowledged_at)}" if e.acknowledged_at else ""
-            why = escalation_reason(policy, e.rule_key, e.reason, lang())
+            why = escalation_reason(lambda kind, c: code(policy, kind, c), e.rule_key, e.reason, lang())
             st.caption(literal(f"{_when(e.created_at)} → {code(policy, 'role', e.to_role)} · {why}{answered}"))
 
 

@@ -7,6 +7,7 @@ timeline (RULES.md §6, seed 003 §8, seed 004 art. 6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -251,26 +252,28 @@ def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: da
     return value
 
 
-def escalation_reason(policy: Policy, rule_key: str | None, reason: str, lang: str) -> str:
-    """An automatic escalation is named from its rule in the reader's language (issue 9 §6); the reason
-    stored with it is the Chinese record. A person's escalation shows the reason they typed."""
+def escalation_reason(label: Callable[[str, str], str], rule_key: str | None, reason: str, lang: str) -> str:
+    """The reason an escalation was made, for a reader of `lang` (issue 9 §6). An automatic one's stored
+    reason is the Chinese record: read as recorded in Chinese, named from its rule in any other language
+    (`label(kind, code)` names a pack code in `lang`). A person's escalation shows the reason they typed."""
     kind, _, code = (rule_key or "").partition(":")
+    if lang == "zh" or kind not in ("rule", "overdue"):
+        return reason
     if kind == "rule":
-        return text("escalation.by_rule", lang, role=policy.label("role", code, lang))
-    if kind == "overdue":
-        return text("escalation.overdue", lang, milestone=policy.label("milestone", code, lang))
-    return reason
+        return text("escalation.by_rule", lang, role=label("role", code))
+    return text("escalation.overdue", lang, milestone=label("milestone", code))
 
 
 def event_note(policy: Policy, entry: TimelineEntry, lang: str) -> str | None:
-    """A timeline note as the reader reads it: words the system wrote come from the catalogue, what a person
-    typed is shown as typed."""
+    """A timeline note for a reader of `lang`: a note the system wrote is in Chinese, so any other reader gets
+    it from the catalogue; what a person typed is shown as typed."""
+    if lang == "zh":
+        return entry.note
     if entry.event_type in ("escalation", "escalation_ack") and entry.data.get("rule"):
-        return escalation_reason(policy, entry.data["rule"], entry.note or "", lang)
+        return escalation_reason(lambda kind, code: policy.label(kind, code, lang), entry.data["rule"],
+                                 entry.note or "", lang)
     if entry.event_type == "reveal_pii":
         return text(f"timeline.pii_revealed.{entry.data.get('field')}", lang)
-    if entry.event_type == "deadlines_recomputed":
-        return None  # internal: which change started the recomputation
     if entry.data.get("at_intake"):  # the customer accepted the explanation at intake (seed 000 art. 17(1))
         return text("timeline.accepted_at_intake", lang)
     return entry.note

@@ -104,7 +104,8 @@ FAMILIES: dict[str, _Family] = {
     "extension": _event_family("extension", "extensions",
                                "e.at AS event_at, e.data->>'milestone' AS milestone, e.note AS reason"),
     "escalation": _event_family("escalation", "escalations",
-                                "e.at AS event_at, e.data->>'to_role' AS to_role, e.note AS reason"),
+                                "e.at AS event_at, e.data->>'to_role' AS to_role, e.note AS reason, "
+                                "e.data->>'rule' AS rule_key"),
 }
 # KPI → its family and the predicate of its numerator (None: a count or an average).
 KPI_SETS: dict[str, tuple[str, str | None]] = {
@@ -247,11 +248,11 @@ def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date,
     return frame
 
 
-def code_labels(session: Session) -> Callable[[str, str], str]:
-    """`label(kind, code)`: the Chinese label of a code in the active pack as edited (the code when none is active)."""
+def code_labels(session: Session, lang: str = "zh") -> Callable[[str, str], str]:
+    """`label(kind, code)`: a code's label in the active pack as edited (the code when none is active)."""
     pack = active_pack_code(session)
     policy = policy_for(session, pack) if pack else None
-    return lambda kind, code: policy.label(kind, code) if policy else code
+    return lambda kind, code: policy.label(kind, code, lang) if policy else code
 
 
 def kpis(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str,
