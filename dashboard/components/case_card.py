@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, joined, lang, pair, t
+from dashboard.i18n import code, department, error, joined, lang, pair, t
 from dashboard.navigation import link
 from dashboard.session import acting_user_id, uow
 from dashboard.text import literal
@@ -47,7 +47,7 @@ def facts(detail: CaseDetail, policy: Policy) -> None:
                 + pair(t("field.category"), code(policy, "category", detail.category)))
     right.write(pair(t("field.received_at"), _when(detail.received_at)) + " · "
                 + pair(t("field.first_responder"), detail.first_responder))
-    right.write(pair(t("field.department"), detail.department_name) + " · "
+    right.write(pair(t("field.department"), department(policy, detail.department_code, detail.department_name)) + " · "
                 + pair(t("field.assignee"), detail.assignee or "—"))
     st.write(pair(t("field.content"), detail.content))
     if detail.parent:

@@ -35,7 +35,7 @@ def period() -> tuple[date, date]:
 
 
 def table(user_id: int, first: date, last: date, by: str) -> None:
-    done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by)
+    done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by, lang=lang())
     if not done:
         return
     shown = frame.drop(columns=["group"]).rename(columns=_column)
@@ -55,7 +55,7 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
 def trend(user_id: int, first: date, last: date, by: str) -> None:
     rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend")
     with uow() as work:
-        frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by)
+        frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by, lang=lang())
         target = kpi.kpi_weights(work.session).get(RATE_KPIS[rate], {}).get("target")
     if frame.empty:
         st.info(t("kpi.no_data"))
@@ -76,7 +76,7 @@ def trend(user_id: int, first: date, last: date, by: str) -> None:
 def scorecards(user_id: int, first: date, last: date) -> None:
     level = st.segmented_control(t("kpi.level"), ["department", "person"], default="department",
                                  format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level") or "department"
-    done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last)
+    done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last, lang=lang())
     if not done:
         return
     st.dataframe(card.summary.drop(columns=["group"]).rename(columns={"label": t("kpi.group"),

@@ -33,6 +33,7 @@ from services.institution.access import SEES_ALL, load_actor, require_role
 from services.institution.directory import department_by_code
 from services.institution.settings import active_pack_code, active_policy, policy_for
 from services.rules.calendar import SHANGHAI
+from services.words import text as text_of
 
 DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
 KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "satisfaction",
@@ -232,7 +233,7 @@ def _kpi_sql(scope: Scope, by: str, per_month: bool) -> str:
 
 
 def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date, by: str,
-              per_month: bool = False, now: datetime | None = None) -> pd.DataFrame:
+              per_month: bool = False, now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """The KPIs of `scope` by one dimension (and month); no permission check: callers resolve the scope."""
     result = session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, window(date_from, date_to, now)))
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys())).rename(columns={"grp": "group"})
@@ -243,9 +244,20 @@ def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date,
     for column in (*RATES, "avg_handling_hours", "p90_handling_hours"):
         frame[column] = frame[column].astype(float)
     if by in ("category", "channel", "grade"):
-        label = code_labels(session)
+        label = code_labels(session, lang)
         frame["label"] = [label(by, code) for code in frame["group"]]
+    elif lang != "zh":  # the directory's names are Chinese: a pack department by its pack label
+        frame["label"] = _labels_in(session, by, frame, lang)
     return frame
+
+
+def _labels_in(session: Session, by: str, frame: pd.DataFrame, lang: str) -> list[str]:
+    pack = active_pack_code(session)
+    departments = policy_for(session, pack).departments if pack else {}
+    words = {"all": text_of("kpi.all", lang), "-": text_of("kpi.unassigned", lang)}
+    return [words[group] if group in words and by in ("all", "person") else
+            departments[group].label.text(lang) if by == "department" and group in departments else label
+            for group, label in zip(frame["group"], frame["label"], strict=True)]
 
 
 def code_labels(session: Session, lang: str = "zh") -> Callable[[str, str], str]:
@@ -256,18 +268,18 @@ def code_labels(session: Session, lang: str = "zh") -> Callable[[str, str], str]
 
 
 def kpis(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str,
-         now: datetime | None = None) -> pd.DataFrame:
+         now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """Every KPI for a period by department | person | category | channel | grade | month | all,
     with numerator and denominator next to each rate."""
     return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
-                     now=now)
+                     now=now, lang=lang)
 
 
 def monthly_trend(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str = "all",
-                  now: datetime | None = None) -> pd.DataFrame:
+                  now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """The KPIs month by month (each figure in the month of its anchor), per group of `by`."""
     return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
-                     per_month=True, now=now)
+                     per_month=True, now=now, lang=lang)
 
 
 def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str | None, date_from: date,
@@ -375,12 +387,12 @@ def attainment(rate: float, target: float, higher_is_better: bool) -> float:
 
 
 def scorecard(uow: UnitOfWork, actor_id: int, *, level: str, date_from: date, date_to: date,
-              now: datetime | None = None) -> Scorecard:
+              now: datetime | None = None, lang: str = "zh") -> Scorecard:
     """Scores per department or person: 100 × Σ weight × attainment over the KPIs that have cases,
     divided by the weights of those KPIs (a KPI with no case in the period is left out)."""
     if level not in ("department", "person"):
         raise InvalidInput("考核层级须为部门或个人。", "The level is department or person.", field="level")
-    frame = kpis(uow, actor_id, date_from=date_from, date_to=date_to, by=level, now=now)
+    frame = kpis(uow, actor_id, date_from=date_from, date_to=date_to, by=level, now=now, lang=lang)
     frame = frame[frame["group"] != "-"]  # cases nobody was assigned score no person
     weights = kpi_weights(uow.session)
     rows = []

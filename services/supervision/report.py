@@ -112,13 +112,18 @@ def build_report(session: Session, scope: Scope, month: str, now: datetime | Non
     first, last = month_bounds(month)
     period = {"date_from": first, "date_to": last, "now": now}
     departments = dict(session.execute(text("SELECT code, name FROM departments")).tuples().all())
+    if lang != "zh":  # the directory's names are Chinese: a pack department goes by its pack label
+        label = code_labels(session, lang)
+        departments = {c: name if label("department", c) == c else label("department", c)
+                       for c, name in departments.items()}
     scope_name = word("report.whole_institution", lang) if scope.department_id is None else session.scalar(
         text("SELECT name FROM departments WHERE id = :id"), {"id": scope.department_id})
     findings = findings_for_month(session, month, scope.department_id, now)
-    totals = kpi_frame(session, scope, by="all", **period)
+    totals = kpi_frame(session, scope, by="all", **period, lang=lang)
     tables = {word("report.sheet.overview", lang): _overview(totals, findings, lang)}
     for by in BREAKDOWNS:
-        tables[word(f"report.sheet.{by}", lang)] = _breakdown(kpi_frame(session, scope, by=by, **period), lang)
+        breakdown = kpi_frame(session, scope, by=by, **period, lang=lang)
+        tables[word(f"report.sheet.{by}", lang)] = _breakdown(breakdown, lang)
     overdue = case_frame(session, scope, kpi="overdue_backlog", by="all", group=None, **period)
     escalated = case_frame(session, scope, kpi="escalations", by="all", group=None, **period)
     tables[word("report.sheet.overdue", lang)] = _cases(session, overdue, departments, (
