@@ -122,22 +122,12 @@ RATES = {"repeat_rate": ("repeat_complaints", "volume"), "timeliness_rate": ("re
          "first_deadline_rate": ("resolved_within_first_deadline", "resolve_due"),
          "first_contact_rate": ("first_contact_met", "first_contact_due"),
          "satisfaction_rate": ("satisfied", "rated")}
+# Headers in the reader's language are `kpi.column.<name>` in the catalogue (issue 9 §6).
 COLUMNS = ("volume", "repeat_complaints", "repeat_rate", "resolve_due", "resolve_met", "timeliness_rate",
            "resolved_within_first_deadline", "first_deadline_rate", "first_contact_due", "first_contact_met",
            "first_contact_rate", "rated", "satisfied", "satisfaction_rate", "resolved", "avg_handling_hours",
            "p90_handling_hours", "overdue_backlog", "extensions", "escalations", "compensation_claimed",
            "compensation_paid")
-COLUMNS_ZH = {
-    "month": "月份", "group": "分组", "label": "名称", "volume": "投诉量", "repeat_complaints": "重复投诉数",
-    "repeat_rate": "重复投诉率", "resolve_due": "应办结数", "resolve_met": "按时办结数",
-    "timeliness_rate": "处理及时率",
-    "resolved_within_first_deadline": "首个期限内办结数", "first_deadline_rate": "首个期限内办结率",
-    "first_contact_due": "应首次联系数", "first_contact_met": "按时首次联系数", "first_contact_rate": "首次联系及时率",
-    "rated": "有满意度评价数", "satisfied": "满意数", "satisfaction_rate": "满意率", "resolved": "办结数",
-    "avg_handling_hours": "平均处理时长（小时）", "p90_handling_hours": "90%处理时长（小时）",
-    "overdue_backlog": "逾期未办结数", "extensions": "延期次数", "escalations": "升级次数",
-    "compensation_claimed": "索赔金额（元）", "compensation_paid": "赔付金额（元）",
-}
 
 
 @dataclass(frozen=True)
