@@ -144,10 +144,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from services.supervision.report import system_report, to_html, to_xlsx
 
     with UnitOfWork() as uow:
-        report = system_report(uow, args.month)
+        report = system_report(uow, args.month, lang=args.lang)  # headers in --lang (issue 9 §6)
     if args.out.lower().endswith((".html", ".htm")):
         with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(to_html(report))
+            handle.write(to_html(report, args.lang))
     else:
         to_xlsx(report, args.out)
     print(f"{report.title}: {args.out} ({len(report.tables)} tables)")
