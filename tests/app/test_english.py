@@ -122,3 +122,20 @@ def test_english_report_exports_have_english_headers_and_sheets(busy):
     overview = pd.DataFrame(book["Overview"].values)
     assert list(overview.iloc[0]) == ["Indicator", "Numerator", "Denominator", "Value"]
     assert date(2026, 10, 1).strftime("%Y-%m") in built.title
+
+
+def test_the_intake_preview_explains_the_rules_in_english(busy, app):
+    institution, *_ = busy
+    screen = app(institution.users["clerk"], lang="en")
+    # Typed in before the page first runs: a widget's format_func reads the language only inside the app.
+    for key, value in {"customer_name": "张伟", "customer_phone": "13800138000", "claim": 60000.0,
+                       "content": "营业部柜员办理业务出错，要求更正"}.items():
+        screen.session_state[f"intake_{key}"] = value
+    screen.switch_page("../pages/intake.py")
+    screen = screen.run()
+    assert not screen.exception
+    texts = screen_texts(screen)
+    found = found_chinese(texts, allowed(institution))
+    assert not found, "\n".join(found)
+    assert screen.metric[0].value == "major"  # claim > 50,000 CNY (seed 002 art. 18(2))
+    assert any("Grade: major" in text.replace("\\", "") for text in texts)
