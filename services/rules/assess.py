@@ -174,7 +174,7 @@ def assess(policy: Policy, facts: Facts, calendar: WorkingCalendar, lang: str = 
                       frozenset(missing))
 
 
-def _choose(rules: tuple, ctx: _Context, b: _Reasons, head: str, kind: str, reasons: list[Reason]) -> Any:
+def _choose(rules: Sequence[Any], ctx: _Context, b: _Reasons, head: str, kind: str, reasons: list[Reason]) -> Any:
     """First match wins (the pack's last entry is unconditional); None if the pack has none."""
     for rule in rules:
         why = b.why(rule.when, ctx, "reason.otherwise")

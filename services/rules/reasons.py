@@ -112,10 +112,5 @@ def warnings(policy: Policy, stored: Sequence[Mapping[str, Any]], lang: str) -> 
     return [render.phrase(w) for w in stored]
 
 
-def cites(reason: Mapping[str, Any], rule: str) -> bool:
-    """The reason was decided by the pack rule `rule` ("bank.grades[2]")."""
-    return reason.get("rule") == rule
-
-
 def _cny(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount:,}"
