@@ -31,6 +31,12 @@ def code(policy: Policy, kind: str, value: str) -> str:
     return policy.label(kind, value, lang())
 
 
+def department(policy: Policy, value: str, name: str) -> str:
+    """A department for the reader: the directory's (Chinese) name, or in another language the pack's label of
+    a pack department (one an admin added has only its name)."""
+    return policy.label("department", value, lang()) if lang() != "zh" and value in policy.departments else name
+
+
 def joined(items: Any) -> str:
     """A list in running text: 甲、乙 in Chinese, "a, b" in English."""
     return ("、" if lang() == "zh" else ", ").join(str(i) for i in items)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, joined, t
+from dashboard.i18n import code, department, error, joined, t
 from dashboard.session import page_user, uow
 from dashboard.text import literal
 from services.casework.escalation import acknowledge, board, grouped
@@ -21,7 +21,8 @@ if not rows:
     st.success(t("board.empty"))
 for group in grouped(rows):
     level = code(policy, "handling_level", group.handling_level) if group.handling_level else "—"
-    st.subheader(t("board.group", level=literal(level), department=literal(group.department_name)))
+    name = department(policy, group.department_code, group.department_name)
+    st.subheader(t("board.group", level=literal(level), department=literal(name)))
     st.dataframe(pd.DataFrame([{
         t("field.case_no"): f"case?case={r.case_no}", t("field.sla"): sla.text(r.deadline),
         t("field.grade"): code(policy, "grade", r.grade), t("field.assignee"): r.responsible_person,

@@ -87,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_assess(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     facts = parse_facts(_read_facts(args.facts), policy, what_if=True)  # a planned receipt may lie ahead
-    result = assess(policy, facts, calendar_for(args), args.lang).to_json()
+    assessment = assess(policy, facts, calendar_for(args), args.lang)
+    # What a case stores (reasons as data) plus the reasons and warnings rendered in --lang (issue 9 §6).
+    result = {**assessment.to_json(), "warnings": list(assessment.warnings),
+              "explanation": list(assessment.explanation)}
     print(json.dumps(result, ensure_ascii=False))
     return 0
 
@@ -140,10 +143,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from services.supervision.report import system_report, to_html, to_xlsx
 
     with UnitOfWork() as uow:
-        report = system_report(uow, args.month)
+        report = system_report(uow, args.month, lang=args.lang)  # headers in --lang (issue 9 §6)
     if args.out.lower().endswith((".html", ".htm")):
         with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(to_html(report))
+            handle.write(to_html(report, args.lang))
     else:
         to_xlsx(report, args.out)
     print(f"{report.title}: {args.out} ({len(report.tables)} tables)")

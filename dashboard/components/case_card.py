@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, joined, pair, t
+from dashboard.i18n import code, department, error, joined, lang, pair, t
 from dashboard.navigation import link
 from dashboard.session import acting_user_id, uow
 from dashboard.text import literal
-from services.casework.case_view import PII_LABELS, CaseDetail, reveal_pii
+from services.casework.case_view import PII_LABELS, CaseDetail, escalation_reason, event_note, reveal_pii
 from services.errors import DomainError
+from services.rules import reasons
 from services.rules.calendar import SHANGHAI, format_deadline
 from services.rules.policy import Policy
 
@@ -46,7 +47,7 @@ def facts(detail: CaseDetail, policy: Policy) -> None:
                 + pair(t("field.category"), code(policy, "category", detail.category)))
     right.write(pair(t("field.received_at"), _when(detail.received_at)) + " · "
                 + pair(t("field.first_responder"), detail.first_responder))
-    right.write(pair(t("field.department"), detail.department_name) + " · "
+    right.write(pair(t("field.department"), department(policy, detail.department_code, detail.department_name)) + " · "
                 + pair(t("field.assignee"), detail.assignee or "—"))
     st.write(pair(t("field.content"), detail.content))
     if detail.parent:
@@ -61,16 +62,17 @@ def assessment(detail: CaseDetail, policy: Policy) -> None:
     st.write(pair(t("field.grade"), code(policy, "grade", detail.grade)) + level)
     if detail.flags:
         st.write(pair(t("field.flags"), joined(code(policy, "flag", f) for f in detail.flags)))
-    for warning in detail.warnings:
+    for warning in reasons.warnings(policy, detail.notices, lang()):
         st.warning(literal(warning))
     with st.expander(t("field.explanation")):
-        for line in detail.explanation:
+        for line in reasons.explanation(policy, detail.reasons, lang()):
             st.caption(literal(line))
     if detail.escalations:
         st.write(f"**{t('case.escalations')}**")
         for e in detail.escalations:
             answered = f" ✓ {e.acknowledged_by} {_when(e.acknowledged_at)}" if e.acknowledged_at else ""
-            st.caption(literal(f"{_when(e.created_at)} → {code(policy, 'role', e.to_role)} · {e.reason}{answered}"))
+            why = escalation_reason(lambda kind, c: code(policy, kind, c), e.rule_key, e.reason, lang())
+            st.caption(literal(f"{_when(e.created_at)} → {code(policy, 'role', e.to_role)} · {why}{answered}"))
 
 
 def deadlines(detail: CaseDetail, policy: Policy) -> None:
@@ -85,5 +87,6 @@ def timeline(detail: CaseDetail, policy: Policy) -> None:
         moved = f" → {t('state.' + entry.to_state)}" if entry.to_state and entry.to_state != entry.from_state else ""
         who = entry.actor_name or t("case.system")
         st.markdown(f"**{_when(entry.at)}** · " + literal(f"{code(policy, 'event', entry.event_type)}{moved} · {who}"))
-        if entry.note:
-            st.caption(literal(entry.note))
+        note = event_note(policy, entry, lang())
+        if note:
+            st.caption(literal(note))

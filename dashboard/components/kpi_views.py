@@ -21,7 +21,8 @@ RATE_KPIS = {"timeliness_rate": "timeliness", "first_contact_rate": "first_conta
 
 
 def _column(name: str) -> str:
-    return kpi.COLUMNS_ZH.get(name, name) if lang() == "zh" else name.replace("_", " ")
+    """A KPI column's header in the reader's language (issue 9 §6)."""
+    return t(f"kpi.column.{name}")
 
 
 def period() -> tuple[date, date]:
@@ -34,7 +35,7 @@ def period() -> tuple[date, date]:
 
 
 def table(user_id: int, first: date, last: date, by: str) -> None:
-    done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by)
+    done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by, lang=lang())
     if not done:
         return
     shown = frame.drop(columns=["group"]).rename(columns=_column)
@@ -54,7 +55,7 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
 def trend(user_id: int, first: date, last: date, by: str) -> None:
     rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend")
     with uow() as work:
-        frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by)
+        frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by, lang=lang())
         target = kpi.kpi_weights(work.session).get(RATE_KPIS[rate], {}).get("target")
     if frame.empty:
         st.info(t("kpi.no_data"))
@@ -75,13 +76,15 @@ def trend(user_id: int, first: date, last: date, by: str) -> None:
 def scorecards(user_id: int, first: date, last: date) -> None:
     level = st.segmented_control(t("kpi.level"), ["department", "person"], default="department",
                                  format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level") or "department"
-    done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last)
+    done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last, lang=lang())
     if not done:
         return
     st.dataframe(card.summary.drop(columns=["group"]).rename(columns={"label": t("kpi.group"),
                                                                       "score": t("kpi.score")}), hide_index=True)
     st.caption(t("kpi.breakdown"))
-    st.dataframe(card.breakdown.drop(columns=["group", "higher_is_better"]), hide_index=True)
+    breakdown = card.breakdown.drop(columns=["group", "higher_is_better", "kpi_zh"])
+    st.dataframe(breakdown.assign(kpi=[t(f"kpi.name.{k}") for k in breakdown["kpi"]]).rename(columns=_column),
+                 hide_index=True)
 
 
 def before_after(user_id: int, policy: Policy) -> None:
@@ -93,19 +96,19 @@ def before_after(user_id: int, policy: Policy) -> None:
     done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days))
     if not done:
         return
-    st.dataframe(frame.rename(columns=_column), use_container_width=True)
+    st.dataframe(frame.rename(index=_column, columns=_column), use_container_width=True)
 
 
 def monthly_report(user_id: int) -> None:
     month = st.text_input(t("kpi.report_month"), (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
                           key="report_month")
-    done, built = attempt(report.monthly_report, user_id, month)
+    done, built = attempt(report.monthly_report, user_id, month, lang=lang())
     if not done:
         return
     workbook = io.BytesIO()
     report.to_xlsx(built, workbook)
     download(t("kpi.report_xlsx"), workbook.getvalue(), f"complaints-{month}.xlsx", what="kpi_report_xlsx", ref=month)
-    page = report.to_html(built)
+    page = report.to_html(built, lang())
     download(t("kpi.report_html"), page, f"complaints-{month}.html", what="kpi_report_html", ref=month,
              mime="text/html")
     st.html(page)

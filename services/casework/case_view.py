@@ -7,6 +7,7 @@ timeline (RULES.md §6, seed 003 §8, seed 004 art. 6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -23,6 +24,7 @@ from services.institution import audit
 from services.institution.access import Actor, allowed_actions, case_for, case_scope, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
+from services.rules.policy import Policy
 from services.words import N_, text
 
 # field → (characters kept at the start, at the end): 110101********1234, 138****8000
@@ -129,8 +131,8 @@ class CaseDetail:
     satisfaction: int | None
     milestones_at: dict[str, datetime | None]  # forwarded, first_contact, resolved, feedback, return_visit, closed
     assessment: dict[str, Any]
-    explanation: list[str]
-    warnings: list[str]
+    reasons: list[dict[str, Any]]  # rendered in the reader's language when shown (services/rules/reasons.py)
+    notices: list[dict[str, Any]]
     deadlines: list[DeadlineView]
     timeline: list[TimelineEntry]
     escalations: list[EscalationView]
@@ -225,8 +227,8 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
         milestones_at={"forwarded": case.forwarded_at, "first_contact": case.first_contact_at,
                        "resolved": case.resolved_at, "feedback": case.feedback_at,
                        "return_visit": case.return_visit_at, "closed": case.closed_at},
-        assessment=assessment, explanation=list(assessment.get("explanation", [])),
-        warnings=list(assessment.get("warnings", [])), deadlines=deadlines, timeline=_timeline(session, case),
+        assessment=assessment, reasons=list(assessment.get("reasons", [])),
+        notices=list(assessment.get("notices", [])), deadlines=deadlines, timeline=_timeline(session, case),
         escalations=case_escalations(session, [case.id]).get(case.id, []),
         parent=_link(parent) if parent else None, children=[_link(c) for c in children],
         allowed_actions=_actions(actor, case, deadlines, extendable), extendable=extendable)
@@ -248,3 +250,30 @@ def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: da
         audit.record(uow.session, actor.id, "pii_revealed", case_id=case.id, at=now, field=field)
         uow.commit()
     return value
+
+
+def escalation_reason(label: Callable[[str, str], str], rule_key: str | None, reason: str, lang: str) -> str:
+    """The reason an escalation was made, for a reader of `lang` (issue 9 §6). An automatic one's stored
+    reason is the Chinese record: read as recorded in Chinese, named from its rule in any other language
+    (`label(kind, code)` names a pack code in `lang`). A person's escalation shows the reason they typed."""
+    kind, _, code = (rule_key or "").partition(":")
+    if lang == "zh" or kind not in ("rule", "overdue"):
+        return reason
+    if kind == "rule":
+        return text("escalation.by_rule", lang, role=label("role", code))
+    return text("escalation.overdue", lang, milestone=label("milestone", code))
+
+
+def event_note(policy: Policy, entry: TimelineEntry, lang: str) -> str | None:
+    """A timeline note for a reader of `lang`: a note the system wrote is in Chinese, so any other reader gets
+    it from the catalogue; what a person typed is shown as typed."""
+    if lang == "zh":
+        return entry.note
+    if entry.event_type in ("escalation", "escalation_ack") and entry.data.get("rule"):
+        return escalation_reason(lambda kind, code: policy.label(kind, code, lang), entry.data["rule"],
+                                 entry.note or "", lang)
+    if entry.event_type == "reveal_pii":
+        return text(f"timeline.pii_revealed.{entry.data.get('field')}", lang)
+    if entry.data.get("at_intake"):  # the customer accepted the explanation at intake (seed 000 art. 17(1))
+        return text("timeline.accepted_at_intake", lang)
+    return entry.note

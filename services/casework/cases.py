@@ -172,7 +172,7 @@ def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy
     case.satisfaction = satisfaction
     _record(uow, case, actor, "resolve_at_intake", at, "resolved", explanation)
     _record(uow, case, actor, "feedback", at, "feedback_given", "客户当场接受解释，表示不再就同一事项投诉",
-            method="当面/电话", satisfaction=satisfaction)
+            method="当面/电话", satisfaction=satisfaction, at_intake=True)
     mark_met(uow, case, policy, "resolve_at_intake", at)
     mark_met(uow, case, policy, "feedback", at)
     waive_open(uow, case)

@@ -23,8 +23,7 @@ from services.institution.access import load_actor
 from services.institution.settings import policy_for
 from services.rules.calendar import SHANGHAI, format_deadline
 from services.rules.policy import Policy
-
-SATISFACTION_EN = {5: "very satisfied", 4: "satisfied", 3: "neutral", 2: "dissatisfied", 1: "very dissatisfied"}
+from services.words import text
 
 
 @dataclass(frozen=True)
@@ -148,49 +147,6 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
 
 # --- printable HTML -------------------------------------------------------------------------------
 
-_LABELS = {
-    "title": ("客户投诉处理单", "Complaint handling form"),
-    "basis": ("依据：《客户投诉处理制度》第十七条及附件 1《客户投诉处理单》；《营业部客户投诉受理规范》第二十六条"
-              "《客户投诉受理情况表》", "Per seed 000 art. 17 and attachment 1; seed 001 art. 26"),
-    "intake": ("一、受理", "1. Intake"), "forward": ("二、转办", "2. Forwarding"),
-    "handling": ("三、处理结果", "3. Result"), "feedback": ("四、反馈与回访", "4. Feedback and return visit"),
-    "deadlines": ("五、时限", "5. Deadlines"), "extensions": ("六、延期", "6. Extensions"),
-    "archive": ("七、归档", "7. Archive"),
-    "case_no": ("投诉编号", "Case number"), "received_at": ("受理时间", "Received"),
-    "channel": ("投诉方式", "Channel"), "customer_name": ("客户姓名", "Customer"),
-    "customer_phone": ("联系电话", "Phone"), "customer_id_number": ("证件号码", "ID number"),
-    "content": ("投诉内容", "Complaint"), "category": ("投诉类别", "Category"), "grade": ("投诉等级", "Grade"),
-    "handling_level": ("处理级别", "Handling level"), "flags": ("情形标记", "Flags"),
-    "compensation_claimed": ("索赔金额（元）", "Compensation claimed (CNY)"),
-    "first_responder": ("首问责任人（受理人）", "First responder"),
-    "parent_case_no": ("再投诉，原案件", "Re-complaint of"),
-    "responsible_department": ("责任部门", "Responsible department"), "handler": ("处理人", "Handler"),
-    "forwarded_at": ("转办时间", "Forwarded"), "handling_form": ("转办意见（处理单内容）", "Handling instructions"),
-    "first_contact_at": ("首次联系客户时间", "First contact"), "fact_finding": ("事实认定", "Fact finding"),
-    "measures": ("整改/处理措施", "Measures"),
-    "accountability": ("对责任部门和责任人的处理", "Accountability"),
-    "compensation_paid": ("实际赔偿金额（元）", "Compensation paid (CNY)"),
-    "signed_confirmation": ("客户签字确认", "Customer's signed confirmation"),
-    "resolved_at": ("办结时间", "Resolved"), "outcome": ("办结方式", "Outcome"),
-    "feedback_at": ("反馈时间", "Feedback"), "feedback_method": ("反馈方式", "Feedback method"),
-    "satisfaction": ("客户满意程度", "Satisfaction"), "return_visit_at": ("回访时间", "Return visit"),
-    "return_visit_method": ("回访方式", "Visit method"), "return_visit_note": ("回访情况", "Visit result"),
-    "archived_at": ("归档时间", "Archived"), "state": ("案件状态", "State"),
-    "milestone": ("节点", "Milestone"), "due_at": ("期限", "Deadline"), "original_due_at": ("原期限", "Original"),
-    "met_at": ("完成时间", "Done"), "result": ("是否按时", "On time?"),
-    "old_due_at": ("原期限", "Old deadline"), "new_due_at": ("新期限", "New deadline"),
-    "reason": ("延期原因", "Reason"), "informed": ("告知客户", "Customer informed"),
-    "signatures": ("受理人签字：　　　　　　责任部门负责人签字：　　　　　　日期：",
-                   "First responder:                Head of department:                Date:"),
-}
-_RESULTS = {"met": ("按时完成", "met"), "met_late": ("超期完成", "met late"), "waived": ("无需办理", "waived"),
-            "open": ("进行中", "running"), "overdue": ("已超期", "overdue")}
-_OUTCOMES = {"resolved": ("处理完毕", "resolved"), "resolved_at_intake": ("受理时当场解决", "resolved at intake"),
-             "invalid": ("无效投诉", "invalid"), "withdrawn": ("客户撤诉", "withdrawn")}
-_STATES = {"registered": ("已登记", "registered"), "forwarded": ("已转办", "forwarded"),
-           "in_progress": ("处理中", "in progress"), "resolved": ("已办结", "resolved"),
-           "feedback_given": ("已反馈", "feedback given"), "return_visit": ("已回访", "return visit done"),
-           "archived": ("已归档", "archived"), "withdrawn": ("已撤诉", "withdrawn")}
 _CSS = """@page { size: A4; margin: 15mm; }
 body { font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size: 10.5pt; color: #000; }
 h1 { text-align: center; font-size: 16pt; margin: 0 0 2mm; } .basis { text-align: center; font-size: 8pt; }
@@ -200,8 +156,9 @@ th { width: 28%; font-weight: normal; background: #f2f2f2; } .sign { margin-top:
 td.text { white-space: pre-wrap; } section { break-inside: avoid; }"""
 
 
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[0] if lang == "zh" else pair[1]
+def _word(key: str, lang: str) -> str:
+    """A label of the printed form in `lang`, from the catalogue (`printed.*`, issue 9 §6)."""
+    return text(f"printed.{key}", lang)
 
 
 def _when(at: datetime | None) -> str:
@@ -209,26 +166,26 @@ def _when(at: datetime | None) -> str:
 
 
 def _row(key: str, value: object, lang: str) -> str:
-    text = "" if value is None else str(value)
-    return f'<tr><th>{escape(_pick(_LABELS[key], lang))}</th><td class="text">{escape(text)}</td></tr>'
+    shown = "" if value is None else str(value)
+    return f'<tr><th>{escape(_word(key, lang))}</th><td class="text">{escape(shown)}</td></tr>'
 
 
 def _section(key: str, rows: list[str], lang: str) -> str:
-    return f"<section><h2>{escape(_pick(_LABELS[key], lang))}</h2><table>{''.join(rows)}</table></section>"
+    return f"<section><h2>{escape(_word(key, lang))}</h2><table>{''.join(rows)}</table></section>"
 
 
 def _grid(key: str, heads: tuple[str, ...], cells: list[tuple[str, ...]], lang: str) -> str:
-    head = "".join(f"<th>{escape(_pick(_LABELS[h], lang))}</th>" for h in heads)
+    head = "".join(f"<th>{escape(_word(h, lang))}</th>" for h in heads)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in cells)
-    return f"<section><h2>{escape(_pick(_LABELS[key], lang))}</h2><table><tr>{head}</tr>{body}</table></section>"
+    return f"<section><h2>{escape(_word(key, lang))}</h2><table><tr>{head}</tr>{body}</table></section>"
 
 
 def to_html(form: HandlingForm, lang: str = "zh") -> str:
     """A self-contained printable A4 page of the form (Chinese labels by default)."""
     policy = form.policy
     label = lambda kind, code: policy.label(kind, code, lang) if code else ""  # noqa: E731
-    satisfaction = (SATISFACTION if lang == "zh" else SATISFACTION_EN).get(form.satisfaction or 0, "")
-    sep = "、" if lang == "zh" else ", "
+    satisfaction = text(f"satisfaction.{form.satisfaction}", lang) if form.satisfaction in SATISFACTION else ""
+    sep = text("reason.sep", lang)
     intake = [_row("case_no", form.case_no, lang), _row("received_at", _when(form.received_at), lang),
               _row("channel", label("channel", form.channel), lang), _row("customer_name", form.customer_name, lang),
               _row("customer_phone", form.customer_phone, lang),
@@ -249,26 +206,26 @@ def to_html(form: HandlingForm, lang: str = "zh") -> str:
                 _row("compensation_paid", form.compensation_paid, lang),
                 _row("signed_confirmation", form.signed_confirmation, lang),
                 _row("resolved_at", _when(form.resolved_at), lang),
-                _row("outcome", _pick(_OUTCOMES[form.outcome], lang) if form.outcome else "", lang)]
+                _row("outcome", _word(f"outcome.{form.outcome}", lang) if form.outcome else "", lang)]
     feedback = [_row("feedback_at", _when(form.feedback_at), lang), _row("feedback_method", form.feedback_method, lang),
                 _row("satisfaction", satisfaction, lang), _row("return_visit_at", _when(form.return_visit_at), lang),
                 _row("return_visit_method", form.return_visit_method, lang),
                 _row("return_visit_note", form.return_visit_note, lang)]
     deadlines = [(label("milestone", d.milestone), format_deadline(d.due_at), format_deadline(d.original_due_at),
-                  _when(d.met_at), _pick(_RESULTS[d.result], lang)) for d in form.deadlines]
+                  _when(d.met_at), _word(f"result.{d.result}", lang)) for d in form.deadlines]
     extensions = [(label("milestone", e.milestone), format_deadline(e.old_due_at), format_deadline(e.new_due_at),
                    e.reason, f"{_when(e.customer_informed_at)} {e.informed_method}") for e in form.extensions]
     archive = [_row("archived_at", _when(form.archived_at), lang),
-               _row("state", _pick(_STATES[form.state], lang), lang)]
-    title = _pick(_LABELS["title"], lang)
+               _row("state", text(f"state.{form.state}", lang), lang)]
+    title = _word("title", lang)
     return "".join([
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
         f"<title>{escape(title)} {escape(form.case_no)}</title><style>{_CSS}</style></head><body>",
-        f'<h1>{escape(title)}</h1><p class="basis">{escape(_pick(_LABELS["basis"], lang))}</p>',
+        f'<h1>{escape(title)}</h1><p class="basis">{escape(_word("basis", lang))}</p>',
         _section("intake", intake, lang), _section("forward", forward, lang), _section("handling", handling, lang),
         _section("feedback", feedback, lang),
         _grid("deadlines", ("milestone", "due_at", "original_due_at", "met_at", "result"), deadlines, lang),
         _grid("extensions", ("milestone", "old_due_at", "new_due_at", "reason", "informed"), extensions, lang)
         if extensions else "",
         _section("archive", archive, lang),
-        f'<p class="sign">{escape(_pick(_LABELS["signatures"], lang))}</p></body></html>'])
+        f'<p class="sign">{escape(_word("signatures", lang))}</p></body></html>'])

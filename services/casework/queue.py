@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, Customer, User
+from services import words
 from services.casework.deadlines import sla, warning_windows
 from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
@@ -31,10 +32,6 @@ from services.rules.clock import as_of
 from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
 
 MAX_PAGE_SIZE = 200
-SLA_STATUSES = {
-    "on_time": ("按时", "on time"), "at_risk": ("临近到期", "at risk"), "overdue": ("已超期", "overdue"),
-    "met": ("按时完成", "met"), "met_late": ("超期完成", "met late"), "waived": ("无需办理", "waived"),
-}
 _DAY_KINDS = ("working_days", "calendar_days")
 _INTAKE_FACTS = tuple(k for k in FACT_KEYS if k not in ("forwarded_at", "resolved_at"))  # set later, not at intake
 
@@ -69,19 +66,15 @@ class SlaBadge:
         return format_deadline(self.due_at)
 
     def label(self, lang: str = "zh") -> str:
-        zh, en = SLA_STATUSES[self.status]
-        return zh if lang == "zh" else en
+        return words.text(f"sla.badge.{self.status}", lang)
 
     def countdown(self, lang: str = "zh") -> str:
         """`剩余 2 个工作日` / `3.5 hours overdue`; empty for a closed milestone."""
         if self.amount is None:
             return ""
-        n = f"{self.amount:g}"
-        if lang == "zh":
-            unit = "个工作日" if self.unit == "working_days" else "小时"
-            return f"已超期 {n} {unit}" if self.status == "overdue" else f"剩余 {n} {unit}"
-        unit = ("working day" if self.unit == "working_days" else "hour") + ("" if self.amount == 1 else "s")
-        return f"{n} {unit} overdue" if self.status == "overdue" else f"{n} {unit} left"
+        way = "overdue_by" if self.status == "overdue" else "left"
+        unit = ("working_days" if self.unit == "working_days" else "hours") + ("_one" if self.amount == 1 else "")
+        return words.text(f"sla.badge.{way}.{unit}", lang, n=f"{self.amount:g}")
 
     def text(self, lang: str = "zh") -> str:
         """`临近到期 · 剩余 1 个工作日`, `已超期 2 个工作日`, `按时完成`."""

@@ -3,18 +3,21 @@ deadlines, each decision explained with the pack rule and seed article that prod
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from services.errors import InvalidInput, PolicyError
-from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, due, format_deadline
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, due
 from services.rules.facts import FACT_KEYS as FACT_KEYS  # re-exported with parse_facts
 from services.rules.facts import Facts, check_facts
 from services.rules.facts import parse_facts as parse_facts
 from services.rules.policy import Citation, Condition, Label, Policy
+from services.rules.reasons import Phrase, Reason, cny, codes, instant, pack_text, phrase
+from services.rules.reasons import explanation as render_explanation
+from services.rules.reasons import warnings as render_warnings
+from services.words import text
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,9 @@ class Assessment:
     escalate_to: tuple[str, ...]
     notify: tuple[str, ...]
     milestones: tuple[MilestoneDeadline, ...]  # in pack order
-    warnings: tuple[str, ...]
+    reasons: tuple[Reason, ...]  # what is stored (issue 9 §6) ...
+    notices: tuple[Phrase, ...]
+    warnings: tuple[str, ...]  # ... and both rendered in the language assess() was asked for
     explanation: tuple[str, ...]
     years_without_data: frozenset[int]
 
@@ -56,49 +61,18 @@ class Assessment:
         return next((m for m in self.milestones if m.code == code), None)
 
     def to_json(self) -> dict[str, Any]:
+        """What a case stores: codes, instants and reasons as data, never prose (issue 9 §6)."""
         return {
             "policy": self.policy, "grade": self.grade, "handling_level": self.handling_level,
             "responsible_department": self.responsible_department,
             "escalate_to": list(self.escalate_to), "notify": list(self.notify),
             "deadlines": {code: at.astimezone(SHANGHAI).isoformat()
                           for code, at in self.deadlines.items()},
-            "warnings": list(self.warnings), "explanation": list(self.explanation),
+            "reasons": [r.to_json() for r in self.reasons], "notices": list(self.notices),
         }
 
 
-# --- explanation texts -----------------------------------------------------------------------------
-
-_PHRASES = {
-    "zh": {"flags_any": "标记：{}", "flags_none": "未标记：{}", "claim_over": "索赔金额 {} 元 > {} 元",
-           "claim_at_most": "索赔金额 {} 元 ≤ {} 元",
-           "claim_between": "{} 元 < 索赔金额 {} 元 ≤ {} 元", "claim_zero": "未涉及赔偿",
-           "claim_some": "索赔金额 {} 元", "cause": "原因：{}", "grades": "等级：{}",
-           "categories": "类别：{}", "channels": "渠道：{}", "handling_levels": "处理级别：{}",
-           "otherwise": "其他情况", "always": "所有投诉", "grade": "等级", "level": "处理级别",
-           "department": "责任部门", "escalate": "上报：{}", "notify": "通知：{}", "note": "提示：{}",
-           "deadline": "期限 {}", "after": "{}后 {}", "estimated": "尚未转办，按受理时间起算",
-           "window": "窗口 {} 起", "earliest": "多条规则适用，取最早：{}",
-           "gives": "{} 为 {}", "inferred": "（推断）", "no_data": "{} 年没有工作日历数据，按周一至周五计算",
-           "hours": "{} 小时", "working_days": "{} 个工作日", "calendar_days": "{} 个自然日",
-           "same_day_cutoff": "{}当日 {} 截止", "sep": "、", "colon": "：", "open": "（", "close": "）",
-           "semi": "；", "comma": "，"},
-    "en": {"flags_any": "flag {}", "flags_none": "not flagged {}", "claim_over": "claim {} CNY > {} CNY",
-           "claim_at_most": "claim {} CNY <= {} CNY",
-           "claim_between": "{} CNY < claim {} CNY <= {} CNY", "claim_zero": "no compensation claimed",
-           "claim_some": "claim {} CNY", "cause": "cause {}", "grades": "grade {}",
-           "categories": "category {}", "channels": "channel {}", "handling_levels": "{}",
-           "otherwise": "otherwise", "always": "every complaint", "grade": "Grade",
-           "level": "Handling level", "department": "Responsible department",
-           "escalate": "escalate to {}", "notify": "notify {}", "note": "note: {}",
-           "deadline": "Deadline {}", "after": "{1} after {0}",
-           "estimated": "not yet forwarded: counted from receipt", "window": "window opens {}",
-           "earliest": "several rules apply, the earliest wins: {}", "gives": "{} gives {}",
-           "inferred": " (inferred)",
-           "no_data": "No working-day calendar data for {}: Monday to Friday counted as working days",
-           "hours": "{} hours", "working_days": "{} working days", "calendar_days": "{} calendar days",
-           "same_day_cutoff": "{1} on the day of {0}", "sep": ", ", "colon": ": ", "open": " (",
-           "close": ")", "semi": "; ", "comma": ", "},
-}
+# --- reasons ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -108,37 +82,28 @@ class _Context:
     handling_level: str | None = None
 
 
-class _Texts:
-    def __init__(self, policy: Policy, lang: str) -> None:
-        self.policy, self.lang = policy, lang if lang in _PHRASES else "en"
-        self.p = _PHRASES[self.lang]
+class _Reasons:
+    """Builds each decision's reasons as message keys and parameters (services/rules/reasons.py)."""
 
-    def say(self, key: str, *args: object) -> str:
-        return self.p[key].format(*args)
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
 
-    def names(self, kind: str, codes: Iterable[str]) -> str:
-        return self.p["sep"].join(self.policy.label(kind, c, self.lang) for c in codes)
-
-    def after(self, anchor: str, period: Period) -> str:
+    def after(self, anchor: str, period: Period) -> Phrase:
         """`受理后 10 个工作日` / `10 working days after receipt`."""
-        event = self.policy.label("start", anchor, self.lang)
+        event = codes("start", [anchor])
         if period.kind == "same_day_cutoff" and period.cutoff is not None:
-            return self.say("same_day_cutoff", event, f"{period.cutoff:%H:%M}")
-        text = self.say(period.kind, period.n)
-        return self.say("after", event, text[:-1] if self.lang == "en" and period.n == 1 else text)
+            return phrase("reason.same_day_cutoff", event=event, cutoff=f"{period.cutoff:%H:%M}")
+        length = phrase(f"reason.{period.kind}{'_one' if period.n == 1 else ''}", n=period.n)
+        return phrase("reason.after", event=event, period=length)
 
-    def line(self, head: str, reasons: list[str], cite: Citation, extra: Sequence[str] = ()) -> str:
-        """`head（reasons；pack.rule，seed …）` — every decision cites its rule (RULES.md §4)."""
-        ref = f"{self.policy.code}.{cite.path}{self.p['comma']}{cite.source}"
-        body = self.p["semi"].join([self.p["comma"].join(reasons), ref, *extra] if reasons
-                                   else [ref, *extra])
-        tail = self.p["inferred"] if cite.inferred else ""
-        return f"{head}{self.p['open']}{body}{self.p['close']}{tail}"
+    def reason(self, head: Sequence[Phrase], why: Sequence[Phrase], cite: Citation,
+               notes: Sequence[Phrase] = ()) -> Reason:
+        return Reason(tuple(head), tuple(why), cite, f"{self.policy.code}.{cite.path}", tuple(notes))
 
-    def why(self, cond: Condition | None, ctx: _Context, default: str) -> list[str] | None:
+    def why(self, cond: Condition | None, ctx: _Context, default: str) -> list[Phrase] | None:
         """The reasons a condition holds (None when it does not); no condition: [default]."""
         if cond is None:
-            return [self.p[default]] if default else []
+            return [phrase(default)] if default else []
         f, out = ctx.facts, []
         sets = {"flags_any": (f.flags, "flag"), "grades": ({ctx.grade}, "grade"),
                 "categories": ({f.category}, "category"), "channels": ({f.channel}, "channel"),
@@ -149,27 +114,28 @@ class _Texts:
                 hit = [c for c in sorted(wanted) if c in have]
                 if not hit:
                     return None
-                out.append(self.say(key, self.names(kind, hit)))
+                out.append(phrase(f"reason.{key}", codes=codes(kind, hit)))
         if cond.flags_none is not None:
             if cond.flags_none & f.flags:
                 return None
-            out.append(self.say("flags_none", self.names("flag", sorted(cond.flags_none))))
+            out.append(phrase("reason.flags_none", codes=codes("flag", sorted(cond.flags_none))))
         claim, low, high = f.compensation_claim, cond.claim_over, cond.claim_at_most
         if (low is not None and not claim > low) or (high is not None and not claim <= high):
             return None
         if low is not None and high is not None:
-            out.append(self.say("claim_between", _cny(low), _cny(claim), _cny(high)))
-        elif low is not None or high is not None:
-            key = "claim_over" if low is not None else "claim_at_most"
-            out.append(self.say(key, _cny(claim), _cny(low if low is not None else high)))
+            out.append(phrase("reason.claim_between", low=cny(low), claim=cny(claim), high=cny(high)))
+        elif low is not None:
+            out.append(phrase("reason.claim_over", claim=cny(claim), limit=cny(low)))
+        elif high is not None:
+            out.append(phrase("reason.claim_at_most", claim=cny(claim), limit=cny(high)))
         if cond.claim_zero is not None:
             if cond.claim_zero != (claim == 0):
                 return None
-            out.append(self.say("claim_zero") if claim == 0 else self.say("claim_some", _cny(claim)))
+            out.append(phrase("reason.claim_zero") if claim == 0 else phrase("reason.claim_some", claim=cny(claim)))
         if cond.cause is not None:
             if cond.cause != f.cause:
                 return None
-            out.append(self.say("cause", self.policy.label("cause", f.cause, self.lang)))
+            out.append(phrase("reason.cause", codes=codes("cause", [f.cause])))
         if cond.any:
             alternatives = (self.why(alt, ctx, "") for alt in cond.any)
             held = next((why for why in alternatives if why is not None), None)
@@ -181,79 +147,75 @@ class _Texts:
 
 def calendar_warning(year: int, lang: str = "zh") -> str:
     """RULES.md §3: a year without calendar data falls back to Mon-Fri, and says so."""
-    return _PHRASES["zh" if lang == "zh" else "en"]["no_data"].format(year)
-
-
-def _cny(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount:,}"
+    return text("reason.no_data", lang, year=year)
 
 
 # --- assessment ------------------------------------------------------------------------------------
 
 
 def assess(policy: Policy, facts: Facts, calendar: WorkingCalendar, lang: str = "zh") -> Assessment:
-    """Apply the pack to the facts: RULES.md §4 decisions and §3 deadlines, all explained."""
+    """Apply the pack to the facts: RULES.md §4 decisions and §3 deadlines, all explained.
+
+    The reasons are data (stored on the case); `explanation` and `warnings` render them in `lang`."""
     check_facts(policy, facts)
-    t, ctx = _Texts(policy, lang), _Context(facts)
-    explanation: list[str] = []
-    grade = _choose(policy.grades, ctx, t, "grade", "grade", explanation)
+    b, ctx = _Reasons(policy), _Context(facts)
+    reasons: list[Reason] = []
+    grade = _choose(policy.grades, ctx, b, "reason.grade", "grade", reasons)
     ctx = replace(ctx, grade=grade)
-    level = _choose(policy.handling_levels, ctx, t, "level", "handling_level", explanation)
+    level = _choose(policy.handling_levels, ctx, b, "reason.level", "handling_level", reasons)
     ctx = replace(ctx, handling_level=level)
-    department = _department(policy, ctx, t, explanation)
-    escalate_to, notify, warnings = _escalations(policy, ctx, t, explanation)
-    milestones, missing = _deadlines(policy, ctx, calendar, t, explanation)
-    warnings += [calendar_warning(year, lang) for year in sorted(missing)]
+    department = _department(policy, ctx, b, reasons)
+    escalate_to, notify, notices = _escalations(policy, ctx, b, reasons)
+    milestones, missing = _deadlines(policy, ctx, calendar, b, reasons)
+    notices += [phrase("reason.no_data", year=year) for year in sorted(missing)]
     return Assessment(policy.code, grade, level, department, escalate_to, notify, milestones,
-                      tuple(warnings), tuple(explanation), frozenset(missing))
+                      tuple(reasons), tuple(notices), tuple(render_warnings(policy, notices, lang)),
+                      tuple(render_explanation(policy, [r.to_json() for r in reasons], lang)),
+                      frozenset(missing))
 
 
-def _choose(rules: tuple, ctx: _Context, t: _Texts, title: str, kind: str,
-            explanation: list[str]) -> Any:
+def _choose(rules: Sequence[Any], ctx: _Context, b: _Reasons, head: str, kind: str, reasons: list[Reason]) -> Any:
     """First match wins (the pack's last entry is unconditional); None if the pack has none."""
     for rule in rules:
-        why = t.why(rule.when, ctx, "otherwise")
+        why = b.why(rule.when, ctx, "reason.otherwise")
         if why is not None:
-            head = f"{t.p[title]}{t.p['colon']}{t.policy.label(kind, rule.code, t.lang)}"
-            explanation.append(t.line(head, why, rule.cite))
+            reasons.append(b.reason([phrase(head, value=codes(kind, [rule.code]))], why, rule.cite))
             return rule.code
     return None
 
 
-def _department(policy: Policy, ctx: _Context, t: _Texts, explanation: list[str]) -> str:
+def _department(policy: Policy, ctx: _Context, b: _Reasons, reasons: list[Reason]) -> str:
     """A routing override (first match) or else the category's department (RULES.md §4)."""
     category = policy.categories[ctx.facts.category]
-    chosen, why, cite = category.department, [t.say("categories", t.names(
+    chosen, why, cite = category.department, [phrase("reason.categories", codes=codes(
         "category", [category.code]))], category.cite
     for rule in policy.routing:
-        reasons = t.why(rule.when, ctx, "")
-        if reasons is not None:
-            chosen, why, cite = rule.department, reasons, rule.cite
+        held = b.why(rule.when, ctx, "")
+        if held is not None:
+            chosen, why, cite = rule.department, held, rule.cite
             break
-    head = f"{t.p['department']}{t.p['colon']}{policy.label('department', chosen, t.lang)}"
-    explanation.append(t.line(head, why, cite))
+    reasons.append(b.reason([phrase("reason.department", value=codes("department", [chosen]))], why, cite))
     return chosen
 
 
-def _escalations(policy: Policy, ctx: _Context, t: _Texts, explanation: list[str]
-                 ) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
+def _escalations(policy: Policy, ctx: _Context, b: _Reasons, reasons: list[Reason]
+                 ) -> tuple[tuple[str, ...], tuple[str, ...], list[Phrase]]:
     """Every matching escalation applies; roles and departments keep their first order."""
     escalate_to: dict[str, None] = {}
     notify: dict[str, None] = {}
-    warnings: list[str] = []
+    notices: list[Phrase] = []
     for rule in policy.escalations:
-        why = t.why(rule.when, ctx, "always")
+        why = b.why(rule.when, ctx, "reason.always")
         if why is None:
             continue
         escalate_to.update(dict.fromkeys(rule.escalate_to))
         notify.update(dict.fromkeys(rule.notify))
-        parts = [t.say(key, t.names(kind, codes)) for key, kind, codes in (
-            ("escalate", "role", rule.escalate_to), ("notify", "department", rule.notify)) if codes]
-        head = t.p["semi"].join(parts) or t.say("note", rule.cite.label.text(t.lang))
-        explanation.append(t.line(head[0].upper() + head[1:], why, rule.cite))
+        head = [phrase(key, codes=codes(kind, values)) for key, kind, values in (
+            ("reason.escalate", "role", rule.escalate_to), ("reason.notify", "department", rule.notify)) if values]
+        reasons.append(b.reason(head or [phrase("reason.note", text=pack_text(rule.cite.label))], why, rule.cite))
         if rule.warning is not None:
-            warnings.append(rule.warning.text(t.lang))
-    return tuple(escalate_to), tuple(notify), warnings
+            notices.append(phrase("reason.pack_warning", text=pack_text(rule.warning)))
+    return tuple(escalate_to), tuple(notify), notices
 
 
 def _anchor(start: str, facts: Facts) -> tuple[datetime, bool] | None:
@@ -265,12 +227,12 @@ def _anchor(start: str, facts: Facts) -> tuple[datetime, bool] | None:
     return (facts.resolved_at, False) if facts.resolved_at else None
 
 
-def _deadlines(policy: Policy, ctx: _Context, calendar: WorkingCalendar, t: _Texts,
-               explanation: list[str]) -> tuple[tuple[MilestoneDeadline, ...], set[int]]:
-    candidates: dict[str, list[tuple[MilestoneDeadline, list[str]]]] = {}
+def _deadlines(policy: Policy, ctx: _Context, calendar: WorkingCalendar, b: _Reasons,
+               reasons: list[Reason]) -> tuple[tuple[MilestoneDeadline, ...], set[int]]:
+    candidates: dict[str, list[tuple[MilestoneDeadline, list[Phrase]]]] = {}
     missing: set[int] = set()
     for rule in policy.milestones:
-        why = t.why(rule.when, ctx, "")
+        why = b.why(rule.when, ctx, "")
         anchor = _anchor(rule.start, ctx.facts)
         if why is None or anchor is None:
             continue
@@ -288,17 +250,16 @@ def _deadlines(policy: Policy, ctx: _Context, calendar: WorkingCalendar, t: _Tex
         # RULES.md §4.3 and the brief: where several entries match, the earliest deadline wins.
         best, why = min(options, key=lambda option: option[0].due)
         chosen.append(best)
-        extra = [t.say("estimated")] if best.estimated_start else []
+        notes = [phrase("reason.estimated")] if best.estimated_start else []
         if best.window_opens is not None:
-            extra.append(t.say("window", format_deadline(best.window_opens)))
-        others = [t.say("gives", f"{policy.code}.{m.rule}", format_deadline(m.due))
+            notes.append(phrase("reason.window", at=instant(best.window_opens)))
+        others = [phrase("reason.gives", rule=f"{policy.code}.{m.rule}", due=instant(m.due))
                   for m, _ in options if m is not best]
         if others:
-            extra.append(t.say("earliest", t.p["sep"].join(others)))
+            notes.append(phrase("reason.earliest", others=others))
         cite = next(r.cite for r in policy.milestones if r.cite.path == best.rule)
-        head = (f"{t.say('deadline', policy.label('milestone', code, t.lang))}{t.p['colon']}"
-                f"{format_deadline(best.due)}")
-        explanation.append(t.line(head, [t.after(best.anchor, best.period), *why], cite, extra))
+        head = phrase("reason.deadline", milestone=codes("milestone", [code]), due=instant(best.due))
+        reasons.append(b.reason([head], [b.after(best.anchor, best.period), *why], cite, notes))
     return tuple(chosen), missing
 
 

@@ -33,6 +33,7 @@ from services.institution.access import SEES_ALL, headed_department, load_actor,
 from services.institution.directory import department_by_code
 from services.institution.settings import active_pack_code, active_policy, policy_for
 from services.rules.calendar import SHANGHAI, end_of_day, start_of_day
+from services.words import text as text_of
 
 DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
 KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "satisfaction",
@@ -104,7 +105,8 @@ FAMILIES: dict[str, _Family] = {
     "extension": _event_family("extension", "extensions",
                                "e.at AS event_at, e.data->>'milestone' AS milestone, e.note AS reason"),
     "escalation": _event_family("escalation", "escalations",
-                                "e.at AS event_at, e.data->>'to_role' AS to_role, e.note AS reason"),
+                                "e.at AS event_at, e.data->>'to_role' AS to_role, e.note AS reason, "
+                                "e.data->>'rule' AS rule_key"),
 }
 # KPI → its family and the predicate of its numerator (None: a count or an average).
 KPI_SETS: dict[str, tuple[str, str | None]] = {
@@ -120,22 +122,12 @@ RATES = {"repeat_rate": ("repeat_complaints", "volume"), "timeliness_rate": ("re
          "first_deadline_rate": ("resolved_within_first_deadline", "resolve_due"),
          "first_contact_rate": ("first_contact_met", "first_contact_due"),
          "satisfaction_rate": ("satisfied", "rated")}
+# Headers in the reader's language are `kpi.column.<name>` in the catalogue (issue 9 §6).
 COLUMNS = ("volume", "repeat_complaints", "repeat_rate", "resolve_due", "resolve_met", "timeliness_rate",
            "resolved_within_first_deadline", "first_deadline_rate", "first_contact_due", "first_contact_met",
            "first_contact_rate", "rated", "satisfied", "satisfaction_rate", "resolved", "avg_handling_hours",
            "p90_handling_hours", "overdue_backlog", "extensions", "escalations", "compensation_claimed",
            "compensation_paid")
-COLUMNS_ZH = {
-    "month": "月份", "group": "分组", "label": "名称", "volume": "投诉量", "repeat_complaints": "重复投诉数",
-    "repeat_rate": "重复投诉率", "resolve_due": "应办结数", "resolve_met": "按时办结数",
-    "timeliness_rate": "处理及时率",
-    "resolved_within_first_deadline": "首个期限内办结数", "first_deadline_rate": "首个期限内办结率",
-    "first_contact_due": "应首次联系数", "first_contact_met": "按时首次联系数", "first_contact_rate": "首次联系及时率",
-    "rated": "有满意度评价数", "satisfied": "满意数", "satisfaction_rate": "满意率", "resolved": "办结数",
-    "avg_handling_hours": "平均处理时长（小时）", "p90_handling_hours": "90%处理时长（小时）",
-    "overdue_backlog": "逾期未办结数", "extensions": "延期次数", "escalations": "升级次数",
-    "compensation_claimed": "索赔金额（元）", "compensation_paid": "赔付金额（元）",
-}
 
 
 @dataclass(frozen=True)
@@ -228,7 +220,7 @@ def _kpi_sql(scope: Scope, by: str, per_month: bool) -> str:
 
 
 def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date, by: str,
-              per_month: bool = False, now: datetime | None = None) -> pd.DataFrame:
+              per_month: bool = False, now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """The KPIs of `scope` by one dimension (and month); no permission check: callers resolve the scope."""
     result = session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, window(date_from, date_to, now)))
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys())).rename(columns={"grp": "group"})
@@ -239,31 +231,42 @@ def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date,
     for column in (*RATES, "avg_handling_hours", "p90_handling_hours"):
         frame[column] = frame[column].astype(float)
     if by in ("category", "channel", "grade"):
-        label = code_labels(session)
+        label = code_labels(session, lang)
         frame["label"] = [label(by, code) for code in frame["group"]]
+    elif lang != "zh":  # the directory's names are Chinese: a pack department by its pack label
+        frame["label"] = _labels_in(session, by, frame, lang)
     return frame
 
 
-def code_labels(session: Session) -> Callable[[str, str], str]:
-    """`label(kind, code)`: the Chinese label of a code in the active pack as edited (the code when none is active)."""
+def _labels_in(session: Session, by: str, frame: pd.DataFrame, lang: str) -> list[str]:
+    pack = active_pack_code(session)
+    departments = policy_for(session, pack).departments if pack else {}
+    words = {"all": text_of("kpi.all", lang), "-": text_of("kpi.unassigned", lang)}
+    return [words[group] if group in words and by in ("all", "person") else
+            departments[group].label.text(lang) if by == "department" and group in departments else label
+            for group, label in zip(frame["group"], frame["label"], strict=True)]
+
+
+def code_labels(session: Session, lang: str = "zh") -> Callable[[str, str], str]:
+    """`label(kind, code)`: a code's label in the active pack as edited (the code when none is active)."""
     pack = active_pack_code(session)
     policy = policy_for(session, pack) if pack else None
-    return lambda kind, code: policy.label(kind, code) if policy else code
+    return lambda kind, code: policy.label(kind, code, lang) if policy else code
 
 
 def kpis(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str,
-         now: datetime | None = None) -> pd.DataFrame:
+         now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """Every KPI for a period by department | person | category | channel | grade | month | all,
     with numerator and denominator next to each rate."""
     return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
-                     now=now)
+                     now=now, lang=lang)
 
 
 def monthly_trend(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str = "all",
-                  now: datetime | None = None) -> pd.DataFrame:
+                  now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """The KPIs month by month (each figure in the month of its anchor), per group of `by`."""
     return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
-                     per_month=True, now=now)
+                     per_month=True, now=now, lang=lang)
 
 
 def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str | None, date_from: date,
@@ -368,12 +371,12 @@ def attainment(rate: float, target: float, higher_is_better: bool) -> float:
 
 
 def scorecard(uow: UnitOfWork, actor_id: int, *, level: str, date_from: date, date_to: date,
-              now: datetime | None = None) -> Scorecard:
+              now: datetime | None = None, lang: str = "zh") -> Scorecard:
     """Scores per department or person: 100 × Σ weight × attainment over the KPIs that have cases,
     divided by the weights of those KPIs (a KPI with no case in the period is left out)."""
     if level not in ("department", "person"):
         raise InvalidInput("error.kpi.bad_level", field="level")
-    frame = kpis(uow, actor_id, date_from=date_from, date_to=date_to, by=level, now=now)
+    frame = kpis(uow, actor_id, date_from=date_from, date_to=date_to, by=level, now=now, lang=lang)
     frame = frame[frame["group"] != "-"]  # cases nobody was assigned score no person
     weights = kpi_weights(uow.session)
     rows = []

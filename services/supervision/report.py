@@ -2,7 +2,8 @@
 category, grade, department and channel, overdue and escalated cases, and supervision findings.
 
 Every figure comes from `services.supervision.kpi` for the month, so it can be reproduced from the listed cases.
-Tables carry Chinese column names; `to_xlsx` writes one sheet per table, `to_html` a printable page.
+Tables carry column names in the reader's language (Chinese by default; issue 9 §6); `to_xlsx` writes one
+sheet per table, `to_html` a printable page.
 """
 
 from __future__ import annotations
@@ -18,35 +19,22 @@ from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
 from services import export
+from services.casework.case_view import escalation_reason
 from services.errors import InvalidInput
 from services.rules.calendar import SHANGHAI, end_of_day, format_deadline, start_of_day
-from services.supervision.kpi import COLUMNS_ZH, RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
+from services.supervision.kpi import RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
+from services.words import LOCALES
+from services.words import text as word
 
-BREAKDOWNS = {"按类别": "category", "按等级": "grade", "按部门": "department", "按渠道": "channel"}
-STATES_ZH = {"registered": "已登记", "forwarded": "已转办", "in_progress": "处理中", "resolved": "已办结",
-             "feedback_given": "已反馈", "return_visit": "已回访", "archived": "已归档", "withdrawn": "已撤诉"}
-CASE_COLUMNS_ZH = {"case_no": "案件编号", "department": "责任部门", "assignee": "处理人", "category": "类别",
-                   "grade": "等级", "state": "状态", "received_at": "受理时间", "due_at": "办结期限",
-                   "event_at": "上报时间", "to_role": "上报对象", "reason": "上报原因"}
-# (indicator, numerator column, denominator column, value column, how it is counted) — RULES.md §5
+BREAKDOWNS = ("category", "grade", "department", "channel")
+# (numerator column, denominator column, value column) — RULES.md §5; named `kpi.column.*`, how counted `report.how.*`
 OVERVIEW = (
-    ("投诉量", None, None, "volume", "本月受理的案件"),
-    ("处理及时率", "resolve_met", "resolve_due", "timeliness_rate",
-     "本月到期的办结期限中按期完成的比例；到期仍未办结的计为不及时"),
-    ("首个期限内办结率", "resolved_within_first_deadline", "resolve_due", "first_deadline_rate",
-     "同上，以延期前的原始期限计"),
-    ("首次联系及时率", "first_contact_met", "first_contact_due", "first_contact_rate",
-     "本月到期的首次联系（回复）期限中按期完成的比例"),
-    ("满意率", "satisfied", "rated", "satisfaction_rate", "本月反馈的案件中“满意”和“非常满意”的比例"),
-    ("重复投诉率", "repeat_complaints", "volume", "repeat_rate", "本月受理的案件中再投诉的比例"),
-    ("办结数", None, None, "resolved", "本月办结的案件"),
-    ("平均处理时长（小时）", None, "resolved", "avg_handling_hours", "本月办结案件自受理至办结的平均小时数"),
-    ("90%处理时长（小时）", None, "resolved", "p90_handling_hours", "本月办结案件处理时长的第 90 百分位数"),
-    ("逾期未办结数", None, None, "overdue_backlog", "月末（24:00）已过办结期限仍未办结的案件"),
-    ("延期次数", None, None, "extensions", "本月批准的延期"),
-    ("升级次数", None, None, "escalations", "本月的上报（含受理时按规则自动上报）"),
-    ("索赔金额（元）", None, None, "compensation_claimed", "本月受理案件的索赔金额合计"),
-    ("赔付金额（元）", None, None, "compensation_paid", "本月受理案件的赔付金额合计"),
+    (None, None, "volume"), ("resolve_met", "resolve_due", "timeliness_rate"),
+    ("resolved_within_first_deadline", "resolve_due", "first_deadline_rate"),
+    ("first_contact_met", "first_contact_due", "first_contact_rate"), ("satisfied", "rated", "satisfaction_rate"),
+    ("repeat_complaints", "volume", "repeat_rate"), (None, None, "resolved"), (None, "resolved", "avg_handling_hours"),
+    (None, "resolved", "p90_handling_hours"), (None, None, "overdue_backlog"), (None, None, "extensions"),
+    (None, None, "escalations"), (None, None, "compensation_claimed"), (None, None, "compensation_paid"),
 )
 
 
@@ -106,59 +94,70 @@ def findings_for_month(session: Session, month: str, department_id: int | None =
     return [Finding(*row) for row in rows]
 
 
-def monthly_report(uow: UnitOfWork, actor_id: int, month: str, now: datetime | None = None) -> Report:
+def monthly_report(uow: UnitOfWork, actor_id: int, month: str, now: datetime | None = None,
+                   lang: str = "zh") -> Report:
     """The report as the user may see it: a department head gets their department's."""
-    return build_report(uow.session, scope_for(uow.session, actor_id), month, now)
+    return build_report(uow.session, scope_for(uow.session, actor_id), month, now, lang)
 
 
-def system_report(uow: UnitOfWork, month: str, now: datetime | None = None) -> Report:
+def system_report(uow: UnitOfWork, month: str, now: datetime | None = None, lang: str = "zh") -> Report:
     """The whole institution's report for the command line, which runs as the system, not as a user."""
-    return build_report(uow.session, SYSTEM, month, now)
+    return build_report(uow.session, SYSTEM, month, now, lang)
 
 
-def build_report(session: Session, scope: Scope, month: str, now: datetime | None = None) -> Report:
+def build_report(session: Session, scope: Scope, month: str, now: datetime | None = None,
+                 lang: str = "zh") -> Report:
     first, last = month_bounds(month)
     period = {"date_from": first, "date_to": last, "now": now}
     departments = dict(session.execute(text("SELECT code, name FROM departments")).tuples().all())
-    scope_name = "全机构" if scope.department_id is None else session.scalar(
+    if lang != "zh":  # the directory's names are Chinese: a pack department goes by its pack label
+        label = code_labels(session, lang)
+        departments = {c: name if label("department", c) == c else label("department", c)
+                       for c, name in departments.items()}
+    scope_name = word("report.whole_institution", lang) if scope.department_id is None else session.scalar(
         text("SELECT name FROM departments WHERE id = :id"), {"id": scope.department_id})
     findings = findings_for_month(session, month, scope.department_id, now)
-    totals = kpi_frame(session, scope, by="all", **period)
-    tables = {"总览": _overview(totals, findings)}
-    for sheet, by in BREAKDOWNS.items():
-        tables[sheet] = _breakdown(kpi_frame(session, scope, by=by, **period))
+    totals = kpi_frame(session, scope, by="all", **period, lang=lang)
+    tables = {word("report.sheet.overview", lang): _overview(totals, findings, lang)}
+    for by in BREAKDOWNS:
+        breakdown = kpi_frame(session, scope, by=by, **period, lang=lang)
+        tables[word(f"report.sheet.{by}", lang)] = _breakdown(breakdown, lang)
     overdue = case_frame(session, scope, kpi="overdue_backlog", by="all", group=None, **period)
     escalated = case_frame(session, scope, kpi="escalations", by="all", group=None, **period)
-    tables["逾期案件"] = _cases(session, overdue, departments, ("case_no", "department", "assignee", "category",
-                                                                "grade", "state", "received_at", "due_at"))
-    tables["升级案件"] = _cases(session, escalated, departments, ("case_no", "department", "category", "grade",
-                                                                  "state", "event_at", "to_role", "reason"))
-    tables["监督发现"] = pd.DataFrame(
-        [(f.action_id, f.finding, f.owner_department, f.due_date.isoformat(), "已关闭" if f.closed_at else "整改中",
-          _local(f.closed_at), "是" if f.overdue else "否") for f in findings],
-        columns=["整改编号", "发现问题", "责任部门", "整改期限", "状态", "关闭时间", "是否逾期"])
-    year, number = first.year, first.month
+    tables[word("report.sheet.overdue", lang)] = _cases(session, overdue, departments, (
+        "case_no", "department", "assignee", "category", "grade", "state", "received_at", "due_at"), lang)
+    tables[word("report.sheet.escalated", lang)] = _cases(session, escalated, departments, (
+        "case_no", "department", "category", "grade", "state", "event_at", "to_role", "reason"), lang)
+    tables[word("report.sheet.findings", lang)] = pd.DataFrame(
+        [(f.action_id, f.finding, f.owner_department, f.due_date.isoformat(),
+          word("report.finding.closed" if f.closed_at else "report.finding.open", lang), _local(f.closed_at),
+          word("report.yes" if f.overdue else "report.no", lang)) for f in findings],
+        columns=[word(f"report.finding.{c}", lang) for c in ("action_id", "finding", "owner", "due_date", "status",
+                                                             "closed_at", "overdue")])
     generated = datetime.now(SHANGHAI)
-    return Report(month, f"{year}年{number}月投诉处理合规报告", scope_name, generated,
-                  {"说明": _cover(month, scope_name, generated, now), **tables})
+    return Report(month, word("report.title", lang, year=first.year, month=first.month), scope_name, generated,
+                  {word("report.sheet.cover", lang): _cover(month, scope_name, generated, now, lang), **tables})
 
 
-def _cover(month: str, scope: str, generated: datetime, now: datetime | None) -> pd.DataFrame:
+def _cover(month: str, scope: str, generated: datetime, now: datetime | None, lang: str) -> pd.DataFrame:
     as_of = format_deadline(min(now or generated, end_of_day(month_bounds(month)[1])))
-    lines = [("报告月份", month), ("范围", scope), ("生成时间", _local(generated)), ("统计截止", as_of),
-             ("依据", "RULES.md §5、§6；seed 000 第十一条、seed 003 第七、九条"),
-             ("口径", "各项指标的分子、分母及对应案件均可在系统“考核”页逐项查询复核")]
-    lines += [(name, how) for name, *_, how in OVERVIEW]
-    return pd.DataFrame(lines, columns=["项目", "内容"])
+    lines = [("month", month), ("scope", scope), ("generated", _local(generated)), ("as_of", as_of),
+             ("basis", word("report.cover.basis_text", lang)), ("method", word("report.cover.method_text", lang))]
+    rows = [(word(f"report.cover.{item}", lang), value) for item, value in lines]
+    rows += [(word(f"kpi.column.{column}", lang), word(f"report.how.{column}", lang)) for *_, column in OVERVIEW]
+    return pd.DataFrame(rows, columns=[word("report.cover.item", lang), word("report.cover.content", lang)])
 
 
-def _overview(totals: pd.DataFrame, findings: list[Finding]) -> pd.DataFrame:
+def _overview(totals: pd.DataFrame, findings: list[Finding], lang: str) -> pd.DataFrame:
     figures: dict[str, Any] = totals.iloc[0].to_dict()
-    rows = [(name, figures[num] if num else None, figures[den] if den else None, _rounded(column, figures[column]))
-            for name, num, den, column, _ in OVERVIEW]
-    rows += [("监督发现（整改事项）", None, None, len(findings)),
-             ("其中逾期未整改", None, None, sum(f.overdue and f.closed_at is None for f in findings))]
-    return pd.DataFrame(rows, columns=["指标", "分子", "分母", "数值"], dtype=object)
+    rows = [(word(f"kpi.column.{column}", lang), figures[num] if num else None, figures[den] if den else None,
+             _rounded(column, figures[column])) for num, den, column in OVERVIEW]
+    rows += [(word("report.findings", lang), None, None, len(findings)),
+             (word("report.findings_overdue", lang), None, None,
+              sum(f.overdue and f.closed_at is None for f in findings))]
+    return pd.DataFrame(rows, columns=[word(k, lang) for k in ("report.indicator", "kpi.column.numerator",
+                                                                "kpi.column.denominator", "report.value")],
+                        dtype=object)
 
 
 def _rounded(column: str, value: Any) -> Any:
@@ -169,26 +168,30 @@ def _rounded(column: str, value: Any) -> Any:
     return round(float(value), 1) if column.endswith("hours") else value
 
 
-def _breakdown(frame: pd.DataFrame) -> pd.DataFrame:
+def _breakdown(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     frame = frame.copy()
     for column in frame.columns:
         frame[column] = [_rounded(column, v) for v in frame[column]]
-    return frame.rename(columns={"group": "代码", "label": "名称", **COLUMNS_ZH})
+    return frame.rename(columns=lambda c: word("report.code" if c == "group" else f"kpi.column.{c}", lang))
 
 
 def _cases(session: Session, frame: pd.DataFrame, departments: dict[str, str],
-           columns: tuple[str, ...]) -> pd.DataFrame:
+           columns: tuple[str, ...], lang: str) -> pd.DataFrame:
+    code = code_labels(session, lang)
+    if "reason" in columns:  # an automatic escalation is named from its rule in the reader's language
+        frame = frame.assign(reason=[
+            escalation_reason(code, rule if isinstance(rule, str) else None, _escalation_reason(reason) or "", lang)
+            for rule, reason in zip(frame["rule_key"], frame["reason"], strict=True)])
     frame = frame.reindex(columns=list(columns)).copy()
-    code = code_labels(session)
-    labels = {"department": lambda v: departments.get(v, v), "state": lambda v: STATES_ZH.get(v, v),
+    labels = {"department": lambda v: departments.get(v, v), "state": lambda v: word(f"state.{v}", lang),
               "category": lambda v: code("category", v), "grade": lambda v: code("grade", v),
-              "to_role": lambda v: code("role", v), "reason": _escalation_reason,
+              "to_role": lambda v: code("role", v),
               "received_at": _local, "event_at": _local,
               "due_at": lambda v: None if pd.isna(v) else format_deadline(v.to_pydatetime())}
     for column, label in labels.items():
         if column in frame:
             frame[column] = [label(v) for v in frame[column]]
-    return frame.rename(columns=CASE_COLUMNS_ZH)
+    return frame.rename(columns=lambda c: word(f"report.case.{c}", lang))
 
 
 def _escalation_reason(reason: str | None) -> str | None:
@@ -204,7 +207,12 @@ def _local(at: Any) -> str | None:
 
 
 def _is_rate(header: str) -> bool:
-    return header.endswith("率")
+    """A rate's column (or overview row), in either language."""
+    return header in {word(f"kpi.column.{column}", lang) for column in RATES for lang in LOCALES}
+
+
+def _is_value(header: str) -> bool:
+    return header in {word("report.value", lang) for lang in LOCALES}
 
 
 def to_xlsx(report: Report, path_or_buffer: str | IO[bytes]) -> None:
@@ -217,7 +225,7 @@ def _style(sheet: Any, table: pd.DataFrame) -> None:
         width = max([len(str(header))] + [len(str(v)) for v in table[header].head(200)])
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(60, 4 + 1.6 * width)
         rates = [True] * len(table) if _is_rate(str(header)) else (
-            [_is_rate(str(i)) for i in table.iloc[:, 0]] if header == "数值" else [])
+            [_is_rate(str(i)) for i in table.iloc[:, 0]] if _is_value(str(header)) else [])
         for row, is_rate in enumerate(rates, start=2):
             if is_rate:
                 sheet.cell(row=row, column=index).number_format = "0.0%"
@@ -226,21 +234,21 @@ def _style(sheet: Any, table: pd.DataFrame) -> None:
 def _cell(header: str, value: Any, indicator: str = "") -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "—"
-    if isinstance(value, float) and (_is_rate(header) or (header == "数值" and _is_rate(indicator))):
+    if isinstance(value, float) and (_is_rate(header) or (_is_value(header) and _is_rate(indicator))):
         return f"{value:.1%}"
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return str(value)
 
 
-def to_html(report: Report) -> str:
+def to_html(report: Report, lang: str = "zh") -> str:
     """A printable page: every table in order, rates as percentages."""
-    parts = [f"<h1>{html.escape(report.title)}</h1>",
-             f"<p class='meta'>范围：{html.escape(report.scope)} · 生成时间：{_local(report.generated_at)}</p>"]
+    meta = word("report.meta", lang, scope=report.scope, at=_local(report.generated_at))
+    parts = [f"<h1>{html.escape(report.title)}</h1>", f"<p class='meta'>{html.escape(meta)}</p>"]
     for name, table in report.tables.items():
         parts.append(f"<section><h2>{html.escape(name)}</h2>")
         if table.empty:
-            parts.append("<p>（无）</p></section>")
+            parts.append(f"<p>{html.escape(word('report.none', lang))}</p></section>")
             continue
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
         body = "".join(
@@ -253,5 +261,6 @@ def to_html(report: Report) -> str:
              "table { border-collapse: collapse; width: 100%; margin-bottom: 4mm; } "
              "th, td { border: 1px solid #000; padding: 1mm 1.5mm; text-align: left; vertical-align: top; } "
              "th { background: #f2f2f2; } section { break-inside: avoid-page; }")
-    return (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(report.title)}"
+    return (f"<!doctype html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(report.title)}"
             f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>")

@@ -116,10 +116,10 @@ class _Case:
         return say(self.lang, key, m=self.m(code), rule=text, source=row.source if row else "", **values)
 
     def citing(self, paths: list[str]) -> list[str]:
-        """The intake explanation lines that cite these pack rules (rules.assess writes `pack.path, source`)."""
-        comma = "，" if self.lang == "zh" else ", "
-        return [line for line in self.intake.explanation
-                if any(f"{self.policy.code}.{p}{comma}" in line for p in paths)]
+        """The intake explanation lines whose reason cites one of these pack rules."""
+        wanted = {f"{self.policy.code}.{p}" for p in paths}
+        return [line for reason, line in zip(self.intake.reasons, self.intake.explanation, strict=True)
+                if reason.rule in wanted]
 
 
 def _viewable(session: Session, actor: Actor, case_no: str) -> Case:

@@ -49,7 +49,8 @@ def test_the_case_page_shows_facts_assessment_deadlines_and_timeline(futures):
     page = detail(futures, "clerk", ref.case_no, now="2026-11-02 10:50")
     assert (page.case_no, page.version, page.state, page.grade, page.first_responder, page.assignee) == (
         ref.case_no, ref.version, "registered", "general", "Clerk", None)
-    assert page.department_code == HANDLING["futures"] and page.explanation == page.assessment["explanation"]
+    assert page.department_code == HANDLING["futures"] and page.reasons == page.assessment["reasons"]
+    assert page.reasons[0]["rule"].startswith("futures.grades[")  # reasons kept as data (issue 9 §6)
     forward = page.deadlines[0]
     assert (forward.milestone, forward.due_at, forward.sla.status) == ("forward", at("2026-11-02 11:00"), "at_risk")
     assert (forward.sla.unit, forward.sla.amount) == ("hours", 0.2)  # 10 minutes left of 1 hour

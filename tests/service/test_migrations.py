@@ -1,13 +1,20 @@
 """The migrations build exactly the schema the models describe (so no change is ever unmigrated)."""
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import text
+import json
 
-import db.session_models  # registers the sign-in session tables
-import db.supervision_models  # noqa: F401 - registers the supervision tables
-from db.models import Base
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text
+
+import db.session_models  # registers the sign-in session tables  # registers the sign-in session tables
+import db.supervision_models  # noqa: F401 - registers the supervision tables  # noqa: F401 - registers the supervision tables
+from db.engine import ROOT
+from db.models import Base, Case
+from services.rules import reasons
 from services.rules.calendar import shipped_special_days
+from services.rules.packs import load_policy
 
 
 def test_the_migrated_database_matches_the_models(engine):
@@ -26,3 +33,33 @@ def test_a_fresh_database_has_the_shipped_calendar_2004_to_2026(engine):
                if 2004 <= d.day.year <= 2026]
     assert [tuple(row) for row in days] == shipped
     assert len(shipped) == 771
+OLD_PROSE = ["等级：一般（其他情况；futures.grades[1]，seed 000 art. 4）",
+             "期限 办结：2026-11-20 24:00（受理后 15 个工作日）"]
+OLD_WARNING = "2027 年没有工作日历数据，按周一至周五计算"
+
+
+def _migrate(owner_engine, revision: str, down: bool = False) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "db" / "migrations"))
+    with owner_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_a_case_assessed_before_reasons_were_data_still_reads_its_recorded_explanation(futures, owner_engine):
+    """Issue 9 §6, migration 0013: old prose is kept as it was written, in every reader's language."""
+    ref = futures.intake()
+    _migrate(owner_engine, "0011", down=True)
+    with owner_engine.begin() as conn:
+        old = conn.execute(text("SELECT assessment FROM cases WHERE case_no = :no"), {"no": ref.case_no}).scalar_one()
+        assert old["explanation"][0].startswith("futures.grades[") and "reasons" not in old
+        conn.execute(text("UPDATE cases SET assessment = assessment || CAST(:old AS jsonb) WHERE case_no = :no"),
+                     {"no": ref.case_no, "old": json.dumps({"explanation": OLD_PROSE, "warnings": [OLD_WARNING]})})
+    _migrate(owner_engine, "head")
+    with futures.uow() as uow:
+        stored = uow.session.scalar(select(Case.assessment).where(Case.case_no == ref.case_no))
+    assert "explanation" not in stored and "warnings" not in stored
+    policy = load_policy("futures")
+    for lang in ("zh", "en"):
+        assert reasons.explanation(policy, stored["reasons"], lang) == OLD_PROSE
+        assert reasons.warnings(policy, stored["notices"], lang) == [OLD_WARNING]

@@ -162,6 +162,19 @@ def test_report_command_writes_the_workbook(october, engine, tmp_path):
     assert "2026年10月投诉处理合规报告" in html.read_text(encoding="utf-8")
 
 
+def test_report_command_writes_the_report_in_english_when_asked(october, engine, tmp_path):
+    """Issue 9 §6: the same figures, with sheets, headers and indicators in the reader's language."""
+    out = tmp_path / "report.xlsx"
+    done = cli(engine, "--lang", "en", "report", "--month", "2026-10", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    book = load_workbook(out)
+    assert book.sheetnames == ["Notes", "Overview", "By category", "By grade", "By department", "By channel",
+                               "Overdue cases", "Escalated cases", "Supervision findings"]
+    assert {r[0]: r[3] for r in sheet_rows(book, "Overview")}["Complaints"] == 9
+    assert book["Overview"]["D3"].number_format == "0.0%"  # the timeliness rate, found in English too
+    assert done.stdout.startswith("Complaint handling compliance report, 2026-10:")
+
+
 def test_kpi_command_prints_json_or_a_table(october, engine):
     done = cli(engine, "kpi", "--from", "2026-10-01", "--to", "2026-10-31", "--by", "department", "--json")
     assert done.returncode == 0, done.stderr

@@ -5,6 +5,8 @@ no calendar data for 2027 (Mon-Fri fallback). Deadlines are exclusive: "T00:00" 
 day before.
 """
 
+import json
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,11 +14,13 @@ from typing import Any
 import pytest
 
 from services.errors import InvalidInput, PolicyError
+from services.rules import reasons
 from services.rules.assess import Assessment, Facts, assess, latest_extension, parse_facts
 from services.rules.calendar import SHANGHAI, WorkingCalendar
 from services.rules.packs import load_policy
 
 CAL = WorkingCalendar.shipped()
+CHINESE = re.compile(r"[\u3400-\u9fff]")
 DEFAULTS = {"futures": ("phone", "brokerage"), "branch": ("walk_in", "A"),
             "securities": ("phone", "staff_operation"), "consumer_finance": ("phone", "business"),
             "bank": ("phone", "deposit")}
@@ -334,8 +338,27 @@ def test_every_decision_is_explained_with_its_rule_and_source(pack: str) -> None
 def test_to_json_has_exactly_the_agreed_keys() -> None:
     out = run("securities", "2026-09-30T10:00:00+08:00", compensation_claim=60000).to_json()
     assert list(out) == ["policy", "grade", "handling_level", "responsible_department",
-                         "escalate_to", "notify", "deadlines", "warnings", "explanation"]
+                         "escalate_to", "notify", "deadlines", "reasons", "notices"]
     assert out["policy"] == "securities" and out["escalate_to"] == ["hq_customer_service_gm"]
+
+
+def test_a_case_stores_each_reason_as_rule_source_and_keyed_words_never_prose() -> None:
+    """Issue 9 §6: stored reasons are rendered in the reader's language when shown."""
+    a = run("bank", "2026-11-02T10:00:00+08:00", category="deposit", flags=["media"])
+    stored = json.loads(json.dumps(a.to_json()))  # as the case's jsonb column holds it
+    grade = stored["reasons"][0]
+    assert (grade["rule"], grade["source"]) == (f"bank.{load_policy('bank').grades[0].cite.path}",
+                                                load_policy("bank").grades[0].cite.source)
+    assert grade["head"] == [{"key": "reason.grade", "params": {"value": {"kind": "grade", "codes": ["major"]}}}]
+    assert grade["why"] == [{"key": "reason.flags_any", "params": {"codes": {"kind": "flag", "codes": ["media"]}}}]
+    assert not CHINESE.search(json.dumps([r["head"] + r["why"] + r["notes"] for r in stored["reasons"]],
+                                         ensure_ascii=False))
+    policy = load_policy("bank")
+    assert reasons.explanation(policy, stored["reasons"], "zh") == list(a.explanation)
+    english = run("bank", "2026-11-02T10:00:00+08:00", "en", category="deposit", flags=["media"])
+    assert reasons.explanation(policy, stored["reasons"], "en") == list(english.explanation)
+    assert reasons.warnings(policy, stored["notices"], "en") == list(english.warnings)
+    assert not CHINESE.search("".join(english.explanation + english.warnings))
 
 
 def test_deadlines_are_shown_in_shanghai_time_whatever_the_input_offset() -> None:
