@@ -12,9 +12,10 @@ from typing import Any
 from services.errors import InvalidInput, PolicyError
 from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, due, format_deadline
 from services.rules.facts import FACT_KEYS as FACT_KEYS  # re-exported with parse_facts
-from services.rules.facts import Facts, check_facts
+from services.rules.facts import Facts as Facts  # re-exported: the assessment's input
+from services.rules.facts import check_facts
 from services.rules.facts import parse_facts as parse_facts
-from services.rules.policy import Citation, Condition, Policy
+from services.rules.policy import Choice, Citation, Condition, Policy
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,10 @@ class _Texts:
             return None
         if low is not None and high is not None:
             out.append(self.say("claim_between", _cny(low), _cny(claim), _cny(high)))
-        elif low is not None or high is not None:
-            key = "claim_over" if low is not None else "claim_at_most"
-            out.append(self.say(key, _cny(claim), _cny(low if low is not None else high)))
+        elif low is not None:
+            out.append(self.say("claim_over", _cny(claim), _cny(low)))
+        elif high is not None:
+            out.append(self.say("claim_at_most", _cny(claim), _cny(high)))
         if cond.claim_zero is not None:
             if cond.claim_zero != (claim == 0):
                 return None
@@ -197,6 +199,7 @@ def assess(policy: Policy, facts: Facts, calendar: WorkingCalendar, lang: str = 
     t, ctx = _Texts(policy, lang), _Context(facts)
     explanation: list[str] = []
     grade = _choose(policy.grades, ctx, t, "grade", "grade", explanation)
+    assert grade is not None  # the pack schema demands grades whose last entry has no `when`
     ctx = replace(ctx, grade=grade)
     level = _choose(policy.handling_levels, ctx, t, "level", "handling_level", explanation)
     ctx = replace(ctx, handling_level=level)
@@ -208,8 +211,8 @@ def assess(policy: Policy, facts: Facts, calendar: WorkingCalendar, lang: str = 
                       tuple(warnings), tuple(explanation), frozenset(missing))
 
 
-def _choose(rules: tuple, ctx: _Context, t: _Texts, title: str, kind: str,
-            explanation: list[str]) -> Any:
+def _choose(rules: tuple[Choice, ...], ctx: _Context, t: _Texts, title: str, kind: str,
+            explanation: list[str]) -> str | None:
     """First match wins (the pack's last entry is unconditional); None if the pack has none."""
     for rule in rules:
         why = t.why(rule.when, ctx, "otherwise")
