@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
-from services.casework.queue import SlaBadge, as_of, sla_badges
+from services.casework.queue import SlaBadge, sla_badges
 from services.errors import InvalidInput
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, Actor, allowed_actions, case_for, case_scope, load_actor
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
+from services.rules.clock import as_of
 
 # field → (characters kept at the start, at the end): 110101********1234, 138****8000
 PII_FIELDS: dict[str, tuple[int, int]] = {"id_number": (6, 4), "phone": (3, 4), "account_no": (4, 4)}

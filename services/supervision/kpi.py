@@ -419,7 +419,8 @@ def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None]
     if unknown or not 1 <= days <= 366:
         raise InvalidInput("比较范围只能是部门和类别，天数 1–366。",
                            "Compare by department and category only, over 1–366 days.", field="scope")
-    department_id = department_by_code(uow.session, scope["department"]).id if scope.get("department") else None
+    department_code = scope.get("department")
+    department_id = department_by_code(uow.session, department_code).id if department_code else None
     if allowed.department_id is not None and department_id not in (None, allowed.department_id):
         raise NotPermitted("只能查看本部门的指标。", "You may only see your own department's KPIs.")
     category = scope.get("category") or None
@@ -433,5 +434,6 @@ def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None]
         frame = kpi_frame(uow.session, chosen, date_from=first, date_to=last, by="all", now=now)
         frames.append(frame.assign(period=name, date_from=first, date_to=last))
     both = pd.concat(frames, ignore_index=True).set_index("period")
-    change = both.loc["after", list(COLUMNS)].astype(float) - both.loc["before", list(COLUMNS)].astype(float)
+    by_period = both[list(COLUMNS)].astype(float).T  # a column per period: typed where loc[row, cols] is not
+    change = by_period["after"] - by_period["before"]
     return pd.concat([both, change.to_frame("change").T]).drop(columns=["group", "label"])

@@ -8,9 +8,10 @@ Tables carry Chinese column names; `to_xlsx` writes one sheet per table, `to_htm
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import Any, BinaryIO, TypedDict
 
 import pandas as pd
 from sqlalchemy import text
@@ -118,9 +119,17 @@ def system_report(uow: UnitOfWork, month: str, now: datetime | None = None) -> R
     return build_report(uow.session, SYSTEM, month, now)
 
 
+class _Period(TypedDict):
+    """The month every figure of the report is counted over (passed on as keywords)."""
+
+    date_from: date
+    date_to: date
+    now: datetime | None
+
+
 def build_report(session: Session, scope: Scope, month: str, now: datetime | None = None) -> Report:
     first, last = month_bounds(month)
-    period = {"date_from": first, "date_to": last, "now": now}
+    period = _Period(date_from=first, date_to=last, now=now)
     departments = dict(session.execute(text("SELECT code, name FROM departments")).tuples().all())
     scope_name = "全机构" if scope.department_id is None else session.scalar(
         text("SELECT name FROM departments WHERE id = :id"), {"id": scope.department_id})
@@ -156,7 +165,7 @@ def _cover(month: str, scope: str, generated: datetime, now: datetime | None) ->
 
 
 def _overview(totals: pd.DataFrame, findings: list[Finding]) -> pd.DataFrame:
-    figures: dict[str, Any] = totals.iloc[0].to_dict()
+    figures: dict[Hashable, Any] = totals.iloc[0].to_dict()
     rows = [(name, figures[num] if num else None, figures[den] if den else None, _rounded(column, figures[column]))
             for name, num, den, column, _ in OVERVIEW]
     rows += [("监督发现（整改事项）", None, None, len(findings)),
@@ -183,6 +192,7 @@ def _cases(session: Session, frame: pd.DataFrame, departments: dict[str, str],
            columns: tuple[str, ...]) -> pd.DataFrame:
     frame = frame.reindex(columns=list(columns)).copy()
     code = code_labels(session)
+    labels: dict[str, Callable[[Any], Any]]  # a cell as the report shows it
     labels = {"department": lambda v: departments.get(v, v), "state": lambda v: STATES_ZH.get(v, v),
               "category": lambda v: code("category", v), "grade": lambda v: code("grade", v),
               "to_role": lambda v: code("role", v), "reason": _escalation_reason,
@@ -210,7 +220,7 @@ def _is_rate(header: str) -> bool:
     return header.endswith("率")
 
 
-def to_xlsx(report: Report, path_or_buffer: str | IO[bytes]) -> None:
+def to_xlsx(report: Report, path_or_buffer: str | BinaryIO) -> None:
     """One sheet per table, Chinese sheet names; rates formatted as percentages; text never a formula."""
     export.write_xlsx(report.tables, path_or_buffer, _style)
 

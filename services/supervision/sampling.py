@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, literal, select, values
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from db.engine import UnitOfWork
 from db.models import CHANNELS, GRADES, STATES, Case, Department, User
@@ -146,7 +147,7 @@ def _stratum(plan: SamplingPlanInput) -> ColumnElement[str]:
     columns = {"department": Department.code, "grade": Case.grade, "category": Case.category,
                "channel": Case.channel}
     # A function call even unstratified: PostgreSQL refuses GROUP BY / ORDER BY a bare constant.
-    parts = [columns[name] for name in plan.stratify_by] or [literal("all", String)]
+    parts: list[SQLCoreOperations[str]] = [columns[name] for name in plan.stratify_by] or [literal("all", String)]
     return func.concat_ws("/", *parts)
 
 
@@ -242,7 +243,7 @@ def _assign_reviewers(session: Session, chosen: list[_Chosen]) -> list[int]:
         Review, Review.sample_item_id == SampleItem.id).where(Review.id.is_(None))
         .group_by(SampleItem.reviewer_id).subquery())
     reviewers = session.execute(select(User.id, User.department_id, func.coalesce(pending.c.n, 0)).outerjoin(
-        pending, pending.c.reviewer_id == User.id).where(User.active, User.roles.any(REVIEWER_ROLE))).all()
+        pending, pending.c.reviewer_id == User.id).where(User.active, User.roles.contains([REVIEWER_ROLE]))).all()
     load = {user_id: n for user_id, _, n in reviewers}
     assigned = []
     for case in chosen:
