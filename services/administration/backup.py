@@ -114,11 +114,14 @@ def _write_archive(out: Path, folder: Path, manifest: dict[str, Any]) -> None:
 def read_manifest(archive: Path) -> dict[str, Any]:
     try:
         with tarfile.open(archive) as tar:
-            manifest = json.load(tar.extractfile(MANIFEST))
+            member = tar.extractfile(MANIFEST)
+            if member is None:  # a link or a directory by that name: not one of our archives
+                raise KeyError(MANIFEST)
+            manifest = json.load(member)
     except (OSError, KeyError, tarfile.TarError, json.JSONDecodeError, TypeError):
         raise InvalidInput(f"{archive} 不是本系统的备份文件。", f"{archive} is not a backup of this system.",
                            field="file") from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InvalidInput("备份文件格式版本不受支持。", "This backup's format version is not supported.",
                            field="file")
     return manifest
@@ -140,7 +143,11 @@ def restore(archive: Path, owner_url: str, *, replace: bool = False) -> dict[str
         for database in manifest["databases"]:
             url = owner.set(database=names[database["role"]])
             dump = Path(tmp) / FILES[database["role"]]
-            with tar.extractfile(database["file"]) as source, dump.open("wb") as target:  # named members only
+            member = tar.extractfile(database["file"])  # named members only
+            if member is None:  # a link or a directory where the dump should be
+                raise InvalidInput("备份文件已损坏（缺少数据库转储）。",
+                                   "The backup is damaged (a database dump is missing).", field="file")
+            with member as source, dump.open("wb") as target:
                 shutil.copyfileobj(source, target)
             if _sha256(dump) != database["sha256"]:
                 raise InvalidInput("备份文件已损坏（校验和不符）。", "The backup is damaged (checksum mismatch).",
@@ -209,8 +216,8 @@ def _tools(conn: Connection) -> Path:
     """The directory of the pg_dump/pg_restore to use: see the module's version rule."""
     server = int(conn.scalar(text("SHOW server_version_num"))) // 10000
     candidates = []
-    if os.environ.get("DATABASE_URL") and shutil.which("pg_dump"):
-        candidates.append(Path(shutil.which("pg_dump")).parent)
+    if os.environ.get("DATABASE_URL") and (pg_dump := shutil.which("pg_dump")):
+        candidates.append(Path(pg_dump).parent)
     from db.embedded import EmbeddedServerError, bin_dir
 
     with contextlib.suppress(EmbeddedServerError):  # a shared-server deployment may not ship the wheel

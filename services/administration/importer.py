@@ -127,18 +127,23 @@ class _Cells:
 
     def instant(self, key: str, required: bool = False) -> datetime | None:
         value = self.row.values.get(key)
+        at: datetime | None
         if isinstance(value, datetime):
             at = value
         elif not cell_text(value):
-            return None if not required else self.fail(key, "必填。", "is required.")
+            if required:
+                self.fail(key, "必填。", "is required.")
+            return None
         else:
             at = _parse_time(cell_text(value))
             if at is None:
-                return self.fail(key, f"无法识别的时间“{cell_text(value)}”，应为 YYYY-MM-DD HH:MM。",
-                                 f"cannot read the time '{cell_text(value)}': expected YYYY-MM-DD HH:MM.")
+                self.fail(key, f"无法识别的时间“{cell_text(value)}”，应为 YYYY-MM-DD HH:MM。",
+                          f"cannot read the time '{cell_text(value)}': expected YYYY-MM-DD HH:MM.")
+                return None
         at = at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at  # no zone → Beijing time
         if at > self.ctx.now:
-            return self.fail(key, "不能晚于当前时间。", "cannot be in the future.")
+            self.fail(key, "不能晚于当前时间。", "cannot be in the future.")
+            return None
         return at
 
     def amount(self, key: str) -> Decimal:
@@ -384,7 +389,8 @@ def _replay(tx: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
     """The case's lifecycle, step by step at the sheet's times, through the same use cases as the UI."""
     t, v, responder = plan.times, plan.values, plan.responder_id
     ref = cases.intake(tx, responder, plan.form)
-    steps: list[tuple[str, Callable[..., cases.CaseRef], int, dict[str, Any]]] = [
+    # (time column, use case, actor: no handler unless forwarded, and then only its time is set, keywords)
+    steps: list[tuple[str, Callable[..., cases.CaseRef], int | None, dict[str, Any]]] = [
         ("forwarded_at", cases.forward, responder, {"department": v.get("department"), "handler_id": v.get(
             "handler_id"), "handling_form": v.get("handling_form")}),
         ("first_contact_at", cases.first_contact, v.get("handler_id"), {"note": v.get("first_contact_note")}),
