@@ -143,8 +143,11 @@ def restore(archive: Path, owner_url: str, *, replace: bool = False) -> dict[str
         for database in manifest["databases"]:
             url = owner.set(database=names[database["role"]])
             dump = Path(tmp) / FILES[database["role"]]
-            member = tar.extractfile(database["file"])  # named members only
-            if member is None:  # a link or a directory where the dump should be
+            try:
+                member = tar.extractfile(database["file"])  # named members only
+            except KeyError:  # missing, or a link to nothing in the archive
+                member = None
+            if member is None:  # or a directory where the dump should be
                 raise InvalidInput("备份文件已损坏（缺少数据库转储）。",
                                    "The backup is damaged (a database dump is missing).", field="file")
             with member as source, dump.open("wb") as target:
