@@ -23,13 +23,16 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# Lint first: CI runs exactly this target (issue 9 §7; mypy joins once services/ is clean).
+# Lint and types first: CI runs exactly this target (issue 9 §7): ruff, mypy strict on services/ and db/
+# (files and settings in pyproject.toml), then the tests.
 test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) -m bench

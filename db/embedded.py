@@ -347,8 +347,9 @@ def _pg_ctl(pgdata: Path, user: pwd.struct_passwd | None, args: list[str]) -> No
 
 def _run(command: list[str], user: pwd.struct_passwd | None, *, cwd: Path) -> None:
     """Run a PostgreSQL program, as the server's OS user when we are root (its own group, no root groups)."""
-    who = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False, **who)
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+                          user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+                          extra_groups=[] if user else None)
     if done.returncode:
         raise EmbeddedServerError(f"{Path(command[0]).name} failed ({done.returncode}): "
                                   f"{(done.stderr or done.stdout).strip()}")

@@ -151,6 +151,8 @@ def prepare(owner: Engine) -> None:
     Idempotent and run at every start (not only in a migration), so a restored database, a new table or a
     fresh replica always ends up with exactly these grants."""
     role = make_url(app_url(owner.url.render_as_string(hide_password=False))).username
+    if role is None:  # only an operator's DATABASE_APP_URL can leave the user out
+        raise RuntimeError("DATABASE_APP_URL must name the app's login role (see the README).")
     with owner.begin() as conn:
         conn.execute(select(func.pg_advisory_xact_lock(_PREPARE_LOCK)))
         _upgrade(conn)
@@ -173,9 +175,12 @@ def _ensure_app_role(conn: Connection, role: str) -> None:
     # password and lock each other out: there, only the replica creating the role sets it.
     if exists and os.environ.get("DATABASE_URL") and not os.environ.get("COMPLAINTS_APP_DB_PASSWORD"):
         return
+    import psycopg2.extensions
     from psycopg2.extensions import encrypt_password
 
-    verifier = encrypt_password(app_password(), role, conn.connection.dbapi_connection, "scram-sha-256")
+    raw = conn.connection.dbapi_connection
+    assert isinstance(raw, psycopg2.extensions.connection)  # make_engine only builds psycopg2 engines
+    verifier = encrypt_password(app_password(), role, raw, "scram-sha-256")
     conn.execute(text(f"ALTER ROLE {name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
                       "NOBYPASSRLS PASSWORD :verifier"), {"verifier": verifier})
 

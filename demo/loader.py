@@ -128,7 +128,8 @@ def _staff(uow: UnitOfWork, policy: Policy, fake: Faker, password: str
         people += [(f"demo.{code}.handler{i}", "handler", code) for i in range(1, 3 + min(load, 4) // 2)]
     people += [("demo.supervisor", "supervisor", None), ("demo.executive", "executive", None),
                ("demo.trainee", "trainee", None)]
-    users, ids = [], {}
+    users: list[DemoUser] = []
+    ids: dict[str, list[int]] = {}  # role, and role@department → user ids
     for username, role, department in people:
         user = create_user(uow, username, fake.name(), password, [role], department)
         users.append(DemoUser(username, user.display_name, (role,), department))
@@ -399,8 +400,10 @@ class _Runner:
                 head = self.ids[f"dept_head@{plan.department}"][0]
                 return svc.escalate(uow, head, ref.case_no, ref.version, to_role=pick(list(self.policy.roles)),
                                     reason=say(texts.ESCALATION_REASONS), at=at)
-            case "extend" | "resolve":
-                return getattr(self, kind)(ref, at)
+            case "extend":
+                return self.extend(ref, at)
+            case "resolve":
+                return self.resolve(ref, at)
             case "invalid":  # closed as invalid by the first responder, still explained (seed 002 art. 18(3))
                 return svc.mark_invalid(*mine, explanation=say(texts.INVALID_EXPLANATIONS), at=at)
             case "feedback":

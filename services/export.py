@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -33,7 +33,7 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=neutralise)
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], out: str | IO[bytes], style: SheetStyle | None = None) -> None:
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], out: str | BinaryIO, style: SheetStyle | None = None) -> None:
     """One sheet per frame (no index), every text cell inert; `style` may then format each sheet."""
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         for name, frame in sheets.items():

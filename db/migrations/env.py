@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection handed in by db.engine.migrate()."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 import db.session_models  # registers the sign-in session tables on Base
 import db.supervision_models  # noqa: F401 - registers the supervision tables on Base
@@ -10,7 +11,7 @@ from db.models import Base
 connection = context.config.attributes.get("connection")
 
 
-def run(conn) -> None:  # noqa: ANN001 - alembic passes a Connection
+def run(conn: Connection) -> None:
     context.configure(connection=conn, target_metadata=Base.metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()

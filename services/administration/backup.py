@@ -113,10 +113,13 @@ def _write_archive(out: Path, folder: Path, manifest: dict[str, Any]) -> None:
 def read_manifest(archive: Path) -> dict[str, Any]:
     try:
         with tarfile.open(archive) as tar:
-            manifest = json.load(tar.extractfile(MANIFEST))
+            member = tar.extractfile(MANIFEST)
+            if member is None:  # a link or a directory by that name: not one of our archives
+                raise KeyError(MANIFEST)
+            manifest = json.load(member)
     except (OSError, KeyError, tarfile.TarError, json.JSONDecodeError, TypeError):
         raise InvalidInput("error.backup.not_ours", field="file", archive=archive) from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InvalidInput("error.backup.version_unsupported", field="file")
     return manifest
 
@@ -135,7 +138,13 @@ def restore(archive: Path, owner_url: str, *, replace: bool = False) -> dict[str
         for database in manifest["databases"]:
             url = owner.set(database=names[database["role"]])
             dump = Path(tmp) / FILES[database["role"]]
-            with tar.extractfile(database["file"]) as source, dump.open("wb") as target:  # named members only
+            try:
+                member = tar.extractfile(database["file"])  # named members only
+            except KeyError:  # missing, or a link to nothing in the archive
+                member = None
+            if member is None:  # or a directory where the dump should be
+                raise InvalidInput("error.backup.dump_missing", field="file")
+            with member as source, dump.open("wb") as target:
                 shutil.copyfileobj(source, target)
             if _sha256(dump) != database["sha256"]:
                 raise InvalidInput("error.backup.damaged", field="file")
@@ -200,8 +209,8 @@ def _tools(conn: Connection) -> Path:
     """The directory of the pg_dump/pg_restore to use: see the module's version rule."""
     server = int(conn.scalar(text("SHOW server_version_num"))) // 10000
     candidates = []
-    if os.environ.get("DATABASE_URL") and shutil.which("pg_dump"):
-        candidates.append(Path(shutil.which("pg_dump")).parent)
+    if os.environ.get("DATABASE_URL") and (pg_dump := shutil.which("pg_dump")):
+        candidates.append(Path(pg_dump).parent)
     from db.embedded import EmbeddedServerError, bin_dir
 
     with contextlib.suppress(EmbeddedServerError):  # a shared-server deployment may not ship the wheel

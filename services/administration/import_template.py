@@ -73,15 +73,16 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
     and with `policy` the codes and labels of that pack."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook's one (active) sheet
     sheet.title = "案件"
     sheet.append([c.zh for c in COLUMNS])
     sheet.append([c.key for c in COLUMNS])
-    for cell, column in zip(sheet[1], COLUMNS, strict=True):
+    for number, (cell, column) in enumerate(zip(sheet[1], COLUMNS, strict=True), start=1):
         cell.font = Font(bold=True, color="C00000" if column.required else "000000")
-        sheet.column_dimensions[cell.column_letter].width = 16
+        sheet.column_dimensions[get_column_letter(number)].width = 16
     for cell in sheet[2]:
         cell.font, cell.fill = Font(italic=True, color="808080"), PatternFill("solid", fgColor="F2F2F2")
     sheet.freeze_panes = "A3"

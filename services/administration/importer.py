@@ -135,17 +135,22 @@ class _Cells:
 
     def instant(self, key: str, required: bool = False) -> datetime | None:
         value = self.row.values.get(key)
+        at: datetime | None
         if isinstance(value, datetime):
             at = value
         elif not cell_text(value):
-            return None if not required else self.fail(key, Phrase("error.import.required"))
+            if required:
+                self.fail(key, Phrase("error.import.required"))
+            return None
         else:
             at = _parse_time(cell_text(value))
             if at is None:
-                return self.fail(key, Phrase("error.import.bad_time", value=cell_text(value)))
+                self.fail(key, Phrase("error.import.bad_time", value=cell_text(value)))
+                return None
         at = at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at  # no zone → Beijing time
         if at > self.ctx.now:
-            return self.fail(key, Phrase("error.import.in_future"))
+            self.fail(key, Phrase("error.import.in_future"))
+            return None
         return at
 
     def amount(self, key: str) -> Decimal:
@@ -385,7 +390,8 @@ def _replay(tx: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
     """The case's lifecycle, step by step at the sheet's times, through the same use cases as the UI."""
     t, v, responder = plan.times, plan.values, plan.responder_id
     ref = cases.intake(tx, responder, plan.form)
-    steps: list[tuple[str, Callable[..., cases.CaseRef], int, dict[str, Any]]] = [
+    # (time column, use case, actor: no handler unless forwarded, and then only its time is set, keywords)
+    steps: list[tuple[str, Callable[..., cases.CaseRef], int | None, dict[str, Any]]] = [
         ("forwarded_at", cases.forward, responder, {"department": v.get("department"), "handler_id": v.get(
             "handler_id"), "handling_form": v.get("handling_form")}),
         ("first_contact_at", cases.first_contact, v.get("handler_id"), {"note": v.get("first_contact_note")}),

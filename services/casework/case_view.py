@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
-from services.casework.queue import SlaBadge, as_of, sla_badges
+from services.casework.queue import SlaBadge, sla_badges
 from services.errors import InvalidInput
 from services.institution import audit
 from services.institution.access import Actor, allowed_actions, case_for, case_scope, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
+from services.rules.clock import as_of
 from services.rules.policy import Policy
 from services.words import N_, text
 

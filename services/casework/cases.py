@@ -115,6 +115,7 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                               "cause", "flags") if k in form}, policy)
     customer = uow.session.get(Customer, parent.customer_id) if parent else _customer(uow, form)
+    assert customer is not None  # cases.customer_id is a NOT NULL foreign key
     assessment = assess(policy, facts, load_calendar(uow.session))
     department = department_by_code(uow.session, assessment.responsible_department)
     uow.flush()

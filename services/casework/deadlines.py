@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy import case as sql_case
@@ -31,14 +31,22 @@ def case_facts(case: Case) -> Facts:
                  flags=frozenset(case.flags), forwarded_at=case.forwarded_at, resolved_at=case.resolved_at)
 
 
-def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment) -> list[dict[str, Any]]:
+class DeadlineChange(TypedDict):
+    """A moved deadline as the timeline records it (ISO instants)."""
+
+    milestone: str
+    old: str
+    new: str
+
+
+def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment) -> list[DeadlineChange]:
     """Add the milestones the assessment now knows and move open, never-extended ones.
 
     Returns the changes (milestone, old, new) so the caller records them on the timeline.
     """
     rows = {d.milestone: d for d in uow.session.scalars(
         select(CaseDeadline).where(CaseDeadline.case_id == case.id))}
-    changes: list[dict[str, Any]] = []
+    changes: list[DeadlineChange] = []
     for milestone in assessment.milestones:
         row = rows.get(milestone.code)
         if row is None:

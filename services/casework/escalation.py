@@ -23,12 +23,13 @@ from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.deadlines import at_risk_sql, overdue_sql
-from services.casework.queue import SlaBadge, as_of, nearest_open_deadline, row_badges
+from services.casework.queue import SlaBadge, nearest_open_deadline, row_badges
 from services.errors import Conflict, NotPermitted
 from services.institution.access import answers, case_scope, load_actor, require_role
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
 from services.rules.calendar import format_deadline
+from services.rules.clock import as_of
 from services.rules.policy import ANSWERING_ROLES, Policy
 from services.rules.transitions import OPEN_STATES
 
@@ -200,7 +201,8 @@ def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime
     actor = load_actor(session, actor_id)
     require_role(actor, "acknowledge")
     escalation = session.scalar(select(Escalation).where(Escalation.id == escalation_id).with_for_update())
-    case_row = escalation and session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
+    case_row = (session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
+                if escalation else None)
     if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
         raise NotPermitted("error.escalation.not_in_scope", field="escalation_id")
     policy = policy_for(session, case_row.pack)

@@ -6,6 +6,7 @@ Customer phone and ID numbers print masked (RULES.md §6): the paper copy is fil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,11 +18,11 @@ from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from services.casework.case_view import mask, visible_case
 from services.casework.cases import SATISFACTION
-from services.casework.queue import as_of
 from services.institution import audit
 from services.institution.access import load_actor
 from services.institution.settings import policy_for
 from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.clock import as_of
 from services.rules.policy import Policy
 from services.words import text
 
@@ -116,8 +117,8 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
-    names = dict(session.execute(select(User.id, User.display_name).where(
-        User.id.in_([i for i in (case.first_responder_id, case.assignee_id) if i is not None]))).all())
+    names: dict[int | None, str] = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_([i for i in (case.first_responder_id, case.assignee_id) if i is not None]))).tuples().all())
     events = _last_events(uow, case)
     feedback, visit, archived = events.get("feedback"), events.get("return_visit"), events.get("archive")
     parent = session.get(Case, case.parent_case_id) if case.parent_case_id else None
@@ -174,7 +175,7 @@ def _section(key: str, rows: list[str], lang: str) -> str:
     return f"<section><h2>{escape(_word(key, lang))}</h2><table>{''.join(rows)}</table></section>"
 
 
-def _grid(key: str, heads: tuple[str, ...], cells: list[tuple[str, ...]], lang: str) -> str:
+def _grid(key: str, heads: tuple[str, ...], cells: Sequence[tuple[str, ...]], lang: str) -> str:
     head = "".join(f"<th>{escape(_word(h, lang))}</th>" for h in heads)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in cells)
     return f"<section><h2>{escape(_word(key, lang))}</h2><table><tr>{head}</tr>{body}</table></section>"
@@ -183,7 +184,10 @@ def _grid(key: str, heads: tuple[str, ...], cells: list[tuple[str, ...]], lang: 
 def to_html(form: HandlingForm, lang: str = "zh") -> str:
     """A self-contained printable A4 page of the form (Chinese labels by default)."""
     policy = form.policy
-    label = lambda kind, code: policy.label(kind, code, lang) if code else ""  # noqa: E731
+
+    def label(kind: str, code: str) -> str:
+        return policy.label(kind, code, lang) if code else ""
+
     satisfaction = text(f"satisfaction.{form.satisfaction}", lang) if form.satisfaction in SATISFACTION else ""
     sep = text("reason.sep", lang)
     intake = [_row("case_no", form.case_no, lang), _row("received_at", _when(form.received_at), lang),

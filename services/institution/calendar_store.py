@@ -17,4 +17,5 @@ def load_calendar(session: Session) -> WorkingCalendar:
         rows = session.scalars(select(CalendarDayRow)).all()
         years = session.scalars(select(CalendarYear.year)).all()
         session.info[CACHE] = WorkingCalendar((CalendarDay(r.day, DayType(r.day_type), r.name) for r in rows), years)
-    return session.info[CACHE]
+    calendar: WorkingCalendar = session.info[CACHE]  # only this function writes the key
+    return calendar

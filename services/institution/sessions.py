@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from db.engine import UnitOfWork
@@ -143,4 +144,5 @@ def end_all(uow: UnitOfWork, user_id: int, reason: str, now: datetime | None = N
     ended = uow.session.execute(update(UserSession).where(UserSession.user_id == user_id,
                                                           UserSession.ended_at.is_(None))
                                 .values(ended_at=as_of(now), end_reason=reason))
+    assert isinstance(ended, CursorResult)  # an UPDATE without RETURNING gives a cursor result
     return ended.rowcount

@@ -44,7 +44,8 @@ def edited_pack_data(session: Session, code: str) -> dict[str, Any] | None:
     if PACK_EDITS not in session.info:
         setting = session.get(Setting, PACK_EDITS)
         session.info[PACK_EDITS] = dict(setting.value or {}) if setting else {}
-    return session.info[PACK_EDITS].get(code)
+    edits: dict[str, dict[str, Any]] = session.info[PACK_EDITS]  # pack code → its edited data
+    return edits.get(code)
 
 
 @functools.lru_cache(maxsize=32)

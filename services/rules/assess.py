@@ -11,7 +11,8 @@ from typing import Any
 from services.errors import InvalidInput, PolicyError
 from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, due
 from services.rules.facts import FACT_KEYS as FACT_KEYS  # re-exported with parse_facts
-from services.rules.facts import Facts, check_facts
+from services.rules.facts import Facts as Facts  # re-exported: the assessment's input
+from services.rules.facts import check_facts
 from services.rules.facts import parse_facts as parse_facts
 from services.rules.policy import Citation, Condition, Label, Policy
 from services.rules.reasons import Phrase, Reason, cny, codes, instant, pack_text, phrase

@@ -248,6 +248,8 @@ class _PackReader(_Reader):
 
     def choices(self, top: dict[str, Any], key: str, allowed: Container[str]) -> tuple[Choice, ...]:
         entries = self.tables(top.get(key, []), key)
+        if key == "grades" and not entries:  # every case is graded: assess needs a catch-all grade
+            self.fail(key, Phrase("error.pack.needs_an_entry"))
         out: list[Choice] = []
         for i, entry in enumerate(entries):
             path = f"{key}[{i}]"

@@ -415,7 +415,8 @@ def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None]
     unknown = sorted(set(scope) - {"department", "category"})
     if unknown or not 1 <= days <= 366:
         raise InvalidInput("error.kpi.bad_compare_scope", field="scope")
-    department_id = department_by_code(uow.session, scope["department"]).id if scope.get("department") else None
+    department_code = scope.get("department")
+    department_id = department_by_code(uow.session, department_code).id if department_code else None
     if allowed.department_id is not None and department_id not in (None, allowed.department_id):
         raise NotPermitted("error.kpi.own_department_only")
     category = scope.get("category") or None
@@ -429,5 +430,6 @@ def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None]
         frame = kpi_frame(uow.session, chosen, date_from=first, date_to=last, by="all", now=now)
         frames.append(frame.assign(period=name, date_from=first, date_to=last))
     both = pd.concat(frames, ignore_index=True).set_index("period")
-    change = both.loc["after", list(COLUMNS)].astype(float) - both.loc["before", list(COLUMNS)].astype(float)
+    by_period = both[list(COLUMNS)].astype(float).T  # a column per period: typed where loc[row, cols] is not
+    change = by_period["after"] - by_period["before"]
     return pd.concat([both, change.to_frame("change").T]).drop(columns=["group", "label"])

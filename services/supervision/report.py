@@ -9,9 +9,10 @@ sheet per table, `to_html` a printable page.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import Any, BinaryIO, TypedDict
 
 import pandas as pd
 from sqlalchemy import text
@@ -105,10 +106,18 @@ def system_report(uow: UnitOfWork, month: str, now: datetime | None = None, lang
     return build_report(uow.session, SYSTEM, month, now, lang)
 
 
+class _Period(TypedDict):
+    """The month every figure of the report is counted over (passed on as keywords)."""
+
+    date_from: date
+    date_to: date
+    now: datetime | None
+
+
 def build_report(session: Session, scope: Scope, month: str, now: datetime | None = None,
                  lang: str = "zh") -> Report:
     first, last = month_bounds(month)
-    period = {"date_from": first, "date_to": last, "now": now}
+    period = _Period(date_from=first, date_to=last, now=now)
     departments = dict(session.execute(text("SELECT code, name FROM departments")).tuples().all())
     if lang != "zh":  # the directory's names are Chinese: a pack department goes by its pack label
         label = code_labels(session, lang)
@@ -149,7 +158,7 @@ def _cover(month: str, scope: str, generated: datetime, now: datetime | None, la
 
 
 def _overview(totals: pd.DataFrame, findings: list[Finding], lang: str) -> pd.DataFrame:
-    figures: dict[str, Any] = totals.iloc[0].to_dict()
+    figures: dict[Hashable, Any] = totals.iloc[0].to_dict()
     rows = [(word(f"kpi.column.{column}", lang), figures[num] if num else None, figures[den] if den else None,
              _rounded(column, figures[column])) for num, den, column in OVERVIEW]
     rows += [(word("report.findings", lang), None, None, len(findings)),
@@ -183,6 +192,7 @@ def _cases(session: Session, frame: pd.DataFrame, departments: dict[str, str],
             escalation_reason(code, rule if isinstance(rule, str) else None, _escalation_reason(reason) or "", lang)
             for rule, reason in zip(frame["rule_key"], frame["reason"], strict=True)])
     frame = frame.reindex(columns=list(columns)).copy()
+    labels: dict[str, Callable[[Any], Any]]  # a cell as the report shows it
     labels = {"department": lambda v: departments.get(v, v), "state": lambda v: word(f"state.{v}", lang),
               "category": lambda v: code("category", v), "grade": lambda v: code("grade", v),
               "to_role": lambda v: code("role", v),
@@ -215,7 +225,7 @@ def _is_value(header: str) -> bool:
     return header in {word("report.value", lang) for lang in LOCALES}
 
 
-def to_xlsx(report: Report, path_or_buffer: str | IO[bytes]) -> None:
+def to_xlsx(report: Report, path_or_buffer: str | BinaryIO) -> None:
     """One sheet per table, Chinese sheet names; rates formatted as percentages; text never a formula."""
     export.write_xlsx(report.tables, path_or_buffer, _style)
 

@@ -193,8 +193,10 @@ def _record_of(session: Session, case: Case, now: datetime) -> _Record:
     followed = session.scalar(select(CaseEvent.id).where(
         CaseEvent.case_id == case.id, CaseEvent.actor_id == case.first_responder_id,
         CaseEvent.event_type.not_in(("intake", "escalation"))).limit(1)) is not None
+    customer = session.get(Customer, case.customer_id)
+    assert customer is not None  # cases.customer_id is a NOT NULL foreign key
     return _Record(
-        case=case, policy=policy_for(session, case.pack), customer=session.get(Customer, case.customer_id),
+        case=case, policy=policy_for(session, case.pack), customer=customer,
         deadlines=session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
                                   .order_by(CaseDeadline.due_at)).all(),
         extensions=session.scalars(select(Extension).where(Extension.case_id == case.id)
@@ -213,6 +215,7 @@ def _assigned_item(session: Session, actor_id: int, item_id: int) -> tuple[Actor
     if item.reviewer_id != actor.id or not may(actor, "review"):
         raise NotPermitted("error.review.not_assigned_to_you")
     case = session.get(Case, item.case_id)
+    assert case is not None  # sample_items.case_id is a NOT NULL foreign key
     if actor.department_id is not None and actor.department_id == case.responsible_department_id:
         raise NotPermitted("error.review.own_department")
     return actor, item, case
@@ -306,7 +309,7 @@ def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, 
     uow.commit()
 
 
-def _action_rows(now: datetime) -> Select[tuple]:
+def _action_rows(now: datetime | None) -> Select[tuple[int, str, str, str, int, str, date, str, bool]]:
     today = as_of(now).date()  # due by the end of the due date, Shanghai time
     return (select(RectificationAction.id, Case.case_no, RectificationAction.finding, Department.code,
                    RectificationAction.owner_id, User.display_name, RectificationAction.due_date,

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, literal, select, values
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from db.engine import UnitOfWork
 from db.models import GRADES, STATES, Case, Department, User
@@ -137,7 +138,7 @@ def _stratum(plan: SamplingPlanInput) -> ColumnElement[str]:
     columns = {"department": Department.code, "grade": Case.grade, "category": Case.category,
                "channel": Case.channel}
     # A function call even unstratified: PostgreSQL refuses GROUP BY / ORDER BY a bare constant.
-    parts = [columns[name] for name in plan.stratify_by] or [literal("all", String)]
+    parts: list[SQLCoreOperations[str]] = [columns[name] for name in plan.stratify_by] or [literal("all", String)]
     return func.concat_ws("/", *parts)
 
 

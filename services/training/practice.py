@@ -218,7 +218,9 @@ def _act(uow: UnitOfWork, policy: Policy, staff: _Staff, scenario: Scenario, ste
          at: datetime) -> cases.CaseRef:
     v, no, version = step.values, ref.case_no, ref.version
     case = cases.case_by_number(uow, no)
-    department = v.get("department") or uow.session.get(Department, case.responsible_department_id).code
+    responsible = uow.session.get(Department, case.responsible_department_id)
+    assert responsible is not None  # cases.responsible_department_id is a NOT NULL foreign key
+    department = v.get("department") or responsible.code
     who = staff.who(step.by, department)
     match step.action:
         case "forward":
@@ -263,7 +265,9 @@ def _new_due(uow: UnitOfWork, policy: Policy, case: Case, milestone: str, new_du
     if new_due == "latest":
         return latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
                                 row.extensions)
-    return row.due_at + parse_duration(new_due)  # the loader checked the text
+    step_by = parse_duration(new_due)
+    assert step_by is not None  # the scenario loader refuses any other text
+    return row.due_at + step_by
 
 
 def library(uow: UnitOfWork, lang: str = "zh") -> list[ScenarioEntry]:
@@ -291,7 +295,7 @@ def reset_training(actor_id: int, main_uow: UnitOfWork, pack: str | None = None,
     if pack not in PACK_CODES:
         raise InvalidInput("error.pack.unknown", field="pack", pack=pack)
     engine = training or training_engine()
-    _recreate(main_uow.session.get_bind(), engine)
+    _recreate(main_uow.session.get_bind().engine, engine)
     seeded = seed_training(engine, pack)
     training_user(engine, actor.username, actor.display_name, actor.roles)
     audit.record(main_uow.session, actor.id, "training_reset", pack=pack, database=engine.url.database,
@@ -333,6 +337,6 @@ def enter_training(main_uow: UnitOfWork, actor_id: int, training: Engine | None 
     """
     actor = load_actor(main_uow.session, actor_id)
     require_page(actor, "training")
-    engine = training or training_engine_for(main_uow.session.get_bind())
+    engine = training or training_engine_for(main_uow.session.get_bind().engine)
     seed_training(engine, active_pack_code(main_uow.session) or "")
     return training_user(engine, actor.username, actor.display_name, actor.roles)

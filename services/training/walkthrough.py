@@ -21,13 +21,13 @@ from db.models import Case, CaseDeadline, CaseEvent, Setting, User
 from services.casework.case_view import visible_case
 from services.casework.cases import missing_for_archive
 from services.casework.deadlines import case_facts, pack_events
-from services.casework.queue import as_of
 from services.errors import InvalidInput, PolicyError
 from services.institution.access import Actor, load_actor, may
 from services.institution.calendar_store import load_calendar
 from services.institution.settings import policy_for
 from services.rules.assess import assess, latest_extension
 from services.rules.calendar import SHANGHAI, due, format_deadline
+from services.rules.clock import as_of
 from services.rules.policy import Policy
 from services.rules.transitions import ACTION_STATES, RE_COMPLAINT_FROM, actions_in
 from services.training.scenarios import LIBRARY, SCENARIO_DIR
@@ -326,7 +326,7 @@ def _action_notes(c: _Case, action: str, now: datetime) -> list[str]:
 def _visit_window(c: _Case, now: datetime) -> list[str]:
     row = c.rows.get("return_visit")
     rule = next((m for m in c.policy.milestones if m.code == "return_visit" and m.window_opens), None)
-    if row is None or rule is None:
+    if row is None or rule is None or rule.window_opens is None:
         return []
     opens = due(c.calendar, rule.window_opens, row.starts_at).at
     return [say(c.lang, "too_early", opens=format_deadline(opens), source=row.source)] if now < opens else []

@@ -3,6 +3,7 @@ timelines and a working app running as its least-privileged role."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -102,6 +103,44 @@ def test_a_damaged_or_foreign_archive_is_refused_before_anything_is_touched(bank
     with pytest.raises(InvalidInput, match="not a backup"):
         backup.restore(foreign, target, replace=True)
     assert row_counts(target)["cases"] == 3
+
+
+def archive_with(tmp_path, manifest: dict | None, directories: tuple[str, ...] = ()):
+    """A tar whose manifest is `manifest` (a directory when None), with empty `directories` beside it."""
+    archive = tmp_path / "crafted.tar"
+    with tarfile.open(archive, "w") as tar:
+        entry = tarfile.TarInfo(backup.MANIFEST)
+        if manifest is None:
+            entry.type = tarfile.DIRTYPE
+            tar.addfile(entry)
+        else:
+            data = json.dumps(manifest).encode()
+            entry.size = len(data)
+            tar.addfile(entry, io.BytesIO(data))
+        for name in directories:
+            folder = tarfile.TarInfo(name)
+            folder.type = tarfile.DIRTYPE
+            tar.addfile(folder)
+    return archive
+
+
+def test_an_archive_whose_manifest_is_not_a_file_is_not_a_backup(tmp_path):
+    with pytest.raises(InvalidInput, match="not a backup"):
+        backup.read_manifest(archive_with(tmp_path, None))
+
+
+@pytest.mark.parametrize("directories", [(), ("main.dump",)], ids=["dump missing", "dump a directory"])
+def test_an_archive_without_its_dump_is_refused_as_damaged_before_anything_is_created(engine, admin_engine, fresh,
+                                                                                      tmp_path, directories):
+    with engine.connect() as conn:
+        revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    manifest = {"format": backup.FORMAT, "revision": revision,
+                "databases": [{"role": "main", "file": "main.dump", "sha256": "0" * 64}]}
+    with pytest.raises(InvalidInput, match="damaged"):
+        backup.restore(archive_with(tmp_path, manifest, directories), fresh)
+    with admin_engine.connect() as conn:
+        assert conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                           {"d": make_url(fresh).database}) is None
 
 
 def cli(owner_url: str, *args: str) -> subprocess.CompletedProcess[str]:

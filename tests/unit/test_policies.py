@@ -198,6 +198,7 @@ def test_category_with_an_unknown_department() -> None:
     (lambda d: d["grades"][0]["when"].update(grades=["major"]), "grades[0].when.grades: unknown key"),
     (lambda d: d["grades"][2].update(when={"cause": "company"}),
      "grades[2]: only the last entry has no `when`"),
+    (lambda d: d.update(grades=[]), "grades: needs at least one entry"),
     (lambda d: d["milestones"][1].update(start="forwarded"),
      "milestones[1].start: differs from milestones[0] for the same milestone"),
     (lambda d: d["extension"].update(milestones=["return_visit"]),

@@ -4,6 +4,8 @@ Revision ID: 0003
 Revises: 0002
 """
 
+from datetime import datetime
+
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -23,7 +25,7 @@ def _ck(table: str, name: str, sql: str) -> sa.CheckConstraint:
     return sa.CheckConstraint(sql, name=op.f(f"ck_{table}_{name}"))
 
 
-def _created_at() -> sa.Column:
+def _created_at() -> sa.Column[datetime]:
     return sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
 
 
