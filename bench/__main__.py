@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bench.data import Institution, build, check, distribution, month_before, temporary_engine
-from db.engine import ROOT, UnitOfWork
+from db.engine import ROOT
 from services.casework.case_view import case_detail
 from services.casework.cases import intake
 from services.casework.escalation import board, run_automatic_escalations
@@ -30,6 +30,7 @@ from services.rules.calendar import SHANGHAI, WorkingCalendar
 from services.rules.packs import load_policy
 from services.supervision.kpi import kpi_cases, kpis
 from services.supervision.report import monthly_report
+from services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from faker import Faker
 from sqlalchemy import Connection, Engine, select, text
 
 from db import embedded
-from db.engine import UnitOfWork, embedded_server_url, make_engine, migrate
+from db.engine import embedded_server_url, make_engine, migrate
 from db.models import Case, CaseDeadline
 from demo import texts
 from services.casework.deadlines import case_facts
@@ -43,6 +43,7 @@ from services.rules.calendar import SHANGHAI, WorkingCalendar, due
 from services.rules.packs import load_policy
 from services.rules.policy import Policy
 from services.rules.transitions import OPEN_STATES
+from services.unit_of_work import UnitOfWork
 
 CASES_PER_HANDLER = 5000  # a year's cases per handler; 300k a year → ~60 handlers in the busiest department
 CASES_PER_CLERK = 15000

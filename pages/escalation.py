@@ -9,7 +9,6 @@ from dashboard.session import page_user, uow
 from dashboard.text import literal
 from services.casework.escalation import acknowledge, board, grouped, run_automatic_escalations
 from services.errors import DomainError
-from services.institution.settings import active_policy
 from services.supervision.reviews import overdue_actions
 
 user = page_user("escalation")
@@ -17,7 +16,7 @@ st.title(t("board.title"))
 with uow() as work:  # the pack's rules run on page load; each escalation is recorded once (issue 4 §4)
     created = run_automatic_escalations(work)
 with uow() as work:
-    rows, policy = board(work, user.id), active_policy(work.session)
+    rows, policy = board(work, user.id), work.policy()
     late_actions = overdue_actions(work, user.id)
 if created:
     st.info(t("board.auto", count=created))

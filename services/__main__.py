@@ -108,8 +108,8 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     """Scripted first-run set-up; prints the demo users and their shared password once."""
-    from db.engine import UnitOfWork  # only set-up needs a database
-    from services.administration.setup import first_run_setup
+    from demo.loader import set_up
+    from services.unit_of_work import transaction  # only set-up needs a database
 
     try:
         with open(args.password_file, encoding="utf-8") as handle:
@@ -117,9 +117,9 @@ def cmd_setup(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"无法读取密码文件：{exc}", f"cannot read the password file: {exc}",
                            field="password-file") from None
-    with UnitOfWork() as uow:
-        result = first_run_setup(uow, pack=args.pack, admin_username=args.admin, admin_name=args.name or args.admin,
-                                 admin_password=password, demo=args.demo, demo_cases=args.demo_cases)
+    with transaction() as uow:
+        result = set_up(uow, pack=args.pack, admin_username=args.admin, admin_name=args.name or args.admin,
+                        admin_password=password, demo=args.demo, demo_cases=args.demo_cases)
     zh = args.lang == "zh"
     print(f"管理员 {result.admin_username} 已创建，政策包 {result.pack} 已启用。" if zh
           else f"Admin {result.admin_username} created; policy pack {result.pack} active.")
@@ -137,10 +137,10 @@ COMMANDS: dict[str, Command] = {"assess": cmd_assess, "calendar": cmd_calendar, 
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.supervision.report import system_report, to_html, to_xlsx
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:
+    with transaction() as uow:
         report = system_report(uow, args.month)
     if args.out.lower().endswith((".html", ".htm")):
         with open(args.out, "w", encoding="utf-8") as handle:
@@ -152,10 +152,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_kpi(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.supervision.kpi import SYSTEM, kpi_frame
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:
+    with transaction() as uow:
         frame = kpi_frame(uow.session, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
                           by=args.by)
     print(frame.to_json(orient="records", force_ascii=False) if args.json else frame.to_string(index=False))
@@ -163,10 +163,10 @@ def cmd_kpi(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.administration.importer import import_file, user_id_by_username
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:
+    with transaction() as uow:
         result = import_file(uow, user_id_by_username(uow, args.username), args.file)
     for error in result.errors:  # every bad cell, one line each
         message = error.message_zh if args.lang == "zh" else error.message_en
@@ -215,11 +215,11 @@ def _audit_parser(commands: Any) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.institution.audit import verify
+    from services.unit_of_work import transaction
 
     head = _head(args.head) if args.head else None
-    with UnitOfWork() as uow:
+    with transaction() as uow:
         result = verify(uow.session, head)
     zh = args.lang == "zh"
     print(f"已检查 {result.rows} 行；链头 {result.head_seq}:{result.head_hash}" if zh
@@ -257,10 +257,10 @@ def _escalate_parser(commands: Any) -> None:
 
 
 def cmd_escalate(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.casework.escalation import run_automatic_escalations
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:  # several servers' cron at once: ON CONFLICT keeps each escalation single
+    with transaction() as uow:  # several servers' cron at once: ON CONFLICT keeps each escalation single
         created = run_automatic_escalations(uow)
     print(f"新增自动升级 {created} 件" if args.lang == "zh" else f"{created} new automatic escalations")
     return 0
@@ -273,11 +273,10 @@ def calendar_for(args: argparse.Namespace) -> WorkingCalendar:
     """The shipped calendar, or with `--db` the institution's edited one (RULES.md §3)."""
     if not args.db:
         return WorkingCalendar.shipped()
-    from db.engine import UnitOfWork  # only --db needs a database
-    from services.institution.calendar_store import load_calendar
+    from services.unit_of_work import UnitOfWork  # only --db needs a database
 
     with UnitOfWork() as uow:
-        return load_calendar(uow.session)
+        return uow.calendar()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

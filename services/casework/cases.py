@@ -15,20 +15,17 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from services.institution.access import Actor, case_for, load_actor, require_role
-from services.institution.calendar_store import load_calendar
 from services.institution.directory import department_by_code
-from services.institution.settings import active_policy, policy_for
 from services.rules import validation
 from services.rules.assess import assess, latest_extension, parse_facts
 from services.rules.calendar import SHANGHAI, format_deadline
-from services.rules.clock import as_of
 from services.rules.policy import Policy
 from services.rules.transitions import states_for
+from services.unit_of_work import UnitOfWork
 
 SATISFACTION = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
 
@@ -77,7 +74,7 @@ def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: st
     if case.state not in states_for(action):
         raise InvalidTransition(f"案件当前状态为“{case.state}”，不能执行此操作（{action}）。",
                                 f"The case is '{case.state}'; '{action}' is not allowed now.", field="state")
-    return actor, case, policy_for(uow.session, case.pack)
+    return actor, case, uow.policy(case.pack)
 
 
 def _record(uow: UnitOfWork, case: Case, actor: Actor | None, event_type: str, at: datetime,
@@ -91,7 +88,7 @@ def _record(uow: UnitOfWork, case: Case, actor: Actor | None, event_type: str, a
 
 def _finish(uow: UnitOfWork, case: Case) -> CaseRef:
     uow.flush()  # bumps case.version
-    uow.commit()
+    uow.flush()
     return _ref(case)
 
 
@@ -119,7 +116,7 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                               "cause", "flags") if k in form}, policy)
     customer = uow.session.get(Customer, parent.customer_id) if parent else _customer(uow, form)
-    assessment = assess(policy, facts, load_calendar(uow.session))
+    assessment = assess(policy, facts, uow.calendar())
     department = department_by_code(uow.session, assessment.responsible_department)
     uow.flush()
     case = Case(case_no=_next_case_no(uow, facts.received_at), pack=policy.code, channel=facts.channel,
@@ -159,7 +156,7 @@ def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
     earlier = _submitted_before(uow, actor, form)
     if earlier is not None:
         return _ref(earlier)
-    policy = active_policy(uow.session)
+    policy = uow.policy()
     case = _register(uow, actor, form, policy)
     if form.get("resolved_at_intake"):
         _resolve_at_intake(uow, actor, case, policy, form)
@@ -193,7 +190,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
             or not {"handler", "dept_head"} & set(handler.roles):
         raise InvalidInput("请选择该部门的在岗处理人。", "Choose an active handler of that department.",
                            field="handler")
-    at = as_of(at)
+    at = uow.at(at)
     case.responsible_department_id, case.assignee_id = target.id, handler.id
     case.handling_form, case.forwarded_at = handling_form, at
     _record(uow, case, actor, "forward", at, "forwarded", handling_form,
@@ -205,7 +202,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
 
 def _reassess(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, at: datetime) -> None:
     """Milestones starting at forwarding or resolution get their deadlines now (RULES.md §4)."""
-    changes = sync_deadlines(uow, case, assess(policy, case_facts(case), load_calendar(uow.session)))
+    changes = sync_deadlines(uow, case, assess(policy, case_facts(case), uow.calendar()))
     if changes:
         _record(uow, case, actor, "deadlines_recomputed", at, note="start of milestone", changes=changes)
 
@@ -215,7 +212,7 @@ def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *,
     """The department's first contact with the customer (seed 000 art. 17(3), 001 art. 17)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact")
     note = _text({"note": note}, "note", "联系情况", "what was said")
-    at = as_of(at)
+    at = uow.at(at)
     case.first_contact_at = at
     _record(uow, case, actor, "first_contact", at, "in_progress", note)
     mark_met(uow, case, policy, "first_contact", at)
@@ -236,7 +233,7 @@ def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, fact_
     if case.compensation_paid > 0:
         case.signed_confirmation = _text({"signed_confirmation": signed_confirmation}, "signed_confirmation",
                                          "客户签字确认记录", "customer's signed confirmation")
-    at = as_of(at)
+    at = uow.at(at)
     case.outcome, case.resolved_at = "resolved", at
     _record(uow, case, actor, "resolve", at, "resolved", case.fact_finding, measures=case.measures,
             accountability=case.accountability, compensation_paid=str(case.compensation_paid))
@@ -250,7 +247,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     """Close as invalid: still explained to the customer, and feedback must follow (seed 002 art. 18(3))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "invalid")
     explanation = _text({"explanation": explanation}, "explanation", "向客户所作的解释", "explanation to the customer")
-    at = as_of(at)
+    at = uow.at(at)
     case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
     case.measures, case.accountability = "解释说明", "无"
     _record(uow, case, actor, "invalid", at, "resolved", explanation)
@@ -263,7 +260,7 @@ def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, meth
     """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
     method = _text({"method": method}, "method", "反馈方式", "feedback method")
-    at = as_of(at)
+    at = uow.at(at)
     case.satisfaction, case.feedback_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "feedback", at, "feedback_given", note or None, method=method,
             satisfaction=case.satisfaction)
@@ -277,7 +274,7 @@ def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit")
     method = _text({"method": method}, "method", "回访方式", "visit method")
     note = _text({"note": note}, "note", "回访情况", "what the customer said")
-    at = as_of(at)
+    at = uow.at(at)
     case.satisfaction, case.return_visit_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "return_visit", at, "return_visit", note, method=method,
             satisfaction=case.satisfaction)
@@ -309,7 +306,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
         raise InvalidInput(f"处理单尚不完整，不能归档：缺少 {', '.join(missing)}。",
                            f"The handling form is incomplete, cannot archive: missing {', '.join(missing)}.",
                            field=missing[0])
-    at = as_of(at)
+    at = uow.at(at)
     case.closed_at = case.closed_at or at
     _record(uow, case, actor, "archive", at, "archived")
     return _finish(uow, case)
@@ -320,7 +317,7 @@ def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, reas
     """The customer withdraws: processing ends that day, with the reason (RULES.md §2)."""
     actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw")
     reason = _text({"reason": reason}, "reason", "撤诉原因", "reason for withdrawal")
-    at = as_of(at)
+    at = uow.at(at)
     case.outcome, case.closed_at = "withdrawn", at
     _record(uow, case, actor, "withdraw", at, "withdrawn", reason)
     waive_open(uow, case)
@@ -360,8 +357,8 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milest
     if row is None:
         raise InvalidInput(f"节点“{milestone}”没有未完成的期限，无需延期。",
                            f"Milestone '{milestone}' has no open deadline to extend.", field="milestone")
-    new_due, informed = as_of(new_due), as_of(customer_informed_at)
-    latest = latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
+    new_due, informed = uow.at(new_due), uow.at(customer_informed_at)
+    latest = latest_extension(policy, uow.calendar(), milestone, row.starts_at, row.due_at,
                               row.extensions)
     if not row.due_at < new_due <= latest:
         raise InvalidInput(f"新期限须晚于 {format_deadline(row.due_at)}，且不晚于 {format_deadline(latest)}。",
@@ -371,10 +368,10 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milest
                               reason=reason, customer_informed_at=informed,
                               customer_informed_method=informed_method, requested_by_id=actor.id))
     old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
-    _record(uow, case, actor, "extension", as_of(at), note=reason, milestone=milestone,
+    _record(uow, case, actor, "extension", uow.at(at), note=reason, milestone=milestone,
             old_due=old_due.isoformat(), new_due=new_due.isoformat(), customer_informed_at=informed.isoformat(),
             informed_method=informed_method)
-    case.updated_at = as_of(at)  # an extension changes the case: bump its version
+    case.updated_at = uow.at(at)  # an extension changes the case: bump its version
     return _finish(uow, case)
 
 
@@ -388,7 +385,7 @@ def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, not
         raise InvalidTransition("该案件无需报备总部，或已报备。", "This case owes no report to headquarters.",
                                 field="report_hq")
     note = _text({"note": note}, "note", "报备内容", "what was reported")
-    at = as_of(at)
+    at = uow.at(at)
     _record(uow, case, actor, "report_hq", at, note=note)
     mark_met(uow, case, policy, "report_hq", at)
     case.updated_at = at  # the report changes the case: bump its version
@@ -410,7 +407,7 @@ def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_r
         raise InvalidInput(f"上报对象“{to_role}”不在本政策包中。", f"'{to_role}' is not a role of this pack.",
                            field="to_role")
     reason = _text({"reason": reason}, "reason", "上报原因", "reason")
-    _escalate(uow, case, actor, to_role, None, reason, as_of(at))
+    _escalate(uow, case, actor, to_role, None, reason, uow.at(at))
     return _finish(uow, case)
 
 

@@ -13,14 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import policy_for
 from services.rules.assess import Assessment, Facts, assess
 from services.rules.calendar import WorkingCalendar, at_risk_from
 from services.rules.policy import Policy
 from services.rules.transitions import CLOSED_STATES
+from services.unit_of_work import UnitOfWork
 
 
 def case_facts(case: Case) -> Facts:
@@ -70,16 +68,16 @@ def waive_open(uow: UnitOfWork, case: Case) -> None:
 
 def recompute_open_deadlines(uow: UnitOfWork, actor_id: int, reason: str) -> int:
     """After a calendar edit, re-assess every open case and record each change on its timeline."""
-    calendar: WorkingCalendar = load_calendar(uow.session)
+    calendar: WorkingCalendar = uow.calendar()
     cases = uow.session.scalars(select(Case).where(
         Case.state.not_in(CLOSED_STATES),
         Case.id.in_(select(CaseDeadline.case_id).where(CaseDeadline.status == "open")))).all()
     changed = 0
     for case in cases:
-        changes = sync_deadlines(uow, case, assess(policy_for(uow.session, case.pack), case_facts(case), calendar))
+        changes = sync_deadlines(uow, case, assess(uow.policy(case.pack), case_facts(case), calendar))
         if changes:
             changed += 1
-            uow.session.add(CaseEvent(case_id=case.id, at=datetime.now().astimezone(), actor_id=actor_id,
+            uow.session.add(CaseEvent(case_id=case.id, at=uow.now(), actor_id=actor_id,
                                       event_type="deadlines_recomputed", note=reason,
                                       data={"changes": changes}))
     uow.flush()

@@ -7,11 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, func, select
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, Escalation
 from services.casework.queue import at_risk_sql
 from services.institution.access import Actor, case_scope, load_actor
-from services.rules.calendar import SHANGHAI
+from services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
 
 def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[WorkCount]:
     """Only what needs this user, by role (issue 3 §6); zero counts are left out."""
-    now = now or datetime.now(SHANGHAI)
+    now = uow.at(now)
     actor = load_actor(uow.session, actor_id)
     mine = Case.assignee_id == actor.id
     counts: list[WorkCount] = []
@@ -42,7 +41,7 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
                       "queue", {"view": "assigned"}),
             WorkCount("overdue", _count(uow, actor, mine, _overdue(now)), "queue",
                       {"view": "assigned"}),
-            WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow.session, now)), "queue",
+            WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow, now)), "queue",
                       {"view": "assigned"}),
         ]
     if "intake" in actor.roles:

@@ -19,13 +19,13 @@ import pandas as pd
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import AuditEvent, Case, User
 from services.errors import InvalidInput
 from services.export import neutralised
 from services.institution.access import load_actor, require_role
 from services.rules.calendar import SHANGHAI
 from services.rules.clock import as_of
+from services.unit_of_work import UnitOfWork
 
 # The codes written today (the page's action filter and the catalogue's labels follow this list).
 ACTIONS = (
@@ -55,7 +55,7 @@ def record_once(uow: UnitOfWork, actor_id: int, action: str, case_id: int, at: d
 
     Checked again under the chain's lock, so two reruns at the same instant still write one row.
     """
-    when = as_of(at)
+    when = uow.at(at)
     recent = select(AuditEvent.id).where(AuditEvent.case_id == case_id, AuditEvent.actor_id == actor_id,
                                          AuditEvent.action == action, AuditEvent.at > when - VIEW_WINDOW).limit(1)
     if uow.session.scalar(recent) is not None:
@@ -64,7 +64,7 @@ def record_once(uow: UnitOfWork, actor_id: int, action: str, case_id: int, at: d
     fresh = uow.session.scalar(recent) is None  # a new statement sees what committed while we waited
     if fresh:
         record(uow.session, actor_id, action, case_id=case_id, at=when)
-    uow.commit()
+    uow.flush()
     return fresh
 
 
@@ -75,7 +75,7 @@ def downloaded(uow: UnitOfWork, actor_id: int, what: str, file_name: str, *, ref
     case_id = uow.session.scalar(select(Case.id).where(Case.case_no == case_no)) if case_no else None
     record(uow.session, actor.id, "downloaded", case_id=case_id, what=what, file=file_name, ref=ref,
            case_no=case_no)
-    uow.commit()
+    uow.flush()
 
 
 # --- proof --------------------------------------------------------------------------------------------

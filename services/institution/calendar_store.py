@@ -1,4 +1,5 @@
-"""The institution's working calendar in the database (RULES.md §3); editing it is administration's."""
+"""The institution's working calendar in the database (RULES.md §3): its shipped years. Reading it is the
+unit of work's (`uow.calendar()`, issue 9 §1); editing it is administration's."""
 
 from __future__ import annotations
 
@@ -6,18 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import CalendarDayRow, CalendarYear
-from services.rules.calendar import CalendarDay, DayType, WorkingCalendar, shipped_special_days, shipped_years
-
-CACHE = "working_calendar"  # session.info key: many service calls in one transaction read it once
-
-
-def load_calendar(session: Session) -> WorkingCalendar:
-    """The calendar, read once per session (unit of work); `set_calendar_day` drops the copy."""
-    if CACHE not in session.info:
-        rows = session.scalars(select(CalendarDayRow)).all()
-        years = session.scalars(select(CalendarYear.year)).all()
-        session.info[CACHE] = WorkingCalendar((CalendarDay(r.day, DayType(r.day_type), r.name) for r in rows), years)
-    return session.info[CACHE]
+from services.rules.calendar import shipped_special_days, shipped_years
 
 
 def seed_shipped_calendar(session: Session) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.errors import InvalidInput
+from services.rules import clock
 from services.rules.calendar import SHANGHAI
 
 CONTENT_CHARS = 20_000  # a complaint's content: several pages of a letter
@@ -109,6 +110,6 @@ def received_at(at: datetime, now: datetime | None = None, field: str = "receive
     if at < EARLIEST:
         raise InvalidInput("受理时间不能早于 2000-01-01。", "The time of receipt cannot be before 2000-01-01.",
                            field=field)
-    if not planned and at > (now or datetime.now(SHANGHAI)) + CLOCK_SKEW:
+    if not planned and at > (now or clock.now()) + CLOCK_SKEW:
         raise InvalidInput("受理时间不能晚于当前时间。", "The time of receipt cannot be in the future.", field=field)
     return at

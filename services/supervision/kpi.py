@@ -25,14 +25,13 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Setting
 from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
 from services.institution.access import SEES_ALL, load_actor, require_role
 from services.institution.directory import department_by_code
-from services.institution.settings import active_pack_code, active_policy, policy_for
 from services.rules.calendar import SHANGHAI
+from services.unit_of_work import UnitOfWork
 
 DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
 KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "satisfaction",
@@ -160,15 +159,15 @@ def scope_for(session: Session, actor_id: int) -> Scope:
                        "Only department heads, supervisors, executives and admins may see KPIs.")
 
 
-def window(date_from: date, date_to: date, now: datetime | None = None) -> dict[str, Any]:
+def window(date_from: date, date_to: date, now: datetime) -> dict[str, Any]:
     """SQL parameters of a period of whole Shanghai days, both ends included."""
     if date_to < date_from:
         raise InvalidInput("结束日期早于开始日期。", "The end date is before the start date.", field="date_to")
-    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+    if now.tzinfo is None or now.utcoffset() is None:
         raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field="now")
     return {"start": datetime.combine(date_from, time(0), SHANGHAI),
             "end": datetime.combine(date_to + timedelta(days=1), time(0), SHANGHAI),
-            "first_day": date_from, "last_day": date_to, "now": now or datetime.now(SHANGHAI)}
+            "first_day": date_from, "last_day": date_to, "now": now}
 
 
 _SNAPSHOTS = {
@@ -230,10 +229,11 @@ def _kpi_sql(scope: Scope, by: str, per_month: bool) -> str:
             f"FROM keyset {joins} ORDER BY {', '.join(reversed(keys))}")
 
 
-def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date, by: str,
+def kpi_frame(uow: UnitOfWork, scope: Scope, *, date_from: date, date_to: date, by: str,
               per_month: bool = False, now: datetime | None = None) -> pd.DataFrame:
     """The KPIs of `scope` by one dimension (and month); no permission check: callers resolve the scope."""
-    result = session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, window(date_from, date_to, now)))
+    period = window(date_from, date_to, uow.at(now, "now"))
+    result = uow.session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, period))
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys())).rename(columns={"grp": "group"})
     frame = frame[(["month"] if per_month else []) + ["group", "label", *COLUMNS]]
     if frame.empty and by == "all" and not per_month:  # a period without cases still has its figures
@@ -242,15 +242,14 @@ def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date,
     for column in (*RATES, "avg_handling_hours", "p90_handling_hours"):
         frame[column] = frame[column].astype(float)
     if by in ("category", "channel", "grade"):
-        label = code_labels(session)
+        label = code_labels(uow)
         frame["label"] = [label(by, code) for code in frame["group"]]
     return frame
 
 
-def code_labels(session: Session) -> Callable[[str, str], str]:
+def code_labels(uow: UnitOfWork) -> Callable[[str, str], str]:
     """`label(kind, code)`: the Chinese label of a code in the active pack as edited (the code when none is active)."""
-    pack = active_pack_code(session)
-    policy = policy_for(session, pack) if pack else None
+    policy = uow.policy() if uow.active_pack_code() else None
     return lambda kind, code: policy.label(kind, code) if policy else code
 
 
@@ -258,18 +257,18 @@ def kpis(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: 
          now: datetime | None = None) -> pd.DataFrame:
     """Every KPI for a period by department | person | category | channel | grade | month | all,
     with numerator and denominator next to each rate."""
-    return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
+    return kpi_frame(uow, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
                      now=now)
 
 
 def monthly_trend(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str = "all",
                   now: datetime | None = None) -> pd.DataFrame:
     """The KPIs month by month (each figure in the month of its anchor), per group of `by`."""
-    return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
+    return kpi_frame(uow, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
                      per_month=True, now=now)
 
 
-def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str | None, date_from: date,
+def case_frame(uow: UnitOfWork, scope: Scope, *, kpi: str, by: str, group: str | None, date_from: date,
                date_to: date, now: datetime | None = None, limit: int | None = None,
                offset: int = 0) -> pd.DataFrame:
     """The rows behind one figure: `in_numerator` marks those counted in a rate's numerator."""
@@ -284,8 +283,8 @@ def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str 
            f"COALESCE(u.username, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
            f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
            f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, {family.order}c.case_no{page}")
-    params = {**_params(scope, window(date_from, date_to, now)), "group": group}
-    result = session.execute(text(sql), params)
+    params = {**_params(scope, window(date_from, date_to, uow.at(now, "now"))), "group": group}
+    result = uow.session.execute(text(sql), params)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     for column in TIME_COLUMNS.intersection(frame.columns):
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(SHANGHAI)
@@ -296,7 +295,7 @@ def kpi_cases(uow: UnitOfWork, actor_id: int, *, kpi: str, group: str | None, da
               by: str = "all", now: datetime | None = None, limit: int | None = None,
               offset: int = 0) -> pd.DataFrame:
     """Drill-down: the cases behind the figure of `kpi` for `group` of dimension `by` (paged in SQL)."""
-    return case_frame(uow.session, scope_for(uow.session, actor_id), kpi=kpi, by=by, group=group,
+    return case_frame(uow, scope_for(uow.session, actor_id), kpi=kpi, by=by, group=group,
                       date_from=date_from, date_to=date_to, now=now, limit=limit, offset=offset)
 
 
@@ -335,7 +334,7 @@ def set_kpi_weights(uow: UnitOfWork, actor_id: int, weights: Mapping[str, Mappin
     setting.value, setting.updated_by_id = clean, actor.id
     uow.session.add(setting)
     audit.record(uow.session, actor.id, "kpi_weights_set", old=old, new=clean)
-    uow.commit()
+    uow.flush()
 
 
 def _valid_weights(weights: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -423,14 +422,14 @@ def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None]
     if allowed.department_id is not None and department_id not in (None, allowed.department_id):
         raise NotPermitted("只能查看本部门的指标。", "You may only see your own department's KPIs.")
     category = scope.get("category") or None
-    if category is not None and category not in active_policy(uow.session).categories:
+    if category is not None and category not in uow.policy().categories:
         raise InvalidInput(f"未知的类别：{category}。", f"Unknown category: {category}.", field="category")
     chosen = Scope(department_id=department_id or allowed.department_id, category=category)
     periods = {"before": (pivot - timedelta(days=days), pivot - timedelta(days=1)),
                "after": (pivot + timedelta(days=1), pivot + timedelta(days=days))}
     frames = []
     for name, (first, last) in periods.items():
-        frame = kpi_frame(uow.session, chosen, date_from=first, date_to=last, by="all", now=now)
+        frame = kpi_frame(uow, chosen, date_from=first, date_to=last, by="all", now=now)
         frames.append(frame.assign(period=name, date_from=first, date_to=last))
     both = pd.concat(frames, ignore_index=True).set_index("period")
     change = both.loc["after", list(COLUMNS)].astype(float) - both.loc["before", list(COLUMNS)].astype(float)

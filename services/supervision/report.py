@@ -16,11 +16,11 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from services import export
 from services.errors import InvalidInput
 from services.rules.calendar import SHANGHAI, format_deadline
 from services.supervision.kpi import COLUMNS_ZH, RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
+from services.unit_of_work import UnitOfWork
 
 BREAKDOWNS = {"按类别": "category", "按等级": "grade", "按部门": "department", "按渠道": "channel"}
 STATES_ZH = {"registered": "已登记", "forwarded": "已转办", "in_progress": "处理中", "resolved": "已办结",
@@ -84,8 +84,8 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def findings_for_month(session: Session, month: str, department_id: int | None = None,
-                       now: datetime | None = None) -> list[Finding]:
+def findings_for_month(session: Session, month: str, department_id: int | None = None, *,
+                       now: datetime) -> list[Finding]:
     """Rectification actions followed in the month: due by its end and not closed before it began,
     or closed during it; overdue when still open after its due date at the month's end (or now).
     The narrow seam to supervision: plain SQL, and no findings (empty list) while the
@@ -95,7 +95,7 @@ def findings_for_month(session: Session, month: str, department_id: int | None =
     first, last = month_bounds(month)
     start = datetime.combine(first, datetime.min.time(), SHANGHAI)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI)
-    as_of = min(now or datetime.now(SHANGHAI), end).astimezone(SHANGHAI)
+    as_of = min(now, end).astimezone(SHANGHAI)
     scoped = "" if department_id is None else " AND a.owner_department_id = :department"
     rows = session.execute(text(
         "SELECT a.id, a.review_id, a.finding, d.name, a.due_date, a.status, a.closed_at, "
@@ -110,37 +110,37 @@ def findings_for_month(session: Session, month: str, department_id: int | None =
 
 def monthly_report(uow: UnitOfWork, actor_id: int, month: str, now: datetime | None = None) -> Report:
     """The report as the user may see it: a department head gets their department's."""
-    return build_report(uow.session, scope_for(uow.session, actor_id), month, now)
+    return build_report(uow, scope_for(uow.session, actor_id), month, now)
 
 
 def system_report(uow: UnitOfWork, month: str, now: datetime | None = None) -> Report:
     """The whole institution's report for the command line, which runs as the system, not as a user."""
-    return build_report(uow.session, SYSTEM, month, now)
+    return build_report(uow, SYSTEM, month, now)
 
 
-def build_report(session: Session, scope: Scope, month: str, now: datetime | None = None) -> Report:
+def build_report(uow: UnitOfWork, scope: Scope, month: str, now: datetime | None = None) -> Report:
     first, last = month_bounds(month)
+    session, generated, now = uow.session, uow.now(), uow.at(now, "now")
     period = {"date_from": first, "date_to": last, "now": now}
     departments = dict(session.execute(text("SELECT code, name FROM departments")).tuples().all())
     scope_name = "全机构" if scope.department_id is None else session.scalar(
         text("SELECT name FROM departments WHERE id = :id"), {"id": scope.department_id})
-    findings = findings_for_month(session, month, scope.department_id, now)
-    totals = kpi_frame(session, scope, by="all", **period)
+    findings = findings_for_month(session, month, scope.department_id, now=now)
+    totals = kpi_frame(uow, scope, by="all", **period)
     tables = {"总览": _overview(totals, findings)}
     for sheet, by in BREAKDOWNS.items():
-        tables[sheet] = _breakdown(kpi_frame(session, scope, by=by, **period))
-    overdue = case_frame(session, scope, kpi="overdue_backlog", by="all", group=None, **period)
-    escalated = case_frame(session, scope, kpi="escalations", by="all", group=None, **period)
-    tables["逾期案件"] = _cases(session, overdue, departments, ("case_no", "department", "assignee", "category",
+        tables[sheet] = _breakdown(kpi_frame(uow, scope, by=by, **period))
+    overdue = case_frame(uow, scope, kpi="overdue_backlog", by="all", group=None, **period)
+    escalated = case_frame(uow, scope, kpi="escalations", by="all", group=None, **period)
+    tables["逾期案件"] = _cases(uow, overdue, departments, ("case_no", "department", "assignee", "category",
                                                                 "grade", "state", "received_at", "due_at"))
-    tables["升级案件"] = _cases(session, escalated, departments, ("case_no", "department", "category", "grade",
+    tables["升级案件"] = _cases(uow, escalated, departments, ("case_no", "department", "category", "grade",
                                                                   "state", "event_at", "to_role", "reason"))
     tables["监督发现"] = pd.DataFrame(
         [(f.action_id, f.finding, f.owner_department, f.due_date.isoformat(), "已关闭" if f.closed_at else "整改中",
           _local(f.closed_at), "是" if f.overdue else "否") for f in findings],
         columns=["整改编号", "发现问题", "责任部门", "整改期限", "状态", "关闭时间", "是否逾期"])
     year, number = first.year, first.month
-    generated = datetime.now(SHANGHAI)
     return Report(month, f"{year}年{number}月投诉处理合规报告", scope_name, generated,
                   {"说明": _cover(month, scope_name, generated, now), **tables})
 
@@ -179,10 +179,10 @@ def _breakdown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns={"group": "代码", "label": "名称", **COLUMNS_ZH})
 
 
-def _cases(session: Session, frame: pd.DataFrame, departments: dict[str, str],
+def _cases(uow: UnitOfWork, frame: pd.DataFrame, departments: dict[str, str],
            columns: tuple[str, ...]) -> pd.DataFrame:
     frame = frame.reindex(columns=list(columns)).copy()
-    code = code_labels(session)
+    code = code_labels(uow)
     labels = {"department": lambda v: departments.get(v, v), "state": lambda v: STATES_ZH.get(v, v),
               "category": lambda v: code("category", v), "grade": lambda v: code("grade", v),
               "to_role": lambda v: code("role", v), "reason": _escalation_reason,

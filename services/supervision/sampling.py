@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, literal, select, values
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import CHANNELS, GRADES, STATES, Case, Department, User
 from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, NotFound, NotPermitted
 from services.institution import audit
 from services.institution.access import Actor, load_actor
 from services.rules.calendar import SHANGHAI
+from services.unit_of_work import UnitOfWork
 
 SUPERVISION_ROLES = frozenset({"supervisor", "admin"})  # plan and draw samples (RULES.md §6)
 REVIEWER_ROLE = "supervisor"
@@ -288,7 +288,7 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
                         for c, reviewer in zip(chosen, reviewers, strict=True))
     audit.record(uow.session, actor.id, "sample_drawn", plan_id=row.id, seed=seed,
                  cases=[c.case_id for c in chosen])
-    uow.commit()
+    uow.flush()
     return row.id
 
 

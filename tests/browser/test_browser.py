@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from db.engine import UnitOfWork, make_engine
+from db.engine import make_engine
 from services.casework.cases import case_by_number
 from services.institution.directory import create_user
+from services.unit_of_work import transaction
 
 pytestmark = pytest.mark.browser
 WAIT = 15_000  # ms for an ordinary rerun
@@ -75,7 +76,7 @@ def test_set_up_with_the_demo_institution_then_sign_in(page, server, browser):
 
 def test_a_complaint_from_intake_to_archive(page, server):
     engine = make_engine(server.database_url())
-    with UnitOfWork(engine) as uow:  # arrange: one clerk who may do every step of this case
+    with transaction(engine) as uow:  # arrange: one clerk who may do every step of this case
         clerk = create_user(uow, "browser.clerk", "浏览器测试员", "kite-harbour9", ["intake", "handler"], "business").id
         uow.commit()
     sign_in(page, server, "browser.clerk", "kite-harbour9")
@@ -101,7 +102,7 @@ def test_a_complaint_from_intake_to_archive(page, server):
     act(page, "反馈客户", {"方式（电话/短信/当面/邮件…）": "电话"})
     act(page, "归档", {})
     page.get_by_text("已完成：归档。").wait_for()
-    with UnitOfWork(engine) as uow:  # what the clicks did, as the database recorded it
+    with transaction(engine) as uow:  # what the clicks did, as the database recorded it
         case = case_by_number(uow, case_no)
         assert (case.state, case.assignee_id == clerk) == ("archived", True)
     page.screenshot(path="/tmp/complaints-archived.png")

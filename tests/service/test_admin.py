@@ -13,7 +13,6 @@ from services.casework import cases
 from services.errors import InvalidInput, NotPermitted, PolicyError
 from services.institution import auth
 from services.institution.access import load_actor, require_page
-from services.institution.settings import active_policy
 from tests.service.conftest import make_institution
 
 
@@ -90,7 +89,7 @@ def test_an_edited_deadline_applies_to_new_cases(inst):
     with inst.uow() as uow:
         admin.set_pack_value(uow, inst.users["admin"], path, "3 working_days")
     with inst.uow() as uow:
-        policy = active_policy(uow.session)
+        policy = uow.policy()
         assert any(str(m.period) == "3 working_days" for m in policy.milestones)
         change = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "pack_value_changed"))
         assert change.detail == {"pack": "securities", "path": path, "old": "2 working_days", "new": "3 working_days"}

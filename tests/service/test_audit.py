@@ -21,7 +21,6 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import LABELS
-from db.engine import UnitOfWork
 from db.models import AuditEvent, Case
 from services.administration import admin
 from services.administration.calendar_edits import set_calendar_day
@@ -30,6 +29,7 @@ from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
 from services.institution.directory import create_user
 from services.rules.calendar import SHANGHAI, DayType
+from services.unit_of_work import transaction
 from tests.service.conftest import Institution, at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,13 +181,13 @@ def test_a_cut_tail_is_found_against_the_head_written_down_earlier(futures, owne
 def test_two_writers_at_once_are_put_in_line(futures, engine):
     """A writer whose transaction is open holds the chain; the second waits for it, then links to its row."""
     def second() -> None:
-        with UnitOfWork(engine) as uow:
+        with transaction(engine) as uow:
             audit.record(uow.session, futures.users["supervisor"], "sample_drawn", n=2)
             uow.commit()
 
     waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     thread = threading.Thread(target=second)
-    with UnitOfWork(engine) as first, engine.connect() as watcher:
+    with transaction(engine) as first, engine.connect() as watcher:
         audit.record(first.session, futures.users["admin"], "kpi_weights_set", n=1)
         first.flush()  # the trigger ran: this open transaction holds the chain's lock
         thread.start()
@@ -210,7 +210,7 @@ def test_many_concurrent_writers_leave_a_valid_chain(futures, engine):
     def writer(n: int) -> None:
         start.wait()
         for i in range(10):
-            with UnitOfWork(engine) as uow:
+            with transaction(engine) as uow:
                 audit.record(uow.session, futures.users["admin"], "kpi_weights_set", writer=n, i=i)
                 uow.commit()
 

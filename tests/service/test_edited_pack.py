@@ -3,6 +3,7 @@ the case page, the queue, the board, the KPI tables and the printed form used th
 
 from __future__ import annotations
 
+import ast
 from datetime import date
 from pathlib import Path
 
@@ -54,13 +55,38 @@ def test_an_edited_pack_reaches_the_case_page_queue_board_kpis_and_printed_form(
         assert RENAMED in printed
 
 
-def test_only_the_institutions_door_reads_a_pack_file():
-    """services.institution.settings.policy_for is the door; the shipped file is read directly only where no institution
-    exists yet or by contract: set-up's pack list, the training library (shipped scenarios), `assess --policy`."""
+# issue 9 §1: the unit of work is the one door to the institution's pack, its calendar and the time. Each name
+# below may appear only in its home: where it is defined, the door itself, and the shipped-file reads that are
+# legitimate (set-up's pack list, the training library's shipped scenarios, the pure `assess --policy` CLI).
+CLOCK = {"services/rules/clock.py"}
+HOMES: dict[str, set[str]] = {
+    "load_policy": {"services/rules/packs.py", "services/unit_of_work.py", "services/training/scenarios/__init__.py",
+                    "services/__main__.py", "pages/setup.py"},
+    "load_calendar": set(), "active_policy": set(), "policy_for": set(),  # the old side doors
+    "datetime.now": CLOCK, "datetime.today": CLOCK, "datetime.utcnow": CLOCK, "date.today": CLOCK,
+    "time.time": CLOCK,
+}
+
+
+def _side_doors(tree: ast.AST) -> set[str]:
+    """The names of HOMES that a module imports, calls or refers to."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found |= {name for alias in node.names for name in (alias.name, f"{node.module}.{alias.name}")}
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            owner = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+            found |= {node.attr, f"{owner}.{node.attr}"}
+    return found & HOMES.keys()
+
+
+def test_nothing_reads_the_pack_the_calendar_or_the_time_but_through_the_unit_of_work():
     root = Path(__file__).resolve().parents[2]
-    allowed = {"services/rules/policy.py", "services/institution/settings.py",
-               "services/training/scenarios/__init__.py",
-               "services/__main__.py", "pages/setup.py"}
-    readers = {str(p.relative_to(root)) for folder in ("services", "dashboard", "pages") for p in
-               (root / folder).rglob("*.py") if "load_policy(" in p.read_text(encoding="utf-8")}
-    assert readers <= allowed, readers - allowed
+    outside = sorted(f"{relative}: {name}" for folder in ("services", "dashboard", "pages", "demo")
+                     for path in (root / folder).rglob("*.py")
+                     for relative in [path.relative_to(root).as_posix()]
+                     for name in _side_doors(ast.parse(path.read_text(encoding="utf-8")))
+                     if relative not in HOMES[name])
+    assert outside == []

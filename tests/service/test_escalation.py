@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseEvent, Escalation
 from services.casework import cases, escalation
 from services.errors import Conflict, NotPermitted
+from services.unit_of_work import transaction
 from tests.service.conftest import Institution, at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def test_two_sessions_escalating_the_same_case_at_the_same_moment_record_it_once
     results: list[int] = []
 
     def page_load() -> None:
-        with UnitOfWork(engine) as uow:
+        with transaction(engine) as uow:
             results.append(escalation.run_automatic_escalations(uow, now=OVERDUE))
 
     # Hold the table so both sessions have read "nothing recorded yet" and then wait to insert together.

@@ -15,11 +15,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 
-from db.engine import UnitOfWork, owner_url_of
+from db.engine import owner_url_of
 from db.models import Case, Department
 from db.supervision_models import RectificationAction, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, NotPermitted
 from services.supervision import report
+from services.unit_of_work import transaction
 from tests.service.conftest import Institution, at
 from tests.service.test_import import GOOD, xlsx
 from tests.service.test_kpi import NOW, build_cases
@@ -134,10 +135,10 @@ def test_findings_come_from_the_supervision_tables_through_one_query(october):
 
 def test_without_the_supervision_tables_the_report_has_no_findings(october, owner_engine):
     # DDL needs the owner, and is transactional in PostgreSQL: rolled back when the block ends
-    with UnitOfWork(owner_engine) as uow:
+    with transaction(owner_engine) as uow:
         uow.session.execute(text("DROP TABLE rectification_actions"))
         assert report.findings_for_month(uow.session, "2026-10", now=NOW) == []
-        monthly = report.build_report(uow.session, report.SYSTEM, "2026-10", now=NOW)
+        monthly = report.build_report(uow, report.SYSTEM, "2026-10", now=NOW)
     assert monthly.tables["监督发现"].empty
 
 
