@@ -35,7 +35,6 @@ from db.engine import embedded_server_url, make_engine, migrate
 from db.models import Case, CaseDeadline
 from demo import texts
 from services.casework.deadlines import case_facts
-from services.institution.calendar_store import load_calendar
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.assess import Facts, assess
@@ -90,7 +89,7 @@ def build(engine: Engine, *, cases: int, years: int, pack: str = "bank", seed: i
     with UnitOfWork(engine) as uow:
         activate_pack(uow, pack)
         uow.commit()
-        calendar = load_calendar(uow.session)
+        calendar = uow.calendar()
     templates = _templates(policy, calendar, rng, now)
     staff = _staff(engine, policy, fake, templates, cases / years)
     log(f"  institution: {len(staff['people'])} users, {len(templates)} fact templates "
@@ -305,7 +304,7 @@ def check(engine: Engine, sample: int = 300) -> list[str]:
             if missing:
                 problems.append(f"{child}.{column}: {missing} rows without their {parent} row")
     with UnitOfWork(engine) as uow:
-        calendar = load_calendar(uow.session)
+        calendar = uow.calendar()
         for case in uow.session.scalars(select(Case).order_by(text("random()")).limit(sample)):
             facts = case_facts(case)
             if case.outcome != "resolved":  # only `resolve` adds the milestones that start at resolution
