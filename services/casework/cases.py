@@ -1,8 +1,8 @@
-"""The case lifecycle (RULES.md §2): each use case is one transaction with its timeline event.
+"""The case lifecycle (RULES.md §2): each use case is one change with its timeline event.
 
 Every function takes the unit of work, the acting user's id and plain values; it checks the
 user's role and scope, the case's state and version, writes the change and its event, and
-commits — or raises a DomainError and saves nothing.
+flushes — or raises a DomainError; the caller commits (issue 9 §3).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def record(session: Session, actor_id: int | None, action: str, *, case_id: int 
 
 
 def record_once(uow: UnitOfWork, actor_id: int, action: str, case_id: int, at: datetime | None = None) -> bool:
-    """Record a view or print of a case unless this user's last one is under VIEW_WINDOW old; commits.
+    """Record a view or print of a case unless this user's last one is under VIEW_WINDOW old; flushed.
 
     Checked again under the chain's lock, so two reruns at the same instant still write one row.
     """
@@ -70,7 +70,7 @@ def record_once(uow: UnitOfWork, actor_id: int, action: str, case_id: int, at: d
 
 def downloaded(uow: UnitOfWork, actor_id: int, what: str, file_name: str, *, ref: str | None = None,
                case_no: str | None = None) -> None:
-    """A file left the system through a download button (what: a code such as `handling_form`); commits."""
+    """A file left the system through a download button (what: a code such as `handling_form`); flushed."""
     actor = load_actor(uow.session, actor_id)
     case_id = uow.session.scalar(select(Case.id).where(Case.case_no == case_no)) if case_no else None
     record(uow.session, actor.id, "downloaded", case_id=case_id, what=what, file=file_name, ref=ref,

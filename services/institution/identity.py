@@ -59,7 +59,7 @@ def _issued_at(claims: Mapping[str, Any]) -> datetime | None:
 
 def sign_in_with_identity(uow: UnitOfWork, claims: Mapping[str, Any], *, client_ip: str = "", client: str = "",
                           now: datetime | None = None) -> Opened:
-    """A session for the active, unlocked user whose 统一身份账号 is the identity's verified e-mail; committed.
+    """A session for the active, unlocked user whose 统一身份账号 is the identity's verified e-mail; flushed.
 
     Refused alike (and audited with the reason) when the e-mail is missing or unverified, the identity is
     older than five minutes, or no usable user carries it.
@@ -83,4 +83,4 @@ def sign_in_with_identity(uow: UnitOfWork, claims: Mapping[str, Any], *, client_
         raise refused()
     assert user is not None
     audit.record(uow.session, user.id, "signed_in", method="sso", client_ip=client_ip[:64], at=now)
-    return open_session(uow, user.id, client, now)  # commits the audit row with the session
+    return open_session(uow, user.id, client, now)  # the audit row goes with the session

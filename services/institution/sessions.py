@@ -62,7 +62,7 @@ def client_label(ip: str | None, user_agent: str | None) -> str:
 
 
 def open_session(uow: UnitOfWork, user_id: int, client: str = "", now: datetime | None = None) -> Opened:
-    """A new session for a user whose password was just checked, with its cookie ticket; committed."""
+    """A new session for a user whose password was just checked, with its cookie ticket; flushed."""
     now = uow.at(now)
     token, ticket = secrets.token_hex(32), secrets.token_hex(32)
     uow.session.add(UserSession(id=digest(token), user_id=user_id, created_at=now, last_seen_at=now,

@@ -17,6 +17,12 @@ from tests.service.conftest import Institution, make_institution
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
+@pytest.fixture(autouse=True)
+def _today(clock):
+    """Every test here runs at tests.conftest.TODAY, never at the wall clock's date (issue 9 §9)."""
+    return clock
+
+
 @pytest.fixture
 def app_env(engine, owner_engine, admin_engine, monkeypatch):
     """Point the app at this test's database (the owner's URL, as deployed); the engine cache is keyed by it."""

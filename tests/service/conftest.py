@@ -18,6 +18,12 @@ from services.rules.calendar import SHANGHAI
 from services.unit_of_work import UnitOfWork, transaction
 
 
+@pytest.fixture(autouse=True)
+def _today(clock):
+    """Every test here runs at tests.conftest.TODAY, never at the wall clock's date (issue 9 §9)."""
+    return clock
+
+
 @dataclass
 class Institution:
     engine: Any
