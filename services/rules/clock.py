@@ -34,10 +34,9 @@ def now() -> datetime:
     return as_of(_clock())
 
 
-def as_of(at: datetime | None, field: str = "at") -> datetime:
-    """`at` in Shanghai, or now when None; a naive time is refused (it would be read in the wrong zone)."""
-    if at is None:
-        return now()
+def as_of(at: datetime, field: str = "at") -> datetime:
+    """`at` in Shanghai; a naive time is refused (it would be read in the wrong zone). A default "now" is the
+    unit of work's (`uow.at(at)`)."""
     if at.tzinfo is None:
         raise InvalidInput("时间必须带时区。", "A time must carry its time zone.", field=field)
     return at.astimezone(SHANGHAI)
