@@ -133,9 +133,9 @@ def build_report(uow: UnitOfWork, scope: Scope, month: str, now: datetime | None
     overdue = case_frame(uow, scope, kpi="overdue_backlog", by="all", group=None, **period)
     escalated = case_frame(uow, scope, kpi="escalations", by="all", group=None, **period)
     tables["逾期案件"] = _cases(uow, overdue, departments, ("case_no", "department", "assignee", "category",
-                                                                "grade", "state", "received_at", "due_at"))
+                                                            "grade", "state", "received_at", "due_at"))
     tables["升级案件"] = _cases(uow, escalated, departments, ("case_no", "department", "category", "grade",
-                                                                  "state", "event_at", "to_role", "reason"))
+                                                              "state", "event_at", "to_role", "reason"))
     tables["监督发现"] = pd.DataFrame(
         [(f.action_id, f.finding, f.owner_department, f.due_date.isoformat(), "已关闭" if f.closed_at else "整改中",
           _local(f.closed_at), "是" if f.overdue else "否") for f in findings],

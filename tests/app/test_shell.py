@@ -75,7 +75,6 @@ def test_a_disabled_user_is_signed_out_at_the_next_click(institution, app):
     assert at.title[0].value == "工作台"
     with transaction(institution.engine) as uow:
         uow.session.execute(update(User).where(User.username == "clerk").values(active=False))
-        uow.commit()
     at = at.run()
     assert "user_id" not in at.session_state
     assert at.text_input(key="signin_username")
@@ -86,7 +85,6 @@ def test_a_changed_role_changes_the_menu_at_the_next_click(institution, app):
     assert "admin" not in at.session_state["nav_pages"]
     with transaction(institution.engine) as uow:
         uow.session.execute(update(User).where(User.username == "clerk").values(roles=["intake", "admin"]))
-        uow.commit()
     assert "admin" in at.run().session_state["nav_pages"]
 
 

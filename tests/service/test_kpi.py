@@ -66,7 +66,6 @@ def build_cases(engine) -> tuple[Institution, dict[str, str]]:
     inst = make_institution(engine, "futures")
     with inst.uow() as uow:
         inst.users["broker"] = create_user(uow, "broker", "Broker", "kite-harbour9", ["handler"], "business").id
-        uow.commit()
 
     def received(when: str, **form) -> cases.CaseRef:
         return inst.intake(received_at=at(when), **form)

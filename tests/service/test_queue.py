@@ -107,7 +107,6 @@ def test_a_handler_or_head_of_another_department_sees_nothing_of_it(consumer_fin
     inst = consumer_finance
     with inst.uow() as uow:
         other_head = create_user(uow, "other_head", "Other Head", "kite-harbour9", ["dept_head"], OTHER[inst.pack]).id
-        uow.commit()
     for view in ("assigned", "first_responder"):
         assert my_queue(inst, "outsider", view=view).total == 0
     with inst.uow() as uow:

@@ -44,7 +44,6 @@ def test_roles_without_intake_cannot_record_a_complaint(futures):
 def test_a_disabled_user_is_refused_at_once(futures):
     with futures.uow() as uow:
         uow.session.execute(update(User).where(User.id == futures.users["clerk"]).values(active=False))
-        uow.commit()
     with pytest.raises(NotPermitted):
         futures.intake()
 

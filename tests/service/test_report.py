@@ -55,7 +55,6 @@ def add_findings(inst: Institution, case_no: str) -> None:
                 ("首问责任人未跟踪", date(2026, 11, 15), {})):
             uow.session.add(RectificationAction(review_id=review.id, finding=finding, owner_department_id=service,
                                                 owner_id=supervisor, due_date=due, **extra))
-        uow.commit()
 
 
 @pytest.fixture

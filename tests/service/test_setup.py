@@ -84,7 +84,6 @@ def test_bad_input_is_refused_and_leaves_the_database_unset(engine, pack, passwo
 def test_a_demo_that_fails_half_way_leaves_no_half_set_up(engine):
     with transaction(engine) as uow:  # a non-admin user whose name the demo also wants
         create_user(uow, "demo.trainee", "占用者", "kite-harbour9", ["trainee"])
-        uow.commit()
     with pytest.raises(InvalidInput):
         set_up(engine, "bank", demo=True)
     with transaction(engine) as uow:
