@@ -236,7 +236,7 @@ def test_a_case_view_is_recorded_once_per_user_and_case_per_ten_minutes(futures)
 
 def test_a_refused_view_records_nothing(futures):
     case_no = futures.intake().case_no
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         case_view.case_detail(uow, futures.users["outsider"], case_no)
     assert "case_viewed" not in actions(futures)
 
@@ -260,11 +260,11 @@ def test_reveal_print_and_download_are_recorded_against_the_case(futures):
 
 @pytest.mark.parametrize("who", ["clerk", "handler", "head", "trainee"])
 def test_only_admins_and_supervisors_read_the_trail(futures, who):
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         audit.search(uow, futures.users[who])
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         audit.export_frame(uow, futures.users[who])
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         audit.check_chain(uow, futures.users[who])
 
 
@@ -287,7 +287,7 @@ def test_search_filters_by_user_action_case_and_day_and_pages_newest_first(futur
 
 
 def test_search_refuses_an_end_before_the_start(futures):
-    with futures.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
         audit.search(uow, futures.users["admin"], date_from=date(2026, 11, 2), date_to=date(2026, 11, 1))
     assert refused.value.field == "date_to"
 

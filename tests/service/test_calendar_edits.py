@@ -45,7 +45,7 @@ def test_a_make_up_day_in_a_year_without_data_makes_that_year_known(consumer_fin
 
 
 def test_only_admins_edit_the_calendar(consumer_finance):
-    with consumer_finance.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), consumer_finance.uow() as uow:
         set_calendar_day(uow, consumer_finance.users["head"], date(2026, 11, 4), DayType.HOLIDAY, "x")
 
 

@@ -130,12 +130,12 @@ def test_acknowledging_an_escalation_is_recorded_once(futures):
     run(futures)
     with futures.uow() as uow:
         escalation_id = uow.session.scalar(select(Escalation.id).where(Escalation.rule_key == "overdue:forward"))
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         escalation.acknowledge(uow, futures.users["clerk"], escalation_id)
     with futures.uow() as uow:
         seen = escalation.acknowledge(uow, futures.users["head"], escalation_id, at=at("2026-11-02 12:10"))
     assert (seen.acknowledged_by, seen.acknowledged_at) == ("Head", at("2026-11-02 12:10"))
-    with futures.uow() as uow, pytest.raises(Conflict):
+    with pytest.raises(Conflict), futures.uow() as uow:
         escalation.acknowledge(uow, futures.users["head"], escalation_id)
     with futures.uow() as uow:
         case_id = uow.session.scalar(select(Case.id).where(Case.case_no == ref.case_no))

@@ -127,7 +127,7 @@ def test_the_intake_preview_runs_the_rules_without_saving(consumer_finance):
     assert assessment.deadlines == {"resolve": at("2026-11-24 00:00")}  # 15 working days (seed 003 §5)
     assert any("seed 003" in line for line in assessment.explanation)
     assert saved == 0
-    with inst.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, inst.uow() as uow:
         queue.intake_preview(uow, inst.users["clerk"], {**form, "category": "astrology"})
     assert refused.value.field == "category"
 

@@ -117,9 +117,9 @@ def test_the_printable_page_shows_every_table_with_rates_as_percentages(october)
 
 def test_the_report_is_refused_to_staff_and_needs_a_real_month(october):
     inst, _ = october
-    with inst.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), inst.uow() as uow:
         report.monthly_report(uow, inst.users["handler"], "2026-10")
-    with inst.uow() as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), inst.uow() as uow:
         report.monthly_report(uow, inst.users["supervisor"], "2026-13")
 
 

@@ -62,7 +62,7 @@ def test_set_up_creates_the_admin_and_activates_the_pack_with_its_departments(en
 
 def test_a_second_set_up_is_refused_and_changes_nothing(engine):
     set_up(engine, "bank")
-    with transaction(engine) as uow, pytest.raises(NotPermitted) as refused:
+    with pytest.raises(NotPermitted) as refused, transaction(engine) as uow:
         first_run_setup(uow, pack="futures", admin_username="intruder", admin_name="x", admin_password="kite-harbour9",
                         demo=False)
     assert "管理员" in refused.value.zh and "administrator" in refused.value.en
@@ -152,7 +152,7 @@ def test_forgetting_the_demo_disables_its_accounts_and_ends_their_sessions(engin
     users = dict(rows(engine, "SELECT username, id FROM users"))
     with transaction(engine) as uow:
         opened = sessions.sign_in(uow, "demo.supervisor", result.demo.password)
-    with transaction(engine) as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(engine) as uow:
         forget_demo(uow, users["demo.supervisor"])
     with transaction(engine) as uow:
         assert forget_demo(uow, users["chief"]) == len(result.demo.users)
@@ -160,7 +160,7 @@ def test_forgetting_the_demo_disables_its_accounts_and_ends_their_sessions(engin
         assert not demo_loaded(uow.session)
         assert sessions.resume(uow, opened.token) is None
         assert uow.session.scalar(select(func.count()).select_from(Case)) == 25  # the cases stay
-    with transaction(engine) as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), transaction(engine) as uow:
         sessions.sign_in(uow, "demo.supervisor", result.demo.password)
     assert scalars(engine, "SELECT username FROM users WHERE active") == ["chief"]
 
@@ -171,7 +171,7 @@ def test_set_up_is_done_once_even_when_no_active_admin_remains(engine):
         conn.execute(text("UPDATE users SET active = false"))
     with transaction(engine) as uow:
         assert not needs_setup(uow.session)  # … the set-up page never reopens
-    with transaction(engine) as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(engine) as uow:
         first_run_setup(uow, pack="bank", admin_username="intruder", admin_name="x",
                         admin_password="kite-harbour9", demo=False)
 

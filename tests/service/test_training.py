@@ -217,7 +217,7 @@ def test_only_a_trainer_may_reset(who, engine, training):
     seed_training(training, "futures")
     trainee_in(training)
     practice = start_practice(training, "trainee", "fut-margin-call", received_at=at("2026-11-02 10:00"))
-    with transaction(engine) as main, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(engine) as main:
         reset_training(inst.users[who], main, "futures", training=training)
     with transaction(training) as uow:
         assert cases.case_by_number(uow, practice).intake_key.startswith("practice:")
@@ -310,7 +310,7 @@ def test_judge_refuses_an_action_the_state_does_not_allow_and_weighs_the_deadlin
     with transaction(training) as uow:
         assert cases.case_by_number(uow, case_no).version == 1  # judging changes nothing
     other = training_user(training, "trainee2", "另一学员", ["trainee"])
-    with transaction(training) as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(training) as uow:
         judge(uow, other, case_no, "forward")  # a practice copy is its trainee's own
 
 
