@@ -156,7 +156,7 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     from services.unit_of_work import transaction
 
     with transaction() as uow:
-        frame = kpi_frame(uow.session, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
+        frame = kpi_frame(uow, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
                           by=args.by)
     print(frame.to_json(orient="records", force_ascii=False) if args.json else frame.to_string(index=False))
     return 0

@@ -23,6 +23,7 @@ from db.models import AuditEvent, Case, User
 from services.errors import InvalidInput
 from services.export import neutralised
 from services.institution.access import load_actor, require_role
+from services.rules import clock
 from services.rules.calendar import SHANGHAI
 from services.rules.clock import as_of
 from services.unit_of_work import UnitOfWork
@@ -46,8 +47,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def record(session: Session, actor_id: int | None, action: str, *, case_id: int | None = None,
            at: datetime | None = None, **detail: Any) -> None:
     """Add an audit row to the caller's transaction (it commits with the change it describes)."""
+    # The row's time comes from the process clock like every "now" (issue 9 §1), not the database's.
     session.add(AuditEvent(actor_id=actor_id, action=action, case_id=case_id, detail=detail,
-                           **({"at": as_of(at)} if at is not None else {})))
+                           at=clock.now() if at is None else as_of(at)))
 
 
 def record_once(uow: UnitOfWork, actor_id: int, action: str, case_id: int, at: datetime | None = None) -> bool:
