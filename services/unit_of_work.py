@@ -92,7 +92,7 @@ class UnitOfWork:
             raise InvalidInput("尚未选择政策包，请管理员先完成初始设置。",
                                "No policy pack is active yet: an administrator must finish set-up.", field="pack")
         if code not in self._policies:
-            edited = self.edited_pack_data(code)
+            edited = self._edited_pack_data(code)
             self._policies[code] = (_edited_policy(code, json.dumps(edited, sort_keys=True)) if edited
                                     else load_policy(code))
         return self._policies[code]
@@ -100,7 +100,7 @@ class UnitOfWork:
     def active_pack_code(self) -> str | None:
         return active_pack_code(self.session)
 
-    def edited_pack_data(self, code: str) -> dict[str, Any] | None:
+    def _edited_pack_data(self, code: str) -> dict[str, Any] | None:
         """The admin's edited copy of pack `code`, if any (read once per unit of work)."""
         if self._edits is None:
             setting = self.session.get(Setting, PACK_EDITS)
