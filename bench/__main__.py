@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bench.data import Institution, build, check, distribution, month_before, temporary_engine
-from db.engine import ROOT, UnitOfWork
+from db.engine import ROOT
 from services.casework.case_view import case_detail
 from services.casework.cases import intake
 from services.casework.escalation import board, run_automatic_escalations
@@ -30,6 +30,7 @@ from services.rules.calendar import SHANGHAI, WorkingCalendar
 from services.rules.packs import load_policy
 from services.supervision.kpi import kpi_cases, kpis
 from services.supervision.report import monthly_report
+from services.unit_of_work import UnitOfWork, transaction
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,12 @@ def benchmarks(inst: Institution) -> list[Benchmark]:
 
     def in_uow(work: Callable[[UnitOfWork], Any]) -> Callable[[int], Any]:
         def call(_: int) -> Any:
-            with UnitOfWork(engine) as uow:  # a page opens one unit of work per service call
+            with transaction(engine) as uow:  # a page opens one unit of work per service call
                 return work(uow)
         return call
 
     def detail(i: int) -> Any:
-        with UnitOfWork(engine) as uow:
+        with transaction(engine) as uow:
             return case_detail(uow, inst.supervisor, inst.sample[i % len(inst.sample)], now=now)
 
     def new_case(i: int) -> Any:
@@ -110,7 +111,7 @@ def benchmarks(inst: Institution) -> list[Benchmark]:
                 "channel": list(policy.channels)[i % len(policy.channels)], "category": category,
                 "received_at": datetime.now(SHANGHAI), "compensation_claim": (0, 3000)[i % 2], "cause": "branch",
                 "flags": [], "content": "客户反映网点排队时间过长，大堂无人引导，要求改进。"}
-        with UnitOfWork(engine) as uow:
+        with transaction(engine) as uow:
             return intake(uow, inst.clerk, form)
 
     cli = [sys.executable, "-m", "services", "assess", "--policy", pack, "--facts", facts[0]]
@@ -143,7 +144,7 @@ def benchmarks(inst: Institution) -> list[Benchmark]:
 
 def escalations_owed(inst: Institution) -> int:
     """The automatic escalations the data still owes (0: the load recorded what the daily run would have)."""
-    with UnitOfWork(inst.engine) as uow:
+    with transaction(inst.engine) as uow:
         return run_automatic_escalations(uow, now=inst.now)
 
 

@@ -31,11 +31,10 @@ from faker import Faker
 from sqlalchemy import Connection, Engine, select, text
 
 from db import embedded
-from db.engine import UnitOfWork, embedded_server_url, make_engine, migrate
+from db.engine import embedded_server_url, make_engine, migrate
 from db.models import Case, CaseDeadline
 from demo import texts
 from services.casework.deadlines import case_facts
-from services.institution.calendar_store import load_calendar
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.assess import Facts, assess
@@ -43,6 +42,7 @@ from services.rules.calendar import SHANGHAI, WorkingCalendar, due
 from services.rules.packs import load_policy
 from services.rules.policy import Policy
 from services.rules.transitions import OPEN_STATES
+from services.unit_of_work import UnitOfWork
 
 CASES_PER_HANDLER = 5000  # a year's cases per handler; 300k a year → ~60 handlers in the busiest department
 CASES_PER_CLERK = 15000
@@ -89,7 +89,7 @@ def build(engine: Engine, *, cases: int, years: int, pack: str = "bank", seed: i
     with UnitOfWork(engine) as uow:
         activate_pack(uow, pack)
         uow.commit()
-        calendar = load_calendar(uow.session)
+        calendar = uow.calendar()
     templates = _templates(policy, calendar, rng, now)
     staff = _staff(engine, policy, fake, templates, cases / years)
     log(f"  institution: {len(staff['people'])} users, {len(templates)} fact templates "
@@ -304,7 +304,7 @@ def check(engine: Engine, sample: int = 300) -> list[str]:
             if missing:
                 problems.append(f"{child}.{column}: {missing} rows without their {parent} row")
     with UnitOfWork(engine) as uow:
-        calendar = load_calendar(uow.session)
+        calendar = uow.calendar()
         for case in uow.session.scalars(select(Case).order_by(text("random()")).limit(sample)):
             facts = case_facts(case)
             if case.outcome != "resolved":  # only `resolve` adds the milestones that start at resolution

@@ -35,10 +35,11 @@ from starlette.responses import RedirectResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from dashboard import cookie, errors  # noqa: E402
-from db.engine import UnitOfWork, app_engine  # noqa: E402
+from db.engine import app_engine  # noqa: E402
 from services.casework.escalation import sweep  # noqa: E402
 from services.errors import log_unexpected  # noqa: E402
 from services.institution import sessions  # noqa: E402
+from services.unit_of_work import transaction  # noqa: E402
 
 IDENTITY_COOKIE = re.compile(r"^_streamlit_user(_tokens)?(_[0-9]+)?$")  # st.login's cookies and their chunks
 
@@ -63,12 +64,12 @@ def _forget_identity(request: Request, response: Response) -> None:
 
 
 def _exchange(ticket: str) -> str | None:
-    with UnitOfWork(_engine()) as uow:
+    with transaction(_engine()) as uow:
         return sessions.exchange_ticket(uow, ticket)
 
 
 def _end(token: str) -> None:
-    with UnitOfWork(_engine()) as uow:
+    with transaction(_engine()) as uow:
         sessions.end(uow, token, "sign_out")
 
 
@@ -94,7 +95,7 @@ async def signout_route(request: Request) -> RedirectResponse:
 
 
 def _sweep() -> None:
-    with UnitOfWork(_engine()) as uow:
+    with transaction(_engine()) as uow:  # commits the escalations and releases the sweep's lock
         sweep(uow)
 
 

@@ -1,4 +1,5 @@
-"""UI plumbing: the engine, a unit of work per call, and the signed-in user of this run.
+"""UI plumbing: the engine, a unit of work per call (committed here when its block succeeds: the services only
+flush, issue 9 §3), and the signed-in user of this run.
 
 Who is signed in (issue 8 §2), decided afresh on every run: the session token this tab holds (set at
 sign-in), else the one in the browser's `complaints_session` cookie (sent with the page's websocket
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -17,11 +20,12 @@ from sqlalchemy import Engine
 
 from dashboard import cookie
 from dashboard.i18n import error, t
-from db.engine import UnitOfWork, app_engine, training_engine
+from db.engine import app_engine, training_engine
 from services.errors import DomainError, NotPermitted
 from services.institution import sessions
 from services.institution.access import load_actor, require_page
 from services.institution.auth import SessionUser, session_user
+from services.unit_of_work import UnitOfWork, transaction
 
 USER_KEY = "user_id"  # the signed-in user of this run, as resumed from the session (read by the pages)
 TOKEN_KEY = "session_token"  # this tab's session token, from sign-in until sign-out
@@ -47,16 +51,24 @@ def in_training() -> bool:
     return TRAINING_USER in st.session_state
 
 
-def main_uow() -> UnitOfWork:
-    """The institution's real database, whatever mode the session is in."""
-    return UnitOfWork(_engine(os.environ.get("DATABASE_URL")))
+def main_uow() -> AbstractContextManager[UnitOfWork]:
+    """A transaction on the institution's real database, whatever mode the session is in; committed when the
+    block ends without an exception."""
+    return transaction(_engine(os.environ.get("DATABASE_URL")))
 
 
-def uow() -> UnitOfWork:
-    """The database this session works on: the training one while practising (issue 5 §4)."""
+def uow() -> AbstractContextManager[UnitOfWork]:
+    """A transaction on the database this session works on (the training one while practising, issue 5 §4);
+    committed when the block ends without an exception."""
     if in_training():
-        return UnitOfWork(practice_engine())
+        return transaction(practice_engine())
     return main_uow()
+
+
+def now() -> datetime:
+    """This run's instant, through the unit of work's clock (issue 9 §1): the default dates of forms."""
+    with uow() as work:
+        return work.now()
 
 
 def acting_user_id() -> int | None:

@@ -1,4 +1,4 @@
-"""Where the database is, who connects to it, migrating it, and the unit of work.
+"""Where the database is, who connects to it, and migrating it (the unit of work: services.unit_of_work).
 
 `DATABASE_URL` set → that server. Unset → an embedded PostgreSQL whose data lives in
 `$COMPLAINTS_DATA_DIR/pg` (default `.data/pg` in the checkout), started on first use (db.embedded).
@@ -16,12 +16,10 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from types import TracebackType
 
 from sqlalchemy import Connection, Engine, create_engine, func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ProgrammingError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 import db.guard  # noqa: F401 - every session gets the ORM's last check on lengths and NUL characters
@@ -242,25 +240,3 @@ def recreate_database(target: Engine, *, beside: Engine) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # FORCE ends its connections first
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     prepare(owner_engine(target.url.render_as_string(hide_password=False)))
-
-
-class UnitOfWork:
-    """One transaction: rolls back unless `commit()` was called (cosmicpython's pattern)."""
-
-    def __init__(self, engine: Engine | None = None) -> None:
-        self._factory = sessionmaker(bind=engine or default_engine(), expire_on_commit=False)
-
-    def __enter__(self) -> UnitOfWork:
-        self.session: Session = self._factory()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.session.rollback()
-        self.session.close()
-
-    def commit(self) -> None:
-        self.session.commit()
-
-    def flush(self) -> None:
-        self.session.flush()

@@ -1,20 +1,22 @@
 """The demo institution (issue 3 §4): the pack's departments, a user for every role and months of
 realistic complaints in every state, recorded through the same service calls as real cases.
 
-Everything happens in ONE transaction: the services get a view of the caller's unit of work in
-which their `commit()` only flushes, so a failure anywhere leaves no half-loaded demo behind (and
-the load is spared a durable commit per service call). Each case's steps are planned first (times
-in the past, each after the previous, aimed at the deadlines of the pack's own assessment), then
-replayed through `services.casework.cases` in order of receipt, as the staff who would do each step.
+Everything happens in ONE transaction: the services only flush and the caller commits (issue 9 §3),
+so a failure anywhere leaves no half-loaded demo behind (and the load is spared a durable commit per
+service call); `set_up` composes first-run set-up and the demo in the caller's one transaction. Each
+case's steps are planned first (times in the past, each after the previous, aimed at the deadlines of
+the pack's own assessment), then replayed through `services.casework.cases` in order of receipt, as the
+staff who would do each step.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import random
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import product
@@ -23,32 +25,25 @@ from typing import Any
 from faker import Faker
 from sqlalchemy import Engine, select
 
-from db.engine import UnitOfWork
 from db.models import CaseDeadline, Setting, User
 from demo import texts
+from services.administration.setup import DemoCredentials, DemoUser, SetupResult, first_run_setup, record_demo
 from services.casework import cases as svc
 from services.errors import InvalidInput
-from services.institution.calendar_store import load_calendar
 from services.institution.directory import create_user
-from services.institution.settings import activate_pack, active_pack_code, active_policy
+from services.institution.settings import activate_pack
 from services.rules.assess import Facts, assess, latest_extension
-from services.rules.calendar import SHANGHAI, WorkingCalendar
+from services.rules.calendar import WorkingCalendar
 from services.rules.policy import Policy
 from services.rules.transitions import RE_COMPLAINT_FROM
+from services.unit_of_work import UnitOfWork, active_pack_code, transaction
 
 STATE_AFTER = {"forward": "forwarded", "first_contact": "in_progress", "resolve": "resolved", "invalid": "resolved",
                "feedback": "feedback_given", "return_visit": "return_visit", "archive": "archived",
                "withdraw": "withdrawn"}
 OPEN = ("registered", "forwarded", "in_progress")
+DEMO_CASES = int(os.environ.get("COMPLAINTS_DEMO_CASES", "2000"))  # size of the demo institution
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    username: str
-    display_name: str
-    roles: tuple[str, ...]
-    department: str | None
 
 
 @dataclass(frozen=True)
@@ -63,15 +58,18 @@ def new_password() -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))  # ~92 bits: always passes the policy
 
 
-class _OneTransaction(UnitOfWork):
-    """The caller's unit of work as the services see it: their commits only flush."""
-
-    def __init__(self, outer: UnitOfWork) -> None:  # no sessionmaker of its own: the session is shared
-        self.session = outer.session
-        self.pinned: list[Any] = []
-
-    def commit(self) -> None:
-        self.session.flush()
+def set_up(uow: UnitOfWork, *, pack: str, admin_username: str, admin_name: str, admin_password: str, demo: bool,
+           now: datetime | None = None, demo_cases: int | None = None) -> SetupResult:
+    """First-run set-up and, when asked, the demo institution on top, in the caller's one transaction (the
+    set-up page and `python -m services setup --demo` commit it): nothing stays unless everything succeeded."""
+    result = first_run_setup(uow, pack=pack, admin_username=admin_username, admin_name=admin_name,
+                             admin_password=admin_password, demo=demo)
+    if not demo:
+        return result
+    loaded = load_demo(uow, pack, cases=demo_cases or DEMO_CASES, now=now)
+    credentials = DemoCredentials(loaded.users, loaded.password)
+    record_demo(uow, result.admin_id, pack, loaded.cases, credentials, now)
+    return replace(result, demo=credentials, demo_cases=loaded.cases, seconds=loaded.seconds)
 
 
 def load_demo(target: Engine | UnitOfWork, pack: str, *, cases: int = 2000, months: int = 6,
@@ -82,35 +80,32 @@ def load_demo(target: Engine | UnitOfWork, pack: str, *, cases: int = 2000, mont
     committed. Given a unit of work: inside the caller's transaction, which the caller commits."""
     if isinstance(target, UnitOfWork):
         return _load(target, pack, cases, months, now, seed, password)
-    with UnitOfWork(target) as uow:
-        result = _load(uow, pack, cases, months, now, seed, password)
-        uow.commit()
-    return result
+    with transaction(target) as uow:
+        return _load(uow, pack, cases, months, now, seed, password)
 
 
 def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | None, seed: int,
           password: str | None) -> DemoInstitution:
     started = time.perf_counter()
-    now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    now = uow.at(now)
     if cases < 1 or months < 1:
         raise InvalidInput("error.demo.not_positive", field="cases")
-    tx = _OneTransaction(uow)
     active = active_pack_code(uow.session)
     if active is None:
-        activate_pack(tx, pack)
+        activate_pack(uow, pack)
     elif active != pack:
         raise InvalidInput("error.demo.other_pack_active", field="pack", active=active, pack=pack)
-    policy = active_policy(uow.session)  # the admin's edited copy, if any
+    policy = uow.policy()  # the admin's edited copy, if any
     rng, fake = random.Random(seed), Faker("zh_CN")
     fake.seed_instance(seed)
     password = password or new_password()
-    users, ids = _staff(tx, policy, fake, password)
+    users, ids = _staff(uow, policy, fake, password)
     # The identity map holds objects weakly: pin the staff and settings so that each service call's
     # `session.get` of them is answered from memory instead of the database.
-    tx.pinned = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting))]
-    calendar = load_calendar(uow.session)
+    uow.session.info["pinned"] = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting))]
+    calendar = uow.calendar()
     plans = _Planner(policy, calendar, rng, now, months).plans(cases)
-    runner = _Runner(tx, policy, calendar, ids, rng, fake)
+    runner = _Runner(uow, policy, calendar, ids, rng, fake)
     for plan in sorted(plans, key=lambda p: p.received_at):
         runner.run(plan)
     return DemoInstitution(users, password, len(plans), time.perf_counter() - started)

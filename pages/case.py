@@ -8,7 +8,6 @@ from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from services.casework.case_view import case_detail
 from services.errors import DomainError
-from services.institution.settings import policy_for
 
 user = page_user("case")
 case_no = st.text_input(t("case.pick"), value=st.query_params.get("case", ""), key="case_pick").strip()
@@ -18,7 +17,7 @@ st.query_params["case"] = case_no
 try:
     with uow() as work:
         fresh = case_detail(work, user.id, case_no)
-        policy = policy_for(work.session, fresh.pack)
+        policy = work.policy(fresh.pack)
 except DomainError as exc:  # outside one's scope: "not permitted", and nothing of the case
     error(exc)
     st.stop()

@@ -9,13 +9,12 @@ from dashboard.session import page_user, uow
 from dashboard.text import literal
 from services.casework.escalation import acknowledge, board, grouped
 from services.errors import DomainError
-from services.institution.settings import active_policy
 from services.supervision.reviews import overdue_actions
 
 user = page_user("escalation")
 st.title(t("board.title"))
 with uow() as work:  # only reads: the server's sweep or cron records the escalations (issue 9 §8)
-    rows, policy = board(work, user.id), active_policy(work.session)
+    rows, policy = board(work, user.id), work.policy()
     late_actions = overdue_actions(work, user.id)
 if not rows:
     st.success(t("board.empty"))

@@ -12,7 +12,6 @@ from dashboard.text import literal
 from services.casework import cases
 from services.casework.queue import intake_preview, recent_complaints
 from services.errors import DomainError, InvalidInput
-from services.institution.settings import active_policy
 
 user = page_user("intake")
 st.title(t("intake.title"))
@@ -26,7 +25,7 @@ if saved:
         st.rerun()
     st.stop()
 with uow() as work:
-    policy = active_policy(work.session)
+    policy = work.policy()
 form_column, preview_column = st.columns([3, 2])
 with form_column:
     form = intake_form.show(policy)

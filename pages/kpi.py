@@ -5,12 +5,11 @@ import streamlit as st
 from dashboard.components import kpi_views
 from dashboard.i18n import t
 from dashboard.session import page_user, uow
-from services.institution.settings import active_policy
 
 user = page_user("kpi")
 st.title(t("kpi.title"))
 with uow() as work:
-    policy = active_policy(work.session)
+    policy = work.policy()
 first, last = kpi_views.period()
 by = st.segmented_control(t("kpi.by"), ["department", "person", "category", "channel", "grade"], default="department",
                           format_func=lambda b: t(f"kpi.by.{b}"), key="kpi_by") or "department"

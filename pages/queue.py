@@ -9,14 +9,13 @@ from dashboard.session import page_user, uow
 from dashboard.text import literal
 from services.casework.queue import my_queue
 from services.errors import DomainError
-from services.institution.settings import active_policy
 from services.rules.transitions import CLOSED_STATES, OPEN_STATES
 
 COLUMNS = [2, 3, 2, 1, 1, 2, 1, 1]
 user = page_user("queue")
 st.title(t("queue.title"))
 with uow() as work:
-    policy = active_policy(work.session)
+    policy = work.policy()
 views = ["assigned", "first_responder"] + (["department"] if "dept_head" in user.roles else [])
 asked = st.query_params.get("view")
 view = st.segmented_control(t("queue.view"), views, format_func=lambda v: t(f"queue.view.{v}"),

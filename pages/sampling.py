@@ -5,12 +5,11 @@ import streamlit as st
 from dashboard.components import supervision
 from dashboard.i18n import t
 from dashboard.session import page_user, uow
-from services.institution.settings import active_policy
 
 user = page_user("sampling")
 st.title(t("sampling.title"))
 with uow() as work:
-    policy = active_policy(work.session)
+    policy = work.policy()
 plan, review, actions = st.tabs([t("sampling.plan"), t("sampling.review"), t("sampling.actions")])
 with plan:
     supervision.plan(user.id, policy)

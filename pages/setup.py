@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard.i18n import error, lang, t
 from dashboard.session import uow
-from services.administration.setup import first_run_setup
+from demo.loader import set_up
 from services.errors import DomainError
 from services.rules.packs import load_policy
 from services.rules.policy import PACK_CODES
@@ -12,6 +12,7 @@ from services.rules.policy import PACK_CODES
 st.title(t("setup.title"))
 st.write(t("setup.intro"))
 with st.form("setup"):
+    # The shipped packs to choose from: nothing is active yet (issue 9 §1).
     pack = st.selectbox(t("setup.pack"), PACK_CODES, format_func=lambda c: load_policy(c).name.text(lang()),
                         key="setup_pack")
     username = st.text_input(t("setup.admin_username"), value="admin", key="setup_username")
@@ -22,8 +23,8 @@ with st.form("setup"):
 if submitted:
     try:
         with uow() as work, st.spinner():
-            result = first_run_setup(work, pack=pack, admin_username=username, admin_name=name,
-                                     admin_password=password, demo=demo)
+            result = set_up(work, pack=pack, admin_username=username, admin_name=name, admin_password=password,
+                            demo=demo)
     except DomainError as exc:
         error(exc)
     else:

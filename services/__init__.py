@@ -4,6 +4,7 @@ Packages, lowest first; each may import those before it, never one after (tests/
   words, errors, export   the catalogue of words, the domain error (a key of it) and the spreadsheet writer
   rules            the policy packs, the working calendar, facts and their assessment; pure, no database
   (db)             tables, engine, migrations
+  unit_of_work     one transaction, and the one door to the active pack, the calendar and "now"
   institution      who works here, what they may do, what is configured, the audit trail
   casework         a complaint's life: intake to archive, deadlines, queues, the board, the printed form
   supervision      sampling, reviews, KPIs and the monthly report

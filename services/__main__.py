@@ -18,6 +18,7 @@ from services.errors import DomainError, InvalidInput, Unexpected, log_unexpecte
 from services.rules.assess import assess, calendar_warning, parse_facts
 from services.rules.calendar import WorkingCalendar
 from services.rules.packs import load_policy
+from services.words import text
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -111,25 +112,21 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     """Scripted first-run set-up; prints the demo users and their shared password once."""
-    from db.engine import UnitOfWork  # only set-up needs a database
-    from services.administration.setup import first_run_setup
+    from demo.loader import set_up
+    from services.unit_of_work import transaction  # only set-up needs a database
 
     try:
         with open(args.password_file, encoding="utf-8") as handle:
             password = handle.readline().strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput("error.cli.password_file_unreadable", field="password-file", exc=exc) from None
-    with UnitOfWork() as uow:
-        result = first_run_setup(uow, pack=args.pack, admin_username=args.admin, admin_name=args.name or args.admin,
-                                 admin_password=password, demo=args.demo, demo_cases=args.demo_cases)
-    zh = args.lang == "zh"
-    print(f"管理员 {result.admin_username} 已创建，政策包 {result.pack} 已启用。" if zh
-          else f"Admin {result.admin_username} created; policy pack {result.pack} active.")
+    with transaction() as uow:
+        result = set_up(uow, pack=args.pack, admin_username=args.admin, admin_name=args.name or args.admin,
+                        admin_password=password, demo=args.demo, demo_cases=args.demo_cases)
+    print(text("cli.setup.done", args.lang, admin=result.admin_username, pack=result.pack))
     if result.demo:
-        print(f"演示机构已载入：{result.demo_cases} 件投诉（{result.seconds:.1f} 秒）。"
-              f"演示账号共用密码：{result.demo.password}" if zh
-              else f"Demo institution loaded: {result.demo_cases} cases ({result.seconds:.1f} s). "
-              f"Shared demo password: {result.demo.password}")
+        print(text("cli.setup.demo", args.lang, cases=result.demo_cases, seconds=f"{result.seconds:.1f}",
+                   password=result.demo.password))
         for user in result.demo.users:
             print(f"{user.username}\t{user.display_name}\t{','.join(user.roles)}\t{user.department or '-'}")
     return 0
@@ -139,10 +136,10 @@ COMMANDS: dict[str, Command] = {"assess": cmd_assess, "calendar": cmd_calendar, 
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.supervision.report import system_report, to_html, to_xlsx
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:
+    with transaction() as uow:
         report = system_report(uow, args.month, lang=args.lang)  # headers in --lang (issue 9 §6)
     if args.out.lower().endswith((".html", ".htm")):
         with open(args.out, "w", encoding="utf-8") as handle:
@@ -154,21 +151,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_kpi(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.supervision.kpi import SYSTEM, kpi_frame
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:
-        frame = kpi_frame(uow.session, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
+    with transaction() as uow:
+        frame = kpi_frame(uow, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
                           by=args.by)
     print(frame.to_json(orient="records", force_ascii=False) if args.json else frame.to_string(index=False))
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.administration.importer import import_file, user_id_by_username
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:
+    with transaction() as uow:
         result = import_file(uow, user_id_by_username(uow, args.username), args.file)
     for error in result.errors:  # every bad cell, one line each
         message = error.message(args.lang)
@@ -217,29 +214,18 @@ def _audit_parser(commands: Any) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.institution.audit import verify
+    from services.unit_of_work import transaction
 
     head = _head(args.head) if args.head else None
-    with UnitOfWork() as uow:
+    with transaction() as uow:
         result = verify(uow.session, head)
-    zh = args.lang == "zh"
-    print(f"已检查 {result.rows} 行；链头 {result.head_seq}:{result.head_hash}" if zh
-          else f"{result.rows} rows checked; head {result.head_seq}:{result.head_hash}")
+    print(text("cli.audit.checked", args.lang, rows=result.rows, seq=result.head_seq, hash=result.head_hash))
     if result.intact:
         return 0
-    print(f"审计链在第 {result.bad_seq} 行被破坏：{AUDIT_PROBLEMS[result.problem or ''][0]}" if zh
-          else f"audit chain broken at row {result.bad_seq}: {AUDIT_PROBLEMS[result.problem or ''][1]}",
-          file=sys.stderr)
+    problem = text(f"cli.audit.problem.{result.problem}", args.lang)
+    print(text("cli.audit.broken", args.lang, seq=result.bad_seq, problem=problem), file=sys.stderr)
     return 1
-
-
-AUDIT_PROBLEMS = {"edited": ("该行内容被改动", "the row was edited"),
-                  "broken_link": ("该行与上一行的链接不符", "its link to the previous row does not match"),
-                  "gap": ("该行缺失（被删除）", "the row is missing (deleted)"),
-                  "truncated": ("记下的链头之后的行缺失", "rows up to the written-down head are missing"),
-                  "rewritten": ("与记下的链头哈希不符（链被重算）",
-                                "it differs from the written-down head (the chain was recomputed)")}
 
 
 def _head(text: str) -> tuple[int, str]:
@@ -259,15 +245,13 @@ def _escalate_parser(commands: Any) -> None:
 
 
 def cmd_escalate(args: argparse.Namespace) -> int:
-    from db.engine import UnitOfWork
     from services.casework.escalation import sweep
+    from services.unit_of_work import transaction
 
-    with UnitOfWork() as uow:  # several servers' cron at once: one sweeps, ON CONFLICT keeps each single
+    with transaction() as uow:  # several servers' cron at once: one sweeps, ON CONFLICT keeps each single
         created = sweep(uow)
-    if created is None:
-        print("另一次升级巡检正在运行" if args.lang == "zh" else "another escalation sweep is running")
-    else:
-        print(f"新增自动升级 {created} 件" if args.lang == "zh" else f"{created} new automatic escalations")
+    print(text("cli.escalate.busy", args.lang) if created is None else text("cli.escalate.created", args.lang,
+                                                                             count=created))
     return 0
 
 
@@ -278,11 +262,10 @@ def calendar_for(args: argparse.Namespace) -> WorkingCalendar:
     """The shipped calendar, or with `--db` the institution's edited one (RULES.md §3)."""
     if not args.db:
         return WorkingCalendar.shipped()
-    from db.engine import UnitOfWork  # only --db needs a database
-    from services.institution.calendar_store import load_calendar
+    from services.unit_of_work import UnitOfWork  # only --db needs a database
 
     with UnitOfWork() as uow:
-        return load_calendar(uow.session)
+        return uow.calendar()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

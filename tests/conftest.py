@@ -4,6 +4,9 @@ One migrated template database per run; every test that touches the database get
 fresh copy of it (CREATE DATABASE … TEMPLATE), so tests never see each other's cases.
 `engine` connects as the app's role, as the app does (issue 8 §6): the whole suite proves the app
 works with least privilege; `owner_engine` is the owner, for the few tests that need DDL or triggers.
+
+`clock` pins the process clock (issue 9 §9): the service and page tests use it for every test, so none depends
+on today's date; a test moves it with `clock.at = …`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -21,8 +26,11 @@ from sqlalchemy.engine import make_url
 from db import embedded
 from db import engine as db_engine
 from db.engine import app_url, embedded_server_url, make_engine, prepare
+from services.rules.calendar import SHANGHAI
+from services.rules.clock import set_clock
 
 TEMPLATE = "complaints_test_template"
+TODAY = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)  # "now" for every service and page test
 os.environ.setdefault("COMPLAINTS_BCRYPT_ROUNDS", "4")  # hashing speed only; the check is the same
 # The app role's password for this run (inherited by the CLI subprocesses): no secret file in the checkout.
 os.environ.setdefault("COMPLAINTS_APP_DB_PASSWORD", secrets.token_urlsafe(16))
@@ -77,3 +85,22 @@ def engine(admin_engine: Engine, server_url: str) -> Iterator[Engine]:
 def owner_engine(engine: Engine) -> Engine:
     """The same database as `engine`, connected as its owner."""
     return db_engine.owner_engine(engine.url.render_as_string(hide_password=False))
+
+
+@dataclass
+class FixedClock:
+    """A clock that stands still at `at` until a test moves it."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock() -> Iterator[FixedClock]:
+    """The process clock (services.rules.clock) pinned at TODAY for this test, then restored."""
+    fixed = FixedClock(TODAY)
+    previous = set_clock(fixed)
+    yield fixed
+    set_clock(previous)

@@ -10,13 +10,11 @@ import streamlit as st
 
 from dashboard.downloads import download
 from dashboard.i18n import lang, t
-from dashboard.session import attempt, uow
+from dashboard.session import attempt, now, uow
 from db.models import ROLES
 from services.administration import admin, importer
 from services.administration.calendar_edits import set_calendar_day
 from services.administration.setup import demo_loaded, forget_demo
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import active_policy
 from services.rules.calendar import DayType
 
 
@@ -120,9 +118,9 @@ def _typed(current: Any, text: str) -> Any:
 
 
 def calendar(user_id: int) -> None:
-    year = st.number_input(t("admin.year"), 2004, 2100, date.today().year, key="calendar_year")
+    year = st.number_input(t("admin.year"), 2004, 2100, now().year, key="calendar_year")
     with uow() as work:
-        days = load_calendar(work.session).days(date(year, 1, 1), date(year, 12, 31))
+        days = work.calendar().days(date(year, 1, 1), date(year, 12, 31))
     special = [d for d in days if d.day_type in (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)]
     st.dataframe(pd.DataFrame([{t("admin.day"): d.day, t("admin.day_type"): t(f"day.{d.day_type.value}"),
                                 t("admin.day_name"): d.name} for d in special]), hide_index=True)
@@ -141,7 +139,7 @@ def calendar(user_id: int) -> None:
 def import_cases(user_id: int) -> None:
     """Spreadsheet import for institutions moving off paper (issue 5 §5): all rows valid, or nothing."""
     with uow() as work:
-        template = importer.template_xlsx(active_policy(work.session))
+        template = importer.template_xlsx(work.policy())
     download(t("import.template"), template, "complaints-import-template.xlsx", what="import_template")
     upload = st.file_uploader(t("import.file"), type=["xlsx", "csv"], key="import_file")
     if upload is None or not st.button(t("import.run"), type="primary"):

@@ -6,7 +6,7 @@ User text (names, details) is shown in table cells only, never as Markdown.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -14,16 +14,15 @@ import streamlit as st
 
 from dashboard.downloads import download
 from dashboard.i18n import t
-from dashboard.session import attempt
+from dashboard.session import attempt, now
 from services.institution import audit
-from services.rules.calendar import SHANGHAI
 
 PAGE_SIZE = 50
 
 
 def filters() -> dict[str, Any]:
     """The filters as keyword arguments of audit.search / audit.export_frame."""
-    today = datetime.now(SHANGHAI).date()
+    today = now().date()
     left, middle, right, last = st.columns([2, 1, 1, 1])
     chosen = left.date_input(t("audit.dates"), (today - timedelta(days=30), today), key="audit_dates")
     dates = chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (None, None)

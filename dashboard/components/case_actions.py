@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.i18n import code, error, t
-from dashboard.session import acting_user_id, uow
+from dashboard.session import acting_user_id, now, uow
 from services.casework import cases
 from services.casework.case_view import CaseDetail
 from services.errors import Conflict, DomainError
@@ -130,7 +130,7 @@ def extend(detail: CaseDetail, policy: Policy) -> None:
         informed = st.date_input(t("form.informed_at"), key="ex_informed")
         method = st.text_input(t("form.informed_method"), key="ex_method")
         if st.form_submit_button(t("form.submit")):
-            told = datetime.combine(informed, datetime.now(SHANGHAI).time(), SHANGHAI)
+            told = datetime.combine(informed, now().time(), SHANGHAI)
             _submit(detail, "extend", cases.extend, milestone=milestone, new_due=end_of_day(new_due), reason=reason,
                     customer_informed_at=told, informed_method=method)
 
@@ -155,7 +155,7 @@ def re_complaint(detail: CaseDetail, policy: Policy) -> None:
             try:
                 with uow() as work:
                     ref = cases.re_complaint(work, acting_user_id(), detail.case_no, detail.version,
-                                             {"received_at": datetime.now(SHANGHAI), "content": content})
+                                             {"received_at": work.now(), "content": content})
             except DomainError as exc:
                 error(exc)
             else:

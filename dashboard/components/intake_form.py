@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import session
 from dashboard.i18n import code, joined, lang, pair, t
 from dashboard.text import literal
 from services.rules.assess import Assessment
@@ -18,7 +19,7 @@ KEY = "intake_"  # every widget key of this form starts with it, so "register an
 
 def show(policy: Policy) -> dict[str, Any]:
     """Collect the complaint as plain values for services.casework.cases.intake (RULES.md §2 intake data)."""
-    now = datetime.now(SHANGHAI)
+    now = session.now()
     left, right = st.columns(2)
     name = left.text_input(t("field.customer_name"), key=KEY + "customer_name")
     phone = right.text_input(t("field.customer_phone"), key=KEY + "customer_phone")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.downloads import download
 from dashboard.i18n import code, lang, t
-from dashboard.session import attempt, uow
+from dashboard.session import attempt, now, uow
 from services.rules.policy import Policy
 from services.supervision import kpi, report
 
@@ -26,7 +26,7 @@ def _column(name: str) -> str:
 
 
 def period() -> tuple[date, date]:
-    today = date.today()
+    today = now().date()
     start = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
     chosen = st.date_input(t("kpi.period"), (start, today), key="kpi_period")
     if not isinstance(chosen, tuple) or len(chosen) != 2:
@@ -100,7 +100,7 @@ def before_after(user_id: int, policy: Policy) -> None:
 
 
 def monthly_report(user_id: int) -> None:
-    month = st.text_input(t("kpi.report_month"), (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
+    month = st.text_input(t("kpi.report_month"), (now().date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
                           key="report_month")
     done, built = attempt(report.monthly_report, user_id, month, lang=lang())
     if not done:

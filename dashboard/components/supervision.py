@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.i18n import code, lang, t
-from dashboard.session import attempt, uow
+from dashboard.session import attempt, now, uow
 from dashboard.text import literal
 from services.institution.directory import handlers_by_department
 from services.rules.policy import Policy
@@ -16,7 +16,7 @@ from services.supervision import reviews, sampling
 
 
 def plan(user_id: int, policy: Policy) -> None:
-    today = date.today()
+    today = now().date()
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     left, right = st.columns(2)
     period = left.date_input(t("sampling.period"), (first, today.replace(day=1) - timedelta(days=1)), key="sp_period")
@@ -81,7 +81,7 @@ def review(user_id: int, policy: Policy) -> None:
         finding = st.text_area(t("review.finding"), key=f"rv_{item.item_id}_finding")
         owner = st.selectbox(t("review.owner"), owners, key=f"rv_{item.item_id}_owner",
                              format_func=lambda o: f"{code(policy, 'department', o[0])} · {o[2]}")
-        due = st.date_input(t("review.due"), date.today() + timedelta(days=14), key=f"rv_{item.item_id}_due")
+        due = st.date_input(t("review.due"), now().date() + timedelta(days=14), key=f"rv_{item.item_id}_due")
         if st.form_submit_button(t("review.submit")):
             findings = [reviews.FindingInput(finding, owner[0], owner[1], due)] if finding.strip() and owner else []
             attempt(reviews.submit_review, user_id, item.item_id, answers, findings, confirm=True)

@@ -13,18 +13,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.engine import UnitOfWork
 from db.models import ROLES, Department, Setting, User
 from services.errors import InvalidInput, Listing, NotFound, Phrase
 from services.institution import audit, identity, sessions
 from services.institution.access import Actor, load_actor, require_role
 from services.institution.auth import clear_throttle
-from services.institution.calendar_store import load_calendar
 from services.institution.directory import create_user, department_by_code, ensure_department, hash_password
-from services.institution.settings import PACK_EDITS, active_pack_code, active_policy
 from services.rules.calendar import SHANGHAI
-from services.rules.clock import as_of
 from services.rules.packs import policy_from_data
+from services.unit_of_work import PACK_EDITS, UnitOfWork
 
 # Pack values an institution may tune (issue 3 §5): thresholds, deadlines, escalation roles, and what it
 # calls its categories (issue 9).
@@ -67,7 +64,7 @@ def _user(uow: UnitOfWork, user_id: int) -> User:
 def list_users(uow: UnitOfWork, actor_id: int) -> list[UserRow]:
     _admin(uow, actor_id)
     rows = uow.session.execute(select(User, Department.code).outerjoin(Department).order_by(User.username))
-    now = as_of(None)
+    now = uow.now()
     return [UserRow(u.id, u.username, u.display_name, list(u.roles), code, u.active,
                     u.locked_until is not None and u.locked_until > now, u.sso_login) for u, code in rows]
 
@@ -77,7 +74,7 @@ def add_user(uow: UnitOfWork, actor_id: int, *, username: str, display_name: str
     actor = _admin(uow, actor_id)
     user = create_user(uow, username, display_name, password, roles, department or None)
     _audit(uow, actor, "user_created", username=username, roles=roles, department=department)
-    uow.commit()
+    uow.flush()
     return user.id
 
 
@@ -87,7 +84,7 @@ def _keep_an_admin(uow: UnitOfWork, user: User) -> None:
     The active admins' rows are locked first, so two admins demoting each other at the same moment run one
     after the other, and the second sees the first's change.
     """
-    now = as_of(None)
+    now = uow.now()
     admins = uow.session.scalars(select(User).where(User.active.is_(True), User.roles.contains(["admin"]))
                                  .order_by(User.id).with_for_update().execution_options(populate_existing=True))
     if not any(a.id != user.id and not (a.locked_until and a.locked_until > now) for a in admins):
@@ -131,7 +128,7 @@ def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str
     elif before["sso_login"] != after["sso_login"]:  # whoever signed in by the old identity signs in again
         sessions.end_all(uow, user.id, "identity_changed")
     _audit(uow, actor, "user_updated", username=user.username, before=before, after=after)
-    uow.commit()
+    uow.flush()
 
 
 def reset_password(uow: UnitOfWork, actor_id: int, user_id: int, password: str) -> None:
@@ -142,7 +139,7 @@ def reset_password(uow: UnitOfWork, actor_id: int, user_id: int, password: str) 
     clear_throttle(uow.session, user.username)
     sessions.end_all(uow, user.id, "password_reset")
     _audit(uow, actor, "password_reset", username=user.username)
-    uow.commit()
+    uow.flush()
 
 
 def lock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
@@ -156,7 +153,7 @@ def lock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
     user.locked_until = LOCKED_FOREVER
     sessions.end_all(uow, user.id, "locked")
     _audit(uow, actor, "account_locked", username=user.username)
-    uow.commit()
+    uow.flush()
 
 
 def unlock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
@@ -166,7 +163,7 @@ def unlock(uow: UnitOfWork, actor_id: int, user_id: int) -> None:
     user.locked_until = None
     clear_throttle(uow.session, user.username)
     _audit(uow, actor, "account_unlocked", username=user.username)
-    uow.commit()
+    uow.flush()
 
 
 def set_idle_timeout(uow: UnitOfWork, actor_id: int, minutes: int) -> None:
@@ -180,7 +177,7 @@ def set_idle_timeout(uow: UnitOfWork, actor_id: int, minutes: int) -> None:
     setting.value, setting.updated_by_id = minutes, actor.id
     uow.session.add(setting)
     _audit(uow, actor, "idle_timeout_changed", old=old, new=minutes)
-    uow.commit()
+    uow.flush()
 
 
 def idle_minutes(uow: UnitOfWork, actor_id: int) -> int:
@@ -203,13 +200,13 @@ def save_department(uow: UnitOfWork, actor_id: int, code: str, name: str, active
     department = ensure_department(uow, code, name.strip())
     department.name, department.active = name.strip(), active
     _audit(uow, actor, "department_saved", code=code, name=name, active=active)
-    uow.commit()
+    uow.flush()
 
 
 def pack_values(uow: UnitOfWork, actor_id: int) -> dict[str, Any]:
     """The editable values of the active pack, path → current value."""
     _admin(uow, actor_id)
-    return {path: value for path, value in _walk(active_policy(uow.session).to_data()) if EDITABLE.match(path)}
+    return {path: value for path, value in _walk(uow.policy().to_data()) if EDITABLE.match(path)}
 
 
 def set_pack_value(uow: UnitOfWork, actor_id: int, path: str, value: Any) -> None:
@@ -217,17 +214,17 @@ def set_pack_value(uow: UnitOfWork, actor_id: int, path: str, value: Any) -> Non
     actor = _admin(uow, actor_id)
     if not EDITABLE.match(path):
         raise InvalidInput("error.pack_edit.not_editable", field=path, path=path)
-    code = active_pack_code(uow.session)
-    data = copy.deepcopy(active_policy(uow.session).to_data())
+    code = uow.active_pack_code()
+    data = copy.deepcopy(uow.policy().to_data())
     old = _set(data, path, value)
     policy_from_data(data, origin=f"{code}.toml (edited)")  # raises PolicyError naming the key
     setting = uow.session.get(Setting, PACK_EDITS) or Setting(key=PACK_EDITS, value={})
     setting.value = {**(setting.value or {}), code: data}
     setting.updated_by_id = actor.id
     uow.session.add(setting)
-    uow.session.info.pop(PACK_EDITS, None)  # this unit of work now runs the edited pack
+    uow.configuration_changed()  # this unit of work now runs the edited pack
     _audit(uow, actor, "pack_value_changed", pack=code, path=path, old=old, new=value)
-    uow.commit()
+    uow.flush()
 
 
 def _walk(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -253,6 +250,6 @@ def _set(data: dict[str, Any], path: str, value: Any) -> Any:
 
 def calendar_gaps(uow: UnitOfWork, today: date | None = None) -> list[int]:
     """Years within the next 60 days that have no calendar data: the admin banner (issue 3 §5)."""
-    today = today or datetime.now(SHANGHAI).date()
-    calendar = load_calendar(uow.session)
+    today = today or uow.now().date()
+    calendar = uow.calendar()
     return [y for y in range(today.year, (today + CALENDAR_HORIZON).year + 1) if not calendar.has_data(y)]

@@ -28,7 +28,6 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from sqlalchemy.pool import NullPool
 
 from db.engine import ROOT, owner_engine, prepare
 from services.errors import Conflict, DomainError, InvalidInput
-from services.rules.calendar import SHANGHAI
+from services.rules import clock
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -67,7 +66,7 @@ def backup(owner_url: str, out: Path) -> dict[str, Any]:
             server = conn.scalar(text("SHOW server_version"))
         databases = [_dump(owner.set(database=names[role]), role, folder, tools)
                      for role in FILES if names[role] in present]
-        manifest = {"format": FORMAT, "created_at": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+        manifest = {"format": FORMAT, "created_at": clock.now().isoformat(timespec="seconds"),
                     "revision": databases[0]["revision"], "server_version": server,
                     "pg_dump": _version(tools / "pg_dump"), "databases": databases}
         _write_archive(out, folder, manifest)

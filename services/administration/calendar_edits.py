@@ -6,14 +6,13 @@ from datetime import date
 
 from sqlalchemy import delete
 
-from db.engine import UnitOfWork
 from db.models import CalendarDayRow, CalendarYear
 from services.casework.deadlines import recompute_open_deadlines
 from services.errors import InvalidInput
 from services.institution import audit
 from services.institution.access import load_actor, require_role
-from services.institution.calendar_store import CACHE
 from services.rules.calendar import DayType
+from services.unit_of_work import UnitOfWork
 
 EDITABLE_TYPES = (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)
 
@@ -37,7 +36,7 @@ def set_calendar_day(uow: UnitOfWork, actor_id: int, day: date, day_type: DayTyp
     audit.record(uow.session, actor.id, "calendar_day_set", day=day.isoformat(),
                  day_type=day_type and day_type.value, name=name)
     uow.flush()
-    uow.session.info.pop(CACHE, None)
+    uow.configuration_changed()
     changed = recompute_open_deadlines(uow, actor.id, reason=f"calendar {day.isoformat()}")
-    uow.commit()
+    uow.flush()
     return changed

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.engine import UnitOfWork
 from db.models import CaseEvent, Department, User
 from services.administration.import_template import COLUMNS as COLUMNS  # re-exported with template_xlsx
 from services.administration.import_template import (
@@ -40,12 +39,11 @@ from services.casework import cases
 from services.errors import DomainError, InvalidInput, Listing, NotFound, NotPermitted, Phrase, Said
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, load_actor, may
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import active_policy
 from services.rules import validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI
 from services.rules.policy import Label, Policy
+from services.unit_of_work import UnitOfWork
 
 LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32, "customer_account_no": 64,
            "first_responder": 64, "handler": 64}  # the columns' sizes in db/models.py
@@ -80,9 +78,9 @@ class _Context:
 
     def __init__(self, uow: UnitOfWork, actor_id: int | None) -> None:
         session = uow.session
-        self.policy: Policy = active_policy(session)
-        self.calendar = load_calendar(session)
-        self.now = datetime.now(SHANGHAI)
+        self.policy: Policy = uow.policy()
+        self.calendar = uow.calendar()
+        self.now = uow.now()
         self.actor = load_actor(session, actor_id) if actor_id is not None else None
         self.users = {u.username: u for u in session.scalars(select(User))}
         departments = list(session.scalars(select(Department).where(Department.active)))
@@ -334,17 +332,6 @@ def _assessed_department(c: _Cells, form: dict[str, Any]) -> str | None:
 # --- importing ---------------------------------------------------------------------------------
 
 
-class _DeferredCommit(UnitOfWork):
-    """The outer transaction, lent to use cases that commit: their commit only flushes, so the
-    whole import commits — or rolls back — once (cosmicpython's unit of work, one level up)."""
-
-    def __init__(self, outer: UnitOfWork) -> None:  # no super().__init__: the session is the outer one
-        self.session = outer.session
-
-    def commit(self) -> None:
-        self.session.flush()
-
-
 def user_id_by_username(uow: UnitOfWork, username: str) -> int:
     """For the command line's `--as USERNAME`."""
     user_id = uow.session.scalar(select(User.id).where(User.username == username))
@@ -372,24 +359,27 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
     plans, row_errors = _check(_Context(uow, actor_id), rows)
     if errors or row_errors:
         return ImportResult(errors=tuple(errors + row_errors))
-    tx = _DeferredCommit(uow)
+    # The use cases only flush (issue 9 §3); a savepoint lets a row the checks did not foresee undo the
+    # whole import while the caller's transaction stays usable.
+    savepoint = uow.session.begin_nested()
     case_nos = []
     for plan in plans:
         try:
-            case_nos.append(_replay(tx, plan, actor.id, f"{name} 第 {plan.row} 行"))
+            case_nos.append(_replay(uow, plan, actor.id, f"{name} 第 {plan.row} 行"))
         except DomainError as exc:  # a rule the checks above did not foresee: report it, import nothing
-            uow.session.rollback()
+            savepoint.rollback()
             column = HEADER[exc.field].zh if exc.field in HEADER else "—"
             return ImportResult(errors=(RowError(plan.row, column, exc),))
+    savepoint.commit()  # releases the savepoint; the caller commits the transaction
     audit.record(uow.session, actor.id, "cases_imported", file=name, rows=len(plans), cases=case_nos)
-    uow.commit()
+    uow.flush()
     return ImportResult(case_nos=tuple(case_nos))
 
 
-def _replay(tx: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
+def _replay(uow: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
     """The case's lifecycle, step by step at the sheet's times, through the same use cases as the UI."""
     t, v, responder = plan.times, plan.values, plan.responder_id
-    ref = cases.intake(tx, responder, plan.form)
+    ref = cases.intake(uow, responder, plan.form)
     # (time column, use case, actor: no handler unless forwarded, and then only its time is set, keywords)
     steps: list[tuple[str, Callable[..., cases.CaseRef], int | None, dict[str, Any]]] = [
         ("forwarded_at", cases.forward, responder, {"department": v.get("department"), "handler_id": v.get(
@@ -406,8 +396,8 @@ def _replay(tx: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
     ]
     for key, action, who, values in steps:
         if t[key]:
-            ref = action(tx, who, ref.case_no, ref.version, **values, at=t[key])
-    tx.session.add(CaseEvent(case_id=ref.id, at=datetime.now(SHANGHAI), actor_id=actor_id, event_type="note",
+            ref = action(uow, who, ref.case_no, ref.version, **values, at=t[key])
+    uow.session.add(CaseEvent(case_id=ref.id, at=uow.now(), actor_id=actor_id, event_type="note",
                              from_state=ref.state, to_state=ref.state, note=f"表格导入：{origin}",
                              data={"imported_from": origin}))
     return ref.case_no

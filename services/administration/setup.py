@@ -1,5 +1,6 @@
-"""First-run set-up (issue 3 §4): the first admin, the active policy pack and, optionally, the demo
-institution — all in one transaction, so a failure anywhere leaves the database as it was.
+"""First-run set-up (issue 3 §4): the first admin and the active policy pack, in the caller's transaction
+(the demo institution is loaded on top by `demo.loader.set_up`, in the same one), so a failure anywhere leaves
+the database as it was.
 
 Set-up happens once, for good: a `setup_done` setting says so, whatever becomes of the admins later
 (issue 8 §4). The demo users share one random password that is returned once, to the admin who loaded
@@ -9,7 +10,6 @@ disable them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,21 +17,26 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Setting, User
-from demo.loader import DemoUser, load_demo
 from services.errors import InvalidInput, Listing, NotPermitted
 from services.institution import audit, sessions
 from services.institution.access import load_actor, require_role
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
-from services.rules.calendar import SHANGHAI
 from services.rules.policy import PACK_CODES
+from services.unit_of_work import UnitOfWork
 
 DEMO = "demo"  # settings key: the demo institution is loaded, and its accounts
 SETUP_DONE = "setup_done"  # settings key: set-up was done; never removed
-DEMO_CASES = int(os.environ.get("COMPLAINTS_DEMO_CASES", "2000"))  # size of the demo institution
 _SETUP_LOCK = 0x5E7_0001  # pg advisory lock: two set-up forms submitted at once run one after the other
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    department: str | None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class SetupResult:
     demo: DemoCredentials | None
     demo_cases: int
     seconds: float  # time the demo load took (0 without demo)
+    admin_id: int
 
 
 def needs_setup(session: Session) -> bool:
@@ -55,12 +61,9 @@ def needs_setup(session: Session) -> bool:
 
 
 def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_name: str, admin_password: str,
-                    demo: bool, now: datetime | None = None, demo_cases: int | None = None) -> SetupResult:
-    """Create the admin, activate the pack (and its departments), and optionally load the demo.
-
-    One transaction: the demo's service calls run inside it (demo.loader), and nothing is committed
-    unless everything succeeded.
-    """
+                    demo: bool = False) -> SetupResult:
+    """Create the admin and activate the pack (and its departments); `demo`: the caller loads the demo next
+    (`demo.loader.set_up`), recorded in the audit. The caller commits (issue 9 §3)."""
     uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
     if not needs_setup(uow.session):
         raise NotPermitted("error.setup.already_done", field="admin")
@@ -70,19 +73,15 @@ def first_run_setup(uow: UnitOfWork, *, pack: str, admin_username: str, admin_na
     activate_pack(uow, pack, actor_id=admin.id)
     uow.session.add(Setting(key=SETUP_DONE, value=True, updated_by_id=admin.id))
     audit.record(uow.session, admin.id, "first_run_setup", pack=pack, demo=demo)
-    credentials, cases, seconds = None, 0, 0.0
-    if demo:
-        loaded = load_demo(uow, pack, cases=demo_cases or DEMO_CASES, now=now)
-        credentials, cases, seconds = DemoCredentials(loaded.users, loaded.password), loaded.cases, loaded.seconds
-        _record_demo(uow, admin.id, pack, loaded.cases, credentials, now)
-    uow.commit()
-    return SetupResult(admin.username, pack, credentials, cases, seconds)
+    uow.flush()
+    return SetupResult(admin.username, pack, None, 0, 0.0, admin.id)
 
 
-def _record_demo(uow: UnitOfWork, admin_id: int, pack: str, cases: int, credentials: DemoCredentials,
-                 now: datetime | None) -> None:
+def record_demo(uow: UnitOfWork, admin_id: int, pack: str, cases: int, credentials: DemoCredentials,
+                now: datetime | None = None) -> None:
+    """The demo's accounts, listed so that "forget demo" can disable them (never their password)."""
     value: dict[str, Any] = {
-        "loaded": True, "pack": pack, "cases": cases, "loaded_at": (now or datetime.now(SHANGHAI)).isoformat(),
+        "loaded": True, "pack": pack, "cases": cases, "loaded_at": uow.at(now).isoformat(),
         "users": [{"username": u.username, "display_name": u.display_name, "roles": list(u.roles),
                    "department": u.department} for u in credentials.users]}
     uow.session.add(Setting(key=DEMO, value=value, updated_by_id=admin_id))
@@ -110,5 +109,5 @@ def forget_demo(uow: UnitOfWork, actor_id: int) -> int:
         sessions.end_all(uow, user.id, "demo_disabled")
     uow.session.delete(setting)
     audit.record(uow.session, actor.id, "demo_forgotten", disabled=sorted(u.username for u in users))
-    uow.commit()
+    uow.flush()
     return len(users)

@@ -16,16 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
 from services.casework.queue import SlaBadge, sla_badges
 from services.errors import InvalidInput
 from services.institution import audit
 from services.institution.access import Actor, allowed_actions, case_for, case_scope, load_actor, may
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import policy_for
-from services.rules.clock import as_of
 from services.rules.policy import Policy
+from services.unit_of_work import UnitOfWork
 from services.words import N_, text
 
 # field → (characters kept at the start, at the end): 110101********1234, 138****8000
@@ -143,9 +140,9 @@ class CaseDetail:
     extendable: list[str]  # milestones the `extend` form may offer
 
 
-def _deadlines(session: Session, case: Case, now: datetime) -> list[DeadlineView]:
-    window, calendar = policy_for(session, case.pack).warning_window, load_calendar(session)
-    rows = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+def _deadlines(uow: UnitOfWork, case: Case, now: datetime) -> list[DeadlineView]:
+    window, calendar = uow.policy(case.pack).warning_window, uow.calendar()
+    rows = uow.session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
                            .order_by(CaseDeadline.due_at, CaseDeadline.id)).all()
     badges = sla_badges([(d, window) for d in rows], now, calendar)
     return [DeadlineView(d.milestone, d.starts_at, d.due_at, d.original_due_at, d.met_at, d.status, d.period,
@@ -177,9 +174,9 @@ def _link(case: Case) -> CaseLink:
     return CaseLink(case.case_no, case.state, case.received_at)
 
 
-def _extendable(session: Session, case: Case, deadlines: list[DeadlineView]) -> list[str]:
+def _extendable(uow: UnitOfWork, case: Case, deadlines: list[DeadlineView]) -> list[str]:
     """Open milestones the pack lets this case extend once more (RULES.md §3, pack [extension], as edited)."""
-    rule = policy_for(session, case.pack).extension
+    rule = uow.policy(case.pack).extension
     return [d.milestone for d in deadlines
             if d.status == "open" and d.milestone in rule.milestones and d.extensions < rule.max_count]
 
@@ -201,13 +198,13 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
     session = uow.session
     actor = load_actor(session, actor_id)
     case = visible_case(session, actor, case_no)
-    now = as_of(now)
+    now = uow.at(now)
     audit.record_once(uow, actor.id, "case_viewed", case.id, now)  # who viewed this case (issue 8 §7)
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
-    deadlines = _deadlines(session, case, now)
-    extendable = _extendable(session, case, deadlines)
+    deadlines = _deadlines(uow, case, now)
+    extendable = _extendable(uow, case, deadlines)
     # Linked cases the user may not see stay out of the page (issue 8 §1).
     parent = session.scalar(select(Case).where(Case.id == case.parent_case_id, case_scope(actor)))
     children = session.scalars(select(Case).where(Case.parent_case_id == case.id, case_scope(actor))
@@ -245,11 +242,11 @@ def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: da
     value = getattr(customer, field) or ""
     if value:
         zh, en = (text(PII_LABELS[field], lang) for lang in ("zh", "en"))
-        uow.session.add(CaseEvent(case_id=case.id, at=as_of(now), actor_id=actor.id, event_type="reveal_pii",
+        uow.session.add(CaseEvent(case_id=case.id, at=uow.at(now), actor_id=actor.id, event_type="reveal_pii",
                                   from_state=case.state, to_state=case.state, note=f"查看完整{zh}（{en}）",
                                   data={"field": field}))
         audit.record(uow.session, actor.id, "pii_revealed", case_id=case.id, at=now, field=field)
-        uow.commit()
+        uow.flush()
     return value
 
 

@@ -1,8 +1,8 @@
-"""The case lifecycle (RULES.md §2): each use case is one transaction with its timeline event.
+"""The case lifecycle (RULES.md §2): each use case is one change with its timeline event.
 
 Every function takes the unit of work, the acting user's id and plain values; it checks the
 user's role and scope, the case's state and version, writes the change and its event, and
-commits — or raises a DomainError and saves nothing.
+flushes — or raises a DomainError; the caller commits (issue 9 §3).
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
 from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, Phrase
 from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, load_actor, require_role
-from services.institution.calendar_store import load_calendar
 from services.institution.directory import department_by_code
-from services.institution.settings import active_policy, policy_for
 from services.rules import validation
 from services.rules.assess import assess, latest_extension, parse_facts
 from services.rules.calendar import SHANGHAI, format_deadline
-from services.rules.clock import as_of
 from services.rules.policy import Policy
 from services.rules.transitions import states_for
+from services.unit_of_work import UnitOfWork
 
 SATISFACTION = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
 
@@ -73,7 +70,7 @@ def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: st
     if case.state not in states_for(action):
         raise InvalidTransition("error.case.action_not_allowed_in_state", field="state", state=case.state,
                                 action=action)
-    return actor, case, policy_for(uow.session, case.pack)
+    return actor, case, uow.policy(case.pack)
 
 
 def _record(uow: UnitOfWork, case: Case, actor: Actor | None, event_type: str, at: datetime,
@@ -87,7 +84,7 @@ def _record(uow: UnitOfWork, case: Case, actor: Actor | None, event_type: str, a
 
 def _finish(uow: UnitOfWork, case: Case) -> CaseRef:
     uow.flush()  # bumps case.version
-    uow.commit()
+    uow.flush()
     return _ref(case)
 
 
@@ -116,7 +113,7 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
                                               "cause", "flags") if k in form}, policy)
     customer = uow.session.get(Customer, parent.customer_id) if parent else _customer(uow, form)
     assert customer is not None  # cases.customer_id is a NOT NULL foreign key
-    assessment = assess(policy, facts, load_calendar(uow.session))
+    assessment = assess(policy, facts, uow.calendar())
     department = department_by_code(uow.session, assessment.responsible_department)
     uow.flush()
     case = Case(case_no=_next_case_no(uow, facts.received_at), pack=policy.code, channel=facts.channel,
@@ -156,7 +153,7 @@ def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
     earlier = _submitted_before(uow, actor, form)
     if earlier is not None:
         return _ref(earlier)
-    policy = active_policy(uow.session)
+    policy = uow.policy()
     case = _register(uow, actor, form, policy)
     if form.get("resolved_at_intake"):
         _resolve_at_intake(uow, actor, case, policy, form)
@@ -189,7 +186,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
     if handler is None or not handler.active or handler.department_id != target.id \
             or not DEPARTMENT_STAFF & set(handler.roles):
         raise InvalidInput("error.case.handler_not_in_department", field="handler")
-    at = as_of(at)
+    at = uow.at(at)
     case.responsible_department_id, case.assignee_id = target.id, handler.id
     case.handling_form, case.forwarded_at = handling_form, at
     _record(uow, case, actor, "forward", at, "forwarded", handling_form,
@@ -201,7 +198,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
 
 def _reassess(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, at: datetime) -> None:
     """Milestones starting at forwarding or resolution get their deadlines now (RULES.md §4)."""
-    changes = sync_deadlines(uow, case, assess(policy, case_facts(case), load_calendar(uow.session)))
+    changes = sync_deadlines(uow, case, assess(policy, case_facts(case), uow.calendar()))
     if changes:
         _record(uow, case, actor, "deadlines_recomputed", at, note="start of milestone", changes=changes)
 
@@ -211,7 +208,7 @@ def first_contact(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *,
     """The department's first contact with the customer (seed 000 art. 17(3), 001 art. 17)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "first_contact")
     note = _text({"note": note}, "note", Phrase("error.field.first_contact_note"))
-    at = as_of(at)
+    at = uow.at(at)
     case.first_contact_at = at
     _record(uow, case, actor, "first_contact", at, "in_progress", note)
     mark_met(uow, case, policy, "first_contact", at)
@@ -231,7 +228,7 @@ def resolve(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, fact_
     if case.compensation_paid > 0:
         case.signed_confirmation = _text({"signed_confirmation": signed_confirmation}, "signed_confirmation",
                                          Phrase("error.field.signed_confirmation"))
-    at = as_of(at)
+    at = uow.at(at)
     case.outcome, case.resolved_at = "resolved", at
     _record(uow, case, actor, "resolve", at, "resolved", case.fact_finding, measures=case.measures,
             accountability=case.accountability, compensation_paid=str(case.compensation_paid))
@@ -245,7 +242,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     """Close as invalid: still explained to the customer, and feedback must follow (seed 002 art. 18(3))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "invalid")
     explanation = _text({"explanation": explanation}, "explanation", Phrase("error.field.explanation"))
-    at = as_of(at)
+    at = uow.at(at)
     case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
     case.measures, case.accountability = "解释说明", "无"
     _record(uow, case, actor, "invalid", at, "resolved", explanation)
@@ -258,7 +255,7 @@ def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, meth
     """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
     method = _text({"method": method}, "method", Phrase("error.field.feedback_method"))
-    at = as_of(at)
+    at = uow.at(at)
     case.satisfaction, case.feedback_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "feedback", at, "feedback_given", note or None, method=method,
             satisfaction=case.satisfaction)
@@ -272,7 +269,7 @@ def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     actor, case, policy = _open(uow, actor_id, case_no, version, "return_visit")
     method = _text({"method": method}, "method", Phrase("error.field.visit_method"))
     note = _text({"note": note}, "note", Phrase("error.field.visit_note"))
-    at = as_of(at)
+    at = uow.at(at)
     case.satisfaction, case.return_visit_at = _satisfaction(satisfaction), at
     _record(uow, case, actor, "return_visit", at, "return_visit", note, method=method,
             satisfaction=case.satisfaction)
@@ -302,7 +299,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
     missing = missing_for_archive(case, policy)
     if missing:
         raise InvalidInput("error.case.handling_form_incomplete", field=missing[0], missing=Listing(missing))
-    at = as_of(at)
+    at = uow.at(at)
     case.closed_at = case.closed_at or at
     _record(uow, case, actor, "archive", at, "archived")
     return _finish(uow, case)
@@ -313,7 +310,7 @@ def withdraw(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, reas
     """The customer withdraws: processing ends that day, with the reason (RULES.md §2)."""
     actor, case, _ = _open(uow, actor_id, case_no, version, "withdraw")
     reason = _text({"reason": reason}, "reason", Phrase("error.field.withdrawal_reason"))
-    at = as_of(at)
+    at = uow.at(at)
     case.outcome, case.closed_at = "withdrawn", at
     _record(uow, case, actor, "withdraw", at, "withdrawn", reason)
     waive_open(uow, case)
@@ -352,8 +349,8 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milest
         CaseDeadline.case_id == case.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
     if row is None:
         raise InvalidInput("error.extension.no_open_deadline", field="milestone", milestone=milestone)
-    new_due, informed = as_of(new_due), as_of(customer_informed_at)
-    latest = latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
+    new_due, informed = uow.at(new_due), uow.at(customer_informed_at)
+    latest = latest_extension(policy, uow.calendar(), milestone, row.starts_at, row.due_at,
                               row.extensions)
     if not row.due_at < new_due <= latest:
         raise InvalidInput("error.extension.new_due_out_of_range", field="new_due", after=format_deadline(row.due_at),
@@ -362,10 +359,10 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milest
                               reason=reason, customer_informed_at=informed,
                               customer_informed_method=informed_method, requested_by_id=actor.id))
     old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
-    _record(uow, case, actor, "extension", as_of(at), note=reason, milestone=milestone,
+    _record(uow, case, actor, "extension", uow.at(at), note=reason, milestone=milestone,
             old_due=old_due.isoformat(), new_due=new_due.isoformat(), customer_informed_at=informed.isoformat(),
             informed_method=informed_method)
-    case.updated_at = as_of(at)  # an extension changes the case: bump its version
+    case.updated_at = uow.at(at)  # an extension changes the case: bump its version
     return _finish(uow, case)
 
 
@@ -378,7 +375,7 @@ def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, not
     if owed is None:
         raise InvalidTransition("error.case.no_report_owed", field="report_hq")
     note = _text({"note": note}, "note", Phrase("error.field.report_note"))
-    at = as_of(at)
+    at = uow.at(at)
     _record(uow, case, actor, "report_hq", at, note=note)
     mark_met(uow, case, policy, "report_hq", at)
     case.updated_at = at  # the report changes the case: bump its version
@@ -399,7 +396,7 @@ def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_r
     if to_role not in policy.roles:
         raise InvalidInput("error.case.unknown_escalation_role", field="to_role", to_role=to_role)
     reason = _text({"reason": reason}, "reason", Phrase("error.field.escalation_reason"))
-    _escalate(uow, case, actor, to_role, None, reason, as_of(at))
+    _escalate(uow, case, actor, to_role, None, reason, uow.at(at))
     return _finish(uow, case)
 
 

@@ -13,16 +13,13 @@ from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import policy_for
 from services.rules.assess import Assessment, Facts, assess
 from services.rules.calendar import WorkingCalendar, at_risk_from
 from services.rules.policy import EVENTS, PACK_CODES, Policy
 from services.rules.transitions import CLOSED_STATES
+from services.unit_of_work import UnitOfWork
 
 
 def case_facts(case: Case) -> Facts:
@@ -94,16 +91,16 @@ def waive_open(uow: UnitOfWork, case: Case) -> None:
 
 def recompute_open_deadlines(uow: UnitOfWork, actor_id: int, reason: str) -> int:
     """After a calendar edit, re-assess every open case and record each change on its timeline."""
-    calendar: WorkingCalendar = load_calendar(uow.session)
+    calendar: WorkingCalendar = uow.calendar()
     cases = uow.session.scalars(select(Case).where(
         Case.state.not_in(CLOSED_STATES),
         Case.id.in_(select(CaseDeadline.case_id).where(CaseDeadline.status == "open")))).all()
     changed = 0
     for case in cases:
-        changes = sync_deadlines(uow, case, assess(policy_for(uow.session, case.pack), case_facts(case), calendar))
+        changes = sync_deadlines(uow, case, assess(uow.policy(case.pack), case_facts(case), calendar))
         if changes:
             changed += 1
-            uow.session.add(CaseEvent(case_id=case.id, at=datetime.now().astimezone(), actor_id=actor_id,
+            uow.session.add(CaseEvent(case_id=case.id, at=uow.now(), actor_id=actor_id,
                                       event_type="deadlines_recomputed", note=reason,
                                       data={"changes": changes}))
     uow.flush()
@@ -125,21 +122,21 @@ def sla(row: CaseDeadline, now: datetime, warning_window: float) -> Sla:
     return Sla("at_risk" if now >= at_risk_from(row.starts_at, row.due_at, warning_window) else "on_time", row.due_at)
 
 
-def warning_windows(session: Session) -> dict[str, float]:
+def warning_windows(uow: UnitOfWork) -> dict[str, float]:
     """Each pack's at-risk share of a period as the institution runs it, by pack code (cases keep the pack
     they were assessed by)."""
-    return {code: policy_for(session, code).warning_window for code in PACK_CODES}
+    return {code: uow.policy(code).warning_window for code in PACK_CODES}
 
 
-def warning_window_sql(session: Session) -> Any:
+def warning_window_sql(uow: UnitOfWork) -> Any:
     """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3)."""
-    return sql_case(*((Case.pack == code, share) for code, share in warning_windows(session).items()))
+    return sql_case(*((Case.pack == code, share) for code, share in warning_windows(uow).items()))
 
 
-def at_risk_sql(session: Session, now: datetime) -> ColumnElement[bool]:
+def at_risk_sql(uow: UnitOfWork, now: datetime) -> ColumnElement[bool]:
     """SQL twin of `sla`'s at_risk: an open deadline of the case inside its pack's warning window, not yet due."""
     return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at > now,
-                          at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, warning_window_sql(session)) <= now)
+                          at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, warning_window_sql(uow)) <= now)
 
 
 def overdue_sql(now: datetime) -> ColumnElement[bool]:

@@ -17,21 +17,18 @@ from itertools import groupby
 
 from sqlalchemy import bindparam, exists, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.casework.queue import SlaBadge, nearest_open_deadline, row_badges
 from services.errors import Conflict, NotPermitted
 from services.institution.access import answers, case_scope, load_actor, require_role
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import policy_for
 from services.rules.calendar import format_deadline
-from services.rules.clock import as_of
 from services.rules.policy import ANSWERING_ROLES, Policy
 from services.rules.transitions import OPEN_STATES
+from services.unit_of_work import UnitOfWork
 
 MAJOR_GRADES = ("major", "L1")  # seed 000 art. 4, 001 art. 13, 002 art. 18(2), 003 §3, 004 art. 9
 DEFAULT_BOARD_LIMIT = 500
@@ -70,9 +67,9 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     session = uow.session
     actor = load_actor(session, actor_id)
     require_role(actor, "view_case")
-    now = as_of(now)
+    now = uow.at(now)
     nearest = nearest_open_deadline()
-    at_risk = at_risk_sql(session, now)
+    at_risk = at_risk_sql(uow, now)
     escalated = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
     overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
@@ -92,7 +89,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         .order_by(Case.handling_level.asc().nulls_last(), Department.name, nearest.c.due_at.asc().nulls_last(),
                   Case.id)
         .limit(limit)).all()
-    badges = row_badges(session, rows, now, load_calendar(session))
+    badges = row_badges(uow, rows, now)
     escalations = case_escalations(session, [r.id for r in rows])
     return [BoardRow(
         r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
@@ -100,7 +97,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         tuple(reason for reason in ("overdue", "at_risk", "major", "escalated") if getattr(r, reason)),
         escalations.get(r.id, []),
         tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
-              and answers(actor, addressee(policy_for(session, r.pack), e.to_role))))
+              and answers(actor, addressee(uow.policy(r.pack), e.to_role))))
         for r, badge in zip(rows, badges, strict=True)]
 
 
@@ -133,16 +130,16 @@ class _Due:
     reason: str
 
 
-def _overdue_escalations(session: Session, now: datetime) -> list[_Due]:
+def _overdue_escalations(uow: UnitOfWork, now: datetime) -> list[_Due]:
     rule_key = literal("overdue:") + CaseDeadline.milestone
-    rows = session.execute(
+    rows = uow.session.execute(
         select(Case.id, Case.state, Case.pack, CaseDeadline.milestone, CaseDeadline.due_at, Department.name)
         .join(CaseDeadline, CaseDeadline.case_id == Case.id)
         .join(Department, Department.id == Case.responsible_department_id)
         .where(Case.state.in_(OPEN_STATES), CaseDeadline.status == "open", CaseDeadline.due_at <= now,
                ~exists().where(Escalation.case_id == Case.id, Escalation.rule_key == rule_key)))
     return [_Due(r.id, f"overdue:{r.milestone}", "dept_head", r.state,
-                 f"“{policy_for(session, r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
+                 f"“{uow.policy(r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
                  f"已过仍未完成，上报{r.name}负责人") for r in rows]
 
 
@@ -153,11 +150,11 @@ _RULE_ESCALATIONS = text(
     "WHERE e.case_id = c.id AND e.rule_key = 'rule:' || r.role)").bindparams(bindparam("open", expanding=True))
 
 
-def _rule_escalations(session: Session) -> list[_Due]:
+def _rule_escalations(uow: UnitOfWork) -> list[_Due]:
     """The pack's escalation rules as assessed (major/L1 → executives, and the pack's own)."""
     out = []
-    for r in session.execute(_RULE_ESCALATIONS, {"open": list(OPEN_STATES)}):
-        policy = policy_for(session, r.pack)
+    for r in uow.session.execute(_RULE_ESCALATIONS, {"open": list(OPEN_STATES)}):
+        policy = uow.policy(r.pack)
         grade, role = policy.label("grade", r.grade), policy.label("role", r.role)
         out.append(_Due(r.id, f"rule:{r.role}", r.role, r.state, f"按政策包升级规则上报{role}（等级：{grade}）"))
     return out
@@ -165,8 +162,8 @@ def _rule_escalations(session: Session) -> list[_Due]:
 
 def run_automatic_escalations(uow: UnitOfWork, now: datetime | None = None) -> int:
     """Record every automatic escalation not yet recorded, each exactly once; returns how many were new."""
-    now = as_of(now)
-    owed = sorted(set(_overdue_escalations(uow.session, now) + _rule_escalations(uow.session)))
+    now = uow.at(now)
+    owed = sorted(set(_overdue_escalations(uow, now) + _rule_escalations(uow)))
     created = 0
     for start in range(0, len(owed), _BATCH):
         batch = {(due.case_id, due.rule_key): due for due in owed[start:start + _BATCH]}
@@ -184,7 +181,7 @@ def run_automatic_escalations(uow: UnitOfWork, now: datetime | None = None) -> i
                  "data": {"to_role": due.to_role, "rule": due.rule_key, "escalation_id": row.id}}
                 for row in inserted for due in [batch[(row.case_id, row.rule_key)]]])
         created += len(inserted)
-    uow.commit()
+    uow.flush()
     return created
 
 
@@ -205,18 +202,17 @@ def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime
                 if escalation else None)
     if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
         raise NotPermitted("error.escalation.not_in_scope", field="escalation_id")
-    policy = policy_for(session, case_row.pack)
+    policy = uow.policy(case_row.pack)
     if not answers(actor, addressee(policy, escalation.to_role)):
         role = policy.label("role", escalation.to_role)
         raise NotPermitted("error.escalation.not_addressed_to_you", field="escalation_id", role=role)
     if escalation.acknowledged_at is not None:
         raise Conflict("error.escalation.already_acknowledged")
-    at = as_of(at)
+    at = uow.at(at)
     escalation.acknowledged_by_id, escalation.acknowledged_at = actor.id, at
     session.add(CaseEvent(case_id=case_row.id, at=at, actor_id=actor.id, event_type="escalation_ack",
                           from_state=case_row.state, to_state=case_row.state, note=escalation.reason,
                           data={"escalation_id": escalation.id, "to_role": escalation.to_role,
                                 "rule": escalation.rule_key}))
     uow.flush()
-    uow.commit()
     return next(e for e in case_escalations(session, [case_row.id])[case_row.id] if e.id == escalation.id)

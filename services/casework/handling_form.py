@@ -14,16 +14,14 @@ from html import escape
 
 from sqlalchemy import select
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from services.casework.case_view import mask, visible_case
 from services.casework.cases import SATISFACTION
 from services.institution import audit
 from services.institution.access import load_actor
-from services.institution.settings import policy_for
 from services.rules.calendar import SHANGHAI, format_deadline
-from services.rules.clock import as_of
 from services.rules.policy import Policy
+from services.unit_of_work import UnitOfWork
 from services.words import text
 
 
@@ -112,7 +110,7 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
     session = uow.session
     actor = load_actor(session, actor_id)
     case = visible_case(session, actor, case_no)
-    now = as_of(now)
+    now = uow.at(now)
     audit.record_once(uow, actor.id, "case_printed", case.id, now)  # issue 8 §7: prints are audited
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
@@ -139,7 +137,7 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
         feedback_method=feedback.data.get("method") if feedback else None, satisfaction=case.satisfaction,
         return_visit_at=case.return_visit_at, return_visit_method=visit.data.get("method") if visit else None,
         return_visit_note=visit.note if visit else None, archived_at=archived.at if archived else None,
-        parent_case_no=parent.case_no if parent else None, policy=policy_for(session, case.pack),
+        parent_case_no=parent.case_no if parent else None, policy=uow.policy(case.pack),
         deadlines=[FormDeadline(d.milestone, d.due_at, d.original_due_at, d.met_at, _result(d, now))
                    for d in deadlines],
         extensions=[FormExtension(e.milestone, e.old_due_at, e.new_due_at, e.reason, e.customer_informed_at,

@@ -7,11 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, func, select
 
-from db.engine import UnitOfWork
 from db.models import Case, Escalation
 from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may_open
-from services.rules.calendar import SHANGHAI
+from services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ def _count(uow: UnitOfWork, actor: Actor, *conditions: ColumnElement[bool]) -> i
 
 def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[WorkCount]:
     """Only what needs this user, by role (issue 3 §6); zero counts are left out."""
-    now = now or datetime.now(SHANGHAI)
+    now = uow.at(now)
     actor = load_actor(uow.session, actor_id)
     mine = Case.assignee_id == actor.id
     counts: list[WorkCount] = []
@@ -38,7 +37,7 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
                       "queue", {"view": "assigned"}),
             WorkCount("overdue", _count(uow, actor, mine, overdue_sql(now)), "queue",
                       {"view": "assigned"}),
-            WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow.session, now)), "queue",
+            WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow, now)), "queue",
                       {"view": "assigned"}),
         ]
     if "intake" in actor.roles:

@@ -16,20 +16,17 @@ from math import ceil
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, Customer, User
 from services import words
 from services.casework.deadlines import sla, warning_windows
 from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import active_policy
 from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
 from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, deadline_day, format_deadline
-from services.rules.clock import as_of
 from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
+from services.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 200
 _DAY_KINDS = ("working_days", "calendar_days")
@@ -150,12 +147,11 @@ def nearest_open_deadline() -> Any:
             .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
 
 
-def row_badges(session: Session, rows: Sequence[Any], now: datetime,
-               calendar: WorkingCalendar) -> list[SlaBadge | None]:
+def row_badges(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> list[SlaBadge | None]:
     """Badges of query rows carrying `pack` and the `nearest_open_deadline` columns; None: nothing open."""
-    windows = warning_windows(session)
+    windows = warning_windows(uow)
     open_rows = [(r, windows[r.pack]) for r in rows if r.milestone]
-    badges = iter(sla_badges(open_rows, now, calendar))
+    badges = iter(sla_badges(open_rows, now, uow.calendar()))
     return [next(badges) if r.milestone else None for r in rows]
 
 
@@ -216,7 +212,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
         raise InvalidInput("error.queue.pages_start_at_one", field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput("error.queue.page_size_range", field="page_size", most=MAX_PAGE_SIZE)
-    now = as_of(now)
+    now = uow.at(now)
     filters = [case_scope(actor), _view_filter(view, actor),
                Case.state.in_(list(states or OPEN_STATES)), *_codes(Case.grade, grades),
                *_codes(Case.category, categories), *_codes(Case.channel, channels)]
@@ -234,7 +230,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
         .order_by(nearest.c.due_at.asc().nulls_last(), Case.received_at, Case.id)
         .limit(page_size).offset((page - 1) * page_size))
     rows = uow.session.execute(query).all()
-    badges = row_badges(uow.session, rows, now, load_calendar(uow.session))
+    badges = row_badges(uow, rows, now)
     return QueuePage([QueueRow(
         r.case_no, r.pack, r.state, r.grade, r.category, r.channel, r.customer_name, r.received_at,
         r.assignee_name, badge) for r, badge in zip(rows, badges, strict=True)], total, page, page_size)
@@ -247,9 +243,9 @@ def intake_preview(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any], lang
     """What the rules decide for unsaved intake input: grade, level, department, escalation, deadlines."""
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "intake")
-    policy = active_policy(uow.session)
+    policy = uow.policy()
     facts = parse_facts({key: form[key] for key in _INTAKE_FACTS if key in form}, policy)
-    return assess(policy, facts, load_calendar(uow.session), lang)
+    return assess(policy, facts, uow.calendar(), lang)
 
 
 @dataclass(frozen=True)
@@ -283,7 +279,7 @@ def recent_complaints(uow: UnitOfWork, actor_id: int, customer_phone: str | None
     """Cases of the same customer (same phone or ID number) received in the last `months` months."""
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "intake")
-    now = as_of(now)
+    now = uow.at(now)
     match = [column == value.strip() for column, value in ((Customer.phone, customer_phone),
                                                            (Customer.id_number, customer_id_number))
              if value and value.strip()]

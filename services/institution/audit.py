@@ -19,13 +19,14 @@ import pandas as pd
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import AuditEvent, Case, User
 from services.errors import InvalidInput
 from services.export import neutralised
 from services.institution.access import load_actor, require_role
+from services.rules import clock
 from services.rules.calendar import SHANGHAI, end_of_day, start_of_day
 from services.rules.clock import as_of
+from services.unit_of_work import UnitOfWork
 
 # The codes written today (the page's action filter and the catalogue's labels follow this list).
 ACTIONS = (
@@ -46,16 +47,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def record(session: Session, actor_id: int | None, action: str, *, case_id: int | None = None,
            at: datetime | None = None, **detail: Any) -> None:
     """Add an audit row to the caller's transaction (it commits with the change it describes)."""
+    # The row's time comes from the process clock like every "now" (issue 9 §1), not the database's.
     session.add(AuditEvent(actor_id=actor_id, action=action, case_id=case_id, detail=detail,
-                           **({"at": as_of(at)} if at is not None else {})))
+                           at=clock.now() if at is None else as_of(at)))
 
 
 def record_once(uow: UnitOfWork, actor_id: int, action: str, case_id: int, at: datetime | None = None) -> bool:
-    """Record a view or print of a case unless this user's last one is under VIEW_WINDOW old; commits.
+    """Record a view or print of a case unless this user's last one is under VIEW_WINDOW old; flushed.
 
     Checked again under the chain's lock, so two reruns at the same instant still write one row.
     """
-    when = as_of(at)
+    when = uow.at(at)
     recent = select(AuditEvent.id).where(AuditEvent.case_id == case_id, AuditEvent.actor_id == actor_id,
                                          AuditEvent.action == action, AuditEvent.at > when - VIEW_WINDOW).limit(1)
     if uow.session.scalar(recent) is not None:
@@ -64,21 +66,24 @@ def record_once(uow: UnitOfWork, actor_id: int, action: str, case_id: int, at: d
     fresh = uow.session.scalar(recent) is None  # a new statement sees what committed while we waited
     if fresh:
         record(uow.session, actor_id, action, case_id=case_id, at=when)
-    uow.commit()
+    uow.flush()
     return fresh
 
 
 def downloaded(uow: UnitOfWork, actor_id: int, what: str, file_name: str, *, ref: str | None = None,
                case_no: str | None = None) -> None:
-    """A file left the system through a download button (what: a code such as `handling_form`); commits."""
+    """A file left the system through a download button (what: a code such as `handling_form`); flushed."""
     actor = load_actor(uow.session, actor_id)
     case_id = uow.session.scalar(select(Case.id).where(Case.case_no == case_no)) if case_no else None
     record(uow.session, actor.id, "downloaded", case_id=case_id, what=what, file=file_name, ref=ref,
            case_no=case_no)
-    uow.commit()
+    uow.flush()
 
 
 # --- proof --------------------------------------------------------------------------------------------
+
+PROBLEMS = ("edited", "broken_link", "gap", "truncated", "rewritten")  # what `verify` can find
+
 
 @dataclass(frozen=True)
 class Verification:
@@ -86,7 +91,7 @@ class Verification:
     head_seq: int  # 0: empty trail
     head_hash: str  # write it down elsewhere: a later verify against it also catches a cut or recomputed tail
     bad_seq: int | None = None  # the first row that fails
-    problem: str | None = None  # edited | broken_link | gap | truncated | rewritten
+    problem: str | None = None  # one of PROBLEMS
 
     @property
     def intact(self) -> bool:

@@ -17,12 +17,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Department, User
 from db.session_models import SignInThrottle
 from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
-from services.rules.clock import as_of
+from services.unit_of_work import UnitOfWork
 
 ACCOUNT_FREE, ACCOUNT_CAP = 5, timedelta(minutes=5)  # per account: 5 free tries, then 1 s, 2 s, 4 s … ≤ 5 min
 CLIENT_FREE, CLIENT_CAP = 20, timedelta(minutes=15)  # per client address: 20 free tries, then … ≤ 15 min
@@ -76,7 +75,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, client_ip: str =
     Unknown user, wrong password, disabled and admin-locked account get the same reply after the same
     work (issue 8 §3); every attempt is audited with the typed name, never the password.
     """
-    now = as_of(now)
+    now = uow.at(now)
     typed = username.strip()[:64]
     keys = [account_key(typed), f"client:{client_ip[:64]}"]
     counts = {row.key: row for row in uow.session.scalars(
@@ -87,7 +86,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, client_ip: str =
                   default=None)
     if blocked is not None:
         audit.record(uow.session, user.id if user else None, "sign_in_failed", username=typed, reason="throttled")
-        uow.commit()
+        uow.keep_when_refused()
         raise throttled(blocked - now)
     usable = user is not None and user.active and not (user.locked_until and user.locked_until > now)
     if not (right and usable):
@@ -95,12 +94,12 @@ def authenticate(uow: UnitOfWork, username: str, password: str, client_ip: str =
         reason = "wrong_password" if user is None or not right else "disabled" if not user.active else "locked"
         audit.record(uow.session, user.id if user else None, "sign_in_failed", username=typed,
                reason="unknown_user" if user is None else reason)
-        uow.commit()
+        uow.keep_when_refused()
         raise bad_credentials()
     assert user is not None
     uow.session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0]))
     audit.record(uow.session, user.id, "signed_in", client_ip=client_ip[:64])
-    uow.commit()
+    uow.flush()
     return session_user(uow.session, user.id)
 
 

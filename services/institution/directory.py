@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
-from db.engine import UnitOfWork
 from db.models import ROLES, Department, User
 from services.errors import InvalidInput, Listing, NotFound, Phrase
 from services.institution.access import DEPARTMENT_STAFF
+from services.unit_of_work import UnitOfWork
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD = 10  # issue 8 §3

@@ -14,12 +14,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.engine import UnitOfWork
 from db.models import User
 from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
 from services.institution.sessions import Opened, open_session
-from services.rules.clock import as_of
+from services.unit_of_work import UnitOfWork
 
 # Streamlit keeps the identity in a 30-day cookie; only one fresh from the provider opens a session, so a
 # lingering cookie never signs anyone in again after sign-out or after a session's 12 hours.
@@ -54,12 +53,12 @@ def _issued_at(claims: Mapping[str, Any]) -> datetime | None:
 
 def sign_in_with_identity(uow: UnitOfWork, claims: Mapping[str, Any], *, client_ip: str = "", client: str = "",
                           now: datetime | None = None) -> Opened:
-    """A session for the active, unlocked user whose 统一身份账号 is the identity's verified e-mail; committed.
+    """A session for the active, unlocked user whose 统一身份账号 is the identity's verified e-mail; flushed.
 
     Refused alike (and audited with the reason) when the e-mail is missing or unverified, the identity is
     older than five minutes, or no usable user carries it.
     """
-    now = as_of(now)
+    now = uow.at(now)
     email = claims.get("email")
     login = email.strip().lower()[:254] if isinstance(email, str) else ""
     issued = _issued_at(claims)
@@ -74,8 +73,8 @@ def sign_in_with_identity(uow: UnitOfWork, claims: Mapping[str, Any], *, client_
     if reason is not None:
         audit.record(uow.session, user.id if user else None, "sign_in_failed", method="sso", sso_login=login,
                      reason=reason, at=now)
-        uow.commit()
+        uow.keep_when_refused()
         raise refused()
     assert user is not None
     audit.record(uow.session, user.id, "signed_in", method="sso", client_ip=client_ip[:64], at=now)
-    return open_session(uow, user.id, client, now)  # commits the audit row with the session
+    return open_session(uow, user.id, client, now)  # the audit row goes with the session

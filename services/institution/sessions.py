@@ -19,12 +19,11 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Setting, User
 from db.session_models import UserSession
 from services.institution import audit
 from services.institution.auth import SessionUser, authenticate, session_user
-from services.rules.clock import as_of
+from services.unit_of_work import UnitOfWork
 
 ABSOLUTE_LIFETIME = timedelta(hours=12)  # issue 8 §2
 TICKET_LIFETIME = timedelta(seconds=60)
@@ -64,14 +63,14 @@ def client_label(ip: str | None, user_agent: str | None) -> str:
 
 
 def open_session(uow: UnitOfWork, user_id: int, client: str = "", now: datetime | None = None) -> Opened:
-    """A new session for a user whose password was just checked, with its cookie ticket; committed."""
-    now = as_of(now)
+    """A new session for a user whose password was just checked, with its cookie ticket; flushed."""
+    now = uow.at(now)
     token, ticket = secrets.token_hex(32), secrets.token_hex(32)
     uow.session.add(UserSession(id=digest(token), user_id=user_id, created_at=now, last_seen_at=now,
                                 expires_at=now + ABSOLUTE_LIFETIME, client=client[:128],
                                 ticket_hash=digest(ticket), ticket_expires_at=now + TICKET_LIFETIME,
                                 ticket_sealed=_xor_pad(token, ticket)))
-    uow.commit()
+    uow.flush()
     return Opened(token, ticket)
 
 
@@ -84,7 +83,7 @@ def sign_in(uow: UnitOfWork, username: str, password: str, *, client_ip: str = "
 
 def exchange_ticket(uow: UnitOfWork, ticket: str, now: datetime | None = None) -> str | None:
     """The token of the session this ticket was made for, once: the ticket is spent even when refused."""
-    now = as_of(now)
+    now = uow.at(now)
     if not _TOKEN.match(ticket or ""):
         return None
     row = uow.session.scalar(select(UserSession).where(UserSession.ticket_hash == digest(ticket))
@@ -93,7 +92,7 @@ def exchange_ticket(uow: UnitOfWork, ticket: str, now: datetime | None = None) -
         return None
     sealed, expires = row.ticket_sealed, row.ticket_expires_at
     row.ticket_hash = row.ticket_expires_at = row.ticket_sealed = None
-    uow.commit()
+    uow.flush()
     if sealed is None or expires is None or expires <= now or row.ended_at is not None:
         return None
     token = _xor_pad(sealed, ticket)
@@ -103,7 +102,7 @@ def exchange_ticket(uow: UnitOfWork, ticket: str, now: datetime | None = None) -
 def resume(uow: UnitOfWork, token: str | None, now: datetime | None = None) -> SessionUser | None:
     """The signed-in user of a session token, or None: unknown, ended, idle too long, past its 12 hours,
     or the user disabled or locked. Ends a session found idle or expired, so it never comes back."""
-    now = as_of(now)
+    now = uow.at(now)
     if not _TOKEN.match(token or ""):
         return None
     row = uow.session.get(UserSession, digest(token or ""))
@@ -117,11 +116,11 @@ def resume(uow: UnitOfWork, token: str | None, now: datetime | None = None) -> S
               else None)
     if reason is not None:
         row.ended_at, row.end_reason = now, reason
-        uow.commit()
+        uow.flush()
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
-        uow.commit()
+        uow.flush()
     return session_user(uow.session, row.user_id)
 
 
@@ -129,13 +128,13 @@ def end(uow: UnitOfWork, token: str | None, reason: str = "sign_out", now: datet
     """End one session (sign-out), audited; an unknown or already ended token is no error."""
     if not _TOKEN.match(token or ""):
         return
-    now = as_of(now)
+    now = uow.at(now)
     user_id = uow.session.scalar(update(UserSession).where(UserSession.id == digest(token or ""),
                                                            UserSession.ended_at.is_(None))
                                  .values(ended_at=now, end_reason=reason).returning(UserSession.user_id))
     if user_id is not None:
         audit.record(uow.session, user_id, "signed_out", at=now)
-    uow.commit()
+    uow.flush()
 
 
 def end_all(uow: UnitOfWork, user_id: int, reason: str, now: datetime | None = None) -> int:
@@ -143,6 +142,6 @@ def end_all(uow: UnitOfWork, user_id: int, reason: str, now: datetime | None = N
     caused it); returns how many were ended."""
     ended = uow.session.execute(update(UserSession).where(UserSession.user_id == user_id,
                                                           UserSession.ended_at.is_(None))
-                                .values(ended_at=as_of(now), end_reason=reason))
+                                .values(ended_at=uow.at(now), end_reason=reason))
     assert isinstance(ended, CursorResult)  # an UPDATE without RETURNING gives a cursor result
     return ended.rowcount

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.errors import InvalidInput, Phrase
+from services.rules import clock
 from services.rules.calendar import SHANGHAI
 
 CONTENT_CHARS = 20_000  # a complaint's content: several pages of a letter
@@ -101,6 +102,6 @@ def received_at(at: datetime, now: datetime | None = None, field: str = "receive
     `planned` allows a future time, for a what-if assessment that saves nothing."""
     if at < EARLIEST:
         raise InvalidInput("error.receipt.before_2000", field=field)
-    if not planned and at > (now or datetime.now(SHANGHAI)) + CLOCK_SKEW:
+    if not planned and at > (now or clock.now()) + CLOCK_SKEW:
         raise InvalidInput("error.receipt.in_future", field=field)
     return at

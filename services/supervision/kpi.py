@@ -25,14 +25,13 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Setting
 from services.errors import InvalidInput, Listing, NotPermitted, Phrase
 from services.institution import audit
 from services.institution.access import SEES_ALL, headed_department, load_actor, require_role
 from services.institution.directory import department_by_code
-from services.institution.settings import active_pack_code, active_policy, policy_for
 from services.rules.calendar import SHANGHAI, end_of_day, start_of_day
+from services.unit_of_work import UnitOfWork
 from services.words import text as text_of
 
 DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
@@ -151,14 +150,14 @@ def scope_for(session: Session, actor_id: int) -> Scope:
     raise NotPermitted("error.kpi.not_permitted")
 
 
-def window(date_from: date, date_to: date, now: datetime | None = None) -> dict[str, Any]:
+def window(date_from: date, date_to: date, now: datetime) -> dict[str, Any]:
     """SQL parameters of a period of whole Shanghai days, both ends included."""
     if date_to < date_from:
         raise InvalidInput("error.period.end_before_start", field="date_to")
-    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+    if now.tzinfo is None or now.utcoffset() is None:
         raise InvalidInput("error.time.zone_missing", field="now")
     return {"start": start_of_day(date_from), "end": end_of_day(date_to),
-            "first_day": date_from, "last_day": date_to, "now": now or datetime.now(SHANGHAI)}
+            "first_day": date_from, "last_day": date_to, "now": now}
 
 
 _SNAPSHOTS = {
@@ -219,10 +218,11 @@ def _kpi_sql(scope: Scope, by: str, per_month: bool) -> str:
             f"FROM keyset {joins} ORDER BY {', '.join(reversed(keys))}")
 
 
-def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date, by: str,
+def kpi_frame(uow: UnitOfWork, scope: Scope, *, date_from: date, date_to: date, by: str,
               per_month: bool = False, now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """The KPIs of `scope` by one dimension (and month); no permission check: callers resolve the scope."""
-    result = session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, window(date_from, date_to, now)))
+    period = window(date_from, date_to, uow.at(now, "now"))
+    result = uow.session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, period))
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys())).rename(columns={"grp": "group"})
     frame = frame[(["month"] if per_month else []) + ["group", "label", *COLUMNS]]
     if frame.empty and by == "all" and not per_month:  # a period without cases still has its figures
@@ -231,26 +231,24 @@ def kpi_frame(session: Session, scope: Scope, *, date_from: date, date_to: date,
     for column in (*RATES, "avg_handling_hours", "p90_handling_hours"):
         frame[column] = frame[column].astype(float)
     if by in ("category", "channel", "grade"):
-        label = code_labels(session, lang)
+        label = code_labels(uow, lang)
         frame["label"] = [label(by, code) for code in frame["group"]]
     elif lang != "zh":  # the directory's names are Chinese: a pack department by its pack label
-        frame["label"] = _labels_in(session, by, frame, lang)
+        frame["label"] = _labels_in(uow, by, frame, lang)
     return frame
 
 
-def _labels_in(session: Session, by: str, frame: pd.DataFrame, lang: str) -> list[str]:
-    pack = active_pack_code(session)
-    departments = policy_for(session, pack).departments if pack else {}
+def _labels_in(uow: UnitOfWork, by: str, frame: pd.DataFrame, lang: str) -> list[str]:
+    departments = uow.policy().departments if uow.active_pack_code() else {}
     words = {"all": text_of("kpi.all", lang), "-": text_of("kpi.unassigned", lang)}
     return [words[group] if group in words and by in ("all", "person") else
             departments[group].label.text(lang) if by == "department" and group in departments else label
             for group, label in zip(frame["group"], frame["label"], strict=True)]
 
 
-def code_labels(session: Session, lang: str = "zh") -> Callable[[str, str], str]:
+def code_labels(uow: UnitOfWork, lang: str = "zh") -> Callable[[str, str], str]:
     """`label(kind, code)`: a code's label in the active pack as edited (the code when none is active)."""
-    pack = active_pack_code(session)
-    policy = policy_for(session, pack) if pack else None
+    policy = uow.policy() if uow.active_pack_code() else None
     return lambda kind, code: policy.label(kind, code, lang) if policy else code
 
 
@@ -258,18 +256,18 @@ def kpis(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: 
          now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """Every KPI for a period by department | person | category | channel | grade | month | all,
     with numerator and denominator next to each rate."""
-    return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
+    return kpi_frame(uow, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
                      now=now, lang=lang)
 
 
 def monthly_trend(uow: UnitOfWork, actor_id: int, *, date_from: date, date_to: date, by: str = "all",
                   now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """The KPIs month by month (each figure in the month of its anchor), per group of `by`."""
-    return kpi_frame(uow.session, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
+    return kpi_frame(uow, scope_for(uow.session, actor_id), date_from=date_from, date_to=date_to, by=by,
                      per_month=True, now=now, lang=lang)
 
 
-def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str | None, date_from: date,
+def case_frame(uow: UnitOfWork, scope: Scope, *, kpi: str, by: str, group: str | None, date_from: date,
                date_to: date, now: datetime | None = None, limit: int | None = None,
                offset: int = 0) -> pd.DataFrame:
     """The rows behind one figure: `in_numerator` marks those counted in a rate's numerator."""
@@ -284,8 +282,8 @@ def case_frame(session: Session, scope: Scope, *, kpi: str, by: str, group: str 
            f"COALESCE(u.username, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
            f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
            f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, {family.order}c.case_no{page}")
-    params = {**_params(scope, window(date_from, date_to, now)), "group": group}
-    result = session.execute(text(sql), params)
+    params = {**_params(scope, window(date_from, date_to, uow.at(now, "now"))), "group": group}
+    result = uow.session.execute(text(sql), params)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     for column in TIME_COLUMNS.intersection(frame.columns):
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(SHANGHAI)
@@ -296,7 +294,7 @@ def kpi_cases(uow: UnitOfWork, actor_id: int, *, kpi: str, group: str | None, da
               by: str = "all", now: datetime | None = None, limit: int | None = None,
               offset: int = 0) -> pd.DataFrame:
     """Drill-down: the cases behind the figure of `kpi` for `group` of dimension `by` (paged in SQL)."""
-    return case_frame(uow.session, scope_for(uow.session, actor_id), kpi=kpi, by=by, group=group,
+    return case_frame(uow, scope_for(uow.session, actor_id), kpi=kpi, by=by, group=group,
                       date_from=date_from, date_to=date_to, now=now, limit=limit, offset=offset)
 
 
@@ -335,7 +333,7 @@ def set_kpi_weights(uow: UnitOfWork, actor_id: int, weights: Mapping[str, Mappin
     setting.value, setting.updated_by_id = clean, actor.id
     uow.session.add(setting)
     audit.record(uow.session, actor.id, "kpi_weights_set", old=old, new=clean)
-    uow.commit()
+    uow.flush()
 
 
 def _valid_weights(weights: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -420,14 +418,14 @@ def before_after(uow: UnitOfWork, actor_id: int, scope: Mapping[str, str | None]
     if allowed.department_id is not None and department_id not in (None, allowed.department_id):
         raise NotPermitted("error.kpi.own_department_only")
     category = scope.get("category") or None
-    if category is not None and category not in active_policy(uow.session).categories:
+    if category is not None and category not in uow.policy().categories:
         raise InvalidInput("error.kpi.unknown_category", field="category", category=category)
     chosen = Scope(department_id=department_id or allowed.department_id, category=category)
     periods = {"before": (pivot - timedelta(days=days), pivot - timedelta(days=1)),
                "after": (pivot + timedelta(days=1), pivot + timedelta(days=days))}
     frames = []
     for name, (first, last) in periods.items():
-        frame = kpi_frame(uow.session, chosen, date_from=first, date_to=last, by="all", now=now)
+        frame = kpi_frame(uow, chosen, date_from=first, date_to=last, by="all", now=now)
         frames.append(frame.assign(period=name, date_from=first, date_to=last))
     both = pd.concat(frames, ignore_index=True).set_index("period")
     by_period = both[list(COLUMNS)].astype(float).T  # a column per period: typed where loc[row, cols] is not

@@ -18,12 +18,12 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from services import export
 from services.casework.case_view import escalation_reason
 from services.errors import InvalidInput
 from services.rules.calendar import SHANGHAI, end_of_day, format_deadline, start_of_day
 from services.supervision.kpi import RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
+from services.unit_of_work import UnitOfWork
 from services.words import LOCALES
 from services.words import text as word
 
@@ -72,8 +72,8 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def findings_for_month(session: Session, month: str, department_id: int | None = None,
-                       now: datetime | None = None) -> list[Finding]:
+def findings_for_month(session: Session, month: str, department_id: int | None = None, *,
+                       now: datetime) -> list[Finding]:
     """Rectification actions followed in the month: due by its end and not closed before it began,
     or closed during it; overdue when still open after its due date at the month's end (or now).
     The narrow seam to supervision: plain SQL, and no findings (empty list) while the
@@ -82,7 +82,7 @@ def findings_for_month(session: Session, month: str, department_id: int | None =
         return []
     first, last = month_bounds(month)
     start, end = start_of_day(first), end_of_day(last)
-    as_of = min(now or datetime.now(SHANGHAI), end).astimezone(SHANGHAI)
+    as_of = min(now, end).astimezone(SHANGHAI)
     scoped = "" if department_id is None else " AND a.owner_department_id = :department"
     rows = session.execute(text(
         "SELECT a.id, a.review_id, a.finding, d.name, a.due_date, a.status, a.closed_at, "
@@ -98,12 +98,12 @@ def findings_for_month(session: Session, month: str, department_id: int | None =
 def monthly_report(uow: UnitOfWork, actor_id: int, month: str, now: datetime | None = None,
                    lang: str = "zh") -> Report:
     """The report as the user may see it: a department head gets their department's."""
-    return build_report(uow.session, scope_for(uow.session, actor_id), month, now, lang)
+    return build_report(uow, scope_for(uow.session, actor_id), month, now, lang)
 
 
 def system_report(uow: UnitOfWork, month: str, now: datetime | None = None, lang: str = "zh") -> Report:
     """The whole institution's report for the command line, which runs as the system, not as a user."""
-    return build_report(uow.session, SYSTEM, month, now, lang)
+    return build_report(uow, SYSTEM, month, now, lang)
 
 
 class _Period(TypedDict):
@@ -114,28 +114,29 @@ class _Period(TypedDict):
     now: datetime | None
 
 
-def build_report(session: Session, scope: Scope, month: str, now: datetime | None = None,
+def build_report(uow: UnitOfWork, scope: Scope, month: str, now: datetime | None = None,
                  lang: str = "zh") -> Report:
     first, last = month_bounds(month)
+    session, generated, now = uow.session, uow.now(), uow.at(now, "now")
     period = _Period(date_from=first, date_to=last, now=now)
     departments = dict(session.execute(text("SELECT code, name FROM departments")).tuples().all())
     if lang != "zh":  # the directory's names are Chinese: a pack department goes by its pack label
-        label = code_labels(session, lang)
+        label = code_labels(uow, lang)
         departments = {c: name if label("department", c) == c else label("department", c)
                        for c, name in departments.items()}
     scope_name = word("report.whole_institution", lang) if scope.department_id is None else session.scalar(
         text("SELECT name FROM departments WHERE id = :id"), {"id": scope.department_id})
-    findings = findings_for_month(session, month, scope.department_id, now)
-    totals = kpi_frame(session, scope, by="all", **period, lang=lang)
+    findings = findings_for_month(session, month, scope.department_id, now=now)
+    totals = kpi_frame(uow, scope, by="all", **period, lang=lang)
     tables = {word("report.sheet.overview", lang): _overview(totals, findings, lang)}
     for by in BREAKDOWNS:
-        breakdown = kpi_frame(session, scope, by=by, **period, lang=lang)
+        breakdown = kpi_frame(uow, scope, by=by, **period, lang=lang)
         tables[word(f"report.sheet.{by}", lang)] = _breakdown(breakdown, lang)
-    overdue = case_frame(session, scope, kpi="overdue_backlog", by="all", group=None, **period)
-    escalated = case_frame(session, scope, kpi="escalations", by="all", group=None, **period)
-    tables[word("report.sheet.overdue", lang)] = _cases(session, overdue, departments, (
+    overdue = case_frame(uow, scope, kpi="overdue_backlog", by="all", group=None, **period)
+    escalated = case_frame(uow, scope, kpi="escalations", by="all", group=None, **period)
+    tables[word("report.sheet.overdue", lang)] = _cases(uow, overdue, departments, (
         "case_no", "department", "assignee", "category", "grade", "state", "received_at", "due_at"), lang)
-    tables[word("report.sheet.escalated", lang)] = _cases(session, escalated, departments, (
+    tables[word("report.sheet.escalated", lang)] = _cases(uow, escalated, departments, (
         "case_no", "department", "category", "grade", "state", "event_at", "to_role", "reason"), lang)
     tables[word("report.sheet.findings", lang)] = pd.DataFrame(
         [(f.action_id, f.finding, f.owner_department, f.due_date.isoformat(),
@@ -143,7 +144,6 @@ def build_report(session: Session, scope: Scope, month: str, now: datetime | Non
           word("report.yes" if f.overdue else "report.no", lang)) for f in findings],
         columns=[word(f"report.finding.{c}", lang) for c in ("action_id", "finding", "owner", "due_date", "status",
                                                              "closed_at", "overdue")])
-    generated = datetime.now(SHANGHAI)
     return Report(month, word("report.title", lang, year=first.year, month=first.month), scope_name, generated,
                   {word("report.sheet.cover", lang): _cover(month, scope_name, generated, now, lang), **tables})
 
@@ -184,9 +184,9 @@ def _breakdown(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame.rename(columns=lambda c: word("report.code" if c == "group" else f"kpi.column.{c}", lang))
 
 
-def _cases(session: Session, frame: pd.DataFrame, departments: dict[str, str],
+def _cases(uow: UnitOfWork, frame: pd.DataFrame, departments: dict[str, str],
            columns: tuple[str, ...], lang: str) -> pd.DataFrame:
-    code = code_labels(session, lang)
+    code = code_labels(uow, lang)
     if "reason" in columns:  # an automatic escalation is named from its rule in the reader's language
         frame = frame.assign(reason=[
             escalation_reason(code, rule if isinstance(rule, str) else None, _escalation_reason(reason) or "", lang)

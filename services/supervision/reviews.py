@@ -15,7 +15,6 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from db.supervision_models import RectificationAction, Review, SampleItem, SupervisionReturnVisit
 from services.casework.cases import SATISFACTION, missing_for_archive
@@ -23,9 +22,9 @@ from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, 
 from services.institution import audit
 from services.institution.access import Actor, headed_department, load_actor, may, scope
 from services.institution.directory import department_by_code
-from services.institution.settings import policy_for
 from services.rules.clock import as_of
 from services.rules.policy import Label, Policy
+from services.unit_of_work import UnitOfWork
 
 RESULTS = ("pass", "fail", "na")
 
@@ -189,14 +188,15 @@ SUGGEST: dict[str, Callable[[_Record], Verdict]] = {
 }
 
 
-def _record_of(session: Session, case: Case, now: datetime) -> _Record:
+def _record_of(uow: UnitOfWork, case: Case, now: datetime) -> _Record:
+    session = uow.session
     followed = session.scalar(select(CaseEvent.id).where(
         CaseEvent.case_id == case.id, CaseEvent.actor_id == case.first_responder_id,
         CaseEvent.event_type.not_in(("intake", "escalation"))).limit(1)) is not None
     customer = session.get(Customer, case.customer_id)
     assert customer is not None  # cases.customer_id is a NOT NULL foreign key
     return _Record(
-        case=case, policy=policy_for(session, case.pack), customer=customer,
+        case=case, policy=uow.policy(case.pack), customer=customer,
         deadlines=session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
                                   .order_by(CaseDeadline.due_at)).all(),
         extensions=session.scalars(select(Extension).where(Extension.case_id == case.id)
@@ -224,7 +224,7 @@ def _assigned_item(session: Session, actor_id: int, item_id: int) -> tuple[Actor
 def suggestions(uow: UnitOfWork, actor_id: int, item_id: int, now: datetime | None = None) -> list[Suggestion]:
     """One suggestion per checklist item, from the case's record, for the assigned reviewer to confirm."""
     _, _, case = _assigned_item(uow.session, actor_id, item_id)
-    record = _record_of(uow.session, case, as_of(now))
+    record = _record_of(uow, case, uow.at(now))
     return [Suggestion(item.code, *SUGGEST[item.code](record)) for item in CHECKLIST]
 
 
@@ -262,14 +262,14 @@ def submit_review(uow: UnitOfWork, actor_id: int, item_id: int, answers: Mapping
     actor, item, _ = _assigned_item(uow.session, actor_id, item_id)
     if uow.session.scalar(select(Review.id).where(Review.sample_item_id == item.id)) is not None:
         raise Conflict("error.review.already_reviewed")
-    checklist, at = _answers(answers), as_of(at)
+    checklist, at = _answers(answers), uow.at(at)
     review = Review(sample_item_id=item.id, reviewer_id=actor.id, checklist=checklist, submitted_at=at,
                     score=weighted_score({code: a["result"] for code, a in checklist.items()}),
                     findings="\n".join(f.finding.strip() for f in findings) or None)
     uow.session.add(review)
     uow.flush()
     uow.session.add_all([_action(uow.session, review, f, at.date()) for f in findings])
-    uow.commit()
+    uow.flush()
     return review.id
 
 
@@ -280,12 +280,11 @@ def record_supervision_visit(uow: UnitOfWork, actor_id: int, item_id: int, *, me
     if satisfaction not in SATISFACTION:
         raise InvalidInput("error.review.satisfaction_missing", field="satisfaction")
     visit = SupervisionReturnVisit(
-        sample_item_id=item.id, reviewer_id=actor.id, at=as_of(at), satisfaction=int(satisfaction),
+        sample_item_id=item.id, reviewer_id=actor.id, at=uow.at(at), satisfaction=int(satisfaction),
         method=_text(method, "method", Phrase("error.field.visit_method")),
         note=_text(note, "note", Phrase("error.field.visit_note")))
     uow.session.add(visit)
     uow.flush()
-    uow.commit()
     return visit.id
 
 
@@ -303,13 +302,12 @@ def close_action(uow: UnitOfWork, actor_id: int, action_id: int, evidence: str, 
     if action.status != "open":
         raise InvalidTransition("error.review.action_closed", field="status")
     action.evidence = _text(evidence, "evidence", Phrase("error.field.evidence"))
-    action.status, action.closed_at, action.closed_by_id = "closed", as_of(at), actor.id
+    action.status, action.closed_at, action.closed_by_id = "closed", uow.at(at), actor.id
     audit.record(uow.session, actor.id, "rectification_closed", action_id=action.id)
     uow.flush()
-    uow.commit()
 
 
-def _action_rows(now: datetime | None) -> Select[tuple[int, str, str, str, int, str, date, str, bool]]:
+def _action_rows(now: datetime) -> Select[tuple[int, str, str, str, int, str, date, str, bool]]:
     today = as_of(now).date()  # due by the end of the due date, Shanghai time
     return (select(RectificationAction.id, Case.case_no, RectificationAction.finding, Department.code,
                    RectificationAction.owner_id, User.display_name, RectificationAction.due_date,
@@ -330,11 +328,12 @@ def _action_scope(actor: Actor) -> ColumnElement[bool]:
 def open_actions(uow: UnitOfWork, actor_id: int, now: datetime) -> list[ActionRow]:
     """Open actions the user may see (their own, their department's, or all for supervision), overdue flagged."""
     actor = load_actor(uow.session, actor_id)
-    return [ActionRow(*row) for row in uow.session.execute(_action_rows(now).where(_action_scope(actor)))]
+    return [ActionRow(*row) for row in uow.session.execute(_action_rows(uow.at(now)).where(_action_scope(actor)))]
 
 
 def overdue_actions(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> list[ActionRow]:
     """The open actions this user may see that are past their due date: the escalation board's list."""
     actor = load_actor(uow.session, actor_id)
-    stmt = _action_rows(now).where(_action_scope(actor), RectificationAction.due_date < as_of(now).date())
+    now = uow.at(now)
+    stmt = _action_rows(now).where(_action_scope(actor), RectificationAction.due_date < now.date())
     return [ActionRow(*row) for row in uow.session.execute(stmt)]

@@ -21,14 +21,13 @@ from sqlalchemy import ColumnElement, Integer, Select, String, column, false, fu
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from db.engine import UnitOfWork
 from db.models import GRADES, STATES, Case, Department, User
 from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, Listing, NotFound, NotPermitted
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, Actor, load_actor, may
-from services.institution.settings import active_policy
 from services.rules.calendar import end_of_day, start_of_day
+from services.unit_of_work import UnitOfWork
 
 CENSUS_GRADES = ("major", "L1")  # always reviewed in full (RULES.md §6)
 FILTERS = ("departments", "grades", "categories", "channels", "states")
@@ -107,7 +106,8 @@ def _check_codes(values_: Sequence[str], known: Sequence[str], field: str) -> No
         raise InvalidInput("error.sampling.unknown_values", field=field, values=Listing(unknown))
 
 
-def _validate(session: Session, plan: SamplingPlanInput) -> None:
+def _validate(uow: UnitOfWork, plan: SamplingPlanInput) -> None:
+    session = uow.session
     if plan.period_to < plan.period_from:
         raise InvalidInput("error.sampling.period_end_before_start", field="period_to")
     if plan.period_basis not in PERIOD_BASES:
@@ -127,7 +127,7 @@ def _validate(session: Session, plan: SamplingPlanInput) -> None:
     _check_codes(plan.stratify_by, STRATIFIERS, "stratify_by")
     _check_codes(plan.states, STATES, "states")
     _check_codes(plan.grades, GRADES, "grades")
-    _check_codes(plan.channels, list(active_policy(session).channels) if plan.channels else [], "channels")
+    _check_codes(plan.channels, list(uow.policy().channels) if plan.channels else [], "channels")
     known = session.scalars(select(Department.code).where(Department.code.in_(plan.departments))).all()
     _check_codes(plan.departments, known, "departments")
     if plan.seed is not None and not 0 < len(plan.seed.strip()) <= 64:
@@ -193,7 +193,7 @@ def _preview(session: Session, plan: SamplingPlanInput) -> list[StratumPreview]:
 def plan_preview(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> list[StratumPreview]:
     """Population and sample per stratum, shown before drawing."""
     require_supervision(uow.session, actor_id)
-    _validate(uow.session, plan)
+    _validate(uow, plan)
     return _preview(uow.session, plan)
 
 
@@ -255,7 +255,7 @@ def _filters(plan: SamplingPlanInput) -> dict[str, list[str]]:
 def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
     """Store the plan, its seed and the chosen cases with their reviewers; returns the plan's id."""
     actor = require_supervision(uow.session, actor_id)
-    _validate(uow.session, plan)
+    _validate(uow, plan)
     seed = plan.seed.strip() if plan.seed else secrets.token_hex(8)
     strata = _preview(uow.session, plan)
     chosen = _choose(uow.session, plan, seed, strata)
@@ -276,7 +276,7 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
                         for c, reviewer in zip(chosen, reviewers, strict=True))
     audit.record(uow.session, actor.id, "sample_drawn", plan_id=row.id, seed=seed,
                  cases=[c.case_id for c in chosen])
-    uow.commit()
+    uow.flush()
     return row.id
 
 

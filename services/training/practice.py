@@ -21,21 +21,19 @@ import bcrypt
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork, recreate_database, training_engine
+from db.engine import recreate_database, training_engine
 from db.models import ROLES, Case, CaseDeadline, Department, Setting, User
-from demo.loader import _OneTransaction
 from services.casework import cases
 from services.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted, PolicyError
 from services.institution import audit
 from services.institution.access import PRACTICE_ROLES, load_actor, may, require_page
-from services.institution.calendar_store import load_calendar
 from services.institution.directory import USERNAME
-from services.institution.settings import activate_pack, active_pack_code, active_policy
+from services.institution.settings import activate_pack
 from services.rules.assess import latest_extension
-from services.rules.calendar import SHANGHAI
 from services.rules.policy import PACK_CODES, Policy
 from services.training.scenarios import LIBRARY, Scenario, Step, load_scenarios, parse_duration
 from services.training.walkthrough import WalkStep, judge, walkthrough
+from services.unit_of_work import UnitOfWork, active_pack_code, transaction
 
 __all__ = ["PracticeCase", "ScenarioEntry", "TrainingLibrary", "WalkStep", "judge", "library",
            "mirror_roles", "practice_cases", "reset_training", "seed_training", "start_practice",
@@ -122,7 +120,7 @@ def training_user(target: UnitOfWork | Engine, username: str, display_name: str,
     Same username; roles re-synced each call (mirror_roles: a trainee can practise every action).
     """
     if isinstance(target, Engine):
-        with UnitOfWork(target) as uow:
+        with transaction(target) as uow:
             return training_user(uow, username, display_name, roles)
     roles = list(roles)
     if not USERNAME.match(username):
@@ -131,7 +129,7 @@ def training_user(target: UnitOfWork | Engine, username: str, display_name: str,
         raise InvalidInput("error.user.bad_roles", field="roles", roles=roles)
     target.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"training_user:{username}"})
     user = _ensure_user(target.session, username, display_name.strip() or username, mirror_roles(roles))
-    target.commit()
+    target.flush()
     return user.id
 
 
@@ -173,21 +171,19 @@ def seed_training(engine: Engine, pack: str) -> TrainingLibrary:
         raise InvalidInput("error.pack.unknown", field="pack", pack=pack)
     started = time.perf_counter()
     scenarios = load_scenarios(pack)
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:  # seeding is a caller: it owns (and commits) its transaction
         uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEED_LOCK})
         existing = uow.session.get(Setting, LIBRARY)
         if existing is not None:
             if existing.value["pack"] != pack:
                 raise Conflict("error.training.library_of_other_pack", field="pack", pack=existing.value['pack'])
             return TrainingLibrary(pack, existing.value["scenarios"], 0.0)
-        tx = _OneTransaction(uow)  # the services' commits only flush: all or nothing
-        activate_pack(tx, pack)
-        policy = active_policy(uow.session)
+        activate_pack(uow, pack)
+        policy = uow.policy()
         staff = _personas(uow.session, policy)
-        replayed = {s.code: _replay(tx, policy, staff, s) for s in sorted(scenarios, key=lambda s: s.received_at)}
+        replayed = {s.code: _replay(uow, policy, staff, s) for s in sorted(scenarios, key=lambda s: s.received_at)}
         uow.session.add(Setting(key=LIBRARY, value={"pack": pack, "scenarios": replayed,
-                                                    "seeded_at": datetime.now(SHANGHAI).isoformat()}))
-        uow.commit()
+                                                    "seeded_at": uow.now().isoformat()}))
     return TrainingLibrary(pack, replayed, time.perf_counter() - started)
 
 
@@ -263,7 +259,7 @@ def _new_due(uow: UnitOfWork, policy: Policy, case: Case, milestone: str, new_du
     if row is None:
         raise InvalidInput("error.training.no_open_deadline", field="milestone", milestone=milestone)
     if new_due == "latest":
-        return latest_extension(policy, load_calendar(uow.session), milestone, row.starts_at, row.due_at,
+        return latest_extension(policy, uow.calendar(), milestone, row.starts_at, row.due_at,
                                 row.extensions)
     step_by = parse_duration(new_due)
     assert step_by is not None  # the scenario loader refuses any other text
@@ -300,7 +296,7 @@ def reset_training(actor_id: int, main_uow: UnitOfWork, pack: str | None = None,
     training_user(engine, actor.username, actor.display_name, actor.roles)
     audit.record(main_uow.session, actor.id, "training_reset", pack=pack, database=engine.url.database,
                  scenarios=len(seeded.scenarios))
-    main_uow.commit()
+    main_uow.flush()
     return seeded
 
 
@@ -308,7 +304,7 @@ def start_practice(engine: Engine, trainee_username: str, scenario_code: str, *,
                    received_at: datetime | None = None) -> str:
     """The trainee's own copy of a scenario case: intake only, recorded by the trainee's mirror (so they are
     its first responder), received now unless told otherwise. Returns its case number."""
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         user = uow.session.scalar(select(User).where(User.username == trainee_username, User.active.is_(True)))
         if user is None:
             raise NotFound("error.training.no_trainee_account", field="username")
@@ -317,7 +313,7 @@ def start_practice(engine: Engine, trainee_username: str, scenario_code: str, *,
                         None) if setting else None
         if scenario is None:
             raise NotFound("error.training.no_such_scenario", field="scenario", scenario_code=scenario_code)
-        received = received_at or datetime.now(SHANGHAI).replace(second=0, microsecond=0)
+        received = received_at or uow.now().replace(second=0, microsecond=0)
         key = f"practice:{scenario.code}:{user.id}:{secrets.token_hex(4)}"  # marks the trainee's own copy
         return cases.intake(uow, user.id, {**scenario.intake_form(received), "intake_key": key}).case_no
 

@@ -16,21 +16,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseDeadline, CaseEvent, Setting, User
 from services.casework.case_view import visible_case
 from services.casework.cases import missing_for_archive
 from services.casework.deadlines import case_facts, pack_events
 from services.errors import InvalidInput, PolicyError
 from services.institution.access import Actor, load_actor, may
-from services.institution.calendar_store import load_calendar
-from services.institution.settings import policy_for
 from services.rules.assess import assess, latest_extension
 from services.rules.calendar import SHANGHAI, due, format_deadline
-from services.rules.clock import as_of
 from services.rules.policy import Policy
 from services.rules.transitions import ACTION_STATES, RE_COMPLAINT_FROM, actions_in
 from services.training.scenarios import LIBRARY, SCENARIO_DIR
+from services.unit_of_work import UnitOfWork
 
 _TEXTS = tomllib.loads((SCENARIO_DIR / "walkthrough.toml").read_text(encoding="utf-8"))
 STATES: dict[str, list[str]] = _TEXTS["states"]
@@ -88,11 +85,11 @@ def _lifecycle(event_type: str, lang: str) -> tuple[str, str]:
 class _Case:
     """One case, its pack, deadlines and intake explanation, read once for a walkthrough or a judgement."""
 
-    def __init__(self, session: Session, case: Case, lang: str) -> None:
-        self.session, self.case, self.lang = session, case, lang
-        self.policy = policy_for(session, case.pack)
-        self.calendar = load_calendar(session)
-        rows = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id))
+    def __init__(self, uow: UnitOfWork, case: Case, lang: str) -> None:
+        self.session, self.case, self.lang = uow.session, case, lang
+        self.policy = uow.policy(case.pack)
+        self.calendar = uow.calendar()
+        rows = uow.session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id))
         self.rows = {d.milestone: d for d in rows}
         # RULES.md §4: the assessment as at intake (deadlines counted from receipt), in the chosen language.
         facts = replace(case_facts(case), forwarded_at=None, resolved_at=None)
@@ -137,7 +134,7 @@ def _viewable(session: Session, actor: Actor, case_no: str) -> Case:
 def walkthrough(uow: UnitOfWork, actor_id: int, case_no: str, lang: str = "zh") -> list[WalkStep]:
     """The case's timeline, one event at a time, with the rule that applied and what to do next."""
     session = uow.session
-    c = _Case(session, _viewable(session, load_actor(session, actor_id), case_no), lang)
+    c = _Case(uow, _viewable(session, load_actor(session, actor_id), case_no), lang)
     events = session.execute(select(CaseEvent, User.display_name).outerjoin(User, User.id == CaseEvent.actor_id)
                              .where(CaseEvent.case_id == c.case.id).order_by(CaseEvent.at, CaseEvent.id)).all()
     waived_at = next((e.at for e, _ in events if e.event_type in ("withdraw", "resolve_at_intake")), None)
@@ -280,8 +277,8 @@ def judge(uow: UnitOfWork, actor_id: int, case_no: str, action: str, *, at: date
         raise InvalidInput("error.walkthrough.unknown_action", field="action", action=action)
     session = uow.session
     actor = load_actor(session, actor_id)
-    c = _Case(session, _viewable(session, actor, case_no), lang)
-    now, state = as_of(at), c.case.state
+    c = _Case(uow, _viewable(session, actor, case_no), lang)
+    now, state = uow.at(at), c.case.state
     state_label, action_label = _pick(STATES[state], lang), _pick(ACTIONS[action], lang)
     expected = next_action(state, c.case.grade, c.policy, c.case.outcome)
     if action not in actions_in(state):

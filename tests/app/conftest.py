@@ -10,11 +10,17 @@ import streamlit as st
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from db.engine import UnitOfWork
 from services.institution.sessions import open_session
+from services.unit_of_work import transaction
 from tests.service.conftest import Institution, make_institution
 
 ENTRYPOINT = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _today(clock):
+    """Every test here runs at tests.conftest.TODAY, never at the wall clock's date (issue 9 §9)."""
+    return clock
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ def app(app_env) -> Callable[..., AppTest]:
         at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
         at.session_state["lang"] = lang
         if user_id is not None:
-            with UnitOfWork(app_env) as uow:
+            with transaction(app_env) as uow:
                 at.session_state["session_token"] = open_session(uow, user_id).token
         return at.run()
     return start

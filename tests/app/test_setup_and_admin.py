@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.engine import UnitOfWork
 from db.models import User
+from services.unit_of_work import transaction
 from tests.app.test_shell import sign_in, submit
 
 
@@ -32,12 +32,12 @@ def test_set_up_refuses_a_short_password_and_keeps_the_form(app_env, app):
     at = fill_setup(app(), password="short")
     assert at.error[0].value == "密码至少 10 位。"
     assert at.title[0].value == "初始设置" and at.text_input(key="setup_username").value == "boss"
-    with UnitOfWork(app_env) as uow:
+    with transaction(app_env) as uow:
         assert uow.session.scalar(select(User.id)) is None
 
 
 def test_set_up_with_the_demo_shows_its_users_and_password_only_to_the_admin_who_loaded_it(app_env, app, monkeypatch):
-    monkeypatch.setattr("services.administration.setup.DEMO_CASES", 40)  # the full 2,000 are loaded by the browser test
+    monkeypatch.setattr("demo.loader.DEMO_CASES", 40)  # the full 2,000 are loaded by the browser test
     at = fill_setup(app(), demo=True)
     assert not at.exception
     demo = at.info[0].value
@@ -69,7 +69,7 @@ def test_admin_creates_a_user(institution, app):
     at.selectbox(key="new_department").set_value("branch")
     at = submit(at, "create_user")
     assert at.success[0].value == "已保存。"
-    with UnitOfWork(institution.engine) as uow:
+    with transaction(institution.engine) as uow:
         assert uow.session.scalar(select(User.roles).where(User.username == "zhao.lei")) == ["handler"]
 
 
@@ -122,7 +122,7 @@ def test_admin_disables_a_user_and_saves_a_department(institution, app):
     next(c for c in at.checkbox if c.label == "启用").uncheck()
     at = submit(at, "edit_user")
     assert at.success[0].value == "已保存。"
-    with UnitOfWork(institution.engine) as uow:
+    with transaction(institution.engine) as uow:
         assert uow.session.scalar(select(User.active).where(User.username == "clerk")) is False
     at.text_input(key="department_code").input("audit")
     at.text_input(key="department_name").input("稽核部")
@@ -141,13 +141,13 @@ def test_admin_sets_the_idle_timeout_and_a_value_out_of_range_cannot_be_entered(
 
 
 def test_admin_disables_the_demo_accounts_from_the_admin_page(app_env, app, monkeypatch):
-    monkeypatch.setattr("services.administration.setup.DEMO_CASES", 30)
+    monkeypatch.setattr("demo.loader.DEMO_CASES", 30)
     at = fill_setup(app(), demo=True)
     at = sign_in(at, "boss", "admin-pass-1")
     at.switch_page("../pages/admin.py")
     at = at.run()
     at = at.button(key="forget_demo").click().run()
     assert "个演示账号" in at.success[0].value
-    with UnitOfWork(app_env) as uow:
+    with transaction(app_env) as uow:
         assert uow.session.scalar(select(User.username).where(User.active.is_(True))) == "boss"
     assert "forget_demo" not in [b.key for b in at.run().button]  # nothing left to disable

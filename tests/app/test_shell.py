@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from db.engine import UnitOfWork
 from db.models import User
+from services.unit_of_work import transaction
 
 
 def sign_in(at, username: str, password: str):
@@ -73,9 +73,8 @@ def test_each_role_sees_exactly_its_pages(institution, app, who, pages):
 def test_a_disabled_user_is_signed_out_at_the_next_click(institution, app):
     at = app(institution.users["clerk"])
     assert at.title[0].value == "工作台"
-    with UnitOfWork(institution.engine) as uow:
+    with transaction(institution.engine) as uow:
         uow.session.execute(update(User).where(User.username == "clerk").values(active=False))
-        uow.commit()
     at = at.run()
     assert "user_id" not in at.session_state
     assert at.text_input(key="signin_username")
@@ -84,9 +83,8 @@ def test_a_disabled_user_is_signed_out_at_the_next_click(institution, app):
 def test_a_changed_role_changes_the_menu_at_the_next_click(institution, app):
     at = app(institution.users["clerk"])
     assert "admin" not in at.session_state["nav_pages"]
-    with UnitOfWork(institution.engine) as uow:
+    with transaction(institution.engine) as uow:
         uow.session.execute(update(User).where(User.username == "clerk").values(roles=["intake", "admin"]))
-        uow.commit()
     assert "admin" in at.run().session_state["nav_pages"]
 
 
@@ -101,5 +99,5 @@ def test_sign_out_clears_the_session(institution, app):
     at = app(institution.users["clerk"])
     at = at.sidebar.button[0].click().run()
     assert "user_id" not in at.session_state
-    with UnitOfWork(institution.engine) as uow:
+    with transaction(institution.engine) as uow:
         assert uow.session.scalar(select(User.active).where(User.username == "clerk"))

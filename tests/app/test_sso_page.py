@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.engine import UnitOfWork
 from db.models import User
+from services.unit_of_work import transaction
 from tests.app.test_setup_and_admin import admin_page
 from tests.app.test_shell import submit
 
@@ -49,5 +49,5 @@ def test_admin_links_a_user_to_an_institutional_sign_in_and_a_malformed_one_is_r
     assert "电子邮箱" in submit(at, "edit_user").error[0].value
     next(i for i in at.text_input if i.label == FIELD).input("Clerk@Bank.example")
     assert submit(at, "edit_user").success[0].value == "已保存。"
-    with UnitOfWork(institution.engine) as uow:
+    with transaction(institution.engine) as uow:
         assert uow.session.scalar(select(User.sso_login).where(User.username == "clerk")) == "clerk@bank.example"

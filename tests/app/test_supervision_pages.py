@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from services.casework import cases
 from tests.app.test_shell import submit
@@ -34,13 +34,13 @@ def test_the_monthly_report_offers_excel_and_print(institution, app):
     assert "下载 Excel 报告" in labels and "下载可打印报告" in labels
 
 
-def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, app):
+def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, app, clock):
     for day in ("2026-11-02 10:00", "2026-11-03 10:00", "2026-11-04 10:00"):
         ref = archived(institution, day)
         with institution.uow() as uow:
             cases.archive(uow, institution.users["clerk"], ref.case_no, ref.version)
     page = open_page(app, institution.users["supervisor"], "sampling")
-    today = date.today()
+    today = clock.at.date()  # the cases were archived now, at the pinned clock
     page.date_input(key="sp_period").set_value((today - timedelta(days=1), today + timedelta(days=1)))
     page.number_input(key="sp_rate").set_value(0.5)
     page = page.run()

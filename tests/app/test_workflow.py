@@ -86,7 +86,7 @@ def test_the_queue_lists_my_cases_nearest_deadline_first(institution, app):
     at_ = open_page(app, institution.users["clerk"], "queue", view="first_responder")
     assert not at_.exception
     assert [link.label for link in at_.get("page_link")] == [early.case_no, late.case_no]
-    assert "超期" in at_.markdown[0].value
+    assert "超期" in at_.markdown[0].value  # received 2026-10-20: overdue at tests.conftest.TODAY
 
 
 def forward_on_page(app, institution, ref):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 
-from db.engine import UnitOfWork, make_engine
+from db.engine import make_engine, migrate
+from services.administration.setup import first_run_setup
 from services.casework.cases import case_by_number
 from services.institution.directory import create_user
+from services.unit_of_work import transaction
+from tests.browser.conftest import Server, serve
 
 pytestmark = pytest.mark.browser
 WAIT = 15_000  # ms for an ordinary rerun
@@ -23,6 +27,20 @@ def page(server, browser):
     yield page
     page.screenshot(path="/tmp/complaints-browser-last.png")  # what the page showed at the end, for a failure
     context.close()
+
+
+@pytest.fixture
+def set_up_server() -> Iterator[Server]:
+    """A server of its own, set up (futures pack, no demo) in this process: the test using it needs no other
+    test to have run before it, and leaves the module's server to the set-up test (issue 9 §9)."""
+    with serve() as running:
+        engine = make_engine(running.database_url())
+        migrate(engine)
+        with transaction(engine) as uow:
+            first_run_setup(uow, pack="futures", admin_username="boss", admin_name="李总",
+                            admin_password="boss-kite-harbour9")
+        engine.dispose()
+        yield running
 
 
 def fill(page, label: str, value: str) -> None:
@@ -73,11 +91,11 @@ def test_set_up_with_the_demo_institution_then_sign_in(page, server, browser):
     assert page.get_by_role("heading", name="工作台").is_visible()
 
 
-def test_a_complaint_from_intake_to_archive(page, server):
+def test_a_complaint_from_intake_to_archive(set_up_server, context):
+    server, page = set_up_server, context.new_page()
     engine = make_engine(server.database_url())
-    with UnitOfWork(engine) as uow:  # arrange: one clerk who may do every step of this case
+    with transaction(engine) as uow:  # arrange: one clerk who may do every step of this case
         clerk = create_user(uow, "browser.clerk", "浏览器测试员", "kite-harbour9", ["intake", "handler"], "business").id
-        uow.commit()
     sign_in(page, server, "browser.clerk", "kite-harbour9")
 
     # In-app navigation from here on: one session, as a clerk would click through.
@@ -101,7 +119,7 @@ def test_a_complaint_from_intake_to_archive(page, server):
     act(page, "反馈客户", {"方式（电话/短信/当面/邮件…）": "电话"})
     act(page, "归档", {})
     page.get_by_text("已完成：归档。").wait_for()
-    with UnitOfWork(engine) as uow:  # what the clicks did, as the database recorded it
+    with transaction(engine) as uow:  # what the clicks did, as the database recorded it
         case = case_by_number(uow, case_no)
         assert (case.state, case.assignee_id == clerk) == ("archived", True)
     page.screenshot(path="/tmp/complaints-archived.png")

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from db.engine import UnitOfWork, make_engine, migrate
+from db.engine import make_engine, migrate
 from services.administration import admin
+from services.unit_of_work import transaction
 from tests.service.conftest import Institution, make_institution
 
 pytestmark = pytest.mark.browser
@@ -121,7 +122,7 @@ def test_a_replayed_cookie_after_sign_out_gets_the_sign_in_form(server, browser,
 def test_a_replayed_cookie_after_password_reset_or_deactivation_gets_the_sign_in_form(
         server, browser, context, inst, username, change):
     cookies = copied_cookies(server, context, username)
-    with UnitOfWork(inst.engine) as uow:
+    with transaction(inst.engine) as uow:
         change(uow, inst.users["admin"], inst.users[username])
     replay(server, browser, cookies)
     page = context.pages[-1]

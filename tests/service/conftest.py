@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from db.engine import UnitOfWork
 from db.models import Setting
 from services.administration.setup import SETUP_DONE
 from services.casework import cases
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import SHANGHAI
+from services.unit_of_work import UnitOfWork, transaction
+
+
+@pytest.fixture(autouse=True)
+def _today(clock):
+    """Every test here runs at tests.conftest.TODAY, never at the wall clock's date (issue 9 §9)."""
+    return clock
 
 
 @dataclass
@@ -23,8 +30,9 @@ class Institution:
     pack: str
     users: dict[str, int]
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+    def uow(self) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work that commits when the block succeeds, as the app's callers do (issue 9 §3)."""
+        return transaction(self.engine)
 
     def intake(self, who: str = "clerk", **form: Any) -> cases.CaseRef:
         with self.uow() as uow:
@@ -54,12 +62,11 @@ def make_institution(engine: Any, pack: str) -> Institution:
     people = {"clerk": (["intake"], HANDLING[pack]), "handler": (["handler"], HANDLING[pack]),
               "head": (["dept_head"], HANDLING[pack]), "outsider": (["handler"], OTHER[pack]),
               "supervisor": (["supervisor"], None), "admin": (["admin"], None), "trainee": (["trainee"], None)}
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         activate_pack(uow, pack)
         users = {name: create_user(uow, name, name.title(), "kite-harbour9", roles, dept).id
                  for name, (roles, dept) in people.items()}
         uow.session.add(Setting(key=SETUP_DONE, value=True))  # as first-run set-up leaves it
-        uow.commit()
     return Institution(engine, pack, users)
 
 

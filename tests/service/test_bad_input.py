@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from services.casework import cases
 from services.errors import InvalidInput
-from services.rules.calendar import SHANGHAI
+from tests.conftest import TODAY
 from tests.service.conftest import HANDLING, Institution, at
 
 NAME, PHONE = "张伟", "13800138000"
@@ -27,7 +27,7 @@ def rows(inst: Institution) -> dict[str, int]:
 
 
 def soon(minutes: int) -> datetime:
-    return datetime.now(SHANGHAI) + timedelta(minutes=minutes)
+    return TODAY + timedelta(minutes=minutes)
 
 
 INTAKE = {

@@ -9,7 +9,6 @@ from db.models import CaseDeadline, CaseEvent
 from services.administration.calendar_edits import set_calendar_day
 from services.casework import cases
 from services.errors import NotPermitted
-from services.institution.calendar_store import load_calendar
 from services.rules.calendar import DayType
 from tests.service.conftest import at
 
@@ -33,28 +32,28 @@ def test_a_new_holiday_moves_open_deadlines_and_is_recorded_on_the_timeline(cons
         case = cases.case_by_number(uow, ref.case_no)
         events = uow.session.scalars(select(CaseEvent.event_type).where(CaseEvent.case_id == case.id)).all()
         assert "deadlines_recomputed" in events
-        assert not load_calendar(uow.session).is_working_day(date(2026, 11, 4))
+        assert not uow.calendar().is_working_day(date(2026, 11, 4))
 
 
 def test_a_make_up_day_in_a_year_without_data_makes_that_year_known(consumer_finance):
     with consumer_finance.uow() as uow:
-        assert not load_calendar(uow.session).has_data(2027)
+        assert not uow.calendar().has_data(2027)
         set_calendar_day(uow, consumer_finance.users["admin"], date(2027, 2, 20), DayType.MAKEUP_WORKDAY, "春节调休")
     with consumer_finance.uow() as uow:
-        calendar = load_calendar(uow.session)
+        calendar = uow.calendar()
         assert calendar.has_data(2027) and calendar.is_working_day(date(2027, 2, 20))
 
 
 def test_only_admins_edit_the_calendar(consumer_finance):
-    with consumer_finance.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), consumer_finance.uow() as uow:
         set_calendar_day(uow, consumer_finance.users["head"], date(2026, 11, 4), DayType.HOLIDAY, "x")
 
 
 def test_the_database_calendar_is_seeded_from_the_shipped_data(engine):
-    from db.engine import UnitOfWork
+    from services.unit_of_work import transaction
 
-    with UnitOfWork(engine) as uow:
-        calendar = load_calendar(uow.session)
+    with transaction(engine) as uow:
+        calendar = uow.calendar()
     assert calendar.years == frozenset(range(2004, 2027))
     assert calendar.day_type(date(2026, 10, 1)) == DayType.HOLIDAY
     assert calendar.day_type(date(2026, 10, 10)) == DayType.MAKEUP_WORKDAY

@@ -107,7 +107,7 @@ def test_revealing_a_number_returns_it_and_is_recorded(futures):
 @pytest.mark.parametrize("who", ["trainee", "admin", "outsider"])
 def test_revealing_is_refused_to_roles_or_users_that_do_not_need_it_and_leaves_no_trace(futures, who):
     ref = futures.intake()
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         case_view.reveal_pii(uow, futures.users[who], ref.case_no, "id_number")
     assert "reveal_pii" not in [e.event_type for e in detail(futures, "clerk", ref.case_no).timeline]
 
@@ -158,5 +158,5 @@ def test_the_handling_form_carries_every_field_the_seeds_require(futures):
 
 def test_the_handling_form_is_refused_outside_ones_scope(futures):
     ref = futures.intake()
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         handling_form.handling_form(uow, futures.users["outsider"], ref.case_no)

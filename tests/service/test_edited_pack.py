@@ -3,6 +3,7 @@ the case page, the queue, the board, the KPI tables and the printed form used th
 
 from __future__ import annotations
 
+import ast
 from datetime import date
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from db.models import Setting
 from services.administration import admin
 from services.casework import cases, escalation, handling_form, queue
 from services.casework.case_view import case_detail
-from services.institution import settings
 from services.supervision import kpi
+from services.unit_of_work import PACK_EDITS
 from tests.service.conftest import HANDLING, at
 
 RENAMED = "服务质量（本机构）"
@@ -56,32 +57,56 @@ def test_an_edited_pack_reaches_the_case_page_queue_board_kpis_and_printed_form(
         assert RENAMED in printed
 
 
-def test_only_the_institutions_door_reads_a_pack_file():
-    """services.institution.settings.policy_for is the door; the shipped file is read directly only where no institution
-    exists yet or by contract: set-up's pack list, the training library (shipped scenarios), `assess --policy`."""
+# issue 9 §1: the unit of work is the one door to the institution's pack, its calendar and the time. Each name
+# below may appear only in its home: where it is defined, the door itself, and the shipped-file reads that are
+# legitimate (set-up's pack list, the training library's shipped scenarios, the pure `assess --policy` CLI).
+CLOCK = {"services/rules/clock.py"}
+HOMES: dict[str, set[str]] = {
+    "load_policy": {"services/rules/packs.py", "services/unit_of_work.py", "services/training/scenarios/__init__.py",
+                    "services/__main__.py", "pages/setup.py"},
+    "load_calendar": set(), "active_policy": set(), "policy_for": set(),  # the old side doors
+    "datetime.now": CLOCK, "datetime.today": CLOCK, "datetime.utcnow": CLOCK, "date.today": CLOCK,
+    "time.time": CLOCK,
+}
+
+
+def _side_doors(tree: ast.AST) -> set[str]:
+    """The names of HOMES that a module imports, calls or refers to."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found |= {name for alias in node.names for name in (alias.name, f"{node.module}.{alias.name}")}
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            owner = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+            found |= {node.attr, f"{owner}.{node.attr}"}
+    return found & HOMES.keys()
+
+
+def test_nothing_reads_the_pack_the_calendar_or_the_time_but_through_the_unit_of_work():
     root = Path(__file__).resolve().parents[2]
-    allowed = {"services/rules/packs.py", "services/institution/settings.py",
-               "services/training/scenarios/__init__.py",
-               "services/__main__.py", "pages/setup.py"}
-    readers = {str(p.relative_to(root)) for folder in ("services", "dashboard", "pages") for p in
-               (root / folder).rglob("*.py") if "load_policy(" in p.read_text(encoding="utf-8")}
-    assert readers <= allowed, readers - allowed
+    outside = sorted(f"{relative}: {name}" for folder in ("services", "dashboard", "pages", "demo")
+                     for path in (root / folder).rglob("*.py")
+                     for relative in [path.relative_to(root).as_posix()]
+                     for name in _side_doors(ast.parse(path.read_text(encoding="utf-8")))
+                     if relative not in HOMES[name])
+    assert outside == []
 
 
 def test_a_category_cause_and_channel_added_to_the_pack_take_a_case_with_no_python_edit(futures):
     """Issue 9 §4: the pack file is the truth for its own codes; the database holds no copy of them."""
     inst = futures
     with inst.uow() as uow:
-        data = settings.active_policy(uow.session).to_data()
+        data = uow.policy().to_data()
         data["categories"]["wealth_management"] = {**data["categories"]["service_quality"],
                                                    "zh": "资管产品", "en": "Wealth management"}
         data["causes"]["third_party"] = {"zh": "第三方原因", "en": "third party"}
         data["channels"]["sms"] = {"zh": "短信", "en": "SMS", "source": "institution's own channel"}
-        uow.session.add(Setting(key=settings.PACK_EDITS, value={"futures": data}))  # the admin's edited copy
-        uow.commit()
+        uow.session.add(Setting(key=PACK_EDITS, value={"futures": data}))  # the admin's edited copy
     ref = inst.intake(category="wealth_management", cause="third_party", channel="sms")
     with inst.uow() as uow:
         page = case_detail(uow, inst.users["clerk"], ref.case_no)
         case = cases.case_by_number(uow, ref.case_no)
         assert (case.category, case.cause, case.channel) == ("wealth_management", "third_party", "sms")
-        assert settings.active_policy(uow.session).label("category", page.category) == "资管产品"
+        assert uow.policy().label("category", page.category) == "资管产品"

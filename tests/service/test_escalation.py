@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from db.engine import UnitOfWork
 from db.models import Case, CaseEvent, Escalation
 from services.casework import cases, escalation
 from services.errors import Conflict, NotPermitted
+from services.unit_of_work import transaction
 from tests.service.conftest import Institution, at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def test_two_sessions_escalating_the_same_case_at_the_same_moment_record_it_once
     results: list[int] = []
 
     def page_load() -> None:
-        with UnitOfWork(engine) as uow:
+        with transaction(engine) as uow:
             results.append(escalation.run_automatic_escalations(uow, now=OVERDUE))
 
     # Hold the table so both sessions have read "nothing recorded yet" and then wait to insert together.
@@ -94,7 +94,6 @@ def test_a_major_case_missing_its_executive_escalation_gets_it_once(consumer_fin
     ref = inst.intake(flags=["litigation"])  # L1 → supervisor and management (seed 003 §2, §4(3))
     with inst.uow() as uow:  # as if imported without them
         uow.session.execute(delete(Escalation).where(Escalation.case_id == cases.case_by_number(uow, ref.case_no).id))
-        uow.commit()
     assert run(inst, now=at("2026-11-02 11:00")) == 2
     assert run(inst, now=at("2026-11-02 11:00")) == 0
     assert recorded(inst, ref.case_no, "rule:management") == (1, 2)  # intake's event and the new one
@@ -132,12 +131,12 @@ def test_acknowledging_an_escalation_is_recorded_once(futures):
     run(futures)
     with futures.uow() as uow:
         escalation_id = uow.session.scalar(select(Escalation.id).where(Escalation.rule_key == "overdue:forward"))
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         escalation.acknowledge(uow, futures.users["clerk"], escalation_id)
     with futures.uow() as uow:
         seen = escalation.acknowledge(uow, futures.users["head"], escalation_id, at=at("2026-11-02 12:10"))
     assert (seen.acknowledged_by, seen.acknowledged_at) == ("Head", at("2026-11-02 12:10"))
-    with futures.uow() as uow, pytest.raises(Conflict):
+    with pytest.raises(Conflict), futures.uow() as uow:
         escalation.acknowledge(uow, futures.users["head"], escalation_id)
     with futures.uow() as uow:
         case_id = uow.session.scalar(select(Case.id).where(Case.case_no == ref.case_no))

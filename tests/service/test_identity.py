@@ -102,9 +102,9 @@ def test_a_disabled_or_locked_user_gets_the_same_refusal_by_identity(inst, chang
 def test_an_admin_sets_a_valid_unique_institutional_sign_in(inst):
     by, handler = inst.users["admin"], inst.users["handler"]
     for bad in ("not an e-mail", "a@b@c", "x" * 250 + "@b.cn"):
-        with inst.uow() as uow, pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput), inst.uow() as uow:
             admin.update_user(uow, by, handler, sso_login=bad)
-    with inst.uow() as uow, pytest.raises(InvalidInput, match="another user"):
+    with pytest.raises(InvalidInput, match="another user"), inst.uow() as uow:
         admin.update_user(uow, by, handler, sso_login="clerk@BANK.example")
     with inst.uow() as uow:
         rows = {r.username: r.sso_login for r in admin.list_users(uow, by)}

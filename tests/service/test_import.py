@@ -146,7 +146,7 @@ def test_a_refusal_while_replaying_a_later_row_rolls_back_the_rows_before_it(fut
 
 
 def test_only_intake_staff_and_admins_import(futures):
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         importer.import_file(uow, futures.users["trainee"], xlsx(GOOD), "cases.xlsx")
 
 

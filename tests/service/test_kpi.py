@@ -66,7 +66,6 @@ def build_cases(engine) -> tuple[Institution, dict[str, str]]:
     inst = make_institution(engine, "futures")
     with inst.uow() as uow:
         inst.users["broker"] = create_user(uow, "broker", "Broker", "kite-harbour9", ["handler"], "business").id
-        uow.commit()
 
     def received(when: str, **form) -> cases.CaseRef:
         return inst.intake(received_at=at(when), **form)
@@ -250,7 +249,7 @@ def test_an_admin_sets_weights_and_targets_and_the_change_is_audited(october):
 ])
 def test_bad_weights_are_refused_and_nothing_is_stored(october, weights, field):
     inst, _ = october
-    with inst.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, inst.uow() as uow:
         kpi.set_kpi_weights(uow, inst.users["admin"], weights)
     assert refused.value.field == field
     with inst.uow() as uow:
@@ -259,7 +258,7 @@ def test_bad_weights_are_refused_and_nothing_is_stored(october, weights, field):
 
 def test_only_an_admin_sets_weights(october):
     inst, _ = october
-    with inst.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), inst.uow() as uow:
         kpi.set_kpi_weights(uow, inst.users["supervisor"], kpi.DEFAULT_WEIGHTS)
 
 
@@ -275,7 +274,7 @@ def test_before_and_after_compare_equal_periods_around_the_pivot_day(october):
         2, 8, 6)
     assert (compared.loc["before", "timeliness_rate"], compared.loc["after", "timeliness_rate"]) == (
         0, pytest.approx(4 / 6))
-    with inst.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), inst.uow() as uow:
         kpi.before_after(uow, inst.users["head"], {"department": "business"}, date(2026, 10, 11), 20, now=NOW)
 
 

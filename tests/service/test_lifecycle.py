@@ -94,7 +94,7 @@ def test_an_invalid_complaint_still_needs_explanation_and_feedback_before_archiv
     with futures.uow() as uow:
         ref = cases.mark_invalid(uow, futures.users["clerk"], ref.case_no, ref.version,
                                  explanation="客户误解了保证金规则，已解释")
-    with futures.uow() as uow, pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransition), futures.uow() as uow:
         cases.archive(uow, futures.users["clerk"], ref.case_no, ref.version)
     with futures.uow() as uow:
         ref = cases.feedback(uow, futures.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=3)
@@ -144,7 +144,7 @@ def test_branch_cases_cannot_be_archived_without_the_required_return_visit(branc
     ref = take_to_resolved(branch, branch.intake())
     with branch.uow() as uow:
         ref = cases.feedback(uow, branch.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4)
-    with branch.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, branch.uow() as uow:
         cases.archive(uow, branch.users["clerk"], ref.case_no, ref.version)
     assert refused.value.field == "return_visit"
     # seed 001 art. 8: return visit due 60 calendar days after resolution (2026-11-03 + 60 = 2027-01-02,
@@ -163,7 +163,7 @@ def test_an_extension_is_limited_by_the_pack_and_keeps_the_original_deadline(con
                            customer_informed_at=at("2026-11-04 10:00"), informed_method="电话")
     due = deadlines(inst, ref.case_no)["resolve"]
     assert (due.due_at, due.original_due_at, due.extensions) == (at("2026-11-11 00:00"), original, 1)
-    with inst.uow() as uow, pytest.raises(DomainError):  # consumer_finance: at most once
+    with pytest.raises(DomainError), inst.uow() as uow:  # consumer_finance: at most once
         cases.extend(uow, inst.users["handler"], ref.case_no, ref.version, milestone="resolve",
                      new_due=at("2026-11-12 00:00"), reason="再次延期",
                      customer_informed_at=at("2026-11-10 10:00"), informed_method="电话")
@@ -173,7 +173,7 @@ def test_an_extension_beyond_the_grades_period_again_is_refused(consumer_finance
     inst = consumer_finance
     ref = inst.intake()
     # 3 more working days after Thu 2026-11-05 end on Tue 2026-11-10 24:00
-    with inst.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, inst.uow() as uow:
         cases.extend(uow, inst.users["handler"], ref.case_no, ref.version, milestone="resolve",
                      new_due=at("2026-11-12 00:00"), reason="需调取录音核实",
                      customer_informed_at=at("2026-11-04 10:00"), informed_method="电话")
@@ -200,5 +200,5 @@ def test_a_branch_level_case_is_reported_to_headquarters_within_three_working_da
         ref = cases.report_hq(uow, securities.users["head"], ref.case_no, ref.version, note="已书面报备经纪管理总部",
                               at=at("2026-11-05 16:00"))
     assert deadlines(securities, ref.case_no)["report_hq"].status == "met"
-    with securities.uow() as uow, pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransition), securities.uow() as uow:
         cases.report_hq(uow, securities.users["head"], ref.case_no, ref.version, note="再次报备")

@@ -107,7 +107,6 @@ def test_a_handler_or_head_of_another_department_sees_nothing_of_it(consumer_fin
     inst = consumer_finance
     with inst.uow() as uow:
         other_head = create_user(uow, "other_head", "Other Head", "kite-harbour9", ["dept_head"], OTHER[inst.pack]).id
-        uow.commit()
     for view in ("assigned", "first_responder"):
         assert my_queue(inst, "outsider", view=view).total == 0
     with inst.uow() as uow:
@@ -128,7 +127,7 @@ def test_the_intake_preview_runs_the_rules_without_saving(consumer_finance):
     assert assessment.deadlines == {"resolve": at("2026-11-24 00:00")}  # 15 working days (seed 003 §5)
     assert any("seed 003" in line for line in assessment.explanation)
     assert saved == 0
-    with inst.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, inst.uow() as uow:
         queue.intake_preview(uow, inst.users["clerk"], {**form, "category": "astrology"})
     assert refused.value.field == "category"
 

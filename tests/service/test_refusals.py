@@ -44,27 +44,26 @@ def test_roles_without_intake_cannot_record_a_complaint(futures):
 def test_a_disabled_user_is_refused_at_once(futures):
     with futures.uow() as uow:
         uow.session.execute(update(User).where(User.id == futures.users["clerk"]).values(active=False))
-        uow.commit()
     with pytest.raises(NotPermitted):
         futures.intake()
 
 
 def test_a_handler_of_another_department_cannot_act_on_the_case(futures):
     ref = futures.intake()
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         cases.withdraw(uow, futures.users["outsider"], ref.case_no, ref.version, reason="x")
 
 
 def test_only_intake_staff_or_heads_forward(futures):
     ref = futures.intake(who="handler")
-    with futures.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), futures.uow() as uow:
         cases.forward(uow, futures.users["handler"], ref.case_no, ref.version, department=HANDLING["futures"],
                       handler_id=futures.users["handler"], handling_form="x")
 
 
 def test_forwarding_needs_a_handler_of_the_chosen_department(futures):
     ref = futures.intake()
-    with futures.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
         cases.forward(uow, futures.users["clerk"], ref.case_no, ref.version, department=HANDLING["futures"],
                       handler_id=futures.users["outsider"], handling_form="请核实")
     assert refused.value.field == "handler"
@@ -73,9 +72,9 @@ def test_forwarding_needs_a_handler_of_the_chosen_department(futures):
 
 def test_a_case_cannot_skip_states(futures):
     ref = futures.intake()
-    with futures.uow() as uow, pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransition), futures.uow() as uow:
         cases.feedback(uow, futures.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4)
-    with futures.uow() as uow, pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransition), futures.uow() as uow:
         cases.re_complaint(uow, futures.users["clerk"], ref.case_no, ref.version,
                            {"received_at": at("2026-11-03 09:00"), "content": "再次投诉"})
 
@@ -87,7 +86,7 @@ def test_a_stale_version_is_a_conflict_not_an_overwrite(futures):
     with futures.uow() as uow:
         cases.forward(uow, futures.users["clerk"], ref.case_no, ref.version, department=HANDLING["futures"],
                       handler_id=futures.users["handler"], handling_form="第一个人的处理单")
-    with futures.uow() as uow, pytest.raises(Conflict) as refused:
+    with pytest.raises(Conflict) as refused, futures.uow() as uow:
         cases.withdraw(uow, futures.users["clerk"], ref.case_no, ref.version, reason="第二个人的撤诉")
     assert "刷新" in refused.value.message("zh")
     assert state_of(futures, ref.case_no)[0] == "forwarded"
@@ -102,7 +101,7 @@ def forwarded(inst: Institution) -> cases.CaseRef:
 
 def test_compensation_paid_needs_the_customers_signed_confirmation(futures):
     ref = forwarded(futures)
-    with futures.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
         cases.resolve(uow, futures.users["handler"], ref.case_no, ref.version, fact_finding="属实",
                       measures="赔偿", accountability="扣绩效", compensation_paid=500)
     assert refused.value.field == "signed_confirmation"
@@ -113,7 +112,7 @@ def test_compensation_paid_needs_the_customers_signed_confirmation(futures):
 def test_resolving_needs_facts_measures_and_accountability(futures, missing):
     ref = forwarded(futures)
     values = {"fact_finding": "属实", "measures": "道歉", "accountability": "批评", missing: ""}
-    with futures.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
         cases.resolve(uow, futures.users["handler"], ref.case_no, ref.version, **values)
     assert refused.value.field == missing
 
@@ -123,7 +122,7 @@ def test_feedback_satisfaction_is_on_the_five_point_scale(futures):
     with futures.uow() as uow:
         ref = cases.resolve(uow, futures.users["handler"], ref.case_no, ref.version, fact_finding="属实",
                             measures="道歉", accountability="批评")
-    with futures.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
         cases.feedback(uow, futures.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=6)
     assert refused.value.field == "satisfaction"
 
@@ -137,7 +136,7 @@ def test_a_resolved_at_intake_case_needs_the_customers_satisfaction(futures):
 
 def test_an_extension_needs_a_reason_told_to_the_customer(futures):
     ref = forwarded(futures)
-    with futures.uow() as uow, pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
         cases.extend(uow, futures.users["handler"], ref.case_no, ref.version, milestone="resolve",
                      new_due=at("2026-11-04 10:00"), reason="", customer_informed_at=at("2026-11-02 11:00"),
                      informed_method="电话")

@@ -15,11 +15,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 
-from db.engine import UnitOfWork, owner_url_of
+from db.engine import owner_url_of
 from db.models import Case, Department
 from db.supervision_models import RectificationAction, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, NotPermitted
 from services.supervision import report
+from services.unit_of_work import transaction
 from tests.service.conftest import Institution, at
 from tests.service.test_import import GOOD, xlsx
 from tests.service.test_kpi import NOW, build_cases
@@ -54,7 +55,6 @@ def add_findings(inst: Institution, case_no: str) -> None:
                 ("首问责任人未跟踪", date(2026, 11, 15), {})):
             uow.session.add(RectificationAction(review_id=review.id, finding=finding, owner_department_id=service,
                                                 owner_id=supervisor, due_date=due, **extra))
-        uow.commit()
 
 
 @pytest.fixture
@@ -117,9 +117,9 @@ def test_the_printable_page_shows_every_table_with_rates_as_percentages(october)
 
 def test_the_report_is_refused_to_staff_and_needs_a_real_month(october):
     inst, _ = october
-    with inst.uow() as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), inst.uow() as uow:
         report.monthly_report(uow, inst.users["handler"], "2026-10")
-    with inst.uow() as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), inst.uow() as uow:
         report.monthly_report(uow, inst.users["supervisor"], "2026-13")
 
 
@@ -134,10 +134,10 @@ def test_findings_come_from_the_supervision_tables_through_one_query(october):
 
 def test_without_the_supervision_tables_the_report_has_no_findings(october, owner_engine):
     # DDL needs the owner, and is transactional in PostgreSQL: rolled back when the block ends
-    with UnitOfWork(owner_engine) as uow:
+    with transaction(owner_engine) as uow:
         uow.session.execute(text("DROP TABLE rectification_actions"))
         assert report.findings_for_month(uow.session, "2026-10", now=NOW) == []
-        monthly = report.build_report(uow.session, report.SYSTEM, "2026-10", now=NOW)
+        monthly = report.build_report(uow, report.SYSTEM, "2026-10", now=NOW)
     assert monthly.tables["监督发现"].empty
 
 

@@ -138,7 +138,7 @@ def test_a_finding_becomes_an_action_tracked_until_closed_with_evidence(sample):
     # Blank or book-length evidence is refused before the database (issue 8 §5); others may not close it.
     for who, evidence, error in (("head", "  ", InvalidInput), ("head", "证" * 4001, InvalidInput),
                                  ("outsider", "已培训", NotPermitted)):
-        with inst.uow() as uow, pytest.raises(error):
+        with pytest.raises(error), inst.uow() as uow:
             reviews.close_action(uow, inst.users[who], row.id, evidence)
     with inst.uow() as uow:
         reviews.close_action(uow, inst.users["head"], row.id, "已对柜员开展延期告知培训，附签到表",
@@ -196,7 +196,7 @@ def test_the_reviewer_records_their_own_call_to_the_customer(sample):
         reviews.record_supervision_visit(uow, inst.users["supervisor"], sample.settled, method="电话",
                                          satisfaction=5, note="客户确认已当场解释清楚", at=at("2026-12-02 15:00"))
     for who, satisfaction, error in (("supervisor", 7, InvalidInput), ("handler", 5, NotPermitted)):
-        with inst.uow() as uow, pytest.raises(error):
+        with pytest.raises(error), inst.uow() as uow:
             reviews.record_supervision_visit(uow, inst.users[who], sample.settled, method="电话",
                                              satisfaction=satisfaction, note="客户满意")
     with inst.uow() as uow:

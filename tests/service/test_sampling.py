@@ -63,7 +63,6 @@ def preview(inst: Institution, plan: SamplingPlanInput, who: str = "supervisor")
 def add_supervisor(inst: Institution, username: str, department: str | None) -> int:
     with inst.uow() as uow:
         user_id = create_user(uow, username, username, "kite-harbour9", ["supervisor"], department).id
-        uow.commit()
     inst.users[username] = user_id
     return user_id
 

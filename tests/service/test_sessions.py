@@ -100,7 +100,7 @@ def test_a_session_left_idle_30_minutes_ends_and_clicks_keep_it_alive(inst):
 
 def test_an_admin_sets_the_idle_timeout_within_5_to_480_minutes(inst):
     for minutes in (4, 481):
-        with inst.uow() as uow, pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput), inst.uow() as uow:
             admin.set_idle_timeout(uow, inst.users["admin"], minutes)
     with inst.uow() as uow:
         admin.set_idle_timeout(uow, inst.users["admin"], 5)
@@ -251,10 +251,10 @@ def test_the_password_policy(password, refused):
 
 
 def test_every_way_of_setting_a_password_applies_the_policy(inst):
-    with inst.uow() as uow, pytest.raises(InvalidInput, match="guess"):
+    with pytest.raises(InvalidInput, match="guess"), inst.uow() as uow:
         admin.add_user(uow, inst.users["admin"], username="li.na", display_name="李娜", password="password123",
                        roles=["intake"], department=None)
-    with inst.uow() as uow, pytest.raises(InvalidInput, match="guess"):
+    with pytest.raises(InvalidInput, match="guess"), inst.uow() as uow:
         admin.reset_password(uow, inst.users["admin"], inst.users["clerk"], "clerk12345")
 
 
@@ -268,9 +268,9 @@ def test_a_locked_administrator_is_not_the_one_left_to_keep(inst):
         second = uow.session.scalar(text("SELECT id FROM users WHERE username = 'second'"))
         admin.lock(uow, inst.users["admin"], second)
     for change in (dict(roles=["supervisor"]), dict(active=False)):
-        with inst.uow() as uow, pytest.raises(InvalidInput, match="last active administrator"):
+        with pytest.raises(InvalidInput, match="last active administrator"), inst.uow() as uow:
             admin.update_user(uow, second, inst.users["admin"], **change)
-    with inst.uow() as uow, pytest.raises(InvalidInput, match="last active administrator"):
+    with pytest.raises(InvalidInput, match="last active administrator"), inst.uow() as uow:
         admin.lock(uow, second, inst.users["admin"])
 
 

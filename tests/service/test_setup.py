@@ -11,14 +11,15 @@ import bcrypt
 import pytest
 from sqlalchemy import func, select, text
 
-from db.engine import UnitOfWork, owner_url_of
+from db.engine import owner_url_of
 from db.models import ROLES, STATES, Case, Department, Escalation, Extension, User
+from demo import loader
 from services.administration.setup import demo_loaded, first_run_setup, forget_demo, needs_setup
 from services.errors import InvalidInput, NotPermitted
 from services.institution import sessions
 from services.institution.directory import create_user
-from services.institution.settings import active_pack_code
 from services.rules.packs import load_policy
+from services.unit_of_work import active_pack_code, transaction
 from tests.service.conftest import at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,9 +30,9 @@ GRADES = {"bank": {"general", "large", "major"}, "futures": {"general", "major"}
 
 
 def set_up(engine, pack: str = "bank", *, demo: bool = False, cases: int = 60, password: str = "s3cret-admin9"):
-    with UnitOfWork(engine) as uow:
-        return first_run_setup(uow, pack=pack, admin_username="chief", admin_name="王主任", admin_password=password,
-                               demo=demo, now=NOW, demo_cases=cases)
+    with transaction(engine) as uow:
+        return loader.set_up(uow, pack=pack, admin_username="chief", admin_name="王主任", admin_password=password,
+                             demo=demo, now=NOW, demo_cases=cases)
 
 
 def scalars(engine, sql: str, **params) -> list:
@@ -45,11 +46,11 @@ def rows(engine, sql: str) -> list[tuple]:
 
 
 def test_set_up_creates_the_admin_and_activates_the_pack_with_its_departments(engine):
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert needs_setup(uow.session)
     result = set_up(engine, "bank")
     assert (result.admin_username, result.pack, result.demo) == ("chief", "bank", None)
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert not needs_setup(uow.session)
         assert active_pack_code(uow.session) == "bank"
         admin = uow.session.scalar(select(User).where(User.username == "chief"))
@@ -61,11 +62,11 @@ def test_set_up_creates_the_admin_and_activates_the_pack_with_its_departments(en
 
 def test_a_second_set_up_is_refused_and_changes_nothing(engine):
     set_up(engine, "bank")
-    with UnitOfWork(engine) as uow, pytest.raises(NotPermitted) as refused:
+    with pytest.raises(NotPermitted) as refused, transaction(engine) as uow:
         first_run_setup(uow, pack="futures", admin_username="intruder", admin_name="x", admin_password="kite-harbour9",
                         demo=False)
     assert "管理员" in refused.value.message("zh") and "administrator" in refused.value.message("en")
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert active_pack_code(uow.session) == "bank"
         assert uow.session.scalar(select(User).where(User.username == "intruder")) is None
 
@@ -76,17 +77,16 @@ def test_bad_input_is_refused_and_leaves_the_database_unset(engine, pack, passwo
     with pytest.raises(InvalidInput) as refused:
         set_up(engine, pack, password=password)
     assert refused.value.field == field
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert needs_setup(uow.session) and active_pack_code(uow.session) is None
 
 
 def test_a_demo_that_fails_half_way_leaves_no_half_set_up(engine):
-    with UnitOfWork(engine) as uow:  # a non-admin user whose name the demo also wants
+    with transaction(engine) as uow:  # a non-admin user whose name the demo also wants
         create_user(uow, "demo.trainee", "占用者", "kite-harbour9", ["trainee"])
-        uow.commit()
     with pytest.raises(InvalidInput):
         set_up(engine, "bank", demo=True)
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert needs_setup(uow.session) and active_pack_code(uow.session) is None
         assert uow.session.scalars(select(User.username)).all() == ["demo.trainee"]
         assert uow.session.scalar(select(func.count()).select_from(Case)) == 0
@@ -105,7 +105,7 @@ def test_the_demo_has_every_state_grade_category_and_channel_of_the_pack(engine,
 
 def test_the_demo_has_the_special_cases_and_every_timeline_is_in_order_and_in_the_past(engine):
     set_up(engine, "bank", demo=True, cases=120)
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         count = uow.session.scalar
         assert count(select(func.count()).select_from(Case)) == 120
         assert count(select(func.count()).where(Case.parent_case_id.is_not(None))) >= 1  # re-complaints
@@ -139,7 +139,7 @@ def test_demo_users_cover_every_role_and_their_password_is_stored_nowhere_in_cle
     for department in load_policy("consumer_finance").departments:  # several handlers and a head in each
         people = [u for u in demo.users if u.department == department]
         assert sum(u.roles == ("handler",) for u in people) >= 2 and sum(u.roles == ("dept_head",) for u in people) == 1
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         trainee = uow.session.scalar(select(User).where(User.username == "demo.trainee"))
         assert bcrypt.checkpw(demo.password.encode(), trainee.password_hash.encode())
         assert trainee.display_name.strip() and not trainee.display_name.isascii()  # a Chinese name
@@ -150,17 +150,17 @@ def test_demo_users_cover_every_role_and_their_password_is_stored_nowhere_in_cle
 def test_forgetting_the_demo_disables_its_accounts_and_ends_their_sessions(engine):
     result = set_up(engine, "bank", demo=True, cases=25)
     users = dict(rows(engine, "SELECT username, id FROM users"))
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         opened = sessions.sign_in(uow, "demo.supervisor", result.demo.password)
-    with UnitOfWork(engine) as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(engine) as uow:
         forget_demo(uow, users["demo.supervisor"])
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert forget_demo(uow, users["chief"]) == len(result.demo.users)
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert not demo_loaded(uow.session)
         assert sessions.resume(uow, opened.token) is None
         assert uow.session.scalar(select(func.count()).select_from(Case)) == 25  # the cases stay
-    with UnitOfWork(engine) as uow, pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput), transaction(engine) as uow:
         sessions.sign_in(uow, "demo.supervisor", result.demo.password)
     assert scalars(engine, "SELECT username FROM users WHERE active") == ["chief"]
 
@@ -169,9 +169,9 @@ def test_set_up_is_done_once_even_when_no_active_admin_remains(engine):
     set_up(engine, "bank")
     with engine.begin() as conn:  # whatever happens to the admins later …
         conn.execute(text("UPDATE users SET active = false"))
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert not needs_setup(uow.session)  # … the set-up page never reopens
-    with UnitOfWork(engine) as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(engine) as uow:
         first_run_setup(uow, pack="bank", admin_username="intruder", admin_name="x",
                         admin_password="kite-harbour9", demo=False)
 
@@ -193,7 +193,7 @@ def test_the_command_line_sets_up_and_prints_the_demo_users_and_password_once(en
     assert done.returncode == 0, done.stderr
     password = done.stdout.split("Shared demo password: ")[1].split()[0]
     assert done.stdout.count(password) == 1
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert not needs_setup(uow.session) and active_pack_code(uow.session) == "futures"
         admin = uow.session.scalar(select(User).where(User.username == "chief"))
         assert bcrypt.checkpw(b"s3cret-admin9", admin.password_hash.encode())  # first line, stripped
@@ -212,7 +212,7 @@ def test_the_command_line_refuses_bad_input_with_one_line(engine, tmp_path, args
     done = cli(engine, tmp_path, *args, password=password)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"error: {field}: ")
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         assert needs_setup(uow.session)
 
 

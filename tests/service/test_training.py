@@ -9,7 +9,6 @@ import tomllib
 import pytest
 from sqlalchemy import func, select, text
 
-from db.engine import UnitOfWork
 from db.models import AuditEvent, Case, CaseEvent, Extension, User
 from services.casework import cases
 from services.errors import NotFound, NotPermitted, PolicyError
@@ -26,6 +25,7 @@ from services.training.practice import (
 )
 from services.training.scenarios import SCENARIO_DIR, load_scenarios, scenarios_from_data
 from services.training.walkthrough import judge, walkthrough
+from services.unit_of_work import transaction
 from tests.conftest import TEMPLATE
 from tests.service.conftest import at, make_institution
 
@@ -66,7 +66,7 @@ def test_the_training_database_is_created_beside_the_main_one_and_migrated_on_fi
 
 
 def snapshot(engine) -> list[tuple]:
-    with UnitOfWork(engine) as uow:
+    with transaction(engine) as uow:
         rows = uow.session.execute(select(Case.case_no, Case.state, Case.version).order_by(Case.case_no)).all()
         events = uow.session.scalar(select(func.count()).select_from(CaseEvent))
     return [*map(tuple, rows), ("events", events)]
@@ -128,7 +128,7 @@ def test_seeding_replays_every_scenario_into_the_training_database_only(pack, en
     assert snapshot(engine) == before  # the main database is untouched
     scenarios = {s.code: s for s in load_scenarios(pack)}
     assert set(seeded.scenarios) == set(scenarios)
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         for code, numbers in seeded.scenarios.items():
             first = cases.case_by_number(uow, numbers[0])
             kinds = scenarios[code].kinds
@@ -149,7 +149,7 @@ def test_seeding_replays_every_scenario_into_the_training_database_only(pack, en
 
 def test_the_library_lists_each_scenario_with_its_cases(engine, training):
     seed_training(training, "bank")
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         entries = library(uow, "en")
     group = next(e for e in entries if e.code == "bank-wealth-product-group")
     assert group.kinds == ["extension", "group"] and group.category == "other" and len(group.case_nos) == 1
@@ -166,16 +166,16 @@ def test_a_practice_action_changes_no_case_in_the_main_database(engine, training
     seed_training(training, "futures")
     trainee = trainee_in(training)
     case_no = start_practice(training, "trainee", "fut-margin-call", received_at=at("2026-11-02 10:00"))
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         handler = uow.session.scalar(select(User.id).where(User.username == "training.business.handler"))
         version = cases.case_by_number(uow, case_no).version
         ref = cases.forward(uow, trainee, case_no, version, department="business", handler_id=handler,
                             handling_form="请业务部调取保证金监控记录", at=at("2026-11-02 10:30"))
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         ref = cases.first_contact(uow, trainee, case_no, ref.version, note="已联系客户", at=at("2026-11-02 11:00"))
     assert ref.state == "in_progress"
     assert snapshot(engine) == before
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         copy_ = cases.case_by_number(uow, case_no)
         assert copy_.first_responder_id == trainee and copy_.category == "brokerage"
         assert [p.case_no for p in practice_cases(uow, trainee)] == [case_no]
@@ -184,7 +184,7 @@ def test_a_practice_action_changes_no_case_in_the_main_database(engine, training
 def test_training_users_mirror_main_users_with_every_practice_role(training):
     first = training_user(training, "trainee", "学员", ["trainee"])
     again = training_user(training, "trainee", "学员", ["trainee"])
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         user = uow.session.get(User, first)
         assert first == again and user.roles == ["dept_head", "handler", "intake", "trainee"]
 
@@ -197,16 +197,16 @@ def test_a_trainer_reset_drops_practice_cases_and_restores_the_library(engine, t
     seed_training(training, "consumer_finance")
     trainee_in(training)
     practice = start_practice(training, "trainee", "cf-autodebit-penalty", received_at=at("2026-11-02 10:00"))
-    with UnitOfWork(engine) as main:
+    with transaction(engine) as main:
         restored = reset_training(inst.users["supervisor"], main, "consumer_finance", training=training)
     assert set(restored.scenarios) == {s.code for s in load_scenarios("consumer_finance")}
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         numbers = {n for ns in restored.scenarios.values() for n in ns}
         assert set(uow.session.scalars(select(Case.case_no))) == numbers  # every library case is back
         assert uow.session.scalars(select(Case.intake_key).where(Case.intake_key.like("practice:%"))).all() == []
         assert practice not in numbers  # the trainee's copy (received 2 Nov) is gone
         assert uow.session.scalar(select(User.id).where(User.username == "supervisor")) is not None
-    with UnitOfWork(engine) as main:
+    with transaction(engine) as main:
         audit = main.session.scalars(select(AuditEvent).where(AuditEvent.action == "training_reset")).one()
         assert audit.actor_id == inst.users["supervisor"] and audit.detail["pack"] == "consumer_finance"
 
@@ -217,9 +217,9 @@ def test_only_a_trainer_may_reset(who, engine, training):
     seed_training(training, "futures")
     trainee_in(training)
     practice = start_practice(training, "trainee", "fut-margin-call", received_at=at("2026-11-02 10:00"))
-    with UnitOfWork(engine) as main, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(engine) as main:
         reset_training(inst.users[who], main, "futures", training=training)
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         assert cases.case_by_number(uow, practice).intake_key.startswith("practice:")
 
 
@@ -242,7 +242,7 @@ def library_case(training, pack: str, code: str, index: int = 0) -> str:
 def test_walkthrough_steps_through_the_timeline_citing_the_seed_and_the_next_action(training):
     case_no = library_case(training, "futures", "fut-margin-call")
     trainee = training_user(training, "trainee", "学员", ["trainee"])
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         steps = walkthrough(uow, trainee, case_no, "zh")
     assert [s.event_type for s in steps] == ["intake", "escalation", "forward", "deadlines_recomputed",
                                              "first_contact", "resolve", "feedback", "archive"]
@@ -269,7 +269,7 @@ def test_walkthrough_steps_through_the_timeline_citing_the_seed_and_the_next_act
 def test_walkthrough_in_english_shows_a_late_forwarding(training):
     case_no = library_case(training, "futures", "fut-fee-recomplaint")
     trainee = training_user(training, "trainee", "Trainee", ["trainee"])
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         steps = walkthrough(uow, trainee, case_no, "en")
     forward = next(s for s in steps if s.event_type == "forward")
     # received 10:00, forwarded 11:20: the 1-hour rule (seed 000 art. 17(2)) was missed.
@@ -281,7 +281,7 @@ def test_walkthrough_in_english_shows_a_late_forwarding(training):
 def test_walkthrough_of_an_extension_cites_the_pack_limit_and_the_new_deadline(training):
     case_no = library_case(training, "securities", "sec-kiosk-extension")
     trainee = training_user(training, "trainee", "学员", ["trainee"])
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         steps = walkthrough(uow, trainee, case_no, "zh")
     extension = next(s for s in steps if s.event_type == "extension")
     # 2 working days from Mon 2 Nov → Wed 4 Nov 24:00; once more by the same period → Fri 6 Nov 24:00.
@@ -297,7 +297,7 @@ def test_judge_refuses_an_action_the_state_does_not_allow_and_weighs_the_deadlin
     seed_training(training, "futures")
     trainee = training_user(training, "trainee", "学员", ["trainee"])
     case_no = start_practice(training, "trainee", "fut-margin-call", received_at=at("2026-11-02 10:00"))
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         refused = judge(uow, trainee, case_no, "resolve", at=at("2026-11-02 10:30"))
         on_time = judge(uow, trainee, case_no, "forward", at=at("2026-11-02 10:30"))
         late = judge(uow, trainee, case_no, "forward", at=at("2026-11-02 11:30"), lang="en")
@@ -307,10 +307,10 @@ def test_judge_refuses_an_action_the_state_does_not_allow_and_weighs_the_deadlin
     # seed 000 art. 17(2): forward within 1 hour of receipt at 10:00.
     assert any(line.startswith("转办期限 2026-11-02 11:00：现在完成即按时") for line in on_time)
     assert any(line.startswith("Forward deadline 2026-11-02 11:00 has passed: doing it now is late") for line in late)
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         assert cases.case_by_number(uow, case_no).version == 1  # judging changes nothing
     other = training_user(training, "trainee2", "另一学员", ["trainee"])
-    with UnitOfWork(training) as uow, pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted), transaction(training) as uow:
         judge(uow, other, case_no, "forward")  # a practice copy is its trainee's own
 
 
@@ -318,7 +318,7 @@ def test_judge_warns_of_an_early_return_visit_and_an_archive_without_one(trainin
     seed_training(training, "branch")
     trainee = training_user(training, "trainee", "学员", ["trainee"])
     case_no = start_practice(training, "trainee", "br-b-commission", received_at=at("2026-11-02 10:00"))
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         assert judge(uow, trainee, case_no, "invalid", at=at("2026-11-02 10:30"))[1] == "按流程，下一步应当是：转办"
         handler = uow.session.scalar(select(User.id).where(User.username == "training.marketing.handler"))
     steps = [("forward", dict(department="marketing", handler_id=handler, handling_form="核实佣金设置")),
@@ -326,10 +326,10 @@ def test_judge_warns_of_an_early_return_visit_and_an_archive_without_one(trainin
              ("resolve", dict(fact_finding="佣金设置与协议一致", measures="解释说明", accountability="无")),
              ("feedback", dict(method="电话", satisfaction=4))]
     for hour, (action, values) in enumerate(steps, 11):
-        with UnitOfWork(training) as uow:
+        with transaction(training) as uow:
             version = cases.case_by_number(uow, case_no).version
             getattr(cases, action)(uow, trainee, case_no, version, at=at(f"2026-11-02 {hour}:00"), **values)
-    with UnitOfWork(training) as uow:
+    with transaction(training) as uow:
         visit = judge(uow, trainee, case_no, "return_visit", at=at("2026-11-03 10:00"))
         archive = judge(uow, trainee, case_no, "archive", at=at("2026-11-03 10:00"))
     # seed 001 art. 8: visit one to two months after resolution on 2 Nov; 30 calendar days (RULES.md §3: the

@@ -8,6 +8,7 @@ import pytest
 
 from services import words
 from services.casework.queue import SlaBadge
+from services.institution.audit import PROBLEMS
 from services.rules.calendar import SHANGHAI
 from services.rules.transitions import CLOSED_STATES, OPEN_STATES
 from services.supervision import kpi, report
@@ -21,7 +22,8 @@ REASONS = [f"reason.{kind}{one}" for kind in ("hours", "working_days", "calendar
 @pytest.mark.parametrize("key", [
     *(f"kpi.column.{c}" for c in KPI_HEADERS), *(f"report.how.{c}" for *_, c in report.OVERVIEW),
     *(f"report.sheet.{by}" for by in report.BREAKDOWNS), *(f"state.{s}" for s in OPEN_STATES + CLOSED_STATES),
-    *(f"sla.badge.{s}" for s in ("on_time", "at_risk", "overdue", "met", "met_late", "waived")), *REASONS])
+    *(f"sla.badge.{s}" for s in ("on_time", "at_risk", "overdue", "met", "met_late", "waived")), *REASONS,
+    *(f"cli.audit.problem.{p}" for p in PROBLEMS)])
 def test_a_key_made_from_a_code_is_in_both_catalogues(key):
     assert words.known(key)
 

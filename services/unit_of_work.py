@@ -1,0 +1,142 @@
+"""The unit of work: one transaction, and the one door to what the institution configured and to time
+(issue 9 §1, §3).
+
+`uow.policy()` is the active pack as this institution runs it (the admin's edited copy, else the shipped
+file), `uow.calendar()` the working calendar in the database, `uow.now()` an aware Asia/Shanghai instant
+from the clock; each is read once per unit of work. Use cases only flush: whoever opened the unit of work
+commits (`transaction()` for callers that commit when their block succeeds, and keep what a refusal asked
+to keep).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import default_engine
+from db.models import CalendarDayRow, CalendarYear, Setting
+from services.errors import DomainError, InvalidInput
+from services.rules import clock as clocks
+from services.rules.calendar import CalendarDay, DayType, WorkingCalendar
+from services.rules.clock import Clock, as_of
+from services.rules.packs import load_policy, policy_from_data
+from services.rules.policy import Policy
+
+ACTIVE_PACK = "active_pack"  # settings key: the code of the institution's one active pack (RULES.md §4)
+PACK_EDITS = "pack_edits"  # settings key: {pack code: the admin's edited copy of the pack data}
+
+
+class UnitOfWork:
+    """One transaction: rolls back unless `commit()` was called (cosmicpython's pattern).
+
+    clock: where `now()` comes from; None → the process's clock (`services.rules.clock.now`, which tests set).
+    """
+
+    def __init__(self, engine: Engine | None = None, *, clock: Clock | None = None) -> None:
+        self._factory = sessionmaker(bind=engine or default_engine(), expire_on_commit=False)
+        self._clock = clock
+
+    def __enter__(self) -> UnitOfWork:
+        self.session: Session = self._factory()
+        self._now: datetime | None = None
+        self._policies: dict[str, Policy] = {}
+        self._calendar: WorkingCalendar | None = None
+        self._edits: dict[str, Any] | None = None
+        self.kept_when_refused = False
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def keep_when_refused(self) -> None:
+        """What is flushed so far must outlive the refusal about to be raised (a failed sign-in's audit row and
+        failure count, issue 8 §3): `transaction()` commits it before passing the refusal on."""
+        self.flush()
+        self.kept_when_refused = True
+
+    # --- time ------------------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The instant this unit of work runs at, read once (every "now" in one transaction agrees)."""
+        if self._now is None:
+            self._now = as_of((self._clock or clocks.now)())
+        return self._now
+
+    def at(self, at: datetime | None, field: str = "at") -> datetime:
+        """An explicit event time in Shanghai (a naive one is refused), or `now()` when None."""
+        return self.now() if at is None else as_of(at, field)
+
+    # --- configuration ---------------------------------------------------------------------------------
+
+    def policy(self, code: str | None = None) -> Policy:
+        """The pack `code` (default: the active one) as this institution runs it: the admin's edited copy,
+        else the shipped file (RULES.md §4). A case is judged by its own pack's code."""
+        code = code or self.active_pack_code()
+        if code is None:
+            raise InvalidInput("error.settings.no_active_pack", field="pack")
+        if code not in self._policies:
+            edited = self._edited_pack_data(code)
+            self._policies[code] = (_edited_policy(code, json.dumps(edited, sort_keys=True)) if edited
+                                    else load_policy(code))
+        return self._policies[code]
+
+    def active_pack_code(self) -> str | None:
+        return active_pack_code(self.session)
+
+    def _edited_pack_data(self, code: str) -> dict[str, Any] | None:
+        """The admin's edited copy of pack `code`, if any (read once per unit of work)."""
+        if self._edits is None:
+            setting = self.session.get(Setting, PACK_EDITS)
+            self._edits = dict(setting.value or {}) if setting else {}
+        return self._edits.get(code)
+
+    def calendar(self) -> WorkingCalendar:
+        """The institution's working calendar (RULES.md §3), read once per unit of work."""
+        if self._calendar is None:
+            rows = self.session.scalars(select(CalendarDayRow)).all()
+            years = self.session.scalars(select(CalendarYear.year)).all()
+            self._calendar = WorkingCalendar((CalendarDay(r.day, DayType(r.day_type), r.name) for r in rows), years)
+        return self._calendar
+
+    def configuration_changed(self) -> None:
+        """An edit of the pack or the calendar in this unit of work: read them afresh from now on."""
+        self._policies, self._calendar, self._edits = {}, None, None
+
+
+def active_pack_code(session: Session) -> str | None:
+    setting = session.get(Setting, ACTIVE_PACK)
+    return setting.value if setting else None
+
+
+@functools.lru_cache(maxsize=32)
+def _edited_policy(code: str, data: str) -> Policy:
+    return policy_from_data(json.loads(data), origin=f"{code}.toml (edited)")
+
+
+@contextmanager
+def transaction(engine: Engine | None = None, *, clock: Clock | None = None) -> Iterator[UnitOfWork]:
+    """A unit of work that commits when its block ends without an exception (§3: the caller commits)."""
+    with UnitOfWork(engine, clock=clock) as uow:
+        try:
+            yield uow
+        except DomainError:
+            if uow.kept_when_refused:
+                uow.commit()
+            raise
+        uow.commit()
