@@ -18,7 +18,6 @@ from openpyxl import load_workbook
 
 from services.casework import cases, escalation
 from services.casework.case_view import reveal_pii
-from services.institution.settings import active_policy
 from services.rules.policy import Policy
 from services.supervision import report
 from tests.service.conftest import HANDLING, at
@@ -84,7 +83,7 @@ def busy(institution):
 
 def allowed(institution) -> set[str]:
     with institution.uow() as uow:
-        policy = active_policy(uow.session)
+        policy = uow.policy()
     return {*TYPED, *pack_names_without_english(policy), "中文"}  # the language switch names Chinese in Chinese
 
 

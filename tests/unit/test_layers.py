@@ -111,3 +111,11 @@ def test_role_sets_live_in_access():
                     isinstance(e, ast.Constant) and e.value in ROLES for e in node.elts):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert found == []
+
+
+def test_every_package_says_what_it_owns_and_may_import():
+    """Issue 9 §5: a newcomer reads the package docstrings, not thirty module names."""
+    folders = {p.parent for folder in ("services", "demo") for p in (ROOT / folder).rglob("*.py")}
+    silent = sorted(str(d.relative_to(ROOT)) for d in folders if not (d / "__init__.py").exists()
+                    or not ast.get_docstring(ast.parse((d / "__init__.py").read_text())))
+    assert silent == []
