@@ -53,6 +53,13 @@ def test_set_up_with_the_demo_shows_its_users_and_password_only_to_the_admin_who
     assert at.title[0].value == "工作台"
 
 
+def test_the_demo_checkbox_shows_the_real_number_of_cases(app_env, app, monkeypatch):
+    # issue 10 §4: it said "约 2,000 件" whatever COMPLAINTS_DEMO_CASES said
+    monkeypatch.setattr("demo.loader.DEMO_CASES", 1234)
+    label = app().checkbox(key="setup_demo").label
+    assert "1,234 件投诉" in label and "2,000" not in label
+
+
 def admin_page(app, institution):
     at = app(institution.users["admin"])
     at.switch_page("../pages/admin.py")
