@@ -94,8 +94,10 @@ def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
     """TS-YYYYMMDD-NNNNNN; in a database whose settings say otherwise (the training one: PX-, issue 10 §6)
     that prefix, so a practice case never shows a real case's number."""
     day = received_at.astimezone(SHANGHAI).date()
-    setting = uow.session.get(Setting, CASE_NO_PREFIX)
-    prefix = setting.value if setting else "TS"
+    prefix = uow.session.info.get(CASE_NO_PREFIX)
+    if prefix is None:  # read once per unit of work: the demo numbers thousands of cases in one
+        setting = uow.session.get(Setting, CASE_NO_PREFIX)
+        prefix = uow.session.info[CASE_NO_PREFIX] = setting.value if setting else "TS"
     number = uow.session.scalar(text(
         "INSERT INTO case_counters (day, last_no) VALUES (:day, 1) "
         "ON CONFLICT (day) DO UPDATE SET last_no = case_counters.last_no + 1 RETURNING last_no"), {"day": day})
