@@ -20,8 +20,7 @@ if saved:
     st.success(t("intake.saved", case_no=saved))
     link("case", t("intake.open_case"), {"case": saved})
     if st.button(t("intake.another")):
-        intake_form.reset()
-        st.session_state.pop("intake_saved")
+        intake_form.reset()  # every intake_ key, intake_saved included: popping it again crashed (issue 10 §1)
         st.rerun()
     st.stop()
 with uow() as work:
