@@ -5,7 +5,8 @@ from uuid import uuid4
 import streamlit as st
 
 from dashboard.components import intake_form
-from dashboard.i18n import error, lang, t
+from dashboard.components.field_errors import FieldErrors
+from dashboard.i18n import lang, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from dashboard.text import literal
@@ -26,14 +27,15 @@ if saved:
 with uow() as work:
     policy = work.policy()
 form_column, preview_column = st.columns([3, 2])
+errors = FieldErrors()  # each refusal under the field it names (issue 10 §2)
 with form_column:
-    form = intake_form.show(policy)
+    form = intake_form.show(policy, errors)
 with preview_column, uow() as work:
     st.subheader(t("intake.preview"))
     try:
         intake_form.preview(policy, intake_preview(work, user.id, form, lang()))
     except InvalidInput as exc:
-        error(exc)
+        errors.show(exc)
     recent = recent_complaints(work, user.id, form["customer_phone"], form["customer_id_number"])
 parent = None
 if recent.visible or recent.elsewhere:
@@ -57,7 +59,7 @@ if st.button(t("intake.save"), type="primary"):
             ref = (cases.re_complaint(work, user.id, parent.case_no, parent.version, form) if parent
                    else cases.intake(work, user.id, form))
     except DomainError as exc:
-        error(exc)
+        errors.show(exc)
     else:
         st.session_state["intake_saved"] = ref.case_no
         st.session_state.pop("intake_key_value")
