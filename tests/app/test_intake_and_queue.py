@@ -3,8 +3,12 @@ the queue as a table, home tiles that open exactly what they count."""
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qsl
+
 from tests.app.test_shell import submit
 from tests.app.test_workflow import case_count, fill_intake, forward_on_page, open_page, save
+from tests.service.conftest import at
 
 
 def test_register_the_next_one_clears_the_form(institution, app):
@@ -49,3 +53,46 @@ def test_resolve_with_a_negative_payment_says_so_and_stale_errors_clear(institut
     assert not page.success
     page.number_input(key="rs_paid").set_value(0.0)
     assert submit(page, "action_resolve").success[0].value == "已完成：办结。"
+
+
+def queue_total(page) -> int:
+    return int(next(c.value for c in page.caption if c.value.startswith("共 ")).split()[1])
+
+
+def test_the_queue_is_a_table_of_full_case_numbers_linking_to_the_case_with_labels(institution, app):
+    late = institution.intake(received_at=at("2026-11-02 09:00"))
+    early = institution.intake(received_at=at("2026-10-20 09:00"))
+    page = open_page(app, institution.users["clerk"], "queue", view="first_responder")
+    assert not page.exception
+    table = page.dataframe[0]
+    frame = table.value
+    assert list(frame["case"]) == [f"case?case={early.case_no}", f"case?case={late.case_no}"]
+    config = json.loads(table.proto.columns)
+    assert config["case"]["type_config"]["display_text"] == "case=(.*)$"  # the whole case number is shown
+    assert config["case"]["width"] >= 9 * len(early.case_no)  # not cut at 1366 px
+    assert config["case"]["label"] == "案件编号"
+    assert "超期" in frame["sla"][0]  # received 2026-10-20: overdue at tests.conftest.TODAY
+    assert set(frame["state"]) == {"已登记"} and "staff_operation" not in set(frame["category"])
+    assert config["received"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+
+
+def test_clicking_the_selected_view_again_keeps_the_list(institution, app):
+    institution.intake()
+    page = open_page(app, institution.users["clerk"], "queue", view="first_responder")
+    assert queue_total(page) == 1
+    page = page.get("button_group")[0].set_value(None).run()  # what a click on the selected option sends
+    assert not page.exception
+    assert queue_total(page) == 1
+
+
+def test_a_home_tile_opens_the_queue_filtered_to_what_it_counts(institution, app):
+    institution.intake(received_at=at("2026-10-01 09:00"))
+    institution.intake(resolved_at_intake=True, explanation="当场解释", satisfaction=4)
+    home = app(institution.users["clerk"])
+    tiles = {m.label: int(m.value) for m in home.metric}
+    links = {link.proto.query_string: link for link in home.get("page_link")}
+    assert tiles["待转办"] == 1
+    query = next(q for q in links if "states=registered" in q)
+    page = open_page(app, institution.users["clerk"], "queue", **dict(parse_qsl(query)))
+    assert queue_total(page) == tiles["待转办"]
+    assert page.multiselect(key="queue_states").value == ["registered"]
