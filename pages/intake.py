@@ -50,6 +50,7 @@ if recent.visible or recent.elsewhere:
 if st.checkbox(t("intake.resolved_at_intake"), key="intake_resolved") and not parent:
     form["resolved_at_intake"] = True
     form["explanation"] = st.text_area(t("intake.explanation"), key="intake_explanation")
+    errors.under("explanation")
     form["satisfaction"] = st.select_slider(t("intake.satisfaction"), [1, 2, 3, 4, 5], value=4,
                                             format_func=lambda s: t(f"satisfaction.{s}"), key="intake_satisfaction")
 form["intake_key"] = st.session_state.setdefault("intake_key_value", uuid4().hex)

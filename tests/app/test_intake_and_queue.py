@@ -96,3 +96,13 @@ def test_a_home_tile_opens_the_queue_filtered_to_what_it_counts(institution, app
     page = open_page(app, institution.users["clerk"], "queue", **dict(parse_qsl(query)))
     assert queue_total(page) == tiles["待转办"]
     assert page.multiselect(key="queue_states").value == ["registered"]
+
+
+def test_a_missing_explanation_at_intake_is_said_under_it(institution, app):
+    page = fill_intake(open_page(app, institution.users["clerk"], "intake"))
+    page = page.checkbox(key="intake_resolved").check().run()
+    page = save(page)
+    assert [e.value for e in page.error] == ["请填写向客户所作的解释。"]
+    shown = list(page.main)
+    assert shown.index(page.error[0]) > shown.index(page.text_area(key="intake_explanation"))
+    assert shown.index(page.error[0]) < shown.index(next(b for b in page.button if b.label == "保存登记"))
