@@ -39,18 +39,22 @@ view = (st.segmented_control(t("queue.view"), views, format_func=lambda v: t(f"q
                              default=shown_view, required=True, key="queue_view")
         or st.session_state.get("queue_last_view", shown_view))
 st.session_state["queue_last_view"] = view
+ANY = t("queue.filter_any")  # an empty filter keeps everything; Streamlit's own says "Choose options"
 state_options, grade_options = [*OPEN_STATES, *CLOSED_STATES], list(dict.fromkeys(g.code for g in policy.grades))
 columns = st.columns(4)
 states = columns[0].multiselect(t("field.state"), state_options, default=chosen("states", state_options),
-                                format_func=lambda s: t(f"state.{s}"), key="queue_states")
+                                format_func=lambda s: t(f"state.{s}"), placeholder=t("queue.filter_open"),
+                                key="queue_states")  # no state chosen: the open ones (my_queue)
 grades = columns[1].multiselect(t("field.grade"), grade_options, default=chosen("grades", grade_options),
-                                format_func=lambda g: code(policy, "grade", g), key="queue_grades")
+                                format_func=lambda g: code(policy, "grade", g), placeholder=ANY, key="queue_grades")
 categories = columns[2].multiselect(t("field.category"), list(policy.categories),
                                     default=chosen("categories", list(policy.categories)),
-                                    format_func=lambda c: code(policy, "category", c), key="queue_categories")
+                                    format_func=lambda c: code(policy, "category", c), placeholder=ANY,
+                                    key="queue_categories")
 channels = columns[3].multiselect(t("field.channel"), list(policy.channels),
                                   default=chosen("channels", list(policy.channels)),
-                                  format_func=lambda c: code(policy, "channel", c), key="queue_channels")
+                                  format_func=lambda c: code(policy, "channel", c), placeholder=ANY,
+                                  key="queue_channels")
 due = asked.get("due") if asked.get("due") in DUE else None
 if due:  # a home tile's 已超期 / 即将超期: said, and one click away from the whole list
     st.caption(t("queue.due_only", what=t(f"home.{due}")))

@@ -106,3 +106,8 @@ def test_a_missing_explanation_at_intake_is_said_under_it(institution, app):
     shown = list(page.main)
     assert shown.index(page.error[0]) > shown.index(page.text_area(key="intake_explanation"))
     assert shown.index(page.error[0]) < shown.index(next(b for b in page.button if b.label == "保存登记"))
+
+
+def test_the_queue_filters_say_what_an_empty_choice_means_in_chinese(institution, app):
+    page = open_page(app, institution.users["clerk"], "queue")
+    assert [m.proto.placeholder for m in page.multiselect] == ["在办案件", "全部", "全部", "全部"]
