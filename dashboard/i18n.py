@@ -26,6 +26,12 @@ def t(key: str, **values: Any) -> str:
     return words.text(key, lang(), **values)
 
 
+def choosing() -> dict[str, Any]:
+    """A multiselect's texts in the reader's language (issue 10 §3): Streamlit's frontend hard-codes English
+    "Select all" and "No results", so the bulk option and typing to filter are turned off."""
+    return {"placeholder": t("widget.choose"), "select_all": False, "filter_mode": None}
+
+
 def code(policy: Policy, kind: str, value: str) -> str:
     """A pack code (category, department, grade, milestone…) in the current language."""
     return policy.label(kind, value, lang())

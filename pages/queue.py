@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, t
+from dashboard.i18n import choosing, code, error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from dashboard.text import literal
@@ -22,13 +22,14 @@ view = st.segmented_control(t("queue.view"), views, format_func=lambda v: t(f"qu
                             default=asked if asked in views else views[0], key="queue_view") or views[0]
 columns = st.columns(4)
 states = columns[0].multiselect(t("field.state"), OPEN_STATES + CLOSED_STATES,
-                                format_func=lambda s: t(f"state.{s}"), key="queue_states")
+                                format_func=lambda s: t(f"state.{s}"), key="queue_states", **choosing())
 grades = columns[1].multiselect(t("field.grade"), list(dict.fromkeys(g.code for g in policy.grades)),
-                                format_func=lambda g: code(policy, "grade", g), key="queue_grades")
+                                format_func=lambda g: code(policy, "grade", g), key="queue_grades", **choosing())
 categories = columns[2].multiselect(t("field.category"), list(policy.categories),
-                                    format_func=lambda c: code(policy, "category", c), key="queue_categories")
+                                    format_func=lambda c: code(policy, "category", c), key="queue_categories",
+                                    **choosing())
 channels = columns[3].multiselect(t("field.channel"), list(policy.channels),
-                                  format_func=lambda c: code(policy, "channel", c), key="queue_channels")
+                                  format_func=lambda c: code(policy, "channel", c), key="queue_channels", **choosing())
 page = st.number_input(t("field.page"), min_value=1, value=1, key="queue_page")
 try:
     with uow() as work:

@@ -22,7 +22,7 @@ with st.form("setup"):
     submitted = st.form_submit_button(t("setup.submit"), type="primary")
 if submitted:
     try:
-        with uow() as work, st.spinner():
+        with uow() as work, st.spinner(t("setup.working")):
             result = set_up(work, pack=pack, admin_username=username, admin_name=name, admin_password=password,
                             demo=demo)
     except DomainError as exc:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.downloads import download
-from dashboard.i18n import lang, t
+from dashboard.i18n import choosing, lang, t
 from dashboard.session import attempt, now, uow
 from db.models import ROLES
 from services.administration import admin, importer
@@ -31,7 +31,8 @@ def users(user_id: int) -> None:
         username = st.text_input(t("admin.username"), key="new_username")
         name = st.text_input(t("admin.display_name"), key="new_name")
         password = st.text_input(t("admin.password"), type="password", key="new_password")
-        roles = st.multiselect(t("admin.roles"), ROLES, format_func=lambda r: t(f"role.{r}"), key="new_roles")
+        roles = st.multiselect(t("admin.roles"), ROLES, format_func=lambda r: t(f"role.{r}"), key="new_roles",
+                               **choosing())
         department = st.selectbox(t("admin.department"), ["", *departments], key="new_department")
         if st.form_submit_button(t("admin.create_user")):
             attempt(admin.add_user, user_id, username=username, display_name=name, password=password, roles=roles,
@@ -42,7 +43,8 @@ def users(user_id: int) -> None:
         return
     with st.form("edit_user"):
         st.subheader(t("admin.edit_user"))
-        roles = st.multiselect(t("admin.roles"), ROLES, default=chosen.roles, format_func=lambda r: t(f"role.{r}"))
+        roles = st.multiselect(t("admin.roles"), ROLES, default=chosen.roles, format_func=lambda r: t(f"role.{r}"),
+                               **choosing())
         options = ["", *departments]
         department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""))
         active = st.checkbox(t("admin.active"), value=chosen.active)

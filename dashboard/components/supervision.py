@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import code, lang, t
+from dashboard.i18n import choosing, code, lang, t
 from dashboard.session import attempt, now, uow
 from dashboard.text import literal
 from services.institution.directory import handlers_by_department
@@ -22,9 +22,9 @@ def plan(user_id: int, policy: Policy) -> None:
     period = left.date_input(t("sampling.period"), (first, today.replace(day=1) - timedelta(days=1)), key="sp_period")
     seed = right.text_input(t("sampling.seed"), key="sp_seed")
     departments = left.multiselect(t("field.department"), list(policy.departments), key="sp_departments",
-                                   format_func=lambda d: code(policy, "department", d))
+                                   format_func=lambda d: code(policy, "department", d), **choosing())
     grades = right.multiselect(t("field.grade"), list(dict.fromkeys(g.code for g in policy.grades)), key="sp_grades",
-                               format_func=lambda g: code(policy, "grade", g))
+                               format_func=lambda g: code(policy, "grade", g), **choosing())
     by_size = st.toggle(t("sampling.by_confidence"), key="sp_by_size")
     if by_size:
         confidence = left.select_slider(t("sampling.confidence"), [0.9, 0.95, 0.99], value=0.95, key="sp_conf")
