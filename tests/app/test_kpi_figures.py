@@ -1,0 +1,25 @@
+"""考核 figures as a reader expects them (issue 10 §2, §4): rates as percentages with one decimal, scores with
+one decimal, and the drill-down's headers and codes in the reader's language."""
+
+from __future__ import annotations
+
+from tests.app.test_workflow import open_page
+from tests.service.conftest import at
+
+
+def _rated(institution, *scores):
+    for hour, score in enumerate(scores, start=9):  # settled at intake and rated: 2 of 3 satisfied
+        institution.intake(received_at=at(f"2026-11-02 {hour:02}:00"), resolved_at_intake=True,
+                           explanation="已当场解释", satisfaction=score)
+
+
+def test_rates_are_percentages_with_one_decimal_and_the_drill_down_speaks_chinese(institution, app):
+    _rated(institution, 5, 5, 2)
+    page = open_page(app, institution.users["supervisor"], "kpi")
+    assert not page.exception
+    table = page.dataframe[0].value
+    assert table["满意率"].iloc[0] == 66.7  # 2 of 3, not 0.6667
+    drill = page.dataframe[1].value
+    assert "投诉编号" in drill.columns and "case_no" not in drill.columns
+    shown = drill.astype(str).to_numpy().ravel().tolist()
+    assert "None" not in shown and "staff_operation" not in shown and "branch" not in shown
