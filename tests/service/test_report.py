@@ -115,6 +115,15 @@ def test_the_printable_page_shows_every_table_with_rates_as_percentages(october)
     assert "<td>71.4%</td>" in page
 
 
+def test_the_cover_cites_the_institutions_document_not_our_rules_file(october):
+    inst, _ = october
+    with inst.uow() as uow:
+        cover = report.monthly_report(uow, inst.users["supervisor"], "2026-10", now=NOW).tables["说明"]
+    basis = " ".join(str(v) for v in cover.to_numpy().ravel())
+    assert "本机构《客户投诉解决制度》" in basis  # the futures pack's document (issue 10 §3)
+    assert "RULES.md" not in basis and "seed" not in basis
+
+
 def test_the_report_is_refused_to_staff_and_needs_a_real_month(october):
     inst, _ = october
     with pytest.raises(NotPermitted), inst.uow() as uow:
