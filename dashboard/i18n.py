@@ -33,8 +33,10 @@ def choosing() -> dict[str, Any]:
 
 
 def code(policy: Policy, kind: str, value: str) -> str:
-    """A pack code (category, department, grade, milestone…) in the current language."""
-    return policy.label(kind, value, lang())
+    """A pack code (category, department, grade, milestone…) in the current language; a code the pack does not
+    name (a system role such as dept_head, a timeline event such as intake) by the catalogue (issue 10 §2)."""
+    shown = policy.label(kind, value, lang())
+    return t(f"{kind}.{value}") if shown == value and words.known(f"{kind}.{value}") else shown
 
 
 def department(policy: Policy, value: str, name: str) -> str:
