@@ -15,7 +15,7 @@ from db.models import ROLES
 from services.administration import admin, importer
 from services.administration.calendar_edits import set_calendar_day
 from services.administration.setup import demo_loaded, forget_demo
-from services.rules.calendar import DayType
+from services.rules.calendar import HOLIDAY_CODES, DayType
 
 
 def users(user_id: int) -> None:
@@ -119,13 +119,19 @@ def _typed(current: Any, text: str) -> Any:
         return text.strip()
 
 
+def _day_name(name: str | None) -> str:
+    """A statutory holiday in the reader's language; a name an admin typed, as typed (issue 10 §2)."""
+    return t(f"holiday.{HOLIDAY_CODES[name]}") if name in HOLIDAY_CODES else name or ""
+
+
 def calendar(user_id: int) -> None:
     year = st.number_input(t("admin.year"), 2004, 2100, now().year, key="calendar_year")
     with uow() as work:
         days = work.calendar().days(date(year, 1, 1), date(year, 12, 31))
     special = [d for d in days if d.day_type in (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)]
     st.dataframe(pd.DataFrame([{t("admin.day"): d.day, t("admin.day_type"): t(f"day.{d.day_type.value}"),
-                                t("admin.day_name"): d.name} for d in special]), hide_index=True)
+                                t("admin.day_name"): _day_name(d.name)} for d in special]),
+                 hide_index=True)
     with st.form("calendar_day"):
         day = st.date_input(t("admin.day"), key="calendar_day")
         kinds = [DayType.HOLIDAY, DayType.MAKEUP_WORKDAY, None]

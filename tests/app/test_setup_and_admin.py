@@ -151,3 +151,9 @@ def test_admin_disables_the_demo_accounts_from_the_admin_page(app_env, app, monk
     with transaction(app_env) as uow:
         assert uow.session.scalar(select(User.username).where(User.active.is_(True))) == "boss"
     assert "forget_demo" not in [b.key for b in at.run().button]  # nothing left to disable
+
+
+def test_the_calendar_names_statutory_holidays_in_chinese(institution, app):  # issue 10 §2
+    at = admin_page(app, institution)
+    names = next(d.value for d in at.dataframe if "节日名称" in d.value.columns)
+    assert "国庆节" in set(names["节日名称"]) and "National Day" not in set(names["节日名称"])
