@@ -15,6 +15,13 @@ from services.rules.policy import Policy
 from services.supervision import reviews, sampling
 
 
+def _stratum(policy: Policy, stratum: str, by: tuple[str, ...] = sampling.SamplingPlanInput.stratify_by) -> str:
+    """A stratum ("outlet/general") by its labels (营业网点 · 一般), issue 10 §2; "all" when unstratified."""
+    if stratum == "all":
+        return t("sampling.stratum_all")
+    return " · ".join(code(policy, kind, part) for kind, part in zip(by, stratum.split("/"), strict=False))
+
+
 def plan(user_id: int, policy: Policy) -> None:
     today = now().date()
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
@@ -45,8 +52,9 @@ def plan(user_id: int, policy: Policy) -> None:
     done, strata = attempt(sampling.plan_preview, user_id, chosen)
     if not done:
         return
-    st.dataframe(pd.DataFrame([{t("sampling.stratum"): s.stratum, t("sampling.population"): s.population,
-                                t("sampling.census"): s.all_major, t("sampling.drawn"): s.drawn} for s in strata]),
+    st.dataframe(pd.DataFrame([{t("sampling.stratum"): _stratum(policy, s.stratum),
+                                t("sampling.population"): s.population, t("sampling.census"): s.all_major,
+                                t("sampling.drawn"): s.drawn} for s in strata]),
                  hide_index=True)
     if st.button(t("sampling.draw"), type="primary"):
         done, plan_id = attempt(sampling.draw, user_id, chosen)
@@ -62,7 +70,8 @@ def review(user_id: int, policy: Policy) -> None:
         return
     by_id = {i.item_id: i for i in items}
     item = by_id[st.selectbox(t("sampling.item"), list(by_id), key="rv_item", format_func=lambda i: (
-        f"{by_id[i].case_no} · {by_id[i].stratum} · {t('sampling.done' if by_id[i].reviewed else 'sampling.todo')}"))]
+        f"{by_id[i].case_no} · {_stratum(policy, by_id[i].stratum)} · "
+        f"{t('sampling.done' if by_id[i].reviewed else 'sampling.todo')}"))]
     with uow() as work:
         suggested = {s.item: s for s in reviews.suggestions(work, user_id, item.item_id)}
         owners = [(dept, uid, name) for dept, people in handlers_by_department(work.session).items()
