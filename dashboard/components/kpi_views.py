@@ -154,8 +154,12 @@ def monthly_report(user_id: int) -> None:
 def weights(user_id: int) -> None:
     with uow() as work:
         current = kpi.kpi_weights(work.session)
-    edited = st.data_editor(pd.DataFrame(current).T.rename_axis("kpi").reset_index(), hide_index=True,
-                            disabled=["kpi"], key="kpi_weights_editor")
+    frame = pd.DataFrame(current).T.rename_axis("kpi").reset_index()
+    # the KPI by its name, the code kept hidden for saving (issue 10 §2)
+    frame.insert(1, "name", [t(f"kpi.name.{k}") for k in frame["kpi"]])
+    edited = st.data_editor(frame, hide_index=True, disabled=["kpi", "name"], key="kpi_weights_editor",
+                            column_config={"kpi": None, "name": t("kpi.column.kpi"), "weight": _column("weight"),
+                                           "target": _column("target")})
     if st.button(t("kpi.save_weights")):
         values = {row.kpi: {"weight": float(row.weight), "target": float(row.target)} for row in edited.itertuples()}
         attempt(kpi.set_kpi_weights, user_id, values, confirm=True)

@@ -23,3 +23,10 @@ def test_rates_are_percentages_with_one_decimal_and_the_drill_down_speaks_chines
     assert "投诉编号" in drill.columns and "case_no" not in drill.columns
     shown = drill.astype(str).to_numpy().ravel().tolist()
     assert "None" not in shown and "staff_operation" not in shown and "branch" not in shown
+
+
+def test_the_weights_editor_names_each_kpi(institution, app):  # issue 10 §2: not "timeliness"
+    page = open_page(app, institution.users["admin"], "kpi")
+    assert not page.exception
+    editor = page.dataframe[-1].value  # the weights editor, last on the page
+    assert "处理及时率" in set(editor["name"])
