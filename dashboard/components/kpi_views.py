@@ -133,7 +133,8 @@ def before_after(user_id: int, policy: Policy) -> None:
     done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days))
     if not done:
         return
-    st.dataframe(frame.rename(index=_column, columns=_column), use_container_width=True)
+    shown, config = figures(frame)
+    st.dataframe(shown.rename(index=_column), use_container_width=True, column_config=config)
 
 
 def monthly_report(user_id: int) -> None:

@@ -19,6 +19,8 @@ def test_rates_are_percentages_with_one_decimal_and_the_drill_down_speaks_chines
     assert not page.exception
     table = page.dataframe[0].value
     assert table["满意率"].iloc[0] == 66.7  # 2 of 3, not 0.6667
+    before_after = next(d.value for d in page.dataframe if "之前" in d.value.index)
+    assert before_after.loc["之前", "满意率"] == 66.7  # the 30 days before today, in percent
     drill = page.dataframe[1].value
     assert "投诉编号" in drill.columns and "case_no" not in drill.columns
     shown = drill.astype(str).to_numpy().ravel().tolist()
