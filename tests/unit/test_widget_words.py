@@ -56,3 +56,16 @@ def test_the_widget_texts_read_in_both_languages():
 
     assert (words.text("widget.choose", "zh"), words.text("setup.working", "zh")) == ("请选择", "正在建立机构……")
     assert words.text("widget.choose", "en") == "Choose"
+
+
+def test_no_cache_shows_streamlits_english_running_spinner():
+    bare = []
+    for path in FILES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for decorator in getattr(node, "decorator_list", []):
+                call = decorator if isinstance(decorator, ast.Call) else None
+                target = call.func if call else decorator
+                cached = isinstance(target, ast.Attribute) and target.attr in ("cache_data", "cache_resource")
+                if cached and (call is None or "show_spinner" not in _keywords(call)):
+                    bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bare, f"Streamlit's default spinner says 'Running …' in English: {bare}"
