@@ -11,6 +11,7 @@ from dashboard.text import literal
 from services.errors import DomainError
 from services.institution.access import ACTION_ROLES
 from services.institution.auth import SessionUser
+from services.rules.citation import cite
 from services.rules.transitions import ACTION_STATES
 from services.training import practice as training
 from services.training import walkthrough as walk
@@ -39,10 +40,12 @@ def enter(user: SessionUser) -> None:
 def walkthrough(user: SessionUser) -> None:
     with uow() as work:
         scenarios = training.library(work, lang())
+        documents = work.policy().documents
     by_code = {s.code: s for s in scenarios}
     chosen = by_code[st.selectbox(t("training.scenario"), list(by_code), key="tr_scenario",
                                   format_func=lambda c: by_code[c].title)]
-    st.caption(literal(f"{chosen.goal}（{chosen.source}）"))
+    # the scenario's basis as the institution's document and article (issue 10 §3)
+    st.caption(literal(f"{chosen.goal}（{cite(chosen.source, documents, lang())}）"))
     case_no = st.selectbox(t("field.case_no"), chosen.case_nos, key="tr_case")
     with uow() as work:
         steps = walk.walkthrough(work, user.id, case_no, lang())
