@@ -52,8 +52,8 @@ def walkthrough(user: SessionUser) -> None:
     number = st.number_input(t("training.step", count=len(steps)), 1, len(steps), 1, key=f"tr_step_{case_no}")
     step = steps[int(number) - 1]
     st.subheader(literal(f"{step.number}. {step.event}"))
-    st.write(literal(f"{step.at:%Y-%m-%d %H:%M} · {step.actor or '—'} · {step.from_state or ''} → "
-                     f"{step.to_state or ''}"))
+    states = [t(f"state.{s}") if s else "" for s in (step.from_state, step.to_state)]  # labels (issue 10 §2)
+    st.write(literal(f"{step.at:%Y-%m-%d %H:%M} · {step.actor or '—'} · {states[0]} → {states[1]}"))
     for line in step.recorded:
         st.caption(literal(line))
     st.write(f"**{t('training.rules')}**")
