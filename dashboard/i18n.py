@@ -26,9 +26,17 @@ def t(key: str, **values: Any) -> str:
     return words.text(key, lang(), **values)
 
 
+def choosing(placeholder: str | None = None) -> dict[str, Any]:
+    """A multiselect's texts in the reader's language (issue 10 §3): Streamlit's frontend hard-codes English
+    "Select all" and "No results", so the bulk option and typing to filter are turned off."""
+    return {"placeholder": placeholder or t("widget.choose"), "select_all": False, "filter_mode": None}
+
+
 def code(policy: Policy, kind: str, value: str) -> str:
-    """A pack code (category, department, grade, milestone…) in the current language."""
-    return policy.label(kind, value, lang())
+    """A pack code (category, department, grade, milestone…) in the current language; a code the pack does not
+    name (a system role such as dept_head, a timeline event such as intake) by the catalogue (issue 10 §2)."""
+    shown = policy.label(kind, value, lang())
+    return t(f"{kind}.{value}") if shown == value and words.known(f"{kind}.{value}") else shown
 
 
 def department(policy: Policy, value: str, name: str) -> str:

@@ -33,12 +33,12 @@ NAVIGATE = "navigate_to"  # a same-site URL the browser is sent to on the next r
 TRAINING_USER = "training_user_id"  # set while the user practises: every page then works on the training database
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)  # its default "Running …" is English (issue 10 §3)
 def _engine(url: str | None) -> Engine:
     return app_engine(url)  # DATABASE_URL is the owner's; the app connects as its own role (issue 8 §6)
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)  # its default "Running …" is English (issue 10 §3)
 def _training_engine(url: str | None) -> Engine:
     return training_engine(url)
 

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
-from dashboard.i18n import code, error, t
+from dashboard.i18n import choosing, code, error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from services.casework.queue import DUE, filters_from_query, my_queue
@@ -43,17 +43,17 @@ ANY = t("queue.filter_any")  # an empty filter keeps everything; Streamlit's own
 state_options, grade_options = [*OPEN_STATES, *CLOSED_STATES], list(dict.fromkeys(g.code for g in policy.grades))
 columns = st.columns(4)
 states = columns[0].multiselect(t("field.state"), state_options, default=chosen("states", state_options),
-                                format_func=lambda s: t(f"state.{s}"), placeholder=t("queue.filter_open"),
+                                format_func=lambda s: t(f"state.{s}"), **choosing(t("queue.filter_open")),
                                 key="queue_states")  # no state chosen: the open ones (my_queue)
 grades = columns[1].multiselect(t("field.grade"), grade_options, default=chosen("grades", grade_options),
-                                format_func=lambda g: code(policy, "grade", g), placeholder=ANY, key="queue_grades")
+                                format_func=lambda g: code(policy, "grade", g), **choosing(ANY), key="queue_grades")
 categories = columns[2].multiselect(t("field.category"), list(policy.categories),
                                     default=chosen("categories", list(policy.categories)),
-                                    format_func=lambda c: code(policy, "category", c), placeholder=ANY,
+                                    format_func=lambda c: code(policy, "category", c), **choosing(ANY),
                                     key="queue_categories")
 channels = columns[3].multiselect(t("field.channel"), list(policy.channels),
                                   default=chosen("channels", list(policy.channels)),
-                                  format_func=lambda c: code(policy, "channel", c), placeholder=ANY,
+                                  format_func=lambda c: code(policy, "channel", c), **choosing(ANY),
                                   key="queue_channels")
 due = asked.get("due") if asked.get("due") in DUE else None
 if due:  # a home tile's 已超期 / 即将超期: said, and one click away from the whole list

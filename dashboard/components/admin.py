@@ -9,13 +9,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.downloads import download
-from dashboard.i18n import lang, t
+from dashboard.i18n import choosing, code, joined, lang, t
 from dashboard.session import attempt, now, uow
 from db.models import ROLES
+from services import words
 from services.administration import admin, importer
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
 from services.administration.setup import demo_loaded, forget_demo
-from services.rules.calendar import DayType
+from services.rules.calendar import HOLIDAY_CODES, DayType
+from services.rules.policy import Policy
 
 
 def users(user_id: int) -> None:
@@ -31,7 +33,8 @@ def users(user_id: int) -> None:
         username = st.text_input(t("admin.username"), key="new_username")
         name = st.text_input(t("admin.display_name"), key="new_name")
         password = st.text_input(t("admin.password"), type="password", key="new_password")
-        roles = st.multiselect(t("admin.roles"), ROLES, format_func=lambda r: t(f"role.{r}"), key="new_roles")
+        roles = st.multiselect(t("admin.roles"), ROLES, format_func=lambda r: t(f"role.{r}"), key="new_roles",
+                               **choosing())
         department = st.selectbox(t("admin.department"), ["", *departments], key="new_department")
         if st.form_submit_button(t("admin.create_user")):
             attempt(admin.add_user, user_id, username=username, display_name=name, password=password, roles=roles,
@@ -42,7 +45,8 @@ def users(user_id: int) -> None:
         return
     with st.form("edit_user"):
         st.subheader(t("admin.edit_user"))
-        roles = st.multiselect(t("admin.roles"), ROLES, default=chosen.roles, format_func=lambda r: t(f"role.{r}"))
+        roles = st.multiselect(t("admin.roles"), ROLES, default=chosen.roles, format_func=lambda r: t(f"role.{r}"),
+                               **choosing())
         options = ["", *departments]
         department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""))
         active = st.checkbox(t("admin.active"), value=chosen.active)
@@ -92,14 +96,43 @@ def departments(user_id: int) -> None:
             attempt(admin.save_department, user_id, code, name, active, confirm=True)
 
 
+_ENTRY_KIND = {"grades": "grade", "handling_levels": "handling_level", "milestones": "milestone"}
+
+
+def _path_label(policy: Policy, path: str) -> str:
+    """A pack key path (escalations.2.escalate_to) in words: 上报规则 3 · 上报对象 (issue 10 §2)."""
+    parts, out, data = path.split("."), [], policy.data
+    for i, part in enumerate(parts):
+        if part.isdigit():
+            entry = data[parts[i - 1]][int(part)] if i and parts[i - 1] in data else {}
+            kind = _ENTRY_KIND.get(parts[i - 1]) if i else None
+            named = f"（{code(policy, kind, entry['code'])}）" if kind and "code" in entry else ""
+            out[-1] = f"{out[-1]} {int(part) + 1}{named}"
+        elif i and parts[i - 1] == "categories":
+            out.append(code(policy, "category", part))
+        else:
+            out.append(t(f"pack.key.{part}") if words.known(f"pack.key.{part}") else part)
+    return " · ".join(out)
+
+
+def _value(policy: Policy, path: str, value: Any) -> str:
+    """Roles by their labels; other values as the pack holds them."""
+    if path.endswith((".escalate_to", ".notify")) and isinstance(value, list):
+        return joined(code(policy, "role", r) for r in value)
+    return str(value)
+
+
 def pack(user_id: int) -> None:
     with uow() as work:
         values = admin.pack_values(work, user_id)
+        policy = work.policy()
     st.caption(t("admin.pack_hint"))
-    st.dataframe(pd.DataFrame({t("admin.pack_path"): list(values), t("admin.pack_value"): map(str, values.values())}),
+    st.dataframe(pd.DataFrame({t("admin.pack_path"): [_path_label(policy, p) for p in values],
+                               t("admin.pack_value"): [_value(policy, p, v) for p, v in values.items()]}),
                  hide_index=True)
     with st.form("pack_value"):
-        path = st.selectbox(t("admin.pack_path"), list(values), key="pack_path")
+        path = st.selectbox(t("admin.pack_path"), list(values), key="pack_path",
+                            format_func=lambda p: _path_label(policy, p))
         text = st.text_input(t("admin.pack_value"), key="pack_text")
         if st.form_submit_button(t("admin.set_value")):
             attempt(admin.set_pack_value, user_id, path, _typed(values.get(path), text), confirm=True)
@@ -117,6 +150,11 @@ def _typed(current: Any, text: str) -> Any:
         return text.strip()
 
 
+def _day_name(name: str | None) -> str:
+    """A statutory holiday in the reader's language; a name an admin typed, as typed (issue 10 §2)."""
+    return t(f"holiday.{HOLIDAY_CODES[name]}") if name in HOLIDAY_CODES else name or ""
+
+
 def calendar(user_id: int) -> None:
     year = st.number_input(t("admin.year"), 2004, 2100, now().year, key="calendar_year")
     with uow() as work:
@@ -124,7 +162,8 @@ def calendar(user_id: int) -> None:
         covered = work.calendar().has_data(year)
     special = [d for d in days if d.day_type in (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)]
     st.dataframe(pd.DataFrame([{t("admin.day"): d.day, t("admin.day_type"): t(f"day.{d.day_type.value}"),
-                                t("admin.day_name"): d.name} for d in special]), hide_index=True)
+                                t("admin.day_name"): _day_name(d.name)} for d in special]),
+                 hide_index=True)
     with st.form("calendar_day"):
         day = st.date_input(t("admin.day"), key="calendar_day")
         kinds = [DayType.HOLIDAY, DayType.MAKEUP_WORKDAY, None]

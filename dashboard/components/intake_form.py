@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import session
 from dashboard.components.field_errors import FieldErrors
-from dashboard.i18n import code, joined, lang, pair, t
+from dashboard.i18n import choosing, code, joined, lang, pair, t
 from dashboard.text import literal
 from services.rules.assess import Assessment
 from services.rules.calendar import SHANGHAI, format_deadline
@@ -46,7 +46,7 @@ def show(policy: Policy, errors: FieldErrors | None = None) -> dict[str, Any]:
     cause = right.selectbox(t("field.cause"), list(policy.causes), key=KEY + "cause",
                             format_func=lambda c: code(policy, "cause", c))
     flags = st.multiselect(t("field.flags"), list(policy.flags), key=KEY + "flags",
-                           format_func=lambda f: code(policy, "flag", f))
+                           format_func=lambda f: code(policy, "flag", f), **choosing())
     content = st.text_area(t("field.content"), key=KEY + "content")
     errors.under("content")
     return {"customer_name": name, "customer_phone": phone, "customer_id_number": id_number,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -25,6 +26,40 @@ def _column(name: str) -> str:
     return t(f"kpi.column.{name}")
 
 
+# issue 10 §4: rates as percentages and scores with one decimal, on screen and in the table's download
+PERCENT = frozenset({*kpi.RATES, "rate", "target", "attainment"})
+ONE_DECIMAL = frozenset({"avg_handling_hours", "p90_handling_hours", "handling_hours", "score", "points", "weight"})
+
+
+def figures(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """`frame` (raw column names) with rates in percent and scores rounded, and their column formats."""
+    shown, config = frame.copy(), {}
+    for column in frame.columns:
+        if column in PERCENT:
+            shown[column] = [None if pd.isna(v) else round(100 * float(v), 1) for v in frame[column]]
+            config[_column(column)] = st.column_config.NumberColumn(format="%.1f%%")
+        elif column in ONE_DECIMAL:
+            shown[column] = [None if pd.isna(v) else round(float(v), 1) for v in frame[column]]
+            config[_column(column)] = st.column_config.NumberColumn(format="%.1f")
+    return shown.rename(columns=_column), config
+
+
+def _labelled(policy: Policy, frame: pd.DataFrame) -> pd.DataFrame:
+    """The drill-down's codes by their labels and its headers in the reader's language (issue 10 §2)."""
+    kinds = {"department": "department", "category": "category", "channel": "channel", "grade": "grade",
+             "milestone": "milestone", "to_role": "role"}
+    shown = frame.drop(columns=[c for c in ("rule_key",) if c in frame.columns])  # a pack key path: internal
+    for column, kind in kinds.items():
+        if column in shown.columns:
+            shown[column] = [code(policy, kind, v) if v else "" for v in shown[column]]
+    words = {"state": "state", "deadline_status": "printed.result", "satisfaction": "satisfaction"}
+    for column, prefix in words.items():
+        if column in shown.columns:
+            shown[column] = ["" if v is None or pd.isna(v) else t(f"{prefix}.{v}") for v in shown[column]]
+    shown = shown.astype(object).where(shown.notna(), "")  # never the word None
+    return shown
+
+
 def period() -> tuple[date, date]:
     today = now().date()
     start = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
@@ -38,18 +73,20 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
     done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by, lang=lang())
     if not done:
         return
-    shown = frame.drop(columns=["group"]).rename(columns=_column)
-    st.dataframe(shown, hide_index=True)
+    shown, config = figures(frame.drop(columns=["group"]))
+    st.dataframe(shown, hide_index=True, column_config=config)
     # Every figure leads to its cases (issue 5 §2): choose a row and a KPI.
     left, right = st.columns(2)
     groups = dict(zip(frame["group"], frame["label"], strict=True))
     group = left.selectbox(t("kpi.drill_group"), list(groups), format_func=lambda g: str(groups[g]), key="kpi_group")
     name = right.selectbox(t("kpi.drill_kpi"), kpi.KPIS, format_func=lambda k: t(f"kpi.name.{k}"), key="kpi_name")
     with uow() as work:
+        policy = work.policy()
         cases = kpi.kpi_cases(work, user_id, kpi=name, group=None if by == "all" else group, date_from=first,
                               date_to=last, by=by, limit=500)
     st.caption(t("kpi.drill_count", count=len(cases)))
-    st.dataframe(cases, hide_index=True)
+    shown, config = figures(_labelled(policy, cases))
+    st.dataframe(shown, hide_index=True, column_config=config)
 
 
 def trend(user_id: int, first: date, last: date, by: str) -> None:
@@ -79,12 +116,12 @@ def scorecards(user_id: int, first: date, last: date) -> None:
     done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last, lang=lang())
     if not done:
         return
-    st.dataframe(card.summary.drop(columns=["group"]).rename(columns={"label": t("kpi.group"),
-                                                                      "score": t("kpi.score")}), hide_index=True)
+    summary, config = figures(card.summary.drop(columns=["group"]))
+    st.dataframe(summary, hide_index=True, column_config=config)
     st.caption(t("kpi.breakdown"))
     breakdown = card.breakdown.drop(columns=["group", "higher_is_better", "kpi_zh"])
-    st.dataframe(breakdown.assign(kpi=[t(f"kpi.name.{k}") for k in breakdown["kpi"]]).rename(columns=_column),
-                 hide_index=True)
+    shown, config = figures(breakdown.assign(kpi=[t(f"kpi.name.{k}") for k in breakdown["kpi"]]))
+    st.dataframe(shown, hide_index=True, column_config=config)
 
 
 def before_after(user_id: int, policy: Policy) -> None:
@@ -96,7 +133,8 @@ def before_after(user_id: int, policy: Policy) -> None:
     done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days))
     if not done:
         return
-    st.dataframe(frame.rename(index=_column, columns=_column), use_container_width=True)
+    shown, config = figures(frame)
+    st.dataframe(shown.rename(index=_column), use_container_width=True, column_config=config)
 
 
 def monthly_report(user_id: int) -> None:
@@ -117,8 +155,12 @@ def monthly_report(user_id: int) -> None:
 def weights(user_id: int) -> None:
     with uow() as work:
         current = kpi.kpi_weights(work.session)
-    edited = st.data_editor(pd.DataFrame(current).T.rename_axis("kpi").reset_index(), hide_index=True,
-                            disabled=["kpi"], key="kpi_weights_editor")
+    frame = pd.DataFrame(current).T.rename_axis("kpi").reset_index()
+    # the KPI by its name, the code kept hidden for saving (issue 10 §2)
+    frame.insert(1, "name", [t(f"kpi.name.{k}") for k in frame["kpi"]])
+    edited = st.data_editor(frame, hide_index=True, disabled=["kpi", "name"], key="kpi_weights_editor",
+                            column_config={"kpi": None, "name": t("kpi.column.kpi"), "weight": _column("weight"),
+                                           "target": _column("target")})
     if st.button(t("kpi.save_weights")):
         values = {row.kpi: {"weight": float(row.weight), "target": float(row.target)} for row in edited.itertuples()}
         attempt(kpi.set_kpi_weights, user_id, values, confirm=True)

@@ -7,12 +7,19 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import code, lang, t
+from dashboard.i18n import choosing, code, lang, t
 from dashboard.session import attempt, now, uow
 from dashboard.text import literal
 from services.institution.directory import handlers_by_department
 from services.rules.policy import Policy
 from services.supervision import reviews, sampling
+
+
+def _stratum(policy: Policy, stratum: str, by: tuple[str, ...] = sampling.SamplingPlanInput.stratify_by) -> str:
+    """A stratum ("outlet/general") by its labels (营业网点 · 一般), issue 10 §2; "all" when unstratified."""
+    if stratum == "all":
+        return t("sampling.stratum_all")
+    return " · ".join(code(policy, kind, part) for kind, part in zip(by, stratum.split("/"), strict=False))
 
 
 def plan(user_id: int, policy: Policy) -> None:
@@ -22,9 +29,9 @@ def plan(user_id: int, policy: Policy) -> None:
     period = left.date_input(t("sampling.period"), (first, today.replace(day=1) - timedelta(days=1)), key="sp_period")
     seed = right.text_input(t("sampling.seed"), key="sp_seed")
     departments = left.multiselect(t("field.department"), list(policy.departments), key="sp_departments",
-                                   format_func=lambda d: code(policy, "department", d))
+                                   format_func=lambda d: code(policy, "department", d), **choosing())
     grades = right.multiselect(t("field.grade"), list(dict.fromkeys(g.code for g in policy.grades)), key="sp_grades",
-                               format_func=lambda g: code(policy, "grade", g))
+                               format_func=lambda g: code(policy, "grade", g), **choosing())
     by_size = st.toggle(t("sampling.by_confidence"), key="sp_by_size")
     if by_size:
         confidence = left.select_slider(t("sampling.confidence"), [0.9, 0.95, 0.99], value=0.95, key="sp_conf")
@@ -45,8 +52,9 @@ def plan(user_id: int, policy: Policy) -> None:
     done, strata = attempt(sampling.plan_preview, user_id, chosen)
     if not done:
         return
-    st.dataframe(pd.DataFrame([{t("sampling.stratum"): s.stratum, t("sampling.population"): s.population,
-                                t("sampling.census"): s.all_major, t("sampling.drawn"): s.drawn} for s in strata]),
+    st.dataframe(pd.DataFrame([{t("sampling.stratum"): _stratum(policy, s.stratum),
+                                t("sampling.population"): s.population, t("sampling.census"): s.all_major,
+                                t("sampling.drawn"): s.drawn} for s in strata]),
                  hide_index=True)
     if st.button(t("sampling.draw"), type="primary"):
         done, plan_id = attempt(sampling.draw, user_id, chosen)
@@ -62,7 +70,8 @@ def review(user_id: int, policy: Policy) -> None:
         return
     by_id = {i.item_id: i for i in items}
     item = by_id[st.selectbox(t("sampling.item"), list(by_id), key="rv_item", format_func=lambda i: (
-        f"{by_id[i].case_no} · {by_id[i].stratum} · {t('sampling.done' if by_id[i].reviewed else 'sampling.todo')}"))]
+        f"{by_id[i].case_no} · {_stratum(policy, by_id[i].stratum)} · "
+        f"{t('sampling.done' if by_id[i].reviewed else 'sampling.todo')}"))]
     with uow() as work:
         suggested = {s.item: s for s in reviews.suggestions(work, user_id, item.item_id)}
         owners = [(dept, uid, name) for dept, people in handlers_by_department(work.session).items()

@@ -11,6 +11,7 @@ from dashboard.text import literal
 from services.errors import DomainError
 from services.institution.access import ACTION_ROLES
 from services.institution.auth import SessionUser
+from services.rules.citation import cite
 from services.rules.transitions import ACTION_STATES
 from services.training import practice as training
 from services.training import walkthrough as walk
@@ -39,18 +40,20 @@ def enter(user: SessionUser) -> None:
 def walkthrough(user: SessionUser) -> None:
     with uow() as work:
         scenarios = training.library(work, lang())
+        documents = work.policy().documents
     by_code = {s.code: s for s in scenarios}
     chosen = by_code[st.selectbox(t("training.scenario"), list(by_code), key="tr_scenario",
                                   format_func=lambda c: by_code[c].title)]
-    st.caption(literal(f"{chosen.goal}（{chosen.source}）"))
+    # the scenario's basis as the institution's document and article (issue 10 §3)
+    st.caption(literal(f"{chosen.goal}（{cite(chosen.source, documents, lang())}）"))
     case_no = st.selectbox(t("field.case_no"), chosen.case_nos, key="tr_case")
     with uow() as work:
         steps = walk.walkthrough(work, user.id, case_no, lang())
     number = st.number_input(t("training.step", count=len(steps)), 1, len(steps), 1, key=f"tr_step_{case_no}")
     step = steps[int(number) - 1]
     st.subheader(literal(f"{step.number}. {step.event}"))
-    st.write(literal(f"{step.at:%Y-%m-%d %H:%M} · {step.actor or '—'} · {step.from_state or ''} → "
-                     f"{step.to_state or ''}"))
+    states = [t(f"state.{s}") if s else "" for s in (step.from_state, step.to_state)]  # labels (issue 10 §2)
+    st.write(literal(f"{step.at:%Y-%m-%d %H:%M} · {step.actor or '—'} · {states[0]} → {states[1]}"))
     for line in step.recorded:
         st.caption(literal(line))
     st.write(f"**{t('training.rules')}**")

@@ -20,6 +20,7 @@ from services.casework.cases import SATISFACTION
 from services.institution import audit
 from services.institution.access import load_actor
 from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.citation import cite, numeral
 from services.rules.policy import Policy
 from services.unit_of_work import UnitOfWork
 from services.words import text
@@ -152,7 +153,8 @@ h1 { text-align: center; font-size: 16pt; margin: 0 0 2mm; } .basis { text-align
 h2 { font-size: 11pt; margin: 4mm 0 1mm; } table { width: 100%; border-collapse: collapse; }
 th, td { border: 1px solid #000; padding: 1.5mm 2mm; vertical-align: top; text-align: left; }
 th { width: 28%; font-weight: normal; background: #f2f2f2; } .sign { margin-top: 10mm; }
-td.text { white-space: pre-wrap; } section { break-inside: avoid; }"""
+td.text { white-space: pre-wrap; } section { break-inside: avoid; }
+table.grid th { width: auto; }  /* a grid's columns share the width (issue 10 §5) */"""
 
 
 def _word(key: str, lang: str) -> str:
@@ -169,14 +171,21 @@ def _row(key: str, value: object, lang: str) -> str:
     return f'<tr><th>{escape(_word(key, lang))}</th><td class="text">{escape(shown)}</td></tr>'
 
 
-def _section(key: str, rows: list[str], lang: str) -> str:
-    return f"<section><h2>{escape(_word(key, lang))}</h2><table>{''.join(rows)}</table></section>"
+def _heading(key: str, number: int, lang: str) -> str:
+    """Sections are numbered as printed, so a form without extensions has no gap (issue 10 §5)."""
+    shown = numeral(number) if lang == "zh" else str(number)
+    heading = text("printed.section", lang, number=shown, title=_word(key, lang))
+    return f"<h2>{escape(heading)}</h2>"
 
 
-def _grid(key: str, heads: tuple[str, ...], cells: Sequence[tuple[str, ...]], lang: str) -> str:
+def _section(key: str, rows: list[str], lang: str, number: int) -> str:
+    return f"<section>{_heading(key, number, lang)}<table>{''.join(rows)}</table></section>"
+
+
+def _grid(key: str, heads: tuple[str, ...], cells: Sequence[tuple[str, ...]], lang: str, number: int) -> str:
     head = "".join(f"<th>{escape(_word(h, lang))}</th>" for h in heads)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in cells)
-    return f"<section><h2>{escape(_word(key, lang))}</h2><table><tr>{head}</tr>{body}</table></section>"
+    return f'<section>{_heading(key, number, lang)}<table class="grid"><tr>{head}</tr>{body}</table></section>'
 
 
 def to_html(form: HandlingForm, lang: str = "zh") -> str:
@@ -193,10 +202,11 @@ def to_html(form: HandlingForm, lang: str = "zh") -> str:
               _row("customer_phone", form.customer_phone, lang),
               _row("customer_id_number", form.customer_id_number, lang), _row("content", form.content, lang),
               _row("category", label("category", form.category), lang), _row("grade", label("grade", form.grade), lang),
-              _row("handling_level", label("handling_level", form.handling_level or ""), lang),
               _row("flags", sep.join(label("flag", f) for f in form.flags), lang),
               _row("compensation_claimed", form.compensation_claimed, lang),
               _row("first_responder", form.first_responder, lang)]
+    if policy.handling_levels:  # a pack without handling levels (bank) prints no empty row (issue 10 §5)
+        intake.insert(9, _row("handling_level", label("handling_level", form.handling_level or ""), lang))
     if form.parent_case_no:
         intake.append(_row("parent_case_no", form.parent_case_no, lang))
     forward = [_row("responsible_department", form.responsible_department, lang),
@@ -220,14 +230,18 @@ def to_html(form: HandlingForm, lang: str = "zh") -> str:
     archive = [_row("archived_at", _when(form.archived_at), lang),
                _row("state", text(f"state.{form.state}", lang), lang)]
     title = _word("title", lang)
+    # The institution's own document (issue 10 §5), never another pack's seed
+    basis = text("printed.basis", lang, document=cite(policy.source, policy.documents, lang))
+    sections = [("intake", intake), ("forward", forward), ("handling", handling), ("feedback", feedback)]
+    grids = [("deadlines", ("milestone", "due_at", "original_due_at", "met_at", "result"), deadlines)]
+    if extensions:
+        grids.append(("extensions", ("milestone", "old_due_at", "new_due_at", "reason", "informed"), extensions))
+    n = len(sections)
     return "".join([
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
         f"<title>{escape(title)} {escape(form.case_no)}</title><style>{_CSS}</style></head><body>",
-        f'<h1>{escape(title)}</h1><p class="basis">{escape(_word("basis", lang))}</p>',
-        _section("intake", intake, lang), _section("forward", forward, lang), _section("handling", handling, lang),
-        _section("feedback", feedback, lang),
-        _grid("deadlines", ("milestone", "due_at", "original_due_at", "met_at", "result"), deadlines, lang),
-        _grid("extensions", ("milestone", "old_due_at", "new_due_at", "reason", "informed"), extensions, lang)
-        if extensions else "",
-        _section("archive", archive, lang),
+        f'<h1>{escape(title)}</h1><p class="basis">{escape(basis)}</p>',
+        *(_section(key, rows, lang, i) for i, (key, rows) in enumerate(sections, 1)),
+        *(_grid(key, heads, cells, lang, n + i) for i, (key, heads, cells) in enumerate(grids, 1)),
+        _section("archive", archive, lang, n + len(grids) + 1),
         f'<p class="sign">{escape(_word("signatures", lang))}</p></body></html>'])

@@ -15,7 +15,7 @@ from services.rules.facts import Facts as Facts  # re-exported: the assessment's
 from services.rules.facts import check_facts
 from services.rules.facts import parse_facts as parse_facts
 from services.rules.policy import Citation, Condition, Label, Policy
-from services.rules.reasons import Phrase, Reason, cny, codes, instant, pack_text, phrase
+from services.rules.reasons import Phrase, Reason, cited, cny, codes, instant, pack_text, phrase
 from services.rules.reasons import explanation as render_explanation
 from services.rules.reasons import warnings as render_warnings
 from services.words import text
@@ -254,7 +254,7 @@ def _deadlines(policy: Policy, ctx: _Context, calendar: WorkingCalendar, b: _Rea
         notes = [phrase("reason.estimated")] if best.estimated_start else []
         if best.window_opens is not None:
             notes.append(phrase("reason.window", at=instant(best.window_opens)))
-        others = [phrase("reason.gives", rule=f"{policy.code}.{m.rule}", due=instant(m.due))
+        others = [phrase("reason.gives", rule=cited(m.source, f"{policy.code}.{m.rule}"), due=instant(m.due))
                   for m, _ in options if m is not best]
         if others:
             notes.append(phrase("reason.earliest", others=others))

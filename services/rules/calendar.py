@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from chinese_calendar.constants import Holiday as _CC_Holiday
 from chinese_calendar.constants import holidays as _CC_HOLIDAYS
 from chinese_calendar.constants import workdays as _CC_WORKDAYS
 
@@ -32,6 +33,10 @@ class DayType(StrEnum):
 
 _WORKING_TYPES = frozenset({DayType.WORKDAY, DayType.MAKEUP_WORKDAY})
 _SPECIAL_TYPES = frozenset({DayType.HOLIDAY, DayType.MAKEUP_WORKDAY})
+
+
+# chinese_calendar's English holiday name → its code; shown through the catalogue's `holiday.<code>` (issue 10 §2)
+HOLIDAY_CODES = {str(h.value): h.name for h in _CC_Holiday}
 
 
 @dataclass(frozen=True)

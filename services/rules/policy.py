@@ -191,6 +191,8 @@ class Policy:
     extension: Extension
     duties: tuple[Duty, ...]
     data: Mapping[str, Any] = field(repr=False, compare=False)
+    # The titles of the documents the pack cites, by the reference its `source` keys use (issue 10 §3)
+    documents: Mapping[str, Label] = field(default_factory=dict, repr=False, compare=False)
 
     def __hash__(self) -> int:  # the mappings are read-only views; equal packs share code+origin
         return hash((self.code, self.origin))

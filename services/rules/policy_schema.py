@@ -15,6 +15,7 @@ optionally `inferred = true` (RULES.md marks it inferred):
   [[milestones]]     code, start, period, when?, met_by, window_opens?   earliest matching wins
   [extension]        milestones, max_count, limit = "same_period" | "from_start", steps?
   [[duties]]         code, every?, period?        standing duties, not per case
+  [documents."seed 004"]  zh, en                  the title of each document `source` cites (issue 10 §3)
 A `when` table ANDs its keys: flags_any, flags_none, claim_over, claim_at_most, claim_zero, cause,
 grades, categories, channels, handling_levels, and `any = [ {...}, ... ]` for OR.
 """
@@ -78,7 +79,7 @@ def read_pack(data: Mapping[str, Any], origin: str, code: str | None = None) -> 
 _CITE_KEYS = ("zh", "en", "source")
 _TOP_KEYS = ("code", "zh", "en", "source", "warning_window", "lifecycle", "channels", "flags", "causes",
              "departments", "roles", "categories", "grades", "milestones", "extension")
-_TOP_OPTIONAL = ("handling_levels", "routing", "escalations", "duties")
+_TOP_OPTIONAL = ("handling_levels", "routing", "escalations", "duties", "documents")
 _CONDITION_KEYS = ("flags_any", "flags_none", "claim_over", "claim_at_most", "claim_zero",
                    "cause", "grades", "categories", "channels", "handling_levels", "any")
 # A grade cannot depend on a grade or handling level; a handling level not on itself (cycles).
@@ -218,7 +219,16 @@ class _PackReader(_Reader):
             routing=self.each(top, "routing", self.routing),
             escalations=self.each(top, "escalations", self.escalation),
             milestones=milestones, extension=self.extension(top["extension"], milestones),
-            duties=self.each(top, "duties", self.duty), data=_frozen(copy.deepcopy(dict(raw))))
+            duties=self.each(top, "duties", self.duty), data=_frozen(copy.deepcopy(dict(raw))),
+            documents=_frozen(self.documents(top)))
+
+    def documents(self, top: dict[str, Any]) -> dict[str, Label]:
+        """Titles of the cited documents; a pack edited before issue 10 has none (citations stay as stored)."""
+        out = {}
+        for ref, entry in self.mapping(top.get("documents", {}), "documents").items():
+            path = f"documents.{ref}"
+            out[self.text(ref, path)] = self.label(self.table(entry, path, ("zh", "en"), ()), path)
+        return out
 
     def each(self, top: dict[str, Any], key: str, read: Any) -> tuple[Any, ...]:
         entries = self.tables(top.get(key, []), key)

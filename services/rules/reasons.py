@@ -3,7 +3,8 @@
 A case stores what was decided, by which pack rule and seed article, and why — message keys of the catalogue
 (services/locale) with their parameters — never prose. A parameter is a literal, pack codes
 `{"kind": "flag", "codes": [...]}` (named from the pack when shown), an instant `{"at": iso}`, an amount
-`{"cny": "50000"}`, a pack text `{"zh": ..., "en": ...}` (pack data stays pack data), another phrase
+`{"cny": "50000"}`, a citation `{"source": ..., "rule": ...}`,
+a pack text `{"zh": ..., "en": ...}` (pack data stays pack data), another phrase
 `{"key": ..., "params": ...}` or a list of those (joined).
 """
 
@@ -16,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.rules.calendar import format_deadline
+from services.rules.citation import cite
 from services.rules.policy import Citation, Label, Policy
 from services.words import text
 
@@ -28,6 +30,11 @@ def phrase(key: str, **params: Any) -> Phrase:
 
 def codes(kind: str, values: Iterable[str]) -> dict[str, Any]:
     return {"kind": kind, "codes": list(values)}
+
+
+def cited(source: str, rule: str) -> dict[str, str]:
+    """A document citation, shown by the document's title (issue 10 §3); the pack key path kept as data."""
+    return {"source": source, "rule": rule}
 
 
 def instant(value: datetime) -> dict[str, str]:
@@ -80,6 +87,8 @@ class Renderer:
             return self.phrase(v)
         if "codes" in v:
             return self.word("reason.sep").join(self.policy.label(v["kind"], c, self.lang) for c in v["codes"])
+        if "source" in v:
+            return cite(v["source"], self.policy.documents, self.lang)
         if "at" in v:
             return format_deadline(datetime.fromisoformat(v["at"]))
         if "cny" in v:
@@ -87,13 +96,14 @@ class Renderer:
         return Label(v.get("zh", ""), v.get("en") or v.get("zh", "")).text(self.lang)
 
     def line(self, reason: Mapping[str, Any]) -> str:
-        """`head（reasons；pack.rule，seed …）` — every decision cites its rule (RULES.md §4)."""
+        """`head（reasons；《document》article）` — every decision cites its rule (RULES.md §4), by the title of
+        the institution's document (issue 10 §3); the pack key path stays in the stored data."""
         head = self.word("reason.semi").join(self.phrase(p) for p in reason.get("head", []))
         head = head[:1].upper() + head[1:]
         if "rule" not in reason:
             return head
         why = [self.phrase(p) for p in reason.get("why", [])]
-        ref = f"{reason['rule']}{self.word('reason.comma')}{reason['source']}"
+        ref = cite(reason["source"], self.policy.documents, self.lang)
         notes = [self.phrase(p) for p in reason.get("notes", [])]
         body = self.word("reason.semi").join([self.word("reason.comma").join(why), ref, *notes] if why
                                              else [ref, *notes])

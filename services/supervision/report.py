@@ -22,6 +22,8 @@ from services import export
 from services.casework.case_view import escalation_reason
 from services.errors import InvalidInput
 from services.rules.calendar import SHANGHAI, end_of_day, format_deadline, start_of_day
+from services.rules.citation import cite
+from services.rules.policy import Policy
 from services.supervision.kpi import RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
 from services.unit_of_work import UnitOfWork
 from services.words import LOCALES
@@ -145,13 +147,17 @@ def build_report(uow: UnitOfWork, scope: Scope, month: str, now: datetime | None
         columns=[word(f"report.finding.{c}", lang) for c in ("action_id", "finding", "owner", "due_date", "status",
                                                              "closed_at", "overdue")])
     return Report(month, word("report.title", lang, year=first.year, month=first.month), scope_name, generated,
-                  {word("report.sheet.cover", lang): _cover(month, scope_name, generated, now, lang), **tables})
+                  {word("report.sheet.cover", lang): _cover(month, scope_name, generated, now, lang,
+                                                            uow.policy()), **tables})
 
 
-def _cover(month: str, scope: str, generated: datetime, now: datetime | None, lang: str) -> pd.DataFrame:
+def _cover(month: str, scope: str, generated: datetime, now: datetime | None, lang: str,
+           policy: Policy) -> pd.DataFrame:
+    # the institution's own document, not our RULES.md or seed numbers (issue 10 §3)
+    basis = word("report.cover.basis_text", lang, document=cite(policy.source, policy.documents, lang))
     as_of = format_deadline(min(now or generated, end_of_day(month_bounds(month)[1])))
     lines = [("month", month), ("scope", scope), ("generated", _local(generated)), ("as_of", as_of),
-             ("basis", word("report.cover.basis_text", lang)), ("method", word("report.cover.method_text", lang))]
+             ("basis", basis), ("method", word("report.cover.method_text", lang))]
     rows = [(word(f"report.cover.{item}", lang), value) for item, value in lines]
     rows += [(word(f"kpi.column.{column}", lang), word(f"report.how.{column}", lang)) for *_, column in OVERVIEW]
     return pd.DataFrame(rows, columns=[word("report.cover.item", lang), word("report.cover.content", lang)])

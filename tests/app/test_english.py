@@ -103,7 +103,8 @@ def test_english_screens_show_no_chinese_but_what_people_typed(busy, app, page, 
     assert not found, "\n".join(found)
     if page == "case":  # the reasons stored at intake, rendered in English (with the rule they cite)
         shown = [text.replace("\\", "") for text in texts]  # as read: without the Markdown escapes
-        assert any("Grade: " in text and "securities.grades[" in text for text in shown)
+        cited = "Brokerage customer-complaint handling rules, art. 18"  # issue 10 §3: not "securities.grades["
+        assert any("Grade: " in text and cited in text for text in shown)
 
 
 def test_english_report_exports_have_english_headers_and_sheets(busy):

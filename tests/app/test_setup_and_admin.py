@@ -93,8 +93,8 @@ def test_admin_sees_validation_errors_in_place(institution, app):
 
 def test_admin_edits_a_pack_value_and_a_bad_one_is_refused(institution, app):
     at = admin_page(app, institution)
-    path = next(o for o in at.selectbox(key="pack_path").options if o.endswith(".period"))
-    at.selectbox(key="pack_path").set_value(path)
+    labels = at.selectbox(key="pack_path").options  # a path shown in words: 时限规则 1（办结） · 期限
+    at.selectbox(key="pack_path").select_index(next(i for i, o in enumerate(labels) if o.endswith(" · 期限")))
     at.text_input(key="pack_text").input("3 wd")
     at = submit(at, "pack_value")
     assert "milestones" in at.error[0].value and "时长格式错误" in at.error[0].value
@@ -177,3 +177,16 @@ def test_admin_disables_the_demo_accounts_from_the_admin_page(app_env, app, monk
     with transaction(app_env) as uow:
         assert uow.session.scalar(select(User.username).where(User.active.is_(True))) == "boss"
     assert "forget_demo" not in [b.key for b in at.run().button]  # nothing left to disable
+
+
+def test_the_calendar_names_statutory_holidays_in_chinese(institution, app):  # issue 10 §2
+    at = admin_page(app, institution)
+    names = next(d.value for d in at.dataframe if "节日名称" in d.value.columns)
+    assert "国庆节" in set(names["节日名称"]) and "National Day" not in set(names["节日名称"])
+
+
+def test_the_pack_table_names_its_keys_in_words(institution, app):  # issue 10 §2
+    at = admin_page(app, institution)
+    table = next(d.value for d in at.dataframe if "上报规则 1 · 上报对象" in set(d.value.iloc[:, 0]))
+    shown = " ".join(table.astype(str).to_numpy().ravel())
+    assert "escalations." not in shown and "escalate_to" not in shown and "milestones." not in shown

@@ -46,6 +46,8 @@ def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, a
     page = page.run()
     preview = page.dataframe[0].value
     assert preview["总体"].sum() == 3 and preview["随机抽取"].sum() == 2  # ⌈50% × 3⌉
+    # the stratum by its labels, not "branch/general" (issue 10 §2)
+    assert list(preview["分层（部门/等级）"]) == ["证券营业部 · 一般"]
     page = next(b for b in page.button if b.label == "执行抽取").click().run()
     assert page.success[0].value.startswith("已抽取")
     item = page.selectbox(key="rv_item").value  # the drawn cases now wait for this reviewer

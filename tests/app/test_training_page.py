@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from db.models import Case
@@ -21,6 +23,10 @@ def test_a_trainee_walks_through_a_scenario_and_practises_on_their_own_copy(inst
     assert not page.exception
     assert any("培训模式" in w.value for w in page.sidebar.warning)
     assert any("seed 00" in i.value for i in page.info)  # each step names the rule and seed article behind it
+    # the scenario's basis names the institution's document, not "seed 002" (issue 10 §3)
+    assert any("《经纪业务客户投诉处理实施细则》" in c.value for c in page.caption)
+    assert not any("seed" in c.value for c in page.caption)
+    assert not any(re.search(r"\b(registered|forwarded|archived)\b", m.value) for m in page.markdown)  # state codes
     page = click(page, "用这个场景练习")
     assert any("已为您创建练习案件" in s.value for s in page.success)
     with institution.engine.connect() as conn:

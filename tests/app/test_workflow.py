@@ -45,7 +45,9 @@ def test_intake_previews_the_rules_before_saving(institution, app):
     at_ = fill_intake(open_page(app, institution.users["clerk"], "intake"), claim=60000)
     assert not at_.exception
     assert at_.metric[0].value == "重大"  # claim > 50,000 CNY (seed 002 art. 18(2))
-    assert any(literal("seed 002 art. 18") in c.value for c in at_.caption)
+    # issue 10 §3: the institution's document and article, not "seed 002 art. 18(2)" or a pack key path
+    assert any(literal("《经纪业务客户投诉处理实施细则》第十八条（二）") in c.value for c in at_.caption)
+    assert not any("seed" in c.value or "securities.grades" in c.value for c in at_.caption)
     assert case_count(institution.engine) == 0
 
 

@@ -125,7 +125,7 @@ def test_the_intake_preview_runs_the_rules_without_saving(consumer_finance):
         saved = uow.session.scalar(select(func.count()).select_from(Case))
     assert (assessment.grade, assessment.escalate_to) == ("L1", ("supervisor", "management"))
     assert assessment.deadlines == {"resolve": at("2026-11-24 00:00")}  # 15 working days (seed 003 §5)
-    assert any("seed 003" in line for line in assessment.explanation)
+    assert any("《消费金融投诉管理制度》" in line for line in assessment.explanation)
     assert saved == 0
     with pytest.raises(InvalidInput) as refused, inst.uow() as uow:
         queue.intake_preview(uow, inst.users["clerk"], {**form, "category": "astrology"})

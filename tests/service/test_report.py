@@ -91,7 +91,7 @@ def test_the_workbook_has_one_sheet_per_table_with_the_months_figures(october):
     assert sheet_rows(book, "逾期案件")[1][7] == "2026-10-21 09:30"  # 办结期限
     escalated = sheet_rows(book, "升级案件")
     assert len(escalated) == 10 and "总经理" in {row[6] for row in escalated}  # c4, by hand
-    assert escalated[0][7] == "上报：负责业务的副总经理（等级：一般；futures.escalations[0]，seed 000 art. 4）"
+    assert escalated[0][7] == "上报：负责业务的副总经理（等级：一般；《客户投诉解决制度》第四条）"
     findings = sheet_rows(book, "监督发现")
     assert [(r[1], r[4], r[6]) for r in findings] == [
         ("回访记录缺失", "整改中", "是"), ("延期未告知客户", "已关闭", "否")]
@@ -113,6 +113,15 @@ def test_the_printable_page_shows_every_table_with_rates_as_percentages(october)
     assert "<h1>2026年10月投诉处理合规报告</h1>" in page
     assert all(f"<h2>{name}</h2>" in page for name in SHEETS)
     assert "<td>71.4%</td>" in page
+
+
+def test_the_cover_cites_the_institutions_document_not_our_rules_file(october):
+    inst, _ = october
+    with inst.uow() as uow:
+        cover = report.monthly_report(uow, inst.users["supervisor"], "2026-10", now=NOW).tables["说明"]
+    basis = " ".join(str(v) for v in cover.to_numpy().ravel())
+    assert "本机构《客户投诉解决制度》" in basis  # the futures pack's document (issue 10 §3)
+    assert "RULES.md" not in basis and "seed" not in basis
 
 
 def test_the_report_is_refused_to_staff_and_needs_a_real_month(october):

@@ -258,7 +258,7 @@ def test_walkthrough_steps_through_the_timeline_citing_the_seed_and_the_next_act
                                              "first_contact", "resolve", "feedback", "archive"]
     intake = steps[0]
     assert intake.to_state == "registered" and intake.actor == "周敏（受理员）"
-    assert any(r.startswith("等级：一般") and "seed 000 art. 4" in r for r in intake.rules)
+    assert any(r.startswith("等级：一般") and "《客户投诉解决制度》第四条" in r for r in intake.rules)
     assert any(r.startswith("责任部门：业务部门") or "futures.categories.brokerage" in r for r in intake.rules)
     # seed 000 art. 17(2): forward within 1 hour of intake at 09:20.
     assert intake.next_action == "forward"

@@ -53,7 +53,9 @@ def test_securities_claim_over_50000_is_major_resolve_10_working_days_target_5()
     assert deadlines(a) == {"resolve": "2026-10-21T00:00:00+08:00",
                             "resolve_target": "2026-10-14T00:00:00+08:00"}
     assert a.explanation[0] == (
-        "等级：重大（索赔金额 60,000 元 > 50,000 元；securities.grades[1]，seed 002 art. 18(2)）")
+        "等级：重大（索赔金额 60,000 元 > 50,000 元；《经纪业务客户投诉处理实施细则》第十八条（二））")
+    # issue 10 §3: the institution's document and article, never the pack's key path or "seed 002"
+    assert a.reasons[0].rule == "securities.grades[1]" and a.reasons[0].cite.source == "seed 002 art. 18(2)"
 
 
 def test_securities_claim_of_exactly_50000_is_general_at_branch_level() -> None:
@@ -63,8 +65,9 @@ def test_securities_claim_of_exactly_50000_is_general_at_branch_level() -> None:
     # general: 2 working days (8, 9 Oct) beats the branch level's 5 (8-13 Oct)
     assert deadlines(a) == {"resolve": "2026-10-10T00:00:00+08:00"}
     line = next(e for e in a.explanation if e.startswith("期限 办结"))
-    assert "securities.milestones[2]" in line and "取最早" in line
-    assert "securities.milestones[3] 为 2026-10-13 24:00" in line
+    assert "《经纪业务客户投诉处理实施细则》第十八条（一）" in line and "取最早" in line
+    assert "按《经纪业务客户投诉处理实施细则》第十九条（一）为 2026-10-13 24:00" in line
+    assert "securities." not in line and "seed" not in line  # issue 10 §3
 
 
 def test_securities_branch_level_limit_beats_the_major_limit() -> None:
@@ -165,7 +168,8 @@ def test_futures_litigation_is_major_for_the_cro_without_compliance() -> None:
 def test_futures_ib_business_is_routed_to_ib_management() -> None:
     a = run("futures", "2026-11-02T09:00:00+08:00", flags=["ib"])
     assert a.responsible_department == "ib_management"
-    assert any("futures.routing[0]，seed 000 art. 9" in e for e in a.explanation)
+    assert any("《客户投诉解决制度》第九条" in e for e in a.explanation)
+    assert any(r.rule == "futures.routing[0]" and r.cite.source == "seed 000 art. 9" for r in a.reasons)
 
 
 # --- branch (seed 001) ---------------------------------------------------------------------------
@@ -293,7 +297,7 @@ def test_a_period_running_into_2027_warns_that_weekdays_were_assumed() -> None:
 def test_bank_decision_within_15_calendar_days(received: str, resolve: str) -> None:
     a = run("bank", received)
     assert deadlines(a) == {"resolve": resolve}
-    assert "CBIRC order 2020 no. 3" in a.explanation[-1]
+    assert "《银行业保险业消费投诉处理管理办法》" in a.explanation[-1]  # CBIRC order 2020 no. 3
 
 
 def test_bank_general_complaint_goes_to_the_outlet_through_the_coordinator() -> None:
@@ -330,8 +334,9 @@ def test_every_decision_is_explained_with_its_rule_and_source(pack: str) -> None
     a = run(pack, "2026-11-02T10:00:00+08:00", forwarded_at="2026-11-02T10:30:00+08:00",
             resolved_at="2026-11-03T10:00:00+08:00")
     assert a.explanation[0].startswith("等级：")
-    for line in a.explanation:
-        assert f"{pack}." in line and ("seed 00" in line or "CBIRC" in line), line
+    for line in a.explanation:  # by the institution's document; key paths stay in the data (issue 10 §3)
+        assert "《" in line and f"{pack}." not in line and "seed" not in line and "CBIRC" not in line, line
+    assert all(r.rule.startswith(f"{pack}.") and r.cite.source for r in a.reasons)
     assert len([e for e in a.explanation if e.startswith("期限 ")]) == len(a.milestones)
 
 
