@@ -128,8 +128,8 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     sync_deadlines(uow, case, assessment)
     _record(uow, case, actor, "intake", facts.received_at, note=content,
             assessment=assessment.to_json(), parent_case=parent.case_no if parent else None)
-    for role in assessment.escalate_to:
-        _escalate(uow, case, actor, role, f"rule:{role}", "; ".join(assessment.explanation), facts.received_at)
+    for role in assessment.escalate_to:  # each names its addressee: one reason per escalation (issue 10 §4)
+        _escalate(uow, case, actor, role, f"rule:{role}", rule_reason(policy, case.grade, role), facts.received_at)
     return case
 
 
@@ -382,11 +382,20 @@ def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, not
     return _finish(uow, case)
 
 
+def rule_reason(policy: Policy, grade: str, role: str) -> str:
+    """The recorded (Chinese) reason of an escalation the pack's rules owe: it names its addressee, so a case
+    escalated to two roles shows two different timeline entries (issue 10 §4); the sweep writes the same."""
+    return f"按政策包升级规则上报{policy.label('role', role)}（等级：{policy.label('grade', grade)}）"
+
+
 def _escalate(uow: UnitOfWork, case: Case, actor: Actor | None, role: str, rule_key: str | None,
               reason: str, at: datetime) -> None:
-    uow.session.add(Escalation(case_id=case.id, to_role=role, rule_key=rule_key, reason=reason,
-                               created_by_id=actor.id if actor else None))
-    _record(uow, case, actor, "escalation", at, note=reason, to_role=role, rule=rule_key)
+    escalation = Escalation(case_id=case.id, to_role=role, rule_key=rule_key, reason=reason,
+                            created_by_id=actor.id if actor else None)
+    uow.session.add(escalation)
+    uow.flush()
+    _record(uow, case, actor, "escalation", at, note=reason, to_role=role, rule=rule_key,
+            escalation_id=escalation.id)
 
 
 def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_role: str,

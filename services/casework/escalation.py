@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
+from services.casework.cases import rule_reason
 from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.casework.queue import SlaBadge, nearest_open_deadline, row_badges
 from services.errors import Conflict, NotPermitted
@@ -154,9 +155,7 @@ def _rule_escalations(uow: UnitOfWork) -> list[_Due]:
     """The pack's escalation rules as assessed (major/L1 → executives, and the pack's own)."""
     out = []
     for r in uow.session.execute(_RULE_ESCALATIONS, {"open": list(OPEN_STATES)}):
-        policy = uow.policy(r.pack)
-        grade, role = policy.label("grade", r.grade), policy.label("role", r.role)
-        out.append(_Due(r.id, f"rule:{r.role}", r.role, r.state, f"按政策包升级规则上报{role}（等级：{grade}）"))
+        out.append(_Due(r.id, f"rule:{r.role}", r.role, r.state, rule_reason(uow.policy(r.pack), r.grade, r.role)))
     return out
 
 

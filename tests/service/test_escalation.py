@@ -192,3 +192,22 @@ def test_the_app_server_sweeps_on_a_timer_while_it_serves(monkeypatch):
 
     asyncio.run(serve_briefly())
     assert swept.is_set()
+
+
+def test_one_escalation_is_one_timeline_entry_naming_its_addressee(consumer_finance):
+    """Issue 10 §4: a case escalated to two roles at intake showed two identical entries (the same explanation,
+    time and clerk); each now names its addressee and points at its escalation, and the sweep adds none."""
+    inst = consumer_finance
+    ref = inst.intake(flags=["litigation"])  # L1 → supervisor and management (seed 003 §2, §4(3))
+    run(inst, now=at("2026-11-02 10:30"))
+    with inst.uow() as uow:
+        case_id = cases.case_by_number(uow, ref.case_no).id
+        events = uow.session.scalars(select(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.event_type == "escalation").order_by(CaseEvent.id)).all()
+        rows = {e.id: e for e in uow.session.scalars(select(Escalation).where(Escalation.case_id == case_id))}
+        policy = uow.policy("consumer_finance")
+        assert len(events) == len(rows) == 2
+        assert len({e.note for e in events}) == 2
+        for event in events:
+            row = rows[event.data["escalation_id"]]
+            assert event.note == row.reason and policy.label("role", row.to_role) in event.note
