@@ -284,6 +284,18 @@ def test_escalations_are_acknowledged_by_their_addressee_or_above(world, to_whom
                        lambda uow, uid: escalation.acknowledge(uow, uid, escalation_id)) == []
 
 
+@pytest.mark.parametrize("picked, allowed", [
+    (lambda x: [x["ack_branch_head"]["mine"]], {"head", "executive"}),
+    (lambda x: [x["ack_branch_head"]["mine"], x["ack_branch_head"]["theirs"]], {"executive"}),
+    (lambda x: [x["ack_branch_head"]["mine"], x["ack_leadership"]], {"executive"}),
+])
+def test_acknowledging_several_checks_each_as_if_alone(world, picked, allowed):
+    """The board's "acknowledge selected" (issue 10 §1): one escalation the user may not answer refuses all."""
+    ids = picked(world.extra)
+    assert _mismatches(world, lambda user: user in allowed,
+                       lambda uow, uid: escalation.acknowledge_many(uow, uid, ids)) == []
+
+
 # --- lists: only what is in scope -------------------------------------------------------------------------
 
 def _listed(world: World, user: str, call: Callable[[UnitOfWork, int], list[str]]) -> set[str]:

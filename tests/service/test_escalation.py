@@ -211,3 +211,38 @@ def test_one_escalation_is_one_timeline_entry_naming_its_addressee(consumer_fina
         for event in events:
             row = rows[event.data["escalation_id"]]
             assert event.note == row.reason and policy.label("role", row.to_role) in event.note
+
+
+def test_an_unacknowledged_escalation_stays_on_the_board_after_archive_and_the_home_tile_counts_the_same(futures):
+    """Issue 10 §3: archiving hid unacknowledged escalations from the board while the home tile kept counting
+    them (346 vs ~127 in the demo); both now count the one set, the closed case badged as such."""
+    from services.casework.home import todays_work
+    from tests.service.test_case_view import to_archive
+
+    closed = to_archive(futures, futures.intake(flags=["violation"]))  # major → cro, never acknowledged
+    still_open = futures.intake(flags=["violation"], received_at=at("2026-11-30 09:00"))
+    now = at("2026-11-30 10:00")
+    for who in ("head", "supervisor"):
+        rows = {r.case_no: r for r in board(futures, who, now=now)}
+        assert rows[closed.case_no].reasons == ("escalated", "closed_unacknowledged")
+        assert "closed_unacknowledged" not in rows[still_open.case_no].reasons
+        with futures.uow() as uow:
+            tile = {w.key: w.count for w in todays_work(uow, futures.users[who], now=now)}
+        awaiting = [r for r in rows.values() if any(e.acknowledged_at is None for e in r.escalations)]
+        assert tile["escalations"] == len(awaiting) == 2
+
+
+def test_acknowledging_several_records_each_or_none(consumer_finance):
+    """Issue 10 §1: one action for the selected rows; an escalation the head may not answer refuses the batch."""
+    inst = consumer_finance
+    ref = inst.intake(flags=["litigation"])  # L1 → supervisor (a head answers) and management (an executive)
+    with inst.uow() as uow:
+        ids = {e.to_role: e.id for e in uow.session.scalars(select(Escalation))}
+    with pytest.raises(NotPermitted), inst.uow() as uow:
+        escalation.acknowledge_many(uow, inst.users["head"], ids.values())
+    with inst.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Escalation).where(
+            Escalation.acknowledged_at.is_not(None))) == 0
+        seen = escalation.acknowledge_many(uow, inst.users["head"], [ids["supervisor"]], at=at("2026-11-02 10:10"))
+    assert [(e.id, e.acknowledged_by) for e in seen] == [(ids["supervisor"], "Head")]
+    assert [r.to_answer for r in board(inst, "head", now=at("2026-11-02 10:20")) if r.case_no == ref.case_no] == [()]
