@@ -49,6 +49,7 @@ EVENT_TYPES = (
     "intake", "forward", "first_contact", "resolve", "resolve_at_intake", "invalid",
     "feedback", "return_visit", "archive", "withdraw", "re_complaint", "extension",
     "escalation", "escalation_ack", "report_hq", "deadlines_recomputed", "reveal_pii", "note",
+    "reassign",  # issue 10 §5 (migration 0014)
 )
 DEADLINE_STATUSES = ("open", "met", "met_late", "waived")
 

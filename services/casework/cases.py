@@ -17,8 +17,8 @@ from sqlalchemy import select, text
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
-from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, Phrase
-from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, load_actor, require_role
+from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
+from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, headed_department, load_actor, require_role
 from services.institution.directory import department_by_code
 from services.rules import validation
 from services.rules.assess import assess, latest_extension, parse_facts
@@ -193,6 +193,29 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
             department=department, handler=handler.username)
     mark_met(uow, case, policy, "forward", at)
     _reassess(uow, case, actor, policy, at)
+    return _finish(uow, case)
+
+
+def reassign(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, handler_id: int, reason: str,
+             at: datetime | None = None) -> CaseRef:
+    """The department head gives a forwarded case to another handler of the same department; the deadlines
+    stay as they are (issue 10 §5). Recorded on the timeline with who had it and who has it now."""
+    actor, case, _ = _open(uow, actor_id, case_no, version, "reassign")
+    if headed_department(actor) != case.responsible_department_id:  # another desk's head sees it, not reassigns it
+        raise NotPermitted("error.case.reassign_not_your_department", field="handler")
+    reason = _text({"reason": reason}, "reason", Phrase("error.field.reassign_reason"))
+    handler = uow.session.get(User, handler_id) if isinstance(handler_id, int) else None
+    if handler is None or not handler.active or handler.department_id != case.responsible_department_id \
+            or not DEPARTMENT_STAFF & set(handler.roles):
+        raise InvalidInput("error.case.handler_not_in_department", field="handler")
+    if handler.id == case.assignee_id:
+        raise InvalidInput("error.case.reassign_same_handler", field="handler")
+    previous = uow.session.get(User, case.assignee_id) if case.assignee_id is not None else None
+    at = uow.at(at)
+    case.assignee_id = handler.id
+    _record(uow, case, actor, "reassign", at, note=reason, handler=handler.username,
+            previous_handler=previous.username if previous else None)
+    case.updated_at = at
     return _finish(uow, case)
 
 

@@ -22,6 +22,7 @@ from services.rules.transitions import actions_in
 ACTION_ROLES: dict[str, frozenset[str]] = {
     "intake": frozenset({"intake", "handler", "dept_head"}),
     "forward": frozenset({"intake", "dept_head"}),
+    "reassign": frozenset({"dept_head"}),  # the head of the case's department only (issue 10 §5)
     "first_contact": frozenset({"handler", "dept_head"}),
     "resolve": frozenset({"handler", "dept_head"}),
     "invalid": frozenset({"intake", "handler", "dept_head"}),

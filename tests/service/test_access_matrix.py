@@ -210,6 +210,9 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, c.version, reason="客户撤诉")),
     "escalate": ("registered", DESK | {"supervisor", "executive"}, lambda w, whose, c: lambda uow, uid: cases.escalate(
         uow, uid, c.case_no, c.version, to_role="leadership_group", reason="情况复杂")),
+    # issue 10 §5: the head of the case's department only; the head may take the case over (a department's staff)
+    "reassign": ("forwarded", {"dept_head"}, lambda w, whose, c: lambda uow, uid: cases.reassign(
+        uow, uid, c.case_no, c.version, handler_id=w.users["head"], reason="原处理人休假")),
     "first_contact": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: cases.first_contact(
         uow, uid, c.case_no, c.version, note="已联系客户")),
     "resolve": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: cases.resolve(
