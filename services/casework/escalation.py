@@ -25,7 +25,7 @@ from services.casework.cases import rule_reason
 from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.casework.queue import SlaBadge, nearest_open_deadline, row_badges
 from services.errors import Conflict, NotPermitted
-from services.institution.access import answers, case_scope, load_actor, require_role
+from services.institution.access import Actor, answers, case_scope, load_actor, require_role
 from services.rules.calendar import format_deadline
 from services.rules.policy import ANSWERING_ROLES, Policy
 from services.rules.transitions import OPEN_STATES
@@ -106,7 +106,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         else tuple(reason for reason in ("overdue", "at_risk", "major", "escalated") if getattr(r, reason)),
         escalations.get(r.id, []),
         tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
-              and answers(actor, addressee(uow.policy(r.pack), e.to_role))))
+              and answerable(actor, uow.policy(r.pack), e.to_role)))
         for r, badge in zip(rows, badges, strict=True)]
 
 
@@ -117,6 +117,12 @@ def addressee(policy: Policy, to_role: str) -> str:
         return to_role
     role = policy.roles.get(to_role)
     return role.answered_by if role and role.answered_by else ANSWERING_ROLES[-1]
+
+
+def answerable(actor: Actor, policy: Policy, to_role: str) -> bool:
+    """Whether this user takes up an escalation to `to_role`: its addressee's rank or above, and among the pack
+    roles of one rank, their title's or below (issue 8 §1, issue 10 §2)."""
+    return answers(actor, addressee(policy, to_role), policy.roles.get(to_role), policy.roles)
 
 
 def grouped(rows: Iterable[BoardRow]) -> list[BoardGroup]:
@@ -220,7 +226,7 @@ def acknowledge_many(uow: UnitOfWork, actor_id: int, escalation_ids: Iterable[in
         if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
             raise NotPermitted("error.escalation.not_in_scope", field="escalation_id")
         policy = uow.policy(case_row.pack)
-        if not answers(actor, addressee(policy, escalation.to_role)):
+        if not answerable(actor, policy, escalation.to_role):
             role = policy.label("role", escalation.to_role)
             raise NotPermitted("error.escalation.not_addressed_to_you", field="escalation_id", role=role)
         if escalation.acknowledged_at is not None:

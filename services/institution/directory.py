@@ -58,7 +58,8 @@ def ensure_department(uow: UnitOfWork, code: str, name: str) -> Department:
 
 
 def create_user(uow: UnitOfWork, username: str, display_name: str, password: str,
-                roles: list[str], department_code: str | None = None) -> User:
+                roles: list[str], department_code: str | None = None, title: str | None = None) -> User:
+    """A new user; `title` is the pack role an executive holds (issue 10 §2), checked against the active pack."""
     if not USERNAME.match(username):
         raise InvalidInput("error.user.bad_username", field="username")
     if not display_name.strip():
@@ -69,10 +70,13 @@ def create_user(uow: UnitOfWork, username: str, display_name: str, password: str
                            roles=Listing(unknown) if unknown else Phrase("error.user.no_role_chosen"))
     if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidInput("error.user.username_taken", field="username", username=username)
+    if title and title not in uow.policy().roles:
+        raise InvalidInput("error.user.unknown_title", field="title", title=title)
     department = department_by_code(uow.session, department_code) if department_code else None
     password_hash = hash_password(password, username=username, display_name=display_name)
     user = User(username=username, display_name=display_name.strip(), password_hash=password_hash,
-                roles=sorted(set(roles)), department_id=department.id if department else None)
+                roles=sorted(set(roles)), department_id=department.id if department else None,
+                pack_role=title or None)
     uow.session.add(user)
     uow.flush()
     return user

@@ -46,6 +46,8 @@ PEOPLE = {
     "outsider": (["handler"], THERE), "other_clerk": (["intake"], THERE), "supervisor": (["supervisor"], None),
     "executive": (["executive"], None), "admin": (["admin"], None), "trainee": (["trainee"], None),
 }
+# The executive sits on the leadership group, the pack's top rank (issue 10 §2): they answer every escalation.
+TITLES = {"executive": "leadership_group"}
 SEE_EVERY_CASE = {"supervisor", "executive", "admin"}
 # Who has each case in scope. `mine`: recorded by the clerk, routed to (or forwarded into) this desk.
 # `theirs`: recorded by the other clerk; at registration an HQ-level case of HQ customer service, later
@@ -100,7 +102,8 @@ def _build(engine: Engine) -> World:
     with inst.uow() as uow:
         for who, (roles, department) in PEOPLE.items():
             if who not in inst.users:
-                inst.users[who] = create_user(uow, who, who.title(), "Kp7-hz!rq2Lm", roles, department).id
+                inst.users[who] = create_user(uow, who, who.title(), "Kp7-hz!rq2Lm", roles, department,
+                                              title=TITLES.get(who)).id
     u = inst.users
     made: dict[tuple[str, str], Case] = {}
     for whose, clerk, department, handler in (("mine", "clerk", HERE, "handler"),

@@ -246,3 +246,27 @@ def test_acknowledging_several_records_each_or_none(consumer_finance):
         seen = escalation.acknowledge_many(uow, inst.users["head"], [ids["supervisor"]], at=at("2026-11-02 10:10"))
     assert [(e.id, e.acknowledged_by) for e in seen] == [(ids["supervisor"], "Head")]
     assert [r.to_answer for r in board(inst, "head", now=at("2026-11-02 10:20")) if r.case_no == ref.case_no] == [()]
+
+
+def test_the_presidents_escalation_is_the_presidents(engine):
+    """Issue 10 §2: any executive acknowledged an escalation to the bank's president; the pack ranks its roles
+    (president above the branch leaders, seed 004 art. 9) and an executive answers up to their own title."""
+    from services.institution.directory import create_user
+    from tests.service.conftest import make_institution
+
+    bank = make_institution(engine, "bank")
+    with bank.uow() as uow:
+        for name, title in (("leader", None), ("president", "president")):
+            bank.users[name] = create_user(uow, name, name.title(), "kite-harbour9", ["executive"], title=title).id
+    bank.intake(flags=["media"])  # major → branch leader and president (seed 004 art. 9)
+    with bank.uow() as uow:
+        ids = {e.to_role: e.id for e in uow.session.scalars(select(Escalation))}
+    with pytest.raises(NotPermitted), bank.uow() as uow:
+        escalation.acknowledge(uow, bank.users["leader"], ids["president"])
+    [row] = board(bank, "leader", now=at("2026-11-02 10:30"))
+    assert row.to_answer == (ids["branch_leader"],)
+    [row] = board(bank, "president", now=at("2026-11-02 10:30"))
+    assert set(row.to_answer) == set(ids.values())  # the president answers the branch leader's too
+    with bank.uow() as uow:
+        escalation.acknowledge(uow, bank.users["president"], ids["president"])
+        escalation.acknowledge(uow, bank.users["leader"], ids["branch_leader"])

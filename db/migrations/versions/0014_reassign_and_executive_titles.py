@@ -1,9 +1,11 @@
-"""A department head's reassignment is a case event (issue 10 §5).
+"""A department head's reassignment is a case event (issue 10 §5); an executive may hold a pack role as
+their title, which ranks the escalations they answer (issue 10 §2: the president's are the president's).
 
 Revision ID: 0014
 Revises: 0013
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
@@ -24,7 +26,9 @@ def _known(types: tuple[str, ...]) -> None:
 
 def upgrade() -> None:
     _known((*BEFORE, "reassign"))
+    op.add_column("users", sa.Column("pack_role", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("users", "pack_role")
     _known(BEFORE)  # fails once a reassignment is recorded: case events are history and are never deleted
