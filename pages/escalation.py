@@ -30,7 +30,9 @@ else:  # one table, not one button per escalation (issue 10 §1)
                              for e in r.escalations if e.acknowledged_at is None), default=None),
         "yours": len(r.to_answer)} for r in rows])
     picked = st.dataframe(
-        table, hide_index=True, key="board_table", on_select="rerun", selection_mode="multi-row",
+        # a new key after each acknowledgement: a kept selection would point at whatever rows move into its place
+        table, hide_index=True, key=f"board_table_{st.session_state.get('board_round', 0)}", on_select="rerun",
+        selection_mode="multi-row",
         column_config={
             "case": st.column_config.LinkColumn(t("field.case_no"), display_text=r"case=(.*)$", width="medium"),
             "level": st.column_config.TextColumn(t("field.handling_level")),
@@ -53,6 +55,7 @@ else:  # one table, not one button per escalation (issue 10 §1)
         except DomainError as exc:
             error(exc)
         else:
+            st.session_state["board_round"] = st.session_state.get("board_round", 0) + 1
             st.rerun()
 if late_actions:
     st.subheader(t("board.overdue_actions"))

@@ -28,12 +28,13 @@ def test_the_board_is_one_table_and_acknowledges_the_selected_rows_at_once(insti
     shown = page.dataframe[0].value
     assert sorted(v.split("case=")[1] for v in shown["case"]) == sorted(numbers)  # full numbers, linked
     first, second = (shown["case"].iloc[i].split("case=")[1] for i in (0, 1))
-    page.session_state["board_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
+    page.session_state["board_table_0"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     page = page.run()
     button = next(b for b in page.button if "确认" in b.label)
     assert button.label == "确认所选升级（4 条）" and not button.disabled  # two overdue milestones each
     page = button.click().run()
     assert not page.exception and not page.error
+    assert [b.label for b in page.button if "确认" in b.label] == ["确认所选升级（0 条）"]  # the selection is spent
     with institution.uow() as uow:
         acknowledged = {(e.case_id, e.acknowledged_at is not None) for e in uow.session.scalars(select(Escalation))}
         picked = {case_by_number(uow, n).id for n in (first, second)}
