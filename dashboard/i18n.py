@@ -39,7 +39,7 @@ def department(policy: Policy, value: str, name: str) -> str:
 
 def joined(items: Any) -> str:
     """A list in running text: 甲、乙 in Chinese, "a, b" in English."""
-    return ("、" if lang() == "zh" else ", ").join(str(i) for i in items)
+    return words.joined(items, lang())
 
 
 def pair(label: str, value: Any) -> str:

@@ -49,7 +49,7 @@ EVENT_TYPES = (
     "intake", "forward", "first_contact", "resolve", "resolve_at_intake", "invalid",
     "feedback", "return_visit", "archive", "withdraw", "re_complaint", "extension",
     "escalation", "escalation_ack", "report_hq", "deadlines_recomputed", "reveal_pii", "note",
-    "reassign",  # issue 10 §5 (migration 0014)
+    "reassign",  # issue 10 §5 (migration 0015)
 )
 DEADLINE_STATUSES = ("open", "met", "met_late", "waived")
 
@@ -115,7 +115,8 @@ class Customer(Base):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        CheckConstraint(r"case_no ~ '^TS-[0-9]{8}-[0-9]{6}$'", name="case_no_format"),
+        # TS- real cases, PX- training cases (issue 10 §6): a practice number never repeats a real one.
+        CheckConstraint(r"case_no ~ '^(TS|PX)-[0-9]{8}-[0-9]{6}$'", name="case_no_format"),
         CheckConstraint(_in("state", STATES), name="state_known"),
         CheckConstraint(_in("grade", GRADES), name="grade_known"),
         CheckConstraint("outcome IS NULL OR " + _in("outcome", OUTCOMES), name="outcome_known"),
@@ -280,7 +281,8 @@ class CalendarDayRow(Base):
 
 
 class CalendarYear(Base):
-    """A year whose holidays and make-up days are known; other years fall back to Mon–Fri."""
+    """A year with holidays or make-up days entered; other years fall back to Mon–Fri. It counts as covered
+    only once `complete` (an admin marked it so, issue 10 §6): one entered date does not cover a year."""
 
     __tablename__ = "calendar_years"
     __table_args__ = (CheckConstraint("year BETWEEN 1990 AND 2200", name="year_range"),)
@@ -288,6 +290,19 @@ class CalendarYear(Base):
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     source: Mapped[str] = mapped_column(String(32))
     loaded_at: Mapped[datetime] = created_at()
+    complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class ImportFile(Base):
+    """A spreadsheet already imported, by the SHA-256 of its bytes: the same file is refused (issue 10 §5)."""
+
+    __tablename__ = "import_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    imported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cases: Mapped[int] = mapped_column(Integer)
 
 
 class Setting(Base):

@@ -16,6 +16,7 @@ import os
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -46,6 +47,13 @@ DEMO_CASES = int(os.environ.get("COMPLAINTS_DEMO_CASES", "2000"))  # size of the
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
 
 
+Progress = Callable[[float, str, dict[str, Any]], None]  # fraction done, step's catalogue key, its params
+
+
+def _silent(fraction: float, key: str, params: dict[str, Any]) -> None:
+    """No one is watching (the command line, tests)."""
+
+
 @dataclass(frozen=True)
 class DemoInstitution:
     users: tuple[DemoUser, ...]
@@ -59,33 +67,37 @@ def new_password() -> str:
 
 
 def set_up(uow: UnitOfWork, *, pack: str, admin_username: str, admin_name: str, admin_password: str, demo: bool,
-           now: datetime | None = None, demo_cases: int | None = None) -> SetupResult:
+           now: datetime | None = None, demo_cases: int | None = None, progress: Progress | None = None) -> SetupResult:
     """First-run set-up and, when asked, the demo institution on top, in the caller's one transaction (the
-    set-up page and `python -m services setup --demo` commit it): nothing stays unless everything succeeded."""
+    set-up page and `python -m services setup --demo` commit it): nothing stays unless everything succeeded.
+    progress(fraction, step key, params) is told each step (the page's progress bar, issue 10 §4)."""
+    report = progress or _silent
+    report(0.0, "setup.step.admin", {})
     result = first_run_setup(uow, pack=pack, admin_username=admin_username, admin_name=admin_name,
                              admin_password=admin_password, demo=demo)
     if not demo:
         return result
-    loaded = load_demo(uow, pack, cases=demo_cases or DEMO_CASES, now=now)
+    loaded = load_demo(uow, pack, cases=demo_cases or DEMO_CASES, now=now, progress=report)
     credentials = DemoCredentials(loaded.users, loaded.password)
     record_demo(uow, result.admin_id, pack, loaded.cases, credentials, now)
     return replace(result, demo=credentials, demo_cases=loaded.cases, seconds=loaded.seconds)
 
 
 def load_demo(target: Engine | UnitOfWork, pack: str, *, cases: int = 2000, months: int = 6,
-              now: datetime | None = None, seed: int = 2026, password: str | None = None) -> DemoInstitution:
+              now: datetime | None = None, seed: int = 2026, password: str | None = None,
+              progress: Progress | None = None) -> DemoInstitution:
     """Load the demo institution: `cases` cases (at least the ~20 that cover every state, grade, category,
     channel and special path) received over the last `months` months. Names and texts are reproducible
     from `seed`; the shared password is random unless given. Given an engine: its own transaction,
     committed. Given a unit of work: inside the caller's transaction, which the caller commits."""
     if isinstance(target, UnitOfWork):
-        return _load(target, pack, cases, months, now, seed, password)
+        return _load(target, pack, cases, months, now, seed, password, progress or _silent)
     with transaction(target) as uow:
-        return _load(uow, pack, cases, months, now, seed, password)
+        return _load(uow, pack, cases, months, now, seed, password, progress or _silent)
 
 
 def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | None, seed: int,
-          password: str | None) -> DemoInstitution:
+          password: str | None, progress: Progress) -> DemoInstitution:
     started = time.perf_counter()
     now = uow.at(now)
     if cases < 1 or months < 1:
@@ -99,15 +111,20 @@ def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | N
     rng, fake = random.Random(seed), Faker("zh_CN")
     fake.seed_instance(seed)
     password = password or new_password()
+    progress(0.02, "setup.step.staff", {})
     users, ids = _staff(uow, policy, fake, password)
     # The identity map holds objects weakly: pin the staff and settings so that each service call's
     # `session.get` of them is answered from memory instead of the database.
     uow.session.info["pinned"] = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting))]
     calendar = uow.calendar()
+    progress(0.05, "setup.step.plan", {})
     plans = _Planner(policy, calendar, rng, now, months).plans(cases)
     runner = _Runner(uow, policy, calendar, ids, rng, fake)
-    for plan in sorted(plans, key=lambda p: p.received_at):
+    every = max(1, len(plans) // 50)  # ~50 updates of the bar, whatever the size
+    for done, plan in enumerate(sorted(plans, key=lambda p: p.received_at), 1):
         runner.run(plan)
+        if done % every == 0 or done == len(plans):
+            progress(0.05 + 0.95 * done / len(plans), "setup.step.cases", {"done": done, "total": len(plans)})
     return DemoInstitution(users, password, len(plans), time.perf_counter() - started)
 
 
@@ -125,8 +142,10 @@ def _staff(uow: UnitOfWork, policy: Policy, fake: Faker, password: str
                ("demo.trainee", "trainee", None)]
     users: list[DemoUser] = []
     ids: dict[str, list[int]] = {}  # role, and role@department → user ids
+    shared: str | None = None  # one bcrypt for the one shared password (¼ s each at the work factor)
     for username, role, department in people:
-        user = create_user(uow, username, fake.name(), password, [role], department)
+        user = create_user(uow, username, fake.name(), password, [role], department, password_hash=shared)
+        shared = user.password_hash
         users.append(DemoUser(username, user.display_name, (role,), department))
         ids.setdefault(role, []).append(user.id)
         ids.setdefault(f"{role}@{department}", []).append(user.id)
@@ -173,7 +192,23 @@ class _Planner:
         parents = [p for p in plans if self.may_be_parent(p)]
         for parent in self.rng.sample(parents, min(children, len(parents))):
             plans.append(self.re_complaint(parent))
+        self.spread(plans)
         return plans
+
+    def spread(self, plans: list[_Plan]) -> None:
+        """Every department gets cases, open ones among them (issue 10 §4): the rules send nearly all to one or
+        two departments, so the first responder forwards a share to the others, as to the department concerned."""
+        departments = list(self.policy.departments)
+        forwarded = [p for p in plans if any(kind == "forward" for kind, _ in p.steps)]
+        idle = [d for d in departments if not any(p.department == d for p in forwarded)]
+        still_open = [p for p in forwarded if p.final_state in OPEN]
+        for i, plan in enumerate(still_open):  # every other open case: each department in turn
+            if i % 2:
+                plan.department = departments[(i // 2) % len(departments)]
+        closed = [p for p in forwarded if p.final_state not in OPEN]
+        for i, plan in enumerate(closed):  # and a quarter of the closed ones to the departments the rules skip
+            if idle and i % 4 == 1:
+                plan.department = idle[(i // 4) % len(idle)]
 
     def coverage(self) -> list[_Plan]:
         """Every state, grade, category and channel, and each special path, at least once."""
@@ -345,6 +380,7 @@ class _Runner:
     def __init__(self, uow: UnitOfWork, policy: Policy, calendar: WorkingCalendar, ids: dict[str, list[int]],
                  rng: random.Random, fake: Faker) -> None:
         self.uow, self.policy, self.calendar, self.ids, self.rng, self.fake = uow, policy, calendar, ids, rng, fake
+        self.turns: dict[str, int] = {}  # department → how many open cases it has handed out so far
 
     def run(self, plan: _Plan) -> None:
         rng, facts = self.rng, plan.facts
@@ -362,7 +398,12 @@ class _Runner:
             plan.first_responder = rng.choice(self.ids["intake"])
             ref = svc.intake(self.uow, plan.first_responder, self.intake_form())
         plan.case_no = ref.case_no
-        self.handler = rng.choice(self.ids[f"handler@{plan.department}"] + self.ids[f"dept_head@{plan.department}"])
+        staff = self.ids[f"handler@{plan.department}"]
+        if plan.final_state in ("forwarded", "in_progress"):  # open cases in turn: every handler has work waiting
+            turn = self.turns.get(plan.department, 0)
+            self.handler, self.turns[plan.department] = staff[turn % len(staff)], turn + 1
+        else:
+            self.handler = rng.choice(staff + self.ids[f"dept_head@{plan.department}"])
         for kind, at in plan.steps:
             ref = self.step(kind, ref, at)
         if ref.state != plan.final_state:

@@ -5,7 +5,8 @@ from uuid import uuid4
 import streamlit as st
 
 from dashboard.components import intake_form
-from dashboard.i18n import error, lang, t
+from dashboard.components.field_errors import FieldErrors
+from dashboard.i18n import lang, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
 from dashboard.text import literal
@@ -20,21 +21,21 @@ if saved:
     st.success(t("intake.saved", case_no=saved))
     link("case", t("intake.open_case"), {"case": saved})
     if st.button(t("intake.another")):
-        intake_form.reset()
-        st.session_state.pop("intake_saved")
+        intake_form.reset()  # every intake_ key, intake_saved included: popping it again crashed (issue 10 §1)
         st.rerun()
     st.stop()
 with uow() as work:
     policy = work.policy()
 form_column, preview_column = st.columns([3, 2])
+errors = FieldErrors()  # each refusal under the field it names (issue 10 §2)
 with form_column:
-    form = intake_form.show(policy)
+    form = intake_form.show(policy, errors)
 with preview_column, uow() as work:
     st.subheader(t("intake.preview"))
     try:
         intake_form.preview(policy, intake_preview(work, user.id, form, lang()))
     except InvalidInput as exc:
-        error(exc)
+        errors.show(exc)
     recent = recent_complaints(work, user.id, form["customer_phone"], form["customer_id_number"])
 parent = None
 if recent.visible or recent.elsewhere:
@@ -49,6 +50,7 @@ if recent.visible or recent.elsewhere:
 if st.checkbox(t("intake.resolved_at_intake"), key="intake_resolved") and not parent:
     form["resolved_at_intake"] = True
     form["explanation"] = st.text_area(t("intake.explanation"), key="intake_explanation")
+    errors.under("explanation")
     form["satisfaction"] = st.select_slider(t("intake.satisfaction"), [1, 2, 3, 4, 5], value=4,
                                             format_func=lambda s: t(f"satisfaction.{s}"), key="intake_satisfaction")
 form["intake_key"] = st.session_state.setdefault("intake_key_value", uuid4().hex)
@@ -58,7 +60,7 @@ if st.button(t("intake.save"), type="primary"):
             ref = (cases.re_complaint(work, user.id, parent.case_no, parent.version, form) if parent
                    else cases.intake(work, user.id, form))
     except DomainError as exc:
-        error(exc)
+        errors.show(exc)
     else:
         st.session_state["intake_saved"] = ref.case_no
         st.session_state.pop("intake_key_value")

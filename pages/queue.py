@@ -1,39 +1,69 @@
-"""我的待办: my cases, nearest deadline first, with SLA badges; filtered and paged in SQL."""
+"""我的待办: my cases, nearest deadline first, with SLA badges; filtered and paged in SQL.
 
+A table (issue 10 §3): full case numbers linking to the case, labels not codes, sortable columns.
+The filters come from the query string too, so a home tile opens exactly what it counts (issue 10 §4).
+"""
+
+import pandas as pd
 import streamlit as st
 
 from dashboard.components import sla
 from dashboard.i18n import code, error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
-from dashboard.text import literal
-from services.casework.queue import my_queue
+from services.casework.queue import DUE, filters_from_query, my_queue
 from services.errors import DomainError
+from services.export import neutralised
+from services.rules.calendar import SHANGHAI
 from services.rules.transitions import CLOSED_STATES, OPEN_STATES
 
-COLUMNS = [2, 3, 2, 1, 1, 2, 1, 1]
+PAGE_SIZE = 100
+CASE_NO_WIDTH = 170  # px: "TS-20261130-000001" whole at 1366 px (issue 10 §3)
 user = page_user("queue")
 st.title(t("queue.title"))
 with uow() as work:
     policy = work.policy()
+asked = filters_from_query(st.query_params.to_dict())
+
+
+def chosen(name: str, options: list[str]) -> list[str]:
+    """The query string's values for a filter, those it may take (a hand-edited link may carry others)."""
+    return [value for value in asked.get(name, []) if value in options]
+
+
 views = ["assigned", "first_responder"] + (["department"] if "dept_head" in user.roles else [])
-asked = st.query_params.get("view")
-view = st.segmented_control(t("queue.view"), views, format_func=lambda v: t(f"queue.view.{v}"),
-                            default=asked if asked in views else views[0], key="queue_view") or views[0]
+shown_view = asked.get("view") if asked.get("view") in views else views[0]
+# A click on the selected view deselected it and fell back to another view, often empty ("共 0 件"):
+# required keeps it selected, and a deselection that still arrives keeps the view shown last (issue 10 §3).
+view = (st.segmented_control(t("queue.view"), views, format_func=lambda v: t(f"queue.view.{v}"),
+                             default=shown_view, required=True, key="queue_view")
+        or st.session_state.get("queue_last_view", shown_view))
+st.session_state["queue_last_view"] = view
+ANY = t("queue.filter_any")  # an empty filter keeps everything; Streamlit's own says "Choose options"
+state_options, grade_options = [*OPEN_STATES, *CLOSED_STATES], list(dict.fromkeys(g.code for g in policy.grades))
 columns = st.columns(4)
-states = columns[0].multiselect(t("field.state"), OPEN_STATES + CLOSED_STATES,
-                                format_func=lambda s: t(f"state.{s}"), key="queue_states")
-grades = columns[1].multiselect(t("field.grade"), list(dict.fromkeys(g.code for g in policy.grades)),
-                                format_func=lambda g: code(policy, "grade", g), key="queue_grades")
+states = columns[0].multiselect(t("field.state"), state_options, default=chosen("states", state_options),
+                                format_func=lambda s: t(f"state.{s}"), placeholder=t("queue.filter_open"),
+                                key="queue_states")  # no state chosen: the open ones (my_queue)
+grades = columns[1].multiselect(t("field.grade"), grade_options, default=chosen("grades", grade_options),
+                                format_func=lambda g: code(policy, "grade", g), placeholder=ANY, key="queue_grades")
 categories = columns[2].multiselect(t("field.category"), list(policy.categories),
-                                    format_func=lambda c: code(policy, "category", c), key="queue_categories")
+                                    default=chosen("categories", list(policy.categories)),
+                                    format_func=lambda c: code(policy, "category", c), placeholder=ANY,
+                                    key="queue_categories")
 channels = columns[3].multiselect(t("field.channel"), list(policy.channels),
-                                  format_func=lambda c: code(policy, "channel", c), key="queue_channels")
+                                  default=chosen("channels", list(policy.channels)),
+                                  format_func=lambda c: code(policy, "channel", c), placeholder=ANY,
+                                  key="queue_channels")
+due = asked.get("due") if asked.get("due") in DUE else None
+if due:  # a home tile's 已超期 / 即将超期: said, and one click away from the whole list
+    st.caption(t("queue.due_only", what=t(f"home.{due}")))
+    link("queue", t("queue.due_clear"), {"view": view})
 page = st.number_input(t("field.page"), min_value=1, value=1, key="queue_page")
 try:
     with uow() as work:
         result = my_queue(work, user.id, view=view, states=states, grades=grades, categories=categories,
-                          channels=channels, page=int(page))
+                          channels=channels, due=due, page=int(page), page_size=PAGE_SIZE)
 except DomainError as exc:
     error(exc)
     st.stop()
@@ -41,17 +71,22 @@ st.caption(t("queue.total", total=result.total, page=result.page, pages=result.p
 if not result.rows:
     st.info(t("queue.empty"))
     st.stop()
-head = st.columns(COLUMNS)
-for column, key in zip(head, ("field.case_no", "field.sla", "field.deadline", "field.state", "field.grade",
-                              "field.category", "field.customer", "field.assignee"), strict=True):
-    column.caption(t(key))
-for r in result.rows:  # one click to the case (issue 4 §2)
-    cells = st.columns(COLUMNS)
-    link("case", r.case_no, {"case": r.case_no}, container=cells[0])
-    cells[1].write(sla.text(r.deadline))
-    cells[2].write(r.deadline.due_text if r.deadline else "")
-    cells[3].write(t(f"state.{r.state}"))
-    cells[4].write(literal(code(policy, "grade", r.grade)))  # pack labels are an admin's text (issue 8 §5)
-    cells[5].write(literal(code(policy, "category", r.category)))
-    cells[6].write(literal(r.customer_name))
-    cells[7].write(literal(r.assignee_name or ""))
+frame = pd.DataFrame([{
+    "case": f"case?case={r.case_no}", "sla": sla.text(r.deadline),
+    "due": r.deadline.due_text if r.deadline else "", "state": t(f"state.{r.state}"),
+    "grade": code(policy, "grade", r.grade), "category": code(policy, "category", r.category),
+    "channel": code(policy, "channel", r.channel), "customer": r.customer_name,
+    "assignee": r.assignee_name or "", "received": r.received_at.astimezone(SHANGHAI)} for r in result.rows])
+# Dataframe cells are never Markdown; the toolbar's CSV download must not carry a formula (issue 8 §5).
+st.dataframe(neutralised(frame), hide_index=True, column_config={
+    "case": st.column_config.LinkColumn(t("field.case_no"), display_text=r"case=(.*)$", width=CASE_NO_WIDTH),
+    "sla": st.column_config.TextColumn(t("field.sla")),
+    "due": st.column_config.TextColumn(t("field.deadline")),
+    "state": st.column_config.TextColumn(t("field.state")),
+    "grade": st.column_config.TextColumn(t("field.grade")),
+    "category": st.column_config.TextColumn(t("field.category")),
+    "channel": st.column_config.TextColumn(t("field.channel")),
+    "customer": st.column_config.TextColumn(t("field.customer")),
+    "assignee": st.column_config.TextColumn(t("field.assignee")),
+    "received": st.column_config.DatetimeColumn(t("field.received_at"), format="YYYY-MM-DD HH:mm"),
+})

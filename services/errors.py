@@ -49,7 +49,7 @@ class Listing:
         self.items = [str(item) for item in items]
 
     def text(self, lang: str) -> str:
-        return ("、" if lang == "zh" else ", ").join(self.items)
+        return words.joined(self.items, lang)
 
 
 class DomainError(Exception):

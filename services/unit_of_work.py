@@ -110,7 +110,8 @@ class UnitOfWork:
         """The institution's working calendar (RULES.md §3), read once per unit of work."""
         if self._calendar is None:
             rows = self.session.scalars(select(CalendarDayRow)).all()
-            years = self.session.scalars(select(CalendarYear.year)).all()
+            # only a year an admin marked complete counts as covered (issue 10 §6)
+            years = self.session.scalars(select(CalendarYear.year).where(CalendarYear.complete)).all()
             self._calendar = WorkingCalendar((CalendarDay(r.day, DayType(r.day_type), r.name) for r in rows), years)
         return self._calendar
 

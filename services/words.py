@@ -10,6 +10,7 @@ compiles the `.mo` files that are read here.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -31,6 +32,11 @@ def text(key: str, lang: str = DEFAULT_LANG, **params: object) -> str:
     """The message `key` in `lang`, its `{placeholders}` filled from `params`."""
     message = catalogue(lang).gettext(key)
     return message.format(**params) if params else message
+
+
+def joined(items: Iterable[object], lang: str = DEFAULT_LANG) -> str:
+    """A list in running text: 甲、乙 in Chinese, "a, b" in English."""
+    return text("list.separator", lang).join(str(item) for item in items)
 
 
 def known(key: str) -> bool:

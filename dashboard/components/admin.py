@@ -13,7 +13,7 @@ from dashboard.i18n import lang, t
 from dashboard.session import attempt, now, uow
 from db.models import ROLES
 from services.administration import admin, importer
-from services.administration.calendar_edits import set_calendar_day
+from services.administration.calendar_edits import mark_year_complete, set_calendar_day
 from services.administration.setup import demo_loaded, forget_demo
 from services.rules.calendar import DayType
 
@@ -126,6 +126,7 @@ def calendar(user_id: int) -> None:
     year = st.number_input(t("admin.year"), 2004, 2100, now().year, key="calendar_year")
     with uow() as work:
         days = work.calendar().days(date(year, 1, 1), date(year, 12, 31))
+        covered = work.calendar().has_data(year)
     special = [d for d in days if d.day_type in (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)]
     st.dataframe(pd.DataFrame([{t("admin.day"): d.day, t("admin.day_type"): t(f"day.{d.day_type.value}"),
                                 t("admin.day_name"): d.name} for d in special]), hide_index=True)
@@ -139,6 +140,12 @@ def calendar(user_id: int) -> None:
             done, changed = attempt(set_calendar_day, user_id, day, kind, name or None, confirm=True)
             if done:
                 st.info(t("admin.days_changed", count=changed))
+    # issue 10 §6: a year counts as covered only once the admin says all its days are entered
+    if covered:
+        st.caption(t("admin.year_complete", year=year))
+    elif st.button(t("admin.mark_year_complete", year=year), key="calendar_complete") \
+            and attempt(mark_year_complete, user_id, year, confirm=True)[0]:
+        st.rerun()
 
 
 def import_cases(user_id: int) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.components.field_errors import FieldErrors
 from dashboard.i18n import code, error, t
 from dashboard.session import acting_user_id, now, uow
 from services.casework import cases
@@ -32,7 +33,8 @@ def seen(fresh: CaseDetail, refresh: bool = False) -> CaseDetail:
     return shown[fresh.case_no]
 
 
-def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], **values: Any) -> None:
+def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], errors: FieldErrors | None = None,
+            **values: Any) -> None:
     try:
         with uow() as work:
             call(work, acting_user_id(), detail.case_no, detail.version, **values)
@@ -40,7 +42,7 @@ def _submit(detail: CaseDetail, action: str, call: Callable[..., Any], **values:
         error(exc)
         st.info(t("case.conflict_kept"))
     except DomainError as exc:
-        error(exc)
+        (errors or FieldErrors()).show(exc)
     else:
         st.session_state[DONE] = action
         st.rerun()
@@ -94,14 +96,21 @@ def first_contact(detail: CaseDetail, policy: Policy) -> None:
 
 
 def resolve(detail: CaseDetail, policy: Policy) -> None:
+    errors = FieldErrors()  # each refusal under its field, redrawn on every submit (issue 10 §2)
     with st.form("action_resolve"):
         facts = st.text_area(t("form.fact_finding"), key="rs_facts")
+        errors.under("fact_finding")
         measures = st.text_area(t("form.measures"), key="rs_measures")
+        errors.under("measures")
         accountability = st.text_area(t("form.accountability"), key="rs_accountability")
-        paid = st.number_input(t("field.compensation_paid"), min_value=0.0, step=100.0, key="rs_paid")
+        errors.under("accountability")
+        # No min_value: the browser refused a negative amount without a word and 提交 did nothing (issue 10 §2).
+        paid = st.number_input(t("field.compensation_paid"), step=100.0, key="rs_paid")
+        errors.under("compensation_paid")
         signed = st.text_input(t("form.signed_confirmation"), key="rs_signed")
+        errors.under("signed_confirmation")
         if st.form_submit_button(t("form.submit")):
-            _submit(detail, "resolve", cases.resolve, fact_finding=facts, measures=measures,
+            _submit(detail, "resolve", cases.resolve, errors, fact_finding=facts, measures=measures,
                     accountability=accountability, compensation_paid=paid, signed_confirmation=signed or None)
 
 

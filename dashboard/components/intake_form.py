@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import session
+from dashboard.components.field_errors import FieldErrors
 from dashboard.i18n import code, joined, lang, pair, t
 from dashboard.text import literal
 from services.rules.assess import Assessment
@@ -17,27 +18,37 @@ from services.rules.policy import Policy
 KEY = "intake_"  # every widget key of this form starts with it, so "register another" clears them all
 
 
-def show(policy: Policy) -> dict[str, Any]:
-    """Collect the complaint as plain values for services.casework.cases.intake (RULES.md §2 intake data)."""
+def show(policy: Policy, errors: FieldErrors | None = None) -> dict[str, Any]:
+    """Collect the complaint as plain values for services.casework.cases.intake (RULES.md §2 intake data);
+    `errors` gets a slot under each field for its refusal."""
+    errors = errors or FieldErrors()
     now = session.now()
     left, right = st.columns(2)
     name = left.text_input(t("field.customer_name"), key=KEY + "customer_name")
+    errors.under("customer_name", left)
     phone = right.text_input(t("field.customer_phone"), key=KEY + "customer_phone")
+    errors.under("customer_phone", right)
     id_number = left.text_input(t("field.customer_id_number"), key=KEY + "customer_id_number")
+    errors.under("customer_id_number", left)
     account = right.text_input(t("field.customer_account_no"), key=KEY + "customer_account_no")
+    errors.under("customer_account_no", right)
     day = left.date_input(t("field.received_date"), value=now.date(), max_value=now.date(), key=KEY + "date")
     time = right.time_input(t("field.received_time"), value=now.time().replace(second=0, microsecond=0),
                             key=KEY + "time")
+    errors.under("received_at")
     channel = left.selectbox(t("field.channel"), list(policy.channels), key=KEY + "channel",
                              format_func=lambda c: code(policy, "channel", c))
     category = right.selectbox(t("field.category"), list(policy.categories), key=KEY + "category",
                                format_func=lambda c: code(policy, "category", c))
-    claim = left.number_input(t("field.compensation_claim"), min_value=0.0, step=1000.0, key=KEY + "claim")
+    # No min_value: the browser would clamp a negative claim to 0 without a word; the service refuses it.
+    claim = left.number_input(t("field.compensation_claim"), step=1000.0, key=KEY + "claim")
+    errors.under("compensation_claim", left)
     cause = right.selectbox(t("field.cause"), list(policy.causes), key=KEY + "cause",
                             format_func=lambda c: code(policy, "cause", c))
     flags = st.multiselect(t("field.flags"), list(policy.flags), key=KEY + "flags",
                            format_func=lambda f: code(policy, "flag", f))
     content = st.text_area(t("field.content"), key=KEY + "content")
+    errors.under("content")
     return {"customer_name": name, "customer_phone": phone, "customer_id_number": id_number,
             "customer_account_no": account, "received_at": datetime.combine(day, time, SHANGHAI),
             "channel": channel, "category": category, "compensation_claim": claim, "cause": cause,

@@ -21,7 +21,8 @@ def set_calendar_day(uow: UnitOfWork, actor_id: int, day: date, day_type: DayTyp
                      name: str | None = None) -> int:
     """Mark `day` a holiday or make-up working day (None: back to the Mon–Fri default).
 
-    The day's year becomes a year with data. Open cases' deadlines are recomputed and each
+    The day's year gets a row, but counts as covered only once marked complete (`mark_year_complete`,
+    issue 10 §6): one entered date is not a year's holidays. Open cases' deadlines are recomputed and each
     changed case records it on its timeline; returns how many cases changed.
     """
     actor = load_actor(uow.session, actor_id)
@@ -40,3 +41,20 @@ def set_calendar_day(uow: UnitOfWork, actor_id: int, day: date, day_type: DayTyp
     changed = recompute_open_deadlines(uow, actor.id, reason=f"calendar {day.isoformat()}")
     uow.flush()
     return changed
+
+
+def mark_year_complete(uow: UnitOfWork, actor_id: int, year: int, complete: bool = True) -> None:
+    """The admin says `year`'s holidays and make-up days are all entered (issue 10 §6): from now on the year
+    counts as covered (`WorkingCalendar.has_data`) and the missing-calendar warning stops naming it."""
+    actor = load_actor(uow.session, actor_id)
+    require_role(actor, "edit_calendar")
+    if not 1990 <= year <= 2200:
+        raise InvalidInput("error.calendar.bad_year", field="year", year=year)
+    row = uow.session.get(CalendarYear, year)
+    if row is None:
+        row = CalendarYear(year=year, source="admin")
+        uow.session.add(row)
+    row.complete = complete
+    audit.record(uow.session, actor.id, "calendar_year_marked", year=year, complete=complete)
+    uow.flush()
+    uow.configuration_changed()

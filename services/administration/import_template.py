@@ -37,7 +37,7 @@ COLUMNS = tuple(Column(*c) for c in (
     ("compensation_claim", "索赔金额", False, "元，不小于 0；空白为 0", "0"),
     ("cause", "原因", False, "原因代码或中文名称（见代码表）；空白为代码表中的第一个原因"),
     ("flags", "标记", False, "标记代码或中文名称，多个用“、”或逗号分隔"),
-    ("first_responder", "首问责任人", False, "用户名；空白为导入人", "clerk"),
+    ("first_responder", "首问责任人", False, "用户名；空白为导入人（导入人不受理投诉时为首位受理员）", "clerk"),
     ("resolved_at_intake", "当场解决", False, "是/否：客户当场接受解释（需填事实认定、满意度）", "否"),
     ("forwarded_at", "转办时间", False, "已转办的填写"),
     ("department", "责任部门", False, "部门代码或名称；空白按政策包规则确定"),

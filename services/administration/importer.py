@@ -14,6 +14,7 @@ extensions are not imported.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.models import CaseEvent, Department, User
+from db.models import CaseEvent, Department, ImportFile, User
 from services.administration.import_template import COLUMNS as COLUMNS  # re-exported with template_xlsx
 from services.administration.import_template import (
     HEADER,
@@ -285,6 +286,8 @@ def _check_steps(c: _Cells, times: dict[str, datetime | None], values: dict[str,
 def _acts(c: _Cells, key: str, username: str | None, actions: list[str]) -> int:
     """The user named in `key` (or the importing user), checked for every action they will perform."""
     user = c.ctx.users.get(username) if username else None
+    if not username and key == "first_responder":
+        user = _default_responder(c.ctx, actions)
     if username and (user is None or not user.active):
         c.fail(key, Phrase("error.import.unknown_user", username=username))
         return 0
@@ -296,6 +299,16 @@ def _acts(c: _Cells, key: str, username: str | None, actions: list[str]) -> int:
         c.fail(key, Phrase("error.import.not_allowed", who=who or Phrase("error.import.importing_user"),
                            actions=Listing(refused or ["intake"])))
     return user_id
+
+
+def _default_responder(ctx: _Context, actions: list[str]) -> User | None:
+    """A blank first responder: the importing user when they may do every step, else the first active intake
+    clerk (by username) who may. An admin, who imports but takes no complaints, then records through the
+    clerk; the import note and the audit still name the admin who imported (issue 10 §5)."""
+    if ctx.actor is not None and all(set(ctx.actor.roles) & ACTION_ROLES[a] for a in actions):
+        return None  # the importing user themself
+    able = [u for u in ctx.users.values() if u.active and all(set(u.roles) & ACTION_ROLES[a] for a in actions)]
+    return min(able, key=lambda u: ("intake" not in u.roles, u.username), default=None)
 
 
 def _responder(c: _Cells, times: dict[str, datetime | None], at_intake: bool) -> int:
@@ -353,6 +366,11 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
             data, name = Path(path_or_bytes).read_bytes(), filename or Path(path_or_bytes).name
         except OSError as exc:
             raise InvalidInput("error.import.file_unreadable", field="file", exc=exc) from None
+    digest = hashlib.sha256(data).hexdigest()
+    earlier = uow.session.get(ImportFile, digest)
+    if earlier is not None:  # the same bytes again would make every case twice (issue 10 §5)
+        raise InvalidInput("error.import.already_imported", field="file", filename=earlier.filename,
+                           date=f"{earlier.imported_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}")
     rows, errors = read_rows(data, name)
     if not rows and not errors:
         errors = [RowError(2, "—", Phrase("error.import.no_cases"))]
@@ -372,6 +390,8 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
             return ImportResult(errors=(RowError(plan.row, column, exc),))
     savepoint.commit()  # releases the savepoint; the caller commits the transaction
     audit.record(uow.session, actor.id, "cases_imported", file=name, rows=len(plans), cases=case_nos)
+    uow.session.add(ImportFile(sha256=digest, filename=name[:255], imported_by_id=actor.id, imported_at=uow.now(),
+                               cases=len(case_nos)))
     uow.flush()
     return ImportResult(case_nos=tuple(case_nos))
 

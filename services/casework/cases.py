@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
+from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, Setting, User
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
 from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
 from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, headed_department, load_actor, require_role
@@ -27,6 +27,8 @@ from services.rules.policy import Policy
 from services.rules.transitions import states_for
 from services.unit_of_work import UnitOfWork
 
+CASE_NO_PREFIX = "case_no_prefix"  # settings key: the case-number prefix when not TS (training: PX)
+TRAINING_PREFIX = "PX"
 SATISFACTION = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
 
 
@@ -89,11 +91,17 @@ def _finish(uow: UnitOfWork, case: Case) -> CaseRef:
 
 
 def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
+    """TS-YYYYMMDD-NNNNNN; in a database whose settings say otherwise (the training one: PX-, issue 10 §6)
+    that prefix, so a practice case never shows a real case's number."""
     day = received_at.astimezone(SHANGHAI).date()
+    prefix = uow.session.info.get(CASE_NO_PREFIX)
+    if prefix is None:  # read once per unit of work: the demo numbers thousands of cases in one
+        setting = uow.session.get(Setting, CASE_NO_PREFIX)
+        prefix = uow.session.info[CASE_NO_PREFIX] = setting.value if setting else "TS"
     number = uow.session.scalar(text(
         "INSERT INTO case_counters (day, last_no) VALUES (:day, 1) "
         "ON CONFLICT (day) DO UPDATE SET last_no = case_counters.last_no + 1 RETURNING last_no"), {"day": day})
-    return f"TS-{day:%Y%m%d}-{number:06d}"
+    return f"{prefix}-{day:%Y%m%d}-{number:06d}"
 
 
 def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, func, select
 from db.models import Case
 from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.casework.escalation import awaiting_acknowledgement
+from services.casework.queue import queue_query
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may_open
 from services.unit_of_work import UnitOfWork
 
@@ -19,7 +20,7 @@ class WorkCount:
     key: str  # label key in the UI catalogue: home.<key>
     count: int
     page: str  # where to go to deal with it
-    query: dict[str, str]
+    query: dict[str, str]  # the queue filtered to exactly what `count` counts (issue 10 §4)
 
 
 def _count(uow: UnitOfWork, actor: Actor, *conditions: ColumnElement[bool]) -> int:
@@ -35,29 +36,29 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
     if "handler" in actor.roles:
         counts += [
             WorkCount("assigned_open", _count(uow, actor, mine, Case.state.in_(("forwarded", "in_progress"))),
-                      "queue", {"view": "assigned"}),
+                      "queue", queue_query("assigned", states=("forwarded", "in_progress"))),
             WorkCount("overdue", _count(uow, actor, mine, overdue_sql(now)), "queue",
-                      {"view": "assigned"}),
+                      queue_query("assigned", due="overdue")),
             WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow, now)), "queue",
-                      {"view": "assigned"}),
+                      queue_query("assigned", due="at_risk")),
         ]
     if "intake" in actor.roles:
         tracked = Case.first_responder_id == actor.id
         counts += [
             WorkCount("to_forward", _count(uow, actor, tracked, Case.state == "registered"), "queue",
-                      {"view": "first_responder"}),
+                      queue_query("first_responder", states=("registered",))),
             WorkCount("to_feedback", _count(uow, actor, tracked, Case.state == "resolved"), "queue",
-                      {"view": "first_responder"}),
+                      queue_query("first_responder", states=("resolved",))),
             WorkCount("to_archive", _count(uow, actor, tracked, Case.state.in_(("feedback_given", "return_visit"))),
-                      "queue", {"view": "first_responder"}),
+                      "queue", queue_query("first_responder", states=("feedback_given", "return_visit"))),
         ]
     if headed_department(actor) is not None:
         department = Case.responsible_department_id == headed_department(actor)
         counts += [
             WorkCount("department_open", _count(uow, actor, department, Case.state.not_in(("archived", "withdrawn"))),
-                      "queue", {"view": "department"}),
+                      "queue", queue_query("department")),  # the queue's default: the open states
             WorkCount("overdue", _count(uow, actor, department, overdue_sql(now)), "queue",
-                      {"view": "department"}),
+                      queue_query("department", due="overdue")),
         ]
     if may_open(actor, "escalation"):
         # the board's own set, archived cases included (issue 10 §3)

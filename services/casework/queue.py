@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Customer, User
 from services import words
-from services.casework.deadlines import sla, warning_windows
+from services.casework.deadlines import at_risk_sql, overdue_sql, sla, warning_windows
 from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
 from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
@@ -201,11 +201,37 @@ def _codes(column: Any, values: Sequence[str] | None) -> list[ColumnElement[bool
     return [column.in_(list(values))] if values else []
 
 
+DUE = ("overdue", "at_risk")  # a deadline filter: the home tiles' 已超期 and 即将超期 (issue 10 §4)
+_LISTS = ("states", "grades", "categories", "channels")
+
+
+def _due_filter(uow: UnitOfWork, due: str, now: datetime) -> ColumnElement[bool]:
+    if due == "overdue":
+        return overdue_sql(now)
+    if due == "at_risk":
+        return at_risk_sql(uow, now)
+    raise InvalidInput("error.queue.unknown_due", field="due", due=due)
+
+
+def queue_query(view: str, *, due: str | None = None, **lists: Sequence[str]) -> dict[str, str]:
+    """The query string of a link to the queue filtered as given (a home tile's count, issue 10 §4)."""
+    return {"view": view, **({"due": due} if due else {}),
+            **{name: ",".join(values) for name, values in lists.items() if values}}
+
+
+def filters_from_query(query: Mapping[str, str]) -> dict[str, Any]:
+    """`my_queue`'s filters from a link's query string (the inverse of `queue_query`); other keys ignored."""
+    out: dict[str, Any] = {name: query[name] for name in ("view", "due") if query.get(name)}
+    return out | {name: [v for v in query[name].split(",") if v] for name in _LISTS if query.get(name)}
+
+
 def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: Sequence[str] | None = None,
              grades: Sequence[str] | None = None, categories: Sequence[str] | None = None,
-             channels: Sequence[str] | None = None, page: int = 1, page_size: int = 25,
-             now: datetime | None = None) -> QueuePage:
-    """The user's cases (open ones unless `states` says otherwise), nearest open deadline first."""
+             channels: Sequence[str] | None = None, due: str | None = None, page: int = 1,
+             page_size: int = 25, now: datetime | None = None) -> QueuePage:
+    """The user's cases (open ones unless `states` says otherwise), nearest open deadline first.
+    `due` keeps the cases with an overdue or at-risk open deadline, whatever their state unless `states`
+    is given: the home tiles count them so (issue 10 §4)."""
     actor = load_actor(uow.session, actor_id)
     require_role(actor, "view_case")
     if page < 1:
@@ -213,9 +239,10 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput("error.queue.page_size_range", field="page_size", most=MAX_PAGE_SIZE)
     now = uow.at(now)
-    filters = [case_scope(actor), _view_filter(view, actor),
-               Case.state.in_(list(states or OPEN_STATES)), *_codes(Case.grade, grades),
+    filters = [case_scope(actor), _view_filter(view, actor), *_codes(Case.grade, grades),
                *_codes(Case.category, categories), *_codes(Case.channel, channels)]
+    filters += [_due_filter(uow, due, now)] if due else []
+    filters += [Case.state.in_(list(states or OPEN_STATES))] if states or not due else []
     total = uow.session.scalar(select(func.count()).select_from(Case).where(*filters)) or 0
     nearest = nearest_open_deadline()
     assignee = aliased(User)

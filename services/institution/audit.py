@@ -35,7 +35,7 @@ ACTIONS = (
     "first_run_setup", "demo_forgotten", "pack_activated", "user_created", "user_updated", "password_reset",
     "account_unlocked", "department_saved", "pack_value_changed", "calendar_day_set", "kpi_weights_set",
     "cases_imported", "training_reset", "sample_drawn", "rectification_closed",
-    "idle_timeout_changed",
+    "idle_timeout_changed", "calendar_year_marked",
 )
 VIEW_WINDOW = timedelta(minutes=10)  # one view/print row per user and case per window: the page reruns per click
 CHAIN_LOCK = 0x6175646974  # the advisory lock key of migration 0009's trigger

@@ -23,7 +23,16 @@ FIELD_CHARS = {"content": CONTENT_CHARS, "customer_name": 128, "customer_phone":
 MAX_AMOUNT = Decimal("9999999999.99")  # cases.compensation_* are Numeric(14, 2)
 EARLIEST = datetime(2000, 1, 1, tzinfo=SHANGHAI)
 CLOCK_SKEW = timedelta(minutes=5)  # a counter PC's clock may run a little ahead of the server's
-_PHONE = re.compile(r"\+?[0-9()\- ]+")
+# Contact forms accepted (issue 10 §2), after dropping spaces, - and brackets between digits:
+# mainland mobile 1[3-9]xxxxxxxxx, optionally +86 / 0086 / 86 first; landline with its area code
+# (0 + 2–3 digits + 7–8 digits, or +86 and the area code without its 0), optionally an extension of
+# 1–6 digits after 转, 分机, ext, x, # or -.
+_SEPARATORS = re.compile(r"[\s\-()（）]")
+_COUNTRY = r"(?:\+86|0086|86)"
+_MOBILE = re.compile(rf"{_COUNTRY}?1[3-9]\d{{9}}")
+_LANDLINE = re.compile(rf"(?:0|{_COUNTRY})[1-9]\d{{1,2}}[1-9]\d{{6,7}}")
+_EXTENSION = re.compile(r"(.+?)\s*(?:转|分机|ext\.?|x|#|-)\s*\d{1,6}", re.IGNORECASE)
+_NO_CONTACT = re.compile(r"(?:无|匿名|none\b|anonymous\b)", re.IGNORECASE)  # 无（意见箱留言）
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9-]+")
 
@@ -47,14 +56,24 @@ def no_nul(value: str, field: str, name: Phrase) -> None:
 
 
 def phone(value: Any, field: str = "customer_phone") -> str:
-    """The customer's contact: a phone number of 5 to 20 digits (an optional leading +, and - ( ) or
-    spaces between them), an e-mail address, or for an anonymous complaint a short note with no digits
-    (“无（意见箱留言）”, as in the shipped scenarios)."""
+    """The customer's contact: a mainland mobile or a landline with area code (forms above), an e-mail
+    address, or for an anonymous complaint a note with no digits that starts with 无 or 匿名
+    (“无（意见箱留言）”, as in the shipped scenarios). Anything else ("abc") is refused (issue 10 §2)."""
     out = text(value, field, Phrase("error.field.contact"))
-    digits = sum(c.isdigit() for c in out)
-    if digits and not (_PHONE.fullmatch(out) and 5 <= digits <= 20) and not _EMAIL.fullmatch(out):
+    if not (_is_phone(out) or _EMAIL.fullmatch(out)
+            or (_NO_CONTACT.match(out) and not any(c.isdigit() for c in out))):
         raise InvalidInput("error.input.bad_contact", field=field)
     return out
+
+
+def _is_phone(value: str) -> bool:
+    def bare(number: str) -> str:
+        return _SEPARATORS.sub("", number)
+
+    if _MOBILE.fullmatch(bare(value)) or _LANDLINE.fullmatch(bare(value)):
+        return True
+    with_extension = _EXTENSION.fullmatch(value)
+    return bool(with_extension and _LANDLINE.fullmatch(bare(with_extension.group(1))))
 
 
 def identifier(value: Any, field: str, name: Phrase) -> str | None:

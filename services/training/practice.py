@@ -179,6 +179,8 @@ def seed_training(engine: Engine, pack: str) -> TrainingLibrary:
                 raise Conflict("error.training.library_of_other_pack", field="pack", pack=existing.value['pack'])
             return TrainingLibrary(pack, existing.value["scenarios"], 0.0)
         activate_pack(uow, pack)
+        # training cases number PX-…: never the same as a real case's TS-… (issue 10 §6)
+        uow.session.add(Setting(key=cases.CASE_NO_PREFIX, value=cases.TRAINING_PREFIX))
         policy = uow.policy()
         staff = _personas(uow.session, policy)
         replayed = {s.code: _replay(uow, policy, staff, s) for s in sorted(scenarios, key=lambda s: s.received_at)}

@@ -28,6 +28,7 @@ from services.rules.policy import Policy
 from services.rules.transitions import ACTION_STATES, RE_COMPLAINT_FROM, actions_in
 from services.training.scenarios import LIBRARY, SCENARIO_DIR
 from services.unit_of_work import UnitOfWork
+from services.words import joined
 
 _TEXTS = tomllib.loads((SCENARIO_DIR / "walkthrough.toml").read_text(encoding="utf-8"))
 STATES: dict[str, list[str]] = _TEXTS["states"]
@@ -282,7 +283,7 @@ def judge(uow: UnitOfWork, actor_id: int, case_no: str, action: str, *, at: date
     state_label, action_label = _pick(STATES[state], lang), _pick(ACTIONS[action], lang)
     expected = next_action(state, c.case.grade, c.policy, c.case.outcome)
     if action not in actions_in(state):
-        allowed = ("、" if lang == "zh" else ", ").join(_pick(ACTIONS[a], lang) for a in actions_in(state)) or "—"
+        allowed = joined((_pick(ACTIONS[a], lang) for a in actions_in(state)), lang) or "—"
         lines = [say(lang, "not_allowed", state=state_label, action=action_label, allowed=allowed)]
         return lines + ([say(lang, "not_next", action=_pick(ACTIONS[expected], lang))] if expected else [])
     text, source = _lifecycle(_EVENT_OF.get(action, action), lang)

@@ -53,6 +53,13 @@ def test_set_up_with_the_demo_shows_its_users_and_password_only_to_the_admin_who
     assert at.title[0].value == "工作台"
 
 
+def test_the_demo_checkbox_shows_the_real_number_of_cases(app_env, app, monkeypatch):
+    # issue 10 §4: it said "约 2,000 件" whatever COMPLAINTS_DEMO_CASES said
+    monkeypatch.setattr("demo.loader.DEMO_CASES", 1234)
+    label = app().checkbox(key="setup_demo").label
+    assert "1,234 件投诉" in label and "2,000" not in label
+
+
 def admin_page(app, institution):
     at = app(institution.users["admin"])
     at.switch_page("../pages/admin.py")
@@ -113,6 +120,25 @@ def test_admins_are_warned_when_the_next_60_days_reach_a_year_without_calendar_d
     # The shipped calendar ends with 2026, and the next 60 days from now reach 2027.
     assert any("2027 年尚无工作日历数据" in w.value for w in app(institution.users["admin"]).warning)
     assert not any("工作日历" in w.value for w in app(institution.users["clerk"]).warning)
+
+
+def test_one_2027_date_keeps_the_warning_until_the_admin_marks_2027_complete(institution, app):
+    # issue 10 §6: entering one 2027 date used to make the warning disappear
+    import datetime as dt
+
+    at = admin_page(app, institution)
+    at.date_input(key="calendar_day").set_value(dt.date(2027, 1, 1))
+    at.selectbox(key="calendar_kind").set_value(at.selectbox(key="calendar_kind").options[0])
+    at.text_input(key="calendar_name").input("元旦")
+    submit(at, "calendar_day")
+    at = admin_page(app, institution)
+    assert any("2027 年尚无工作日历数据" in w.value for w in at.warning)
+    at.number_input(key="calendar_year").set_value(2027)
+    at = at.run()
+    at.button(key="calendar_complete").click()
+    at = at.run()
+    assert not at.exception
+    assert not any("2027 年尚无工作日历数据" in w.value for w in admin_page(app, institution).warning)
 
 
 def test_admin_disables_a_user_and_saves_a_department(institution, app):

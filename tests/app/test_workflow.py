@@ -85,8 +85,9 @@ def test_the_queue_lists_my_cases_nearest_deadline_first(institution, app):
     early = institution.intake(received_at=at("2026-10-20 09:00"))
     at_ = open_page(app, institution.users["clerk"], "queue", view="first_responder")
     assert not at_.exception
-    assert [link.label for link in at_.get("page_link")] == [early.case_no, late.case_no]
-    assert "超期" in at_.markdown[0].value  # received 2026-10-20: overdue at tests.conftest.TODAY
+    frame = at_.dataframe[0].value  # a table since issue 10 §3
+    assert list(frame["case"]) == [f"case?case={early.case_no}", f"case?case={late.case_no}"]
+    assert "超期" in frame["sla"][0]  # received 2026-10-20: overdue at tests.conftest.TODAY
 
 
 def forward_on_page(app, institution, ref):

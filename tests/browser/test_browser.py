@@ -110,9 +110,12 @@ def test_a_complaint_from_intake_to_archive(set_up_server, context):
 
     page.get_by_role("link", name="我的待办").click()
     page.get_by_text("我首问跟踪的", exact=True).click()
-    first_row = page.get_by_role("link", name=re.compile(r"TS-")).first
-    assert first_row.inner_text().strip() == case_no
-    first_row.click()
+    page.set_viewport_size({"width": 1366, "height": 768})  # the whole case number at 1366 px (issue 10 §3)
+    first_cell = page.get_by_test_id("stDataFrame").get_by_test_id("glide-cell-0-0")  # the grid's accessible copy
+    first_cell.wait_for(state="attached")
+    assert first_cell.text_content() == f"case?case={case_no}"  # the link; the grid shows its case number
+    page.screenshot(path="/tmp/complaints-queue-1366.png")
+    page.goto(f"{server.url}/case?case={case_no}")  # the link cell's target (it opens a new tab: same session)
     act(page, "转办", {"处理单内容（转办说明）": "请核实交易系统日志"})  # the handler offered first is oneself
     act(page, "办结", {"事实认定": "行情高峰期系统延迟属实", "处理措施（道歉/赔偿/纠正/改进服务…）": "道歉并优化服务器",
                      "对责任部门和责任人的处理": "技术部门通报"})

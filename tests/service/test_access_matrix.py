@@ -21,7 +21,7 @@ from db.engine import app_url, make_engine
 from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
-from services.administration.calendar_edits import set_calendar_day
+from services.administration.calendar_edits import mark_year_complete, set_calendar_day
 from services.casework import cases, escalation, handling_form, queue
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
@@ -383,6 +383,7 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "set_pack_value": (has(ADMIN), lambda uow, uid: admin.set_pack_value(uow, uid, "extension.max_count", 1)),
     "set_calendar_day": (has(ADMIN), lambda uow, uid: set_calendar_day(uow, uid, date(2026, 12, 31), DayType.HOLIDAY,
                                                                   "测试")),
+    "mark_year_complete": (has(ADMIN), lambda uow, uid: mark_year_complete(uow, uid, 2027)),
     "activate_pack": (has(ADMIN), lambda uow, uid: activate_pack(uow, PACK, actor_id=uid)),
     "forget_demo": (has(ADMIN), lambda uow, uid: setup.forget_demo(uow, uid)),
     # Whoever may record a complaint may record it from a spreadsheet; admins import for the institution.

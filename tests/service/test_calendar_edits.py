@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from db.models import CaseDeadline, CaseEvent
-from services.administration.calendar_edits import set_calendar_day
+from services.administration.admin import calendar_gaps
+from services.administration.calendar_edits import mark_year_complete, set_calendar_day
 from services.casework import cases
 from services.errors import NotPermitted
 from services.rules.calendar import DayType
@@ -35,13 +36,26 @@ def test_a_new_holiday_moves_open_deadlines_and_is_recorded_on_the_timeline(cons
         assert not uow.calendar().is_working_day(date(2026, 11, 4))
 
 
-def test_a_make_up_day_in_a_year_without_data_makes_that_year_known(consumer_finance):
+def test_one_date_does_not_cover_a_year_until_the_admin_marks_it_complete(consumer_finance):
+    # issue 10 §6: one 2027 date used to silence the missing-calendar warning for the whole year
+    admin = consumer_finance.users["admin"]
     with consumer_finance.uow() as uow:
         assert not uow.calendar().has_data(2027)
-        set_calendar_day(uow, consumer_finance.users["admin"], date(2027, 2, 20), DayType.MAKEUP_WORKDAY, "春节调休")
+        set_calendar_day(uow, admin, date(2027, 2, 20), DayType.MAKEUP_WORKDAY, "春节调休")
     with consumer_finance.uow() as uow:
         calendar = uow.calendar()
-        assert calendar.has_data(2027) and calendar.is_working_day(date(2027, 2, 20))
+        assert calendar.is_working_day(date(2027, 2, 20)) and not calendar.has_data(2027)
+        assert calendar_gaps(uow, date(2026, 11, 23)) == [2027]
+        assert calendar.has_data(2026)  # the shipped years are complete
+    with consumer_finance.uow() as uow:
+        mark_year_complete(uow, admin, 2027)
+    with consumer_finance.uow() as uow:
+        assert uow.calendar().has_data(2027) and calendar_gaps(uow, date(2026, 11, 23)) == []
+
+
+def test_only_admins_mark_a_year_complete(consumer_finance):
+    with pytest.raises(NotPermitted), consumer_finance.uow() as uow:
+        mark_year_complete(uow, consumer_finance.users["head"], 2027)
 
 
 def test_only_admins_edit_the_calendar(consumer_finance):

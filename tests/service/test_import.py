@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from db.models import AuditEvent, Case, CaseDeadline, CaseEvent
 from services.administration import importer
-from services.errors import InvalidTransition, NotPermitted
+from services.errors import InvalidInput, InvalidTransition, NotPermitted
 from services.rules.packs import load_policy
 from tests.service.conftest import Institution, at
 
@@ -153,12 +153,32 @@ def test_only_intake_staff_and_admins_import(futures):
 def test_an_admin_names_the_first_responder_who_records_the_cases(futures):
     rows = [{**GOOD[0], "first_responder": "clerk"}]
     with futures.uow() as uow:
-        refused = importer.import_file(uow, futures.users["admin"], xlsx([GOOD[0]]), "cases.xlsx")
         result = importer.import_file(uow, futures.users["admin"], xlsx(rows), "cases.xlsx")
-    assert [(e.row, e.column) for e in refused.errors] == [(3, "首问责任人")]  # an admin does not take complaints
     with futures.uow() as uow:
         case = uow.session.scalar(select(Case).where(Case.case_no == result.case_nos[0]))
         assert case.first_responder_id == futures.users["clerk"]
+
+
+def test_the_templates_defaults_work_for_the_admin_who_imports(futures):
+    # issue 10 §5: a blank first responder meant the admin, who takes no complaints: every row refused
+    with futures.uow() as uow:
+        result = importer.import_file(uow, futures.users["admin"], xlsx(GOOD), "cases.xlsx")
+    assert not result.errors and result.imported == 3
+    with futures.uow() as uow:
+        responders = set(uow.session.scalars(select(Case.first_responder_id)))
+        note = uow.session.scalar(select(CaseEvent).where(CaseEvent.event_type == "note"))
+    assert responders == {futures.users["clerk"]} and note.actor_id == futures.users["admin"]
+
+
+def test_the_same_file_twice_is_refused_with_the_date_it_was_imported(futures):
+    # issue 10 §5: importing the same file twice made every case twice
+    data = xlsx(GOOD)
+    with futures.uow() as uow:
+        assert importer.import_file(uow, futures.users["clerk"], data, "cases.xlsx").imported == 3
+    with pytest.raises(InvalidInput) as refused, futures.uow() as uow:
+        importer.import_file(uow, futures.users["clerk"], data, "again.xlsx")
+    assert "cases.xlsx" in refused.value.message("zh") and "2026-11-30" in refused.value.message("zh")
+    assert case_count(futures) == 3
 
 
 def test_the_template_explains_every_column(futures):

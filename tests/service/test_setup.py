@@ -15,6 +15,7 @@ from db.engine import owner_url_of
 from db.models import ROLES, STATES, Case, Department, Escalation, Extension, User
 from demo import loader
 from services.administration.setup import demo_loaded, first_run_setup, forget_demo, needs_setup
+from services.casework.home import todays_work
 from services.errors import InvalidInput, NotPermitted
 from services.institution import sessions
 from services.institution.directory import create_user
@@ -145,6 +146,30 @@ def test_demo_users_cover_every_role_and_their_password_is_stored_nowhere_in_cle
         assert trainee.display_name.strip() and not trainee.display_name.isascii()  # a Chinese name
     settings = scalars(engine, "SELECT value::text FROM settings")
     assert not any(demo.password in value for value in settings)  # issue 8 §4: shown once, kept nowhere
+
+
+def test_every_demo_user_has_work_waiting_on_their_home_page(engine):
+    # issue 10 §4: the first-listed head and handlers (service_centre, coordinator) had no cases at all
+    result = set_up(engine, "bank", demo=True, cases=200)
+    ids = dict(rows(engine, "SELECT username, id FROM users"))
+    idle = []
+    with transaction(engine) as uow:
+        for user in result.demo.users:
+            if user.roles != ("trainee",) and not todays_work(uow, ids[user.username], NOW):
+                idle.append(user.username)  # a trainee practises in training mode, not on real cases
+    assert idle == []
+    departments = scalars(engine, "SELECT DISTINCT d.code FROM cases c "
+                                  "JOIN departments d ON d.id = c.responsible_department_id")
+    assert set(departments) == set(load_policy("bank").departments)
+
+
+def test_the_set_up_reports_its_steps(engine):
+    steps = []
+    with transaction(engine) as uow:
+        loader.set_up(uow, pack="bank", admin_username="chief", admin_name="王主任", admin_password="s3cret-admin9",
+                      demo=True, now=NOW, demo_cases=30, progress=lambda f, key, params: steps.append((f, key)))
+    assert [key for _, key in steps[:3]] == ["setup.step.admin", "setup.step.staff", "setup.step.plan"]
+    assert steps[-1] == (1.0, "setup.step.cases") and [f for f, _ in steps] == sorted(f for f, _ in steps)
 
 
 def test_forgetting_the_demo_disables_its_accounts_and_ends_their_sessions(engine):

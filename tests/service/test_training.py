@@ -181,6 +181,16 @@ def test_a_practice_action_changes_no_case_in_the_main_database(engine, training
         assert [p.case_no for p in practice_cases(uow, trainee)] == [case_no]
 
 
+def test_training_cases_have_their_own_number_prefix(engine, training):
+    # issue 10 §6: practice numbers repeated real ones (both TS-YYYYMMDD-000001)
+    real = make_institution(engine, "futures").intake()
+    seeded = seed_training(training, "futures")
+    trainee_in(training)
+    practice = start_practice(training, "trainee", "fut-margin-call", received_at=at("2026-11-02 10:00"))
+    assert real.case_no.startswith("TS-") and practice.startswith("PX-2026")
+    assert all(no.startswith("PX-") for numbers in seeded.scenarios.values() for no in numbers)
+
+
 def test_training_users_mirror_main_users_with_every_practice_role(training):
     first = training_user(training, "trainee", "学员", ["trainee"])
     again = training_user(training, "trainee", "学员", ["trainee"])

@@ -1,15 +1,15 @@
 """A department head's reassignment is a case event (issue 10 §5); an executive may hold a pack role as
 their title, which ranks the escalations they answer (issue 10 §2: the president's are the president's).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
