@@ -49,6 +49,7 @@ EVENT_TYPES = (
     "intake", "forward", "first_contact", "resolve", "resolve_at_intake", "invalid",
     "feedback", "return_visit", "archive", "withdraw", "re_complaint", "extension",
     "escalation", "escalation_ack", "report_hq", "deadlines_recomputed", "reveal_pii", "note",
+    "reassign",  # issue 10 §5 (migration 0015)
 )
 DEADLINE_STATUSES = ("open", "met", "met_late", "waived")
 
@@ -89,6 +90,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(128))
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    # an executive's title: the pack role they are (e.g. president), which ranks what they answer (issue 10 §2)
+    pack_role: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # the identity provider's verified e-mail that signs this user in (issue 8 §3); set by an admin

@@ -1,4 +1,4 @@
-"""升级看板: overdue, at-risk, major/L1 and escalated cases by handling level and department."""
+"""升级看板: overdue, at-risk, major/L1 cases and every unacknowledged escalation, in one sortable table."""
 
 import pandas as pd
 import streamlit as st
@@ -6,9 +6,9 @@ import streamlit as st
 from dashboard.components import sla
 from dashboard.i18n import code, department, error, joined, t
 from dashboard.session import page_user, uow
-from dashboard.text import literal
-from services.casework.escalation import acknowledge, board, grouped
+from services.casework.escalation import acknowledge_many, board
 from services.errors import DomainError
+from services.rules.calendar import SHANGHAI
 from services.supervision.reviews import overdue_actions
 
 user = page_user("escalation")
@@ -18,27 +18,45 @@ with uow() as work:  # only reads: the server's sweep or cron records the escala
     late_actions = overdue_actions(work, user.id)
 if not rows:
     st.success(t("board.empty"))
-for group in grouped(rows):
-    level = code(policy, "handling_level", group.handling_level) if group.handling_level else "—"
-    name = department(policy, group.department_code, group.department_name)
-    st.subheader(t("board.group", level=literal(level), department=literal(name)))
-    st.dataframe(pd.DataFrame([{
-        t("field.case_no"): f"case?case={r.case_no}", t("field.sla"): sla.text(r.deadline),
-        t("field.grade"): code(policy, "grade", r.grade), t("field.assignee"): r.responsible_person,
-        t("board.reason"): joined(t(f"board.why.{x}") for x in r.reasons)}
-        for r in group.rows]), hide_index=True,
-        column_config={t("field.case_no"): st.column_config.LinkColumn(display_text=r"case=(.*)$")})
-    for r in group.rows:
-        for e in (e for e in r.escalations if e.id in r.to_answer):
-            label = literal(f"{t('board.acknowledge')} {r.case_no} → {code(policy, 'role', e.to_role)}")
-            if st.button(label, key=f"ack_{e.id}"):
-                try:
-                    with uow() as work:
-                        acknowledge(work, user.id, e.id)
-                except DomainError as exc:
-                    error(exc)
-                else:
-                    st.rerun()
+else:  # one table, not one button per escalation (issue 10 §1)
+    table = pd.DataFrame([{
+        "case": f"case?case={r.case_no}",
+        "level": code(policy, "handling_level", r.handling_level) if r.handling_level else "—",
+        "department": department(policy, r.department_code, r.department_name),
+        "reason": joined(t(f"board.why.{x}") for x in r.reasons),
+        "sla": sla.text(r.deadline), "grade": code(policy, "grade", r.grade), "assignee": r.responsible_person,
+        "escalated_to": joined(code(policy, "role", e.to_role) for e in r.escalations if e.acknowledged_at is None),
+        "escalated_at": min((e.created_at.astimezone(SHANGHAI).replace(tzinfo=None)
+                             for e in r.escalations if e.acknowledged_at is None), default=None),
+        "yours": len(r.to_answer)} for r in rows])
+    picked = st.dataframe(
+        # a new key after each acknowledgement: a kept selection would point at whatever rows move into its place
+        table, hide_index=True, key=f"board_table_{st.session_state.get('board_round', 0)}", on_select="rerun",
+        selection_mode="multi-row",
+        column_config={
+            "case": st.column_config.LinkColumn(t("field.case_no"), display_text=r"case=(.*)$", width="medium"),
+            "level": st.column_config.TextColumn(t("field.handling_level")),
+            "department": st.column_config.TextColumn(t("field.department")),
+            "reason": st.column_config.TextColumn(t("board.reason"), width="medium"),
+            "sla": st.column_config.TextColumn(t("field.sla")),
+            "grade": st.column_config.TextColumn(t("field.grade")),
+            "assignee": st.column_config.TextColumn(t("field.assignee")),
+            "escalated_to": st.column_config.TextColumn(t("board.escalated_to")),
+            "escalated_at": st.column_config.DatetimeColumn(t("board.escalated_at"), format="YYYY-MM-DD HH:mm"),
+            "yours": st.column_config.NumberColumn(t("board.yours"), help=t("board.yours_help"))})
+    chosen = [rows[i] for i in picked.selection.rows if i < len(rows)]
+    to_answer = [e for r in chosen for e in r.to_answer]
+    if chosen and not to_answer:
+        st.info(t("board.nothing_to_acknowledge"))
+    if st.button(t("board.acknowledge_selected", count=len(to_answer)), disabled=not to_answer, type="primary"):
+        try:
+            with uow() as work:
+                acknowledge_many(work, user.id, to_answer)
+        except DomainError as exc:
+            error(exc)
+        else:
+            st.session_state["board_round"] = st.session_state.get("board_round", 0) + 1
+            st.rerun()
 if late_actions:
     st.subheader(t("board.overdue_actions"))
     st.dataframe(pd.DataFrame([{t("field.case_no"): a.case_no, t("board.finding"): a.finding,

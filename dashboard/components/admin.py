@@ -24,6 +24,7 @@ def users(user_id: int) -> None:
     with uow() as work:
         rows = admin.list_users(work, user_id)
         departments = [code for code, _, active in admin.list_departments(work, user_id) if active]
+        policy = work.policy()
     st.dataframe(pd.DataFrame([{t("admin.username"): r.username, t("admin.display_name"): r.display_name,
                                 t("admin.roles"): ", ".join(r.roles), t("admin.department"): r.department,
                                 t("admin.active"): r.active, t("admin.locked"): r.locked} for r in rows]),
@@ -51,11 +52,15 @@ def users(user_id: int) -> None:
         department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""))
         active = st.checkbox(t("admin.active"), value=chosen.active)
         sso_login = st.text_input(t("admin.sso_login"), value=chosen.sso_login or "", max_chars=254)
+        titles = ["", *policy.roles]  # which pack role an executive is: ranks what they answer (issue 10 §2)
+        title = st.selectbox(t("admin.title_role"), titles, help=t("admin.title_help"),
+                             index=titles.index(chosen.title) if chosen.title in titles else 0,
+                             format_func=lambda r: policy.label("role", r, lang()) if r else "—")
         new_password = st.text_input(t("admin.new_password"), type="password")
         save, reset, lock, unlock = st.columns(4)
         if save.form_submit_button(t("admin.update_user")):
             attempt(admin.update_user, user_id, chosen.id, roles=roles, department=department, active=active,
-                    sso_login=sso_login, confirm=True)
+                    sso_login=sso_login, title=title, confirm=True)
         if reset.form_submit_button(t("admin.reset_password")):
             attempt(admin.reset_password, user_id, chosen.id, new_password, confirm=True)
         if lock.form_submit_button(t("admin.lock")):

@@ -70,6 +70,18 @@ def forward(detail: CaseDetail, policy: Policy) -> None:
                     handling_form=text)
 
 
+def reassign(detail: CaseDetail, policy: Policy) -> None:
+    """Another handler of the same department (issue 10 §5); the service checks it again."""
+    with uow() as work:
+        staff = handlers_by_department(work.session).get(detail.department_code, [])
+    people = {user_id: name for user_id, name in staff if name != detail.assignee}  # not the one who has it
+    with st.form("action_reassign"):
+        handler = st.selectbox(t("form.handler"), list(people), format_func=people.get, key="ra_handler")
+        reason = st.text_area(t("form.reassign_reason"), key="ra_reason")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "reassign", cases.reassign, handler_id=handler or 0, reason=reason)
+
+
 def _one_text(detail: CaseDetail, action: str, call: Callable[..., Any], label: str, argument: str,
               key: str) -> None:
     """An action that needs one text: what was said, the explanation, the reason."""
@@ -178,7 +190,7 @@ def report_hq(detail: CaseDetail, policy: Policy) -> None:
 
 
 FORMS: dict[str, Callable[[CaseDetail, Policy], None]] = {
-    "forward": forward, "first_contact": first_contact, "resolve": resolve, "invalid": invalid,
+    "forward": forward, "reassign": reassign, "first_contact": first_contact, "resolve": resolve, "invalid": invalid,
     "feedback": feedback, "return_visit": return_visit, "archive": archive, "extend": extend,
     "escalate": escalate, "withdraw": withdraw, "re_complaint": re_complaint, "report_hq": report_hq,
 }

@@ -42,6 +42,7 @@ class UserRow:
     active: bool
     locked: bool
     sso_login: str | None = None  # 统一身份账号: the identity provider's e-mail that signs this user in
+    title: str | None = None  # the pack role an executive holds (issue 10 §2)
 
 
 def _admin(uow: UnitOfWork, actor_id: int) -> Actor:
@@ -66,7 +67,7 @@ def list_users(uow: UnitOfWork, actor_id: int) -> list[UserRow]:
     rows = uow.session.execute(select(User, Department.code).outerjoin(Department).order_by(User.username))
     now = uow.now()
     return [UserRow(u.id, u.username, u.display_name, list(u.roles), code, u.active,
-                    u.locked_until is not None and u.locked_until > now, u.sso_login) for u, code in rows]
+                    u.locked_until is not None and u.locked_until > now, u.sso_login, u.pack_role) for u, code in rows]
 
 
 def add_user(uow: UnitOfWork, actor_id: int, *, username: str, display_name: str, password: str,
@@ -92,9 +93,10 @@ def _keep_an_admin(uow: UnitOfWork, user: User) -> None:
 
 
 def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str] | None = None,
-                department: str | None = None, active: bool | None = None, sso_login: str | None = None) -> None:
-    """Change roles, department, the active flag or the 统一身份账号 ("" for none); the user's sessions end,
-    so it applies at once."""
+                department: str | None = None, active: bool | None = None, sso_login: str | None = None,
+                title: str | None = None) -> None:
+    """Change roles, department, the active flag, the 统一身份账号 or the title (a pack role, issue 10 §2; "" for
+    none); the user's sessions end, so it applies at once (a title applies on the next call anyway)."""
     actor = _admin(uow, actor_id)
     user = _user(uow, user_id)
     if user.id == actor.id and (active is False or (roles is not None and "admin" not in roles)):
@@ -104,13 +106,15 @@ def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str
         if not roles or unknown:
             raise InvalidInput("error.user.bad_roles", field="roles",
                                roles=Listing(unknown) if unknown else Phrase("error.user.no_role_chosen"))
+    if title and title not in uow.policy().roles:
+        raise InvalidInput("error.user.unknown_title", field="title", title=title)
     login = identity.sso_login(sso_login) if sso_login is not None else user.sso_login
     if login is not None and uow.session.scalar(select(User.id).where(User.sso_login == login, User.id != user.id)):
         raise InvalidInput("error.user.sso_login_taken", field="sso_login")
     if "admin" in user.roles and (active is False or (roles is not None and "admin" not in roles)):
         _keep_an_admin(uow, user)
     before = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active,
-              "sso_login": user.sso_login}
+              "sso_login": user.sso_login, "title": user.pack_role}
     if roles is not None:
         user.roles = sorted(set(roles))
     if department is not None:
@@ -118,8 +122,10 @@ def update_user(uow: UnitOfWork, actor_id: int, user_id: int, *, roles: list[str
     if active is not None:
         user.active = active
     user.sso_login = login
+    if title is not None:
+        user.pack_role = title or None
     after = {"roles": list(user.roles), "department_id": user.department_id, "active": user.active,
-             "sso_login": user.sso_login}
+             "sso_login": user.sso_login, "title": user.pack_role}
     # issue 8 §2: whoever loses access, or whose scope moves, signs in again
     if before["active"] and not after["active"]:
         sessions.end_all(uow, user.id, "deactivated")

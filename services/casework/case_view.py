@@ -20,7 +20,7 @@ from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escal
 from services.casework.queue import SlaBadge, sla_badges
 from services.errors import InvalidInput
 from services.institution import audit
-from services.institution.access import Actor, allowed_actions, case_for, case_scope, load_actor, may
+from services.institution.access import Actor, allowed_actions, case_for, case_scope, headed_department, load_actor, may
 from services.rules.policy import Policy
 from services.unit_of_work import UnitOfWork
 from services.words import N_, text
@@ -185,7 +185,8 @@ def _actions(actor: Actor, case: Case, deadlines: list[DeadlineView], extendable
     """The state's and roles' actions, less those with nothing to do: no extension left, no report owed."""
     owes_report = any(d.milestone == "report_hq" and d.status == "open" for d in deadlines)
     return [a for a in allowed_actions(case.state, actor.roles)
-            if (a != "extend" or extendable) and (a != "report_hq" or owes_report)]
+            if (a != "extend" or extendable) and (a != "report_hq" or owes_report)
+            and (a != "reassign" or headed_department(actor) == case.responsible_department_id)]
 
 
 def _name(session: Session, user_id: int | None) -> str | None:

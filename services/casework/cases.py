@@ -17,8 +17,8 @@ from sqlalchemy import select, text
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, Setting, User
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
-from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, Phrase
-from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, load_actor, require_role
+from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
+from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, headed_department, load_actor, require_role
 from services.institution.directory import department_by_code
 from services.rules import validation
 from services.rules.assess import assess, latest_extension, parse_facts
@@ -136,8 +136,8 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     sync_deadlines(uow, case, assessment)
     _record(uow, case, actor, "intake", facts.received_at, note=content,
             assessment=assessment.to_json(), parent_case=parent.case_no if parent else None)
-    for role in assessment.escalate_to:
-        _escalate(uow, case, actor, role, f"rule:{role}", "; ".join(assessment.explanation), facts.received_at)
+    for role in assessment.escalate_to:  # each names its addressee: one reason per escalation (issue 10 §4)
+        _escalate(uow, case, actor, role, f"rule:{role}", rule_reason(policy, case.grade, role), facts.received_at)
     return case
 
 
@@ -201,6 +201,29 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
             department=department, handler=handler.username)
     mark_met(uow, case, policy, "forward", at)
     _reassess(uow, case, actor, policy, at)
+    return _finish(uow, case)
+
+
+def reassign(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, handler_id: int, reason: str,
+             at: datetime | None = None) -> CaseRef:
+    """The department head gives a forwarded case to another handler of the same department; the deadlines
+    stay as they are (issue 10 §5). Recorded on the timeline with who had it and who has it now."""
+    actor, case, _ = _open(uow, actor_id, case_no, version, "reassign")
+    if headed_department(actor) != case.responsible_department_id:  # another desk's head sees it, not reassigns it
+        raise NotPermitted("error.case.reassign_not_your_department", field="handler")
+    reason = _text({"reason": reason}, "reason", Phrase("error.field.reassign_reason"))
+    handler = uow.session.get(User, handler_id) if isinstance(handler_id, int) else None
+    if handler is None or not handler.active or handler.department_id != case.responsible_department_id \
+            or not DEPARTMENT_STAFF & set(handler.roles):
+        raise InvalidInput("error.case.handler_not_in_department", field="handler")
+    if handler.id == case.assignee_id:
+        raise InvalidInput("error.case.reassign_same_handler", field="handler")
+    previous = uow.session.get(User, case.assignee_id) if case.assignee_id is not None else None
+    at = uow.at(at)
+    case.assignee_id = handler.id
+    _record(uow, case, actor, "reassign", at, note=reason, handler=handler.username,
+            previous_handler=previous.username if previous else None)
+    case.updated_at = at
     return _finish(uow, case)
 
 
@@ -390,11 +413,20 @@ def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, not
     return _finish(uow, case)
 
 
+def rule_reason(policy: Policy, grade: str, role: str) -> str:
+    """The recorded (Chinese) reason of an escalation the pack's rules owe: it names its addressee, so a case
+    escalated to two roles shows two different timeline entries (issue 10 §4); the sweep writes the same."""
+    return f"按政策包升级规则上报{policy.label('role', role)}（等级：{policy.label('grade', grade)}）"
+
+
 def _escalate(uow: UnitOfWork, case: Case, actor: Actor | None, role: str, rule_key: str | None,
               reason: str, at: datetime) -> None:
-    uow.session.add(Escalation(case_id=case.id, to_role=role, rule_key=rule_key, reason=reason,
-                               created_by_id=actor.id if actor else None))
-    _record(uow, case, actor, "escalation", at, note=reason, to_role=role, rule=rule_key)
+    escalation = Escalation(case_id=case.id, to_role=role, rule_key=rule_key, reason=reason,
+                            created_by_id=actor.id if actor else None)
+    uow.session.add(escalation)
+    uow.flush()
+    _record(uow, case, actor, "escalation", at, note=reason, to_role=role, rule=rule_key,
+            escalation_id=escalation.id)
 
 
 def escalate(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, to_role: str,

@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import bindparam, exists, literal, or_, select, text, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
+from services.casework.cases import rule_reason
 from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.casework.queue import SlaBadge, nearest_open_deadline, row_badges
 from services.errors import Conflict, NotPermitted
-from services.institution.access import answers, case_scope, load_actor, require_role
+from services.institution.access import Actor, answers, case_scope, load_actor, require_role
 from services.rules.calendar import format_deadline
 from services.rules.policy import ANSWERING_ROLES, Policy
 from services.rules.transitions import OPEN_STATES
@@ -47,7 +48,7 @@ class BoardRow:
     department_name: str
     responsible_person: str  # the handler once forwarded, before that the first responder
     deadline: SlaBadge | None  # the nearest open deadline; when overdue, the longest overdue one
-    reasons: tuple[str, ...]  # overdue | at_risk | major | escalated
+    reasons: tuple[str, ...]  # overdue | at_risk | major | escalated | closed_unacknowledged
     escalations: list[EscalationView]
     to_answer: tuple[int, ...]  # unacknowledged escalations this user answers (issue 8 §1)
 
@@ -60,19 +61,26 @@ class BoardGroup:
     rows: list[BoardRow]
 
 
+def awaiting_acknowledgement() -> ColumnElement[bool]:
+    """The cases with an escalation nobody has acknowledged, whatever their state: they stay on the board until
+    acknowledged, even archived (issue 10 §3). The board and the home tile both count this one set."""
+    return exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
+
+
 def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
           limit: int = DEFAULT_BOARD_LIMIT) -> list[BoardRow]:
-    """Open cases in the user's scope that are overdue, at risk, major/L1 or have an unanswered escalation,
-    ordered by handling level, department, then the most urgent deadline (see `grouped`)."""
+    """Cases in the user's scope that are open and overdue, at risk or major/L1, or (open or closed) have an
+    unacknowledged escalation, ordered by handling level, department, then the most urgent deadline."""
     session = uow.session
     actor = load_actor(session, actor_id)
     require_role(actor, "view_case")
     now = uow.at(now)
     nearest = nearest_open_deadline()
     at_risk = at_risk_sql(uow, now)
-    escalated = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
+    escalated = awaiting_acknowledgement()
     overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
+    closed = Case.state.not_in(OPEN_STATES)
     assignee, responder = aliased(User), aliased(User)
     rows = session.execute(
         select(Case.id, Case.case_no, Case.pack, Case.state, Case.grade, Case.handling_level,
@@ -80,12 +88,12 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
                assignee.display_name.label("assignee"), responder.display_name.label("responder"),
                nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status,
                overdue.label("overdue"), at_risk.label("at_risk"), major.label("major"),
-               escalated.label("escalated"))
+               escalated.label("escalated"), closed.label("closed"))
         .join(Department, Department.id == Case.responsible_department_id)
         .join(responder, responder.id == Case.first_responder_id)
         .outerjoin(assignee, assignee.id == Case.assignee_id)
         .outerjoin(nearest, true())
-        .where(Case.state.in_(OPEN_STATES), case_scope(actor), or_(overdue, at_risk, major, escalated))
+        .where(case_scope(actor), or_(and_(Case.state.in_(OPEN_STATES), or_(overdue, at_risk, major)), escalated))
         .order_by(Case.handling_level.asc().nulls_last(), Department.name, nearest.c.due_at.asc().nulls_last(),
                   Case.id)
         .limit(limit)).all()
@@ -94,10 +102,11 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     return [BoardRow(
         r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
         r.assignee or r.responder, badge,
-        tuple(reason for reason in ("overdue", "at_risk", "major", "escalated") if getattr(r, reason)),
+        ("escalated", "closed_unacknowledged") if r.closed
+        else tuple(reason for reason in ("overdue", "at_risk", "major", "escalated") if getattr(r, reason)),
         escalations.get(r.id, []),
         tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
-              and answers(actor, addressee(uow.policy(r.pack), e.to_role))))
+              and answerable(actor, uow.policy(r.pack), e.to_role)))
         for r, badge in zip(rows, badges, strict=True)]
 
 
@@ -108,6 +117,12 @@ def addressee(policy: Policy, to_role: str) -> str:
         return to_role
     role = policy.roles.get(to_role)
     return role.answered_by if role and role.answered_by else ANSWERING_ROLES[-1]
+
+
+def answerable(actor: Actor, policy: Policy, to_role: str) -> bool:
+    """Whether this user takes up an escalation to `to_role`: its addressee's rank or above, and among the pack
+    roles of one rank, their title's or below (issue 8 §1, issue 10 §2)."""
+    return answers(actor, addressee(policy, to_role), policy.roles.get(to_role), policy.roles)
 
 
 def grouped(rows: Iterable[BoardRow]) -> list[BoardGroup]:
@@ -154,9 +169,7 @@ def _rule_escalations(uow: UnitOfWork) -> list[_Due]:
     """The pack's escalation rules as assessed (major/L1 → executives, and the pack's own)."""
     out = []
     for r in uow.session.execute(_RULE_ESCALATIONS, {"open": list(OPEN_STATES)}):
-        policy = uow.policy(r.pack)
-        grade, role = policy.label("grade", r.grade), policy.label("role", r.role)
-        out.append(_Due(r.id, f"rule:{r.role}", r.role, r.state, f"按政策包升级规则上报{role}（等级：{grade}）"))
+        out.append(_Due(r.id, f"rule:{r.role}", r.role, r.state, rule_reason(uow.policy(r.pack), r.grade, r.role)))
     return out
 
 
@@ -194,25 +207,36 @@ def sweep(uow: UnitOfWork, now: datetime | None = None) -> int | None:
 
 def acknowledge(uow: UnitOfWork, actor_id: int, escalation_id: int, at: datetime | None = None) -> EscalationView:
     """The escalated-to person (or one above) confirms they have taken it up; recorded on the timeline."""
+    return acknowledge_many(uow, actor_id, [escalation_id], at)[0]
+
+
+def acknowledge_many(uow: UnitOfWork, actor_id: int, escalation_ids: Iterable[int],
+                     at: datetime | None = None) -> list[EscalationView]:
+    """The board's "acknowledge selected" (issue 10 §1): each escalation checked exactly as one alone, in id
+    order (so two heads' batches lock alike); any refusal raises and the caller's transaction records none."""
     session = uow.session
     actor = load_actor(session, actor_id)
     require_role(actor, "acknowledge")
-    escalation = session.scalar(select(Escalation).where(Escalation.id == escalation_id).with_for_update())
-    case_row = (session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
-                if escalation else None)
-    if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
-        raise NotPermitted("error.escalation.not_in_scope", field="escalation_id")
-    policy = uow.policy(case_row.pack)
-    if not answers(actor, addressee(policy, escalation.to_role)):
-        role = policy.label("role", escalation.to_role)
-        raise NotPermitted("error.escalation.not_addressed_to_you", field="escalation_id", role=role)
-    if escalation.acknowledged_at is not None:
-        raise Conflict("error.escalation.already_acknowledged")
     at = uow.at(at)
-    escalation.acknowledged_by_id, escalation.acknowledged_at = actor.id, at
-    session.add(CaseEvent(case_id=case_row.id, at=at, actor_id=actor.id, event_type="escalation_ack",
-                          from_state=case_row.state, to_state=case_row.state, note=escalation.reason,
-                          data={"escalation_id": escalation.id, "to_role": escalation.to_role,
-                                "rule": escalation.rule_key}))
+    done: list[tuple[int, int]] = []
+    for escalation_id in sorted(set(escalation_ids)):
+        escalation = session.scalar(select(Escalation).where(Escalation.id == escalation_id).with_for_update())
+        case_row = (session.scalar(select(Case).where(Case.id == escalation.case_id, case_scope(actor)))
+                    if escalation else None)
+        if escalation is None or case_row is None:  # out of scope reads like missing (issue 8 §1)
+            raise NotPermitted("error.escalation.not_in_scope", field="escalation_id")
+        policy = uow.policy(case_row.pack)
+        if not answerable(actor, policy, escalation.to_role):
+            role = policy.label("role", escalation.to_role)
+            raise NotPermitted("error.escalation.not_addressed_to_you", field="escalation_id", role=role)
+        if escalation.acknowledged_at is not None:
+            raise Conflict("error.escalation.already_acknowledged")
+        escalation.acknowledged_by_id, escalation.acknowledged_at = actor.id, at
+        session.add(CaseEvent(case_id=case_row.id, at=at, actor_id=actor.id, event_type="escalation_ack",
+                              from_state=case_row.state, to_state=case_row.state, note=escalation.reason,
+                              data={"escalation_id": escalation.id, "to_role": escalation.to_role,
+                                    "rule": escalation.rule_key}))
+        done.append((case_row.id, escalation.id))
     uow.flush()
-    return next(e for e in case_escalations(session, [case_row.id])[case_row.id] if e.id == escalation.id)
+    views = case_escalations(session, sorted({case_id for case_id, _ in done}))
+    return [next(e for e in views[case_id] if e.id == escalation_id) for case_id, escalation_id in done]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, func, select
 
-from db.models import Case, Escalation
+from db.models import Case
 from services.casework.deadlines import at_risk_sql, overdue_sql
+from services.casework.escalation import awaiting_acknowledgement
 from services.casework.queue import queue_query
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may_open
 from services.unit_of_work import UnitOfWork
@@ -60,6 +61,6 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
                       queue_query("department", due="overdue")),
         ]
     if may_open(actor, "escalation"):
-        unacknowledged = exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
-        counts.append(WorkCount("escalations", _count(uow, actor, unacknowledged), "escalation", {}))
+        # the board's own set, archived cases included (issue 10 §3)
+        counts.append(WorkCount("escalations", _count(uow, actor, awaiting_acknowledgement()), "escalation", {}))
     return [c for c in counts if c.count]

@@ -7,7 +7,7 @@ takes effect on the next click, whatever the session or cookie says).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, or_, select, true
@@ -15,13 +15,14 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from db.models import Case, User
 from services.errors import NotFound, NotPermitted
-from services.rules.policy import ANSWERING_ROLES
+from services.rules.policy import ANSWERING_ROLES, Term
 from services.rules.transitions import actions_in
 
 # Roles that may perform each action (RULES.md §2; DESIGN.md roles).
 ACTION_ROLES: dict[str, frozenset[str]] = {
     "intake": frozenset({"intake", "handler", "dept_head"}),
     "forward": frozenset({"intake", "dept_head"}),
+    "reassign": frozenset({"dept_head"}),  # the head of the case's department only (issue 10 §5)
     "first_contact": frozenset({"handler", "dept_head"}),
     "resolve": frozenset({"handler", "dept_head"}),
     "invalid": frozenset({"intake", "handler", "dept_head"}),
@@ -75,13 +76,14 @@ class Actor:
     display_name: str
     roles: frozenset[str]
     department_id: int | None
+    title: str | None = None  # an executive's pack role (users.pack_role), ranking what they answer (issue 10 §2)
 
 
 def load_actor(session: Session, user_id: int) -> Actor:
     user = session.get(User, user_id)
     if user is None or not user.active:
         raise NotPermitted("error.access.account_unusable")
-    return Actor(user.id, user.username, user.display_name, frozenset(user.roles), user.department_id)
+    return Actor(user.id, user.username, user.display_name, frozenset(user.roles), user.department_id, user.pack_role)
 
 
 def may(actor: Actor, action: str) -> bool:
@@ -147,11 +149,19 @@ def case_for(session: Session, actor: Actor, case_no: str, action: str, *, lock:
     raise case_refusal()
 
 
-def answers(actor: Actor, addressed: str) -> bool:
+def answers(actor: Actor, addressed: str, role: Term | None = None, titles: Mapping[str, Term] | None = None) -> bool:
     """Whether the user answers an escalation addressed to the system role `addressed` (issue 8 §1):
-    the addressee's role or one above it (services.rules.policy.ANSWERING_ROLES, lowest first)."""
+    the addressee's role or one above it (services.rules.policy.ANSWERING_ROLES, lowest first). Among the pack
+    `role`s one system role answers, the pack's `rank` decides (issue 10 §2): a holder of that system role
+    answers those ranked at or below their own title (a pack role from `titles`; none or unknown: rank 0), so
+    an executive who is not the president does not take up the president's escalations."""
     rank = ANSWERING_ROLES.index(addressed)
-    return bool(actor.roles & set(ANSWERING_ROLES[rank:]))
+    if actor.roles & set(ANSWERING_ROLES[rank + 1:]):
+        return True
+    if addressed not in actor.roles:
+        return False
+    own = (titles or {}).get(actor.title or "")
+    return role is None or (own.rank if own and own.answered_by == addressed else 0) >= role.rank
 
 
 def allowed_actions(state: str, roles: Iterable[str]) -> list[str]:

@@ -58,8 +58,10 @@ def ensure_department(uow: UnitOfWork, code: str, name: str) -> Department:
 
 
 def create_user(uow: UnitOfWork, username: str, display_name: str, password: str,
-                roles: list[str], department_code: str | None = None, *, password_hash: str | None = None) -> User:
-    """password_hash: a hash already made of `password` (the demo's shared password, issue 10 §4): spares a
+                roles: list[str], department_code: str | None = None, *, title: str | None = None,
+                password_hash: str | None = None) -> User:
+    """A new user. `title`: the pack role an executive holds (issue 10 §2), checked against the active pack.
+    password_hash: a hash already made of `password` (the demo's shared password, issue 10 §4): spares a
     second bcrypt, ¼ s each at the production work factor."""
     if not USERNAME.match(username):
         raise InvalidInput("error.user.bad_username", field="username")
@@ -71,10 +73,13 @@ def create_user(uow: UnitOfWork, username: str, display_name: str, password: str
                            roles=Listing(unknown) if unknown else Phrase("error.user.no_role_chosen"))
     if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidInput("error.user.username_taken", field="username", username=username)
+    if title and title not in uow.policy().roles:
+        raise InvalidInput("error.user.unknown_title", field="title", title=title)
     department = department_by_code(uow.session, department_code) if department_code else None
     password_hash = password_hash or hash_password(password, username=username, display_name=display_name)
     user = User(username=username, display_name=display_name.strip(), password_hash=password_hash,
-                roles=sorted(set(roles)), department_id=department.id if department else None)
+                roles=sorted(set(roles)), department_id=department.id if department else None,
+                pack_role=title or None)
     uow.session.add(user)
     uow.flush()
     return user

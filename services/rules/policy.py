@@ -83,6 +83,9 @@ class Term:
     label: Label
     source: str | None = None
     answered_by: str | None = None  # roles only: the system role that answers an escalation to it
+    # roles only: seniority among the roles one system role answers (issue 10 §2): an executive answers a role
+    # of their own title's rank or below; data, since an edited pack's roles come back in no particular order
+    rank: int = 0
 
     @property
     def zh(self) -> str:

@@ -166,6 +166,11 @@ class _Reader:
             self.fail(path, Phrase("error.pack.duplicates"))
         return out
 
+    def count(self, value: Any, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(path, Phrase("error.pack.expected_count"))
+        return value
+
     def period(self, value: Any, path: str) -> Period:
         try:
             return Period.parse(value)
@@ -243,9 +248,10 @@ class _PackReader(_Reader):
             path = f"{key}.{code}"
             self.code(code, path, allowed, key.rstrip("s"))
             e = self.table(entry, path, (*(_CITE_KEYS if cited else ("zh", "en")), *answered),
-                           () if cited else ("source",))
+                           () if cited else ("source", *(("rank",) if answered else ())))
             out[code] = Term(code, self.label(e, path), self.opt(e, path, "source", self.text),
-                             self.opt(e, path, "answered_by", self.code, ANSWERING_ROLES, "system role"))
+                             self.opt(e, path, "answered_by", self.code, ANSWERING_ROLES, "system role"),
+                             self.opt(e, path, "rank", self.count) or 0)
         return out
 
     def category(self, code: str, entry: Any, allowed: Container[str]) -> Category:

@@ -14,6 +14,7 @@ RE_COMPLAINT_FROM = ("feedback_given", "return_visit", "archived")
 # Action → states it may start from, in the order the case page lists the actions (issue 4 §3).
 ACTION_STATES: dict[str, tuple[str, ...]] = {
     "forward": ("registered",),
+    "reassign": ("forwarded", "in_progress"),  # within the department, by its head (issue 10 §5)
     "first_contact": ("forwarded",),
     "resolve": ("forwarded", "in_progress"),
     "invalid": ("registered", "forwarded", "in_progress"),  # seed 002 art. 18(3)

@@ -46,6 +46,8 @@ PEOPLE = {
     "outsider": (["handler"], THERE), "other_clerk": (["intake"], THERE), "supervisor": (["supervisor"], None),
     "executive": (["executive"], None), "admin": (["admin"], None), "trainee": (["trainee"], None),
 }
+# The executive sits on the leadership group, the pack's top rank (issue 10 §2): they answer every escalation.
+TITLES = {"executive": "leadership_group"}
 SEE_EVERY_CASE = {"supervisor", "executive", "admin"}
 # Who has each case in scope. `mine`: recorded by the clerk, routed to (or forwarded into) this desk.
 # `theirs`: recorded by the other clerk; at registration an HQ-level case of HQ customer service, later
@@ -100,7 +102,8 @@ def _build(engine: Engine) -> World:
     with inst.uow() as uow:
         for who, (roles, department) in PEOPLE.items():
             if who not in inst.users:
-                inst.users[who] = create_user(uow, who, who.title(), "Kp7-hz!rq2Lm", roles, department).id
+                inst.users[who] = create_user(uow, who, who.title(), "Kp7-hz!rq2Lm", roles, department,
+                                              title=TITLES.get(who)).id
     u = inst.users
     made: dict[tuple[str, str], Case] = {}
     for whose, clerk, department, handler in (("mine", "clerk", HERE, "handler"),
@@ -210,6 +213,9 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, c.version, reason="客户撤诉")),
     "escalate": ("registered", DESK | {"supervisor", "executive"}, lambda w, whose, c: lambda uow, uid: cases.escalate(
         uow, uid, c.case_no, c.version, to_role="leadership_group", reason="情况复杂")),
+    # issue 10 §5: the head of the case's department only; the head may take the case over (a department's staff)
+    "reassign": ("forwarded", {"dept_head"}, lambda w, whose, c: lambda uow, uid: cases.reassign(
+        uow, uid, c.case_no, c.version, handler_id=w.users["head"], reason="原处理人休假")),
     "first_contact": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: cases.first_contact(
         uow, uid, c.case_no, c.version, note="已联系客户")),
     "resolve": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: cases.resolve(
@@ -282,6 +288,18 @@ def test_escalations_are_acknowledged_by_their_addressee_or_above(world, to_whom
     escalation_id = world.extra[to_whom][whose] if whose else world.extra[to_whom]
     assert _mismatches(world, lambda user: user in allowed,
                        lambda uow, uid: escalation.acknowledge(uow, uid, escalation_id)) == []
+
+
+@pytest.mark.parametrize("picked, allowed", [
+    (lambda x: [x["ack_branch_head"]["mine"]], {"head", "executive"}),
+    (lambda x: [x["ack_branch_head"]["mine"], x["ack_branch_head"]["theirs"]], {"executive"}),
+    (lambda x: [x["ack_branch_head"]["mine"], x["ack_leadership"]], {"executive"}),
+])
+def test_acknowledging_several_checks_each_as_if_alone(world, picked, allowed):
+    """The board's "acknowledge selected" (issue 10 §1): one escalation the user may not answer refuses all."""
+    ids = picked(world.extra)
+    assert _mismatches(world, lambda user: user in allowed,
+                       lambda uow, uid: escalation.acknowledge_many(uow, uid, ids)) == []
 
 
 # --- lists: only what is in scope -------------------------------------------------------------------------

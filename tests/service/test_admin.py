@@ -119,3 +119,18 @@ def test_the_banner_names_a_coming_year_without_calendar_data(inst):
     with inst.uow() as uow:
         assert admin.calendar_gaps(uow, date(2026, 11, 23)) == [2027]
         assert admin.calendar_gaps(uow, date(2026, 6, 1)) == []
+
+
+def test_an_admin_gives_an_executive_a_title_from_the_pack(inst):
+    """Issue 10 §2: the title (a pack role) ranks the escalations an executive answers; unknown ones are refused."""
+    target = inst.users["supervisor"]
+    with pytest.raises(InvalidInput), inst.uow() as uow:
+        admin.update_user(uow, inst.users["admin"], target, roles=["executive"], title="president")  # not securities
+    with inst.uow() as uow:
+        admin.update_user(uow, inst.users["admin"], target, roles=["executive"], title="leadership_group")
+    with inst.uow() as uow:
+        assert load_actor(uow.session, target).title == "leadership_group"
+        titles = {r.username: r.title for r in admin.list_users(uow, inst.users["admin"])}
+        assert titles["supervisor"] == "leadership_group"
+        admin.update_user(uow, inst.users["admin"], target, title="")
+        assert load_actor(uow.session, target).title is None

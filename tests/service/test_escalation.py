@@ -192,3 +192,81 @@ def test_the_app_server_sweeps_on_a_timer_while_it_serves(monkeypatch):
 
     asyncio.run(serve_briefly())
     assert swept.is_set()
+
+
+def test_one_escalation_is_one_timeline_entry_naming_its_addressee(consumer_finance):
+    """Issue 10 §4: a case escalated to two roles at intake showed two identical entries (the same explanation,
+    time and clerk); each now names its addressee and points at its escalation, and the sweep adds none."""
+    inst = consumer_finance
+    ref = inst.intake(flags=["litigation"])  # L1 → supervisor and management (seed 003 §2, §4(3))
+    run(inst, now=at("2026-11-02 10:30"))
+    with inst.uow() as uow:
+        case_id = cases.case_by_number(uow, ref.case_no).id
+        events = uow.session.scalars(select(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.event_type == "escalation").order_by(CaseEvent.id)).all()
+        rows = {e.id: e for e in uow.session.scalars(select(Escalation).where(Escalation.case_id == case_id))}
+        policy = uow.policy("consumer_finance")
+        assert len(events) == len(rows) == 2
+        assert len({e.note for e in events}) == 2
+        for event in events:
+            row = rows[event.data["escalation_id"]]
+            assert event.note == row.reason and policy.label("role", row.to_role) in event.note
+
+
+def test_an_unacknowledged_escalation_stays_on_the_board_after_archive_and_the_home_tile_counts_the_same(futures):
+    """Issue 10 §3: archiving hid unacknowledged escalations from the board while the home tile kept counting
+    them (346 vs ~127 in the demo); both now count the one set, the closed case badged as such."""
+    from services.casework.home import todays_work
+    from tests.service.test_case_view import to_archive
+
+    closed = to_archive(futures, futures.intake(flags=["violation"]))  # major → cro, never acknowledged
+    still_open = futures.intake(flags=["violation"], received_at=at("2026-11-30 09:00"))
+    now = at("2026-11-30 10:00")
+    for who in ("head", "supervisor"):
+        rows = {r.case_no: r for r in board(futures, who, now=now)}
+        assert rows[closed.case_no].reasons == ("escalated", "closed_unacknowledged")
+        assert "closed_unacknowledged" not in rows[still_open.case_no].reasons
+        with futures.uow() as uow:
+            tile = {w.key: w.count for w in todays_work(uow, futures.users[who], now=now)}
+        awaiting = [r for r in rows.values() if any(e.acknowledged_at is None for e in r.escalations)]
+        assert tile["escalations"] == len(awaiting) == 2
+
+
+def test_acknowledging_several_records_each_or_none(consumer_finance):
+    """Issue 10 §1: one action for the selected rows; an escalation the head may not answer refuses the batch."""
+    inst = consumer_finance
+    ref = inst.intake(flags=["litigation"])  # L1 → supervisor (a head answers) and management (an executive)
+    with inst.uow() as uow:
+        ids = {e.to_role: e.id for e in uow.session.scalars(select(Escalation))}
+    with pytest.raises(NotPermitted), inst.uow() as uow:
+        escalation.acknowledge_many(uow, inst.users["head"], ids.values())
+    with inst.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Escalation).where(
+            Escalation.acknowledged_at.is_not(None))) == 0
+        seen = escalation.acknowledge_many(uow, inst.users["head"], [ids["supervisor"]], at=at("2026-11-02 10:10"))
+    assert [(e.id, e.acknowledged_by) for e in seen] == [(ids["supervisor"], "Head")]
+    assert [r.to_answer for r in board(inst, "head", now=at("2026-11-02 10:20")) if r.case_no == ref.case_no] == [()]
+
+
+def test_the_presidents_escalation_is_the_presidents(engine):
+    """Issue 10 §2: any executive acknowledged an escalation to the bank's president; the pack ranks its roles
+    (president above the branch leaders, seed 004 art. 9) and an executive answers up to their own title."""
+    from services.institution.directory import create_user
+    from tests.service.conftest import make_institution
+
+    bank = make_institution(engine, "bank")
+    with bank.uow() as uow:
+        for name, title in (("leader", None), ("president", "president")):
+            bank.users[name] = create_user(uow, name, name.title(), "kite-harbour9", ["executive"], title=title).id
+    bank.intake(flags=["media"])  # major → branch leader and president (seed 004 art. 9)
+    with bank.uow() as uow:
+        ids = {e.to_role: e.id for e in uow.session.scalars(select(Escalation))}
+    with pytest.raises(NotPermitted), bank.uow() as uow:
+        escalation.acknowledge(uow, bank.users["leader"], ids["president"])
+    [row] = board(bank, "leader", now=at("2026-11-02 10:30"))
+    assert row.to_answer == (ids["branch_leader"],)
+    [row] = board(bank, "president", now=at("2026-11-02 10:30"))
+    assert set(row.to_answer) == set(ids.values())  # the president answers the branch leader's too
+    with bank.uow() as uow:
+        escalation.acknowledge(uow, bank.users["president"], ids["president"])
+        escalation.acknowledge(uow, bank.users["leader"], ids["branch_leader"])

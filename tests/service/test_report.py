@@ -91,7 +91,8 @@ def test_the_workbook_has_one_sheet_per_table_with_the_months_figures(october):
     assert sheet_rows(book, "逾期案件")[1][7] == "2026-10-21 09:30"  # 办结期限
     escalated = sheet_rows(book, "升级案件")
     assert len(escalated) == 10 and "总经理" in {row[6] for row in escalated}  # c4, by hand
-    assert escalated[0][7] == "上报：负责业务的副总经理（等级：一般；《客户投诉解决制度》第四条）"
+    # one reason per escalation, naming its addressee as the sweep's do (issue 10 §4)
+    assert escalated[0][7] == "按政策包升级规则上报负责业务的副总经理（等级：一般）"
     findings = sheet_rows(book, "监督发现")
     assert [(r[1], r[4], r[6]) for r in findings] == [
         ("回访记录缺失", "整改中", "是"), ("延期未告知客户", "已关闭", "否")]
