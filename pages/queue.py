@@ -11,11 +11,13 @@ from dashboard.components import sla
 from dashboard.i18n import choosing, code, error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
+from services.casework.cases import reassign_many
 from services.casework.queue import DUE, filters_from_query, my_queue
 from services.errors import DomainError
 from services.export import neutralised
+from services.institution.directory import handlers_by_department
 from services.rules.calendar import SHANGHAI
-from services.rules.transitions import CLOSED_STATES, OPEN_STATES
+from services.rules.transitions import CLOSED_STATES, OPEN_STATES, states_for
 
 PAGE_SIZE = 100
 CASE_NO_WIDTH = 170  # px: "TS-20261130-000001" whole at 1366 px (issue 10 §3)
@@ -68,6 +70,8 @@ except DomainError as exc:
     error(exc)
     st.stop()
 st.caption(t("queue.total", total=result.total, page=result.page, pages=result.pages))
+if done := st.session_state.pop("queue_reassigned", 0):  # said after the rerun that refreshed the list
+    st.success(t("queue.reassigned", count=done))
 if not result.rows:
     st.info(t("queue.empty"))
     st.stop()
@@ -77,8 +81,13 @@ frame = pd.DataFrame([{
     "grade": code(policy, "grade", r.grade), "category": code(policy, "category", r.category),
     "channel": code(policy, "channel", r.channel), "customer": r.customer_name,
     "assignee": r.assignee_name or "", "received": r.received_at.astimezone(SHANGHAI)} for r in result.rows])
+# A head's department view selects rows to reassign several at once (issue 10 §2); a new key after each
+# reassignment, so a spent selection cannot point at whatever rows move into its place.
+selecting = view == "department"
+chosen_rows = dict(on_select="rerun", selection_mode="multi-row",
+                   key=f"queue_table_{st.session_state.get('queue_round', 0)}") if selecting else {}
 # Dataframe cells are never Markdown; the toolbar's CSV download must not carry a formula (issue 8 §5).
-st.dataframe(neutralised(frame), hide_index=True, column_config={
+picked = st.dataframe(neutralised(frame), hide_index=True, **chosen_rows, column_config={
     "case": st.column_config.LinkColumn(t("field.case_no"), display_text=r"case=(.*)$", width=CASE_NO_WIDTH),
     "sla": st.column_config.TextColumn(t("field.sla")),
     "due": st.column_config.TextColumn(t("field.deadline")),
@@ -90,3 +99,25 @@ st.dataframe(neutralised(frame), hide_index=True, column_config={
     "assignee": st.column_config.TextColumn(t("field.assignee")),
     "received": st.column_config.DatetimeColumn(t("field.received_at"), format="YYYY-MM-DD HH:mm"),
 })
+if selecting:
+    chosen = [result.rows[i] for i in picked.selection.rows if i < len(result.rows)]
+    movable = [r for r in chosen if r.state in states_for("reassign")]  # forwarded / in progress only
+    if len(movable) < len(chosen):
+        st.info(t("queue.reassign_skipped", count=len(chosen) - len(movable)))
+    with uow() as work:
+        people = dict(handlers_by_department(work.session).get(user.department_code or "", []))
+    with st.form("queue_reassign"):
+        st.caption(t("queue.reassign_hint"))
+        handler = st.selectbox(t("form.handler"), list(people), format_func=people.get, key="qr_handler")
+        reason = st.text_area(t("form.reassign_reason"), key="qr_reason")
+        if st.form_submit_button(t("queue.reassign_selected", count=len(movable)), type="primary"):
+            try:
+                with uow() as work:  # all or nothing, each case at the version shown (issue 10 §2)
+                    reassign_many(work, user.id, [(r.case_no, r.version) for r in movable],
+                                  handler_id=handler or 0, reason=reason)
+            except DomainError as exc:
+                error(exc)
+            else:
+                st.session_state["queue_round"] = st.session_state.get("queue_round", 0) + 1
+                st.session_state["queue_reassigned"] = len(movable)
+                st.rerun()

@@ -7,7 +7,7 @@ flushes — or raises a DomainError; the caller commits (issue 9 §3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +26,7 @@ from services.rules.calendar import SHANGHAI, format_deadline
 from services.rules.policy import Policy
 from services.rules.transitions import states_for
 from services.unit_of_work import UnitOfWork
+from services.words import N_
 
 CASE_NO_PREFIX = "case_no_prefix"  # settings key: the case-number prefix when not TS (training: PX)
 TRAINING_PREFIX = "PX"
@@ -225,6 +226,24 @@ def reassign(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, hand
             previous_handler=previous.username if previous else None)
     case.updated_at = at
     return _finish(uow, case)
+
+
+def reassign_many(uow: UnitOfWork, actor_id: int, picked: Iterable[tuple[str, int]], *, handler_id: int,
+                  reason: str, at: datetime | None = None) -> list[CaseRef]:
+    """The queue's "reassign selected" (issue 10 §2): each case, at the version the head loaded, checked
+    exactly as one reassigned alone, in case-number order (so two heads' batches lock alike). Any refusal
+    raises, naming the case, and the caller's transaction records none of them."""
+    chosen = dict(picked)
+    if not chosen:
+        raise InvalidInput("error.case.reassign_none_chosen", field="cases")
+    at = uow.at(at)
+    done = []
+    for case_no, version in sorted(chosen.items()):
+        try:
+            done.append(reassign(uow, actor_id, case_no, version, handler_id=handler_id, reason=reason, at=at))
+        except (InvalidInput, NotPermitted, InvalidTransition, NotFound, Conflict) as exc:
+            raise type(exc)(N_("error.case.in_batch"), field=exc.field, case_no=case_no, problem=exc) from exc
+    return done
 
 
 def _reassess(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, at: datetime) -> None:

@@ -170,6 +170,7 @@ class QueueRow:
     received_at: datetime
     assignee_name: str | None
     deadline: SlaBadge | None  # the nearest open deadline, None when nothing is open
+    version: int = 0  # as loaded: a bulk action on the selected rows states what the user saw (issue 10 §2)
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     nearest = nearest_open_deadline()
     assignee = aliased(User)
     query: Select[Any] = (
-        select(Case.case_no, Case.pack, Case.state, Case.grade, Case.category, Case.channel,
+        select(Case.case_no, Case.version, Case.pack, Case.state, Case.grade, Case.category, Case.channel,
                Customer.name.label("customer_name"), Case.received_at, assignee.display_name.label("assignee_name"),
                nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status)
         .join(Customer, Customer.id == Case.customer_id)
@@ -260,7 +261,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     badges = row_badges(uow, rows, now)
     return QueuePage([QueueRow(
         r.case_no, r.pack, r.state, r.grade, r.category, r.channel, r.customer_name, r.received_at,
-        r.assignee_name, badge) for r, badge in zip(rows, badges, strict=True)], total, page, page_size)
+        r.assignee_name, badge, r.version) for r, badge in zip(rows, badges, strict=True)], total, page, page_size)
 
 
 # --- intake helpers -------------------------------------------------------------------------------

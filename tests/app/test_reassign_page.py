@@ -23,3 +23,33 @@ def test_the_head_reassigns_a_forwarded_case_from_the_case_page(institution, app
         assert cases.case_by_number(uow, ref.case_no).assignee_id == other
     handler_page = open_page(app, institution.users["handler"], "case", case=ref.case_no)
     assert "改派" not in [e.label for e in handler_page.expander]
+
+
+def test_the_head_selects_several_cases_in_the_department_queue_and_reassigns_them(institution, app):
+    """Issue 10 §2: row selection in the head's department view, one handler and one reason for all."""
+    refs = [forwarded(institution) for _ in range(2)]
+    registered = institution.intake()
+    other = colleague(institution, "handler2", HANDLING["securities"])
+    page = open_page(app, institution.users["head"], "queue", view="department")
+    assert not page.exception
+    shown = list(page.dataframe[0].value["case"])
+    assert f"case?case={registered.case_no}" in shown  # the department's registered case is listed too
+    picked = [shown.index(f"case?case={r.case_no}") for r in refs] + [shown.index(f"case?case={registered.case_no}")]
+    page.session_state["queue_table_0"] = {"selection": {"rows": picked, "columns": [], "cells": []}}
+    page = page.run()
+    assert [i.value for i in page.info] == ["所选案件中有 1 件不在已转办或处理中状态，不能改派，已略过。"]
+    page.selectbox(key="qr_handler").set_value(other)
+    page.text_area(key="qr_reason").input("原处理人休假")
+    page = next(b for b in page.button if b.label == "改派所选（2 件）").click().run()
+    assert not page.exception and not page.error
+    assert [s.value for s in page.success] == ["已改派 2 件。"]
+    with institution.uow() as uow:
+        assert {cases.case_by_number(uow, r.case_no).assignee_id for r in refs} == {other}
+    assert not any(b.label == "改派所选（2 件）" for b in page.button)  # the selection is spent
+
+
+def test_a_handler_has_no_selection_in_the_queue(institution, app):
+    forwarded(institution)
+    page = open_page(app, institution.users["handler"], "queue")
+    assert not page.exception and len(page.dataframe) == 1
+    assert not any(b.label.startswith("改派所选") for b in page.button)

@@ -216,6 +216,9 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
     # issue 10 §5: the head of the case's department only; the head may take the case over (a department's staff)
     "reassign": ("forwarded", {"dept_head"}, lambda w, whose, c: lambda uow, uid: cases.reassign(
         uow, uid, c.case_no, c.version, handler_id=w.users["head"], reason="原处理人休假")),
+    # issue 10 §2: the queue's "reassign selected", each case checked as if alone
+    "reassign_many": ("forwarded", {"dept_head"}, lambda w, whose, c: lambda uow, uid: cases.reassign_many(
+        uow, uid, [(c.case_no, c.version)], handler_id=w.users["head"], reason="原处理人休假")),
     "first_contact": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: cases.first_contact(
         uow, uid, c.case_no, c.version, note="已联系客户")),
     "resolve": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: cases.resolve(

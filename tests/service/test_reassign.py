@@ -71,3 +71,42 @@ def test_reassigning_is_checked_like_every_case_action(futures):
     registered = futures.intake()
     with pytest.raises(InvalidTransition):
         reassign(futures, "head", registered, here)  # not forwarded yet: that is forwarding
+
+
+def reassign_many(inst: Institution, who: str, refs: list[cases.CaseRef], handler: int, reason: str = "原处理人休假"):
+    with inst.uow() as uow:
+        return cases.reassign_many(uow, inst.users[who], [(r.case_no, r.version) for r in refs], handler_id=handler,
+                                   reason=reason, at=at("2026-11-03 09:00"))
+
+
+def test_the_head_reassigns_several_cases_at_once(futures):
+    """The queue's "reassign selected" (issue 10 §2): each case gets the handler, the reason and its own entry."""
+    refs = [forwarded(futures) for _ in range(3)]
+    other = colleague(futures, "handler2", HANDLING["futures"])
+    done = reassign_many(futures, "head", refs, other)
+    assert sorted(r.case_no for r in done) == sorted(r.case_no for r in refs)
+    with futures.uow() as uow:
+        for ref in refs:
+            case = cases.case_by_number(uow, ref.case_no)
+            assert case.assignee_id == other
+            event = uow.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                                CaseEvent.event_type == "reassign")).one()
+            assert (event.note, event.data["handler"]) == ("原处理人休假", "handler2")
+
+
+def test_one_refused_case_reassigns_none_and_is_named(futures):
+    refs = [forwarded(futures) for _ in range(2)]
+    other = colleague(futures, "handler2", HANDLING["futures"])
+    stale = cases.CaseRef(refs[1].id, refs[1].case_no, refs[1].version - 1, refs[1].state)
+    with pytest.raises(Conflict) as refused:  # loaded before someone else changed it: all or nothing
+        reassign_many(futures, "head", [refs[0], stale], other)
+    assert refs[1].case_no in refused.value.message("zh")
+    registered = futures.intake()
+    with pytest.raises(InvalidTransition):
+        reassign_many(futures, "head", [refs[0], registered], other)
+    with pytest.raises(NotPermitted):
+        reassign_many(futures, "handler", refs, other)
+    with pytest.raises(InvalidInput):
+        reassign_many(futures, "head", [], other)
+    with futures.uow() as uow:
+        assert {cases.case_by_number(uow, r.case_no).assignee_id for r in refs} == {futures.users["handler"]}
