@@ -11,9 +11,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.components import tables
 from dashboard.downloads import download
 from dashboard.i18n import code, lang, t
 from dashboard.session import attempt, now, uow
+from services.export import neutralised
 from services.rules.policy import Policy
 from services.supervision import kpi, report
 
@@ -56,8 +58,34 @@ def _labelled(policy: Policy, frame: pd.DataFrame) -> pd.DataFrame:
     for column, prefix in words.items():
         if column in shown.columns:
             shown[column] = ["" if v is None or pd.isna(v) else t(f"{prefix}.{v}") for v in shown[column]]
-    shown = shown.astype(object).where(shown.notna(), "")  # never the word None
+    if "assignee" in shown.columns:  # the SQL's "-": nobody has it
+        shown["assignee"] = [t("kpi.unassigned") if v == "-" else v for v in shown["assignee"]]
+    typed = kpi.TIME_COLUMNS | ONE_DECIMAL | {"in_numerator"}  # kept typed: they sort as times, numbers, ticks
+    text = [c for c in shown.columns if c not in typed]
+    shown[text] = shown[text].astype(object).where(shown[text].notna(), "")  # never the word None
+    for column in kpi.TIME_COLUMNS.intersection(shown.columns):
+        shown[column] = tables.local_times(shown[column])
     return shown
+
+
+def _drill_table(policy: Policy, cases: pd.DataFrame) -> None:
+    """The cases behind a figure as a table (issue 10 §2): the case number links to the case, codes by
+    their labels, times formatted, hours with one decimal, whether each case counts in the rate's numerator."""
+    if "in_numerator" in cases.columns and cases["in_numerator"].isna().all():  # not a rate: nothing to tick
+        cases = cases.drop(columns=["in_numerator"])
+    shown = _labelled(policy, cases)
+    for column in ("case_no", "parent_case_no"):  # the case and the one it re-complains about, both links
+        if column in cases.columns:
+            shown[column] = [tables.case_link(c) for c in cases[column]]
+    shown, config = figures(shown)
+    for column in ("case_no", "parent_case_no"):
+        config[_column(column)] = tables.case_column(_column(column))
+    for column in kpi.TIME_COLUMNS.intersection(cases.columns):
+        config[_column(column)] = tables.when_column(_column(column))
+    if "in_numerator" in cases.columns:
+        config[_column("in_numerator")] = st.column_config.CheckboxColumn(_column("in_numerator"))
+    # the toolbar's CSV download must not carry a formula (issue 8 §5); an empty cell reads "—", not None
+    st.dataframe(neutralised(shown), hide_index=True, column_config=config, placeholder=tables.MISSING)
 
 
 def period() -> tuple[date, date]:
@@ -85,8 +113,7 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
         cases = kpi.kpi_cases(work, user_id, kpi=name, group=None if by == "all" else group, date_from=first,
                               date_to=last, by=by, limit=500)
     st.caption(t("kpi.drill_count", count=len(cases)))
-    shown, config = figures(_labelled(policy, cases))
-    st.dataframe(shown, hide_index=True, column_config=config)
+    _drill_table(policy, cases)
 
 
 def trend(user_id: int, first: date, last: date, by: str) -> None:

@@ -3,6 +3,8 @@ one decimal, and the drill-down's headers and codes in the reader's language."""
 
 from __future__ import annotations
 
+import json
+
 from tests.app.test_workflow import open_page
 from tests.service.conftest import at
 
@@ -23,7 +25,7 @@ def test_rates_are_percentages_with_one_decimal_and_the_drill_down_speaks_chines
     assert before_after.loc["之前", "满意率"] == 66.7  # the 30 days before today, in percent
     drill = page.dataframe[1].value
     assert "投诉编号" in drill.columns and "case_no" not in drill.columns
-    shown = drill.astype(str).to_numpy().ravel().tolist()
+    shown = drill.astype(object).where(drill.notna(), "—").astype(str).to_numpy().ravel().tolist()  # "—": placeholder
     assert "None" not in shown and "staff_operation" not in shown and "branch" not in shown
 
 
@@ -32,3 +34,17 @@ def test_the_weights_editor_names_each_kpi(institution, app):  # issue 10 §2: n
     assert not page.exception
     editor = page.dataframe[-1].value  # the weights editor, last on the page
     assert "处理及时率" in set(editor["name"])
+
+
+def test_the_drill_down_is_a_table_linking_each_case_with_times_formatted(institution, app):
+    """Issue 10 §2: the case number links to the case page, whole at 1366 px; times formatted; no None."""
+    _rated(institution, 5, 2)
+    page = open_page(app, institution.users["supervisor"], "kpi")
+    assert not page.exception
+    drill = page.dataframe[1]
+    frame, config = drill.value, json.loads(drill.proto.columns)
+    assert all(link.startswith("case?case=TS-") for link in frame["投诉编号"])
+    assert config["投诉编号"]["type_config"]["display_text"] == "case=(.*)$"
+    assert config["投诉编号"]["width"] >= 9 * len("TS-20261102-000001")
+    assert config["受理时间"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+    assert drill.proto.placeholder == "—"
