@@ -7,9 +7,11 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from dashboard.components import tables
 from dashboard.i18n import choosing, code, lang, t
 from dashboard.session import attempt, now, uow
 from dashboard.text import literal
+from services.export import neutralised
 from services.institution.directory import handlers_by_department
 from services.rules.policy import Policy
 from services.supervision import reviews, sampling
@@ -52,10 +54,14 @@ def plan(user_id: int, policy: Policy) -> None:
     done, strata = attempt(sampling.plan_preview, user_id, chosen)
     if not done:
         return
+    # issue 10 §2: how much of each stratum the sample takes, as a bar in percent with one decimal
     st.dataframe(pd.DataFrame([{t("sampling.stratum"): _stratum(policy, s.stratum),
                                 t("sampling.population"): s.population, t("sampling.census"): s.all_major,
-                                t("sampling.drawn"): s.drawn} for s in strata]),
-                 hide_index=True)
+                                t("sampling.drawn"): s.drawn,
+                                t("sampling.share"): round(100 * s.sample / s.population, 1) if s.population else None}
+                               for s in strata]),
+                 hide_index=True, placeholder=tables.MISSING, column_config={t("sampling.share"): (
+                     st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100))})
     if st.button(t("sampling.draw"), type="primary"):
         done, plan_id = attempt(sampling.draw, user_id, chosen)
         if done:
@@ -68,6 +74,16 @@ def review(user_id: int, policy: Policy) -> None:
     if not items:
         st.info(t("sampling.no_items"))
         return
+    # the reviewer's sampled cases as a table (issue 10 §2): each links to its case; those to review first
+    st.dataframe(pd.DataFrame([{
+        "case": tables.case_link(i.case_no), "stratum": _stratum(policy, i.stratum),
+        "reason": t("sampling.census") if i.reason == "all_major" else t("sampling.drawn"),
+        "status": t("sampling.done") if i.reviewed else t("sampling.todo")} for i in items]),
+        hide_index=True, column_config={
+            "case": tables.case_column(t("field.case_no")),
+            "stratum": st.column_config.TextColumn(t("sampling.stratum")),
+            "reason": st.column_config.TextColumn(t("sampling.reason")),
+            "status": st.column_config.TextColumn(t("sampling.status"))})
     by_id = {i.item_id: i for i in items}
     item = by_id[st.selectbox(t("sampling.item"), list(by_id), key="rv_item", format_func=lambda i: (
         f"{by_id[i].case_no} · {_stratum(policy, by_id[i].stratum)} · "
@@ -113,13 +129,22 @@ def supervision_visit(user_id: int, item_id: int) -> None:
 def actions(user_id: int) -> None:
     with uow() as work:
         rows = reviews.open_actions(work, user_id, None)
+        policy = work.policy()
     if not rows:
         st.info(t("sampling.no_actions"))
         return
-    st.dataframe(pd.DataFrame([{t("field.case_no"): a.case_no, t("board.finding"): a.finding,
-                                t("field.department"): a.owner_department, t("field.assignee"): a.owner,
-                                t("field.due"): a.due_date, t("sla.overdue"): a.overdue} for a in rows]),
-                 hide_index=True)
+    # issue 10 §2: the case as a link, the department by its label, the due day formatted; the finding is the
+    # reviewer's text, inert in the toolbar's CSV download (issue 8 §5)
+    st.dataframe(neutralised(pd.DataFrame([{
+        "case": tables.case_link(a.case_no), "finding": a.finding,
+        "department": code(policy, "department", a.owner_department), "owner": a.owner, "due": a.due_date,
+        "overdue": a.overdue} for a in rows])), hide_index=True, column_config={
+            "case": tables.case_column(t("field.case_no")),
+            "finding": st.column_config.TextColumn(t("board.finding"), width="large"),
+            "department": st.column_config.TextColumn(t("field.department")),
+            "owner": st.column_config.TextColumn(t("field.assignee")),
+            "due": tables.day_column(t("field.due")),
+            "overdue": st.column_config.CheckboxColumn(t("sla.overdue"))})
     with st.form("close_action"):
         by_id = {a.id: a for a in rows}
         chosen = st.selectbox(t("review.action"), list(by_id), format_func=lambda i: f"{by_id[i].case_no} · "

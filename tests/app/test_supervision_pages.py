@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from services.casework import cases
@@ -56,3 +57,38 @@ def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, a
     page.text_input(key=f"sv_{item}_method").input("电话")
     page.text_area(key=f"sv_{item}_note").input("客户确认问题已解决")
     assert submit(page, f"visit_{item}").success[-1].value == "已保存。"
+
+
+def _table(page, column: str):
+    return next(d for d in page.dataframe if column in d.value.columns)
+
+
+def test_the_sampling_lists_are_tables_linking_the_cases_with_labels(institution, app, clock):
+    """Issue 10 §2: the preview's share as a percent bar; sample items and rectification actions link to the
+    case; the department by its label, the due day formatted."""
+    for day in ("2026-11-02 10:00", "2026-11-03 10:00"):
+        ref = archived(institution, day)
+        with institution.uow() as uow:
+            cases.archive(uow, institution.users["clerk"], ref.case_no, ref.version)
+    page = open_page(app, institution.users["supervisor"], "sampling")
+    today = clock.at.date()
+    page.date_input(key="sp_period").set_value((today - timedelta(days=1), today + timedelta(days=1)))
+    page.number_input(key="sp_rate").set_value(0.5)
+    page = page.run()
+    preview = _table(page, "抽取占比")
+    assert list(preview.value["抽取占比"]) == [50.0]
+    assert json.loads(preview.proto.columns)["抽取占比"]["type_config"]["format"] == "%.1f%%"
+    page = next(b for b in page.button if b.label == "执行抽取").click().run()
+    items = _table(page, "reason")
+    assert all(link.startswith("case?case=TS-") for link in items.value["case"])
+    assert json.loads(items.proto.columns)["case"]["type_config"]["display_text"] == "case=(.*)$"
+    assert set(items.value["status"]) == {"待复核"}
+    item = page.selectbox(key="rv_item").value
+    page.text_area(key=f"rv_{item}_finding").input("=HYPERLINK(\"x\") 回访记录不完整")
+    page = submit(page, f"review_{item}")
+    actions = _table(page, "finding")
+    assert list(actions.value["department"]) == ["证券营业部"]  # not the code "branch"
+    assert actions.value["finding"][0].startswith("'=")  # inert in the CSV download
+    config = json.loads(actions.proto.columns)
+    assert config["case"]["width"] >= 9 * len("TS-20261102-000001")
+    assert config["due"]["type_config"]["format"] == "YYYY-MM-DD"
