@@ -8,14 +8,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.components import tables
 from dashboard.downloads import download
-from dashboard.i18n import choosing, code, joined, lang, t
+from dashboard.i18n import choosing, code, joined, lang, role_names, t
+from dashboard.i18n import department as department_name
 from dashboard.session import attempt, now, uow
 from db.models import ROLES
 from services import words
 from services.administration import admin, importer
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
 from services.administration.setup import demo_loaded, forget_demo
+from services.export import neutralised
 from services.rules.calendar import HOLIDAY_CODES, DayType
 from services.rules.policy import Policy
 
@@ -23,12 +26,20 @@ from services.rules.policy import Policy
 def users(user_id: int) -> None:
     with uow() as work:
         rows = admin.list_users(work, user_id)
-        departments = [code for code, _, active in admin.list_departments(work, user_id) if active]
+        listed = admin.list_departments(work, user_id)
+        departments = [code for code, _, active in listed if active]
         policy = work.policy()
-    st.dataframe(pd.DataFrame([{t("admin.username"): r.username, t("admin.display_name"): r.display_name,
-                                t("admin.roles"): ", ".join(r.roles), t("admin.department"): r.department,
-                                t("admin.active"): r.active, t("admin.locked"): r.locked} for r in rows]),
-                 hide_index=True)
+    names = {code: name for code, name, _ in listed}
+    # issue 10 §2: roles and departments by their names, not dept_head or branch; ticks for the flags
+    st.dataframe(neutralised(pd.DataFrame([{
+        t("admin.username"): r.username, t("admin.display_name"): r.display_name,
+        t("admin.roles"): role_names(r.roles),
+        t("admin.department"): department_name(policy, r.department, names.get(r.department, r.department))
+        if r.department else "",
+        t("admin.title_role"): policy.label("role", r.title, lang()) if r.title else "",
+        t("admin.active"): r.active, t("admin.locked"): r.locked} for r in rows])),
+        hide_index=True, column_config={t("admin.active"): st.column_config.CheckboxColumn(),
+                                        t("admin.locked"): st.column_config.CheckboxColumn()})
     with st.form("create_user", clear_on_submit=False):
         st.subheader(t("admin.create_user"))
         username = st.text_input(t("admin.username"), key="new_username")
@@ -92,7 +103,8 @@ def _sessions(user_id: int) -> None:
 def departments(user_id: int) -> None:
     with uow() as work:
         rows = admin.list_departments(work, user_id)
-    st.dataframe(pd.DataFrame(rows, columns=[t("admin.code"), t("admin.name"), t("admin.active")]), hide_index=True)
+    st.dataframe(neutralised(pd.DataFrame(rows, columns=[t("admin.code"), t("admin.name"), t("admin.active")])),
+                 hide_index=True, column_config={t("admin.active"): st.column_config.CheckboxColumn()})
     with st.form("department"):
         code = st.text_input(t("admin.code"), key="department_code")
         name = st.text_input(t("admin.name"), key="department_name")
@@ -168,7 +180,7 @@ def calendar(user_id: int) -> None:
     special = [d for d in days if d.day_type in (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY)]
     st.dataframe(pd.DataFrame([{t("admin.day"): d.day, t("admin.day_type"): t(f"day.{d.day_type.value}"),
                                 t("admin.day_name"): _day_name(d.name)} for d in special]),
-                 hide_index=True)
+                 hide_index=True, column_config={t("admin.day"): tables.day_column(t("admin.day"))})
     with st.form("calendar_day"):
         day = st.date_input(t("admin.day"), key="calendar_day")
         kinds = [DayType.HOLIDAY, DayType.MAKEUP_WORKDAY, None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from db.models import User
@@ -190,3 +192,17 @@ def test_the_pack_table_names_its_keys_in_words(institution, app):  # issue 10 �
     table = next(d.value for d in at.dataframe if "上报规则 1 · 上报对象" in set(d.value.iloc[:, 0]))
     shown = " ".join(table.astype(str).to_numpy().ravel())
     assert "escalations." not in shown and "escalate_to" not in shown and "milestones." not in shown
+
+
+def test_the_user_list_names_roles_and_departments(institution, app):  # issue 10 §2: not dept_head, branch
+    at = admin_page(app, institution)
+    assert not at.exception
+    users = next(d for d in at.dataframe if "角色" in d.value.columns)
+    shown = users.value.set_index("用户名")
+    assert shown.loc["head", "角色"] == "部门负责人"
+    assert shown.loc["head", "部门"] == "证券营业部"
+    assert "dept_head" not in " ".join(users.value["角色"])
+    config = json.loads(users.proto.columns)
+    assert config["启用"]["type_config"]["type"] == "checkbox"
+    days = next(d for d in at.dataframe if "节日名称" in d.value.columns)
+    assert json.loads(days.proto.columns)["日期"]["type_config"]["format"] == "YYYY-MM-DD"
