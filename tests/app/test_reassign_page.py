@@ -53,3 +53,17 @@ def test_a_handler_has_no_selection_in_the_queue(institution, app):
     page = open_page(app, institution.users["handler"], "queue")
     assert not page.exception and len(page.dataframe) == 1
     assert not any(b.label.startswith("改派所选") for b in page.button)
+
+
+def test_a_refused_case_in_the_selection_is_named_and_none_is_reassigned(institution, app):
+    refs = [forwarded(institution) for _ in range(2)]
+    page = open_page(app, institution.users["head"], "queue", view="department")
+    page.session_state["queue_table_0"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
+    page = page.run()
+    page.selectbox(key="qr_handler").set_value(institution.users["handler"])  # who already has both
+    page.text_area(key="qr_reason").input("原处理人休假")
+    page = next(b for b in page.button if b.label == "改派所选（2 件）").click().run()
+    assert not page.exception and not page.success
+    said = page.error[0].value.replace("\\", "")  # shown literally: Markdown escapes removed
+    assert len(page.error) == 1 and said.startswith(min(r.case_no for r in refs) + "：")
+    assert page.error[0].value.endswith("（所选案件均未改派）")
