@@ -99,6 +99,10 @@ picked = st.dataframe(neutralised(frame), hide_index=True, **chosen_rows, column
     "assignee": st.column_config.TextColumn(t("field.assignee")),
     "received": st.column_config.DatetimeColumn(t("field.received_at"), format="YYYY-MM-DD HH:mm"),
 })
+# The versions the user saw: the click reruns this script, whose fresh query would hide a change made
+# meanwhile by someone else (issue 10 §2: versions as loaded).
+seen = st.session_state.get("queue_versions", {})
+st.session_state["queue_versions"] = {r.case_no: r.version for r in result.rows}
 if selecting:
     chosen = [result.rows[i] for i in picked.selection.rows if i < len(result.rows)]
     movable = [r for r in chosen if r.state in states_for("reassign")]  # forwarded / in progress only
@@ -113,7 +117,7 @@ if selecting:
         if st.form_submit_button(t("queue.reassign_selected", count=len(movable)), type="primary"):
             try:
                 with uow() as work:  # all or nothing, each case at the version shown (issue 10 §2)
-                    reassign_many(work, user.id, [(r.case_no, r.version) for r in movable],
+                    reassign_many(work, user.id, [(r.case_no, seen.get(r.case_no, r.version)) for r in movable],
                                   handler_id=handler or 0, reason=reason)
             except DomainError as exc:
                 error(exc)

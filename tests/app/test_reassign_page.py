@@ -67,3 +67,20 @@ def test_a_refused_case_in_the_selection_is_named_and_none_is_reassigned(institu
     said = page.error[0].value.replace("\\", "")  # shown literally: Markdown escapes removed
     assert len(page.error) == 1 and said.startswith(min(r.case_no for r in refs) + "：")
     assert page.error[0].value.endswith("（所选案件均未改派）")
+
+
+def test_a_case_changed_after_the_list_was_shown_is_not_reassigned(institution, app):
+    """Versions as loaded (issue 10 §2): the click's rerun must not pick up someone else's change."""
+    ref = forwarded(institution)
+    other = colleague(institution, "handler2", HANDLING["securities"])
+    page = open_page(app, institution.users["head"], "queue", view="department")
+    page.session_state["queue_table_0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    page = page.run()
+    page.selectbox(key="qr_handler").set_value(other)
+    page.text_area(key="qr_reason").input("原处理人休假")
+    with institution.uow() as uow:  # meanwhile the handler records the first contact
+        cases.first_contact(uow, institution.users["handler"], ref.case_no, ref.version, note="已致电客户")
+    page = next(b for b in page.button if b.label == "改派所选（1 件）").click().run()
+    assert not page.success and len(page.error) == 1 and "已被他人修改" in page.error[0].value
+    with institution.uow() as uow:
+        assert cases.case_by_number(uow, ref.case_no).assignee_id == institution.users["handler"]
