@@ -143,8 +143,13 @@ def _staff(uow: UnitOfWork, policy: Policy, fake: Faker, password: str
     users: list[DemoUser] = []
     ids: dict[str, list[int]] = {}  # role, and role@department → user ids
     shared: str | None = None  # one bcrypt for the one shared password (¼ s each at the work factor)
+    # the executive holds the pack's top title, so someone in the demo can acknowledge every escalation to an
+    # executive's role, the president's too (issue 10 §2, §4)
+    titles = sorted((t.rank, code) for code, t in policy.roles.items() if t.answered_by == "executive")
     for username, role, department in people:
-        user = create_user(uow, username, fake.name(), password, [role], department, password_hash=shared)
+        title = titles[-1][1] if role == "executive" and titles else None
+        user = create_user(uow, username, fake.name(), password, [role], department, title=title,
+                           password_hash=shared)
         shared = user.password_hash
         users.append(DemoUser(username, user.display_name, (role,), department))
         ids.setdefault(role, []).append(user.id)

@@ -246,3 +246,12 @@ def test_the_command_line_refuses_a_second_set_up(engine, tmp_path):
     done = cli(engine, tmp_path, "--pack", "bank")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert done.stderr.startswith("error: admin: ") and "administrator already exists" in done.stderr
+
+
+@pytest.mark.parametrize("pack,top", [("bank", "president"), ("securities", "leadership_group"),
+                                      ("consumer_finance", "management")])
+def test_the_demo_executive_carries_the_top_title_of_the_pack(engine, pack, top):
+    # issue 10 §4: without a title the demo executive answered only the lowest rank, so no one in the demo
+    # could acknowledge an escalation to the president
+    set_up(engine, pack, demo=True, cases=25)
+    assert scalars(engine, "SELECT pack_role FROM users WHERE username = 'demo.executive'") == [top]
