@@ -26,7 +26,7 @@ from typing import Any
 from faker import Faker
 from sqlalchemy import Engine, select
 
-from db.models import CaseDeadline, Setting, User
+from db.models import CaseDeadline, Department, Setting, User
 from demo import texts
 from services.administration.setup import DemoCredentials, DemoUser, SetupResult, first_run_setup, record_demo
 from services.casework import cases as svc
@@ -115,7 +115,8 @@ def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | N
     users, ids = _staff(uow, policy, fake, password)
     # The identity map holds objects weakly: pin the staff and settings so that each service call's
     # `session.get` of them is answered from memory instead of the database.
-    uow.session.info["pinned"] = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting))]
+    uow.session.info["pinned"] = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting)),
+                                  *uow.session.scalars(select(Department))]
     calendar = uow.calendar()
     progress(0.05, "setup.step.plan", {})
     plans = _Planner(policy, calendar, rng, now, months).plans(cases)
