@@ -26,7 +26,7 @@ from typing import Any
 from faker import Faker
 from sqlalchemy import Engine, select
 
-from db.models import CaseDeadline, Setting, User
+from db.models import CaseDeadline, Department, Setting, User
 from demo import texts
 from services.administration.setup import DemoCredentials, DemoUser, SetupResult, first_run_setup, record_demo
 from services.casework import cases as svc
@@ -115,7 +115,8 @@ def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | N
     users, ids = _staff(uow, policy, fake, password)
     # The identity map holds objects weakly: pin the staff and settings so that each service call's
     # `session.get` of them is answered from memory instead of the database.
-    uow.session.info["pinned"] = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting))]
+    uow.session.info["pinned"] = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting)),
+                                  *uow.session.scalars(select(Department))]
     calendar = uow.calendar()
     progress(0.05, "setup.step.plan", {})
     plans = _Planner(policy, calendar, rng, now, months).plans(cases)
@@ -143,8 +144,13 @@ def _staff(uow: UnitOfWork, policy: Policy, fake: Faker, password: str
     users: list[DemoUser] = []
     ids: dict[str, list[int]] = {}  # role, and role@department → user ids
     shared: str | None = None  # one bcrypt for the one shared password (¼ s each at the work factor)
+    # the executive holds the pack's top title, so someone in the demo can acknowledge every escalation to an
+    # executive's role, the president's too (issue 10 §2, §4)
+    titles = sorted((t.rank, code) for code, t in policy.roles.items() if t.answered_by == "executive")
     for username, role, department in people:
-        user = create_user(uow, username, fake.name(), password, [role], department, password_hash=shared)
+        title = titles[-1][1] if role == "executive" and titles else None
+        user = create_user(uow, username, fake.name(), password, [role], department, title=title,
+                           password_hash=shared)
         shared = user.password_hash
         users.append(DemoUser(username, user.display_name, (role,), department))
         ids.setdefault(role, []).append(user.id)

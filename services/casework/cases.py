@@ -134,7 +134,7 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
                 assessment=assessment.to_json(), intake_key=form.get("intake_key") or None)
     uow.session.add(case)
     uow.flush()
-    sync_deadlines(uow, case, assessment)
+    sync_deadlines(uow, case, assessment, new=True)
     _record(uow, case, actor, "intake", facts.received_at, note=content,
             assessment=assessment.to_json(), parent_case=parent.case_no if parent else None)
     for role in assessment.escalate_to:  # each names its addressee: one reason per escalation (issue 10 §4)

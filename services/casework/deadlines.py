@@ -36,12 +36,13 @@ class DeadlineChange(TypedDict):
     new: str
 
 
-def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment) -> list[DeadlineChange]:
+def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment, *, new: bool = False) -> list[DeadlineChange]:
     """Add the milestones the assessment now knows and move open, never-extended ones.
 
-    Returns the changes (milestone, old, new) so the caller records them on the timeline.
+    Returns the changes (milestone, old, new) so the caller records them on the timeline. `new`: the case was
+    registered just now and has no deadline yet, so there is nothing to read back (issue 10 §4).
     """
-    rows = {d.milestone: d for d in uow.session.scalars(
+    rows = {} if new else {d.milestone: d for d in uow.session.scalars(
         select(CaseDeadline).where(CaseDeadline.case_id == case.id))}
     changes: list[DeadlineChange] = []
     for milestone in assessment.milestones:
@@ -76,6 +77,8 @@ def milestones_met(policy: Policy, event_type: str) -> list[str]:
 def mark_met(uow: UnitOfWork, case: Case, policy: Policy, event_type: str, at: datetime) -> None:
     """Close every open milestone the case event `event_type` meets, on time or late (RULES.md §3)."""
     met_codes = milestones_met(policy, event_type)
+    if not met_codes:  # archive, escalate, withdraw…: nothing to read back (issue 10 §4, the demo's load time)
+        return
     for row in uow.session.scalars(select(CaseDeadline).where(
             CaseDeadline.case_id == case.id, CaseDeadline.status == "open",
             CaseDeadline.milestone.in_(met_codes))):

@@ -41,9 +41,15 @@ def hash_password(password: str, *, username: str = "", display_name: str = "") 
 
 
 def department_by_code(session: Session, code: str) -> Department:
-    department = session.scalar(select(Department).where(Department.code == code))
+    # a department's code never changes: once found, `get` answers from the identity map (the demo looks one up
+    # for every case it takes in and forwards, issue 10 §4)
+    known: dict[str, int] = session.info.setdefault("department_ids", {})
+    department = session.get(Department, known[code]) if code in known else None
+    if department is None:
+        department = session.scalar(select(Department).where(Department.code == code))
     if department is None:
         raise NotFound("error.department.not_found", field="department", code=code)
+    known[code] = department.id
     return department
 
 
