@@ -32,6 +32,7 @@ from services.rules.transitions import ACTION_STATES, RE_COMPLAINT_FROM, actions
 from services.training.scenarios import LIBRARY, SCENARIO_DIR
 from services.unit_of_work import UnitOfWork
 from services.words import joined
+from services.words import text as word
 
 _TEXTS = tomllib.loads((SCENARIO_DIR / "walkthrough.toml").read_text(encoding="utf-8"))
 STATES: dict[str, list[str]] = _TEXTS["states"]
@@ -346,7 +347,8 @@ def _action_notes(c: _Case, action: str, now: datetime) -> list[str]:
         return [c.say("not_invalid", grade=p.label("grade", case.grade, lang))]
     if action == "archive":
         missing = missing_for_archive(case, p)
-        return [c.say("missing", fields=", ".join(missing))] if missing else []
+        fields = joined((word(f"error.field.{name}", lang) for name in missing), lang)  # by name (issue 10 §7)
+        return [c.say("missing", fields=fields)] if missing else []
     if action == "return_visit":
         return _visit_window(c, now)
     if action == "extend":

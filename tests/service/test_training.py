@@ -350,4 +350,4 @@ def test_judge_warns_of_an_early_return_visit_and_an_archive_without_one(trainin
     # start day not counted, to the end of the last day) open the window at 24:00 on 2 Dec.
     assert "这正是流程的下一步" in visit and visit[-1].startswith("回访窗口 2026-12-02 24:00 才开始")
     assert archive[0].startswith("允许") and archive[1] == "按流程，下一步应当是：回访"
-    assert archive[-1].startswith("处理单尚不完整，归档会被拒绝：缺少 return_visit")
+    assert archive[-1].startswith("处理单尚不完整，归档会被拒绝：缺少 回访记录")  # by name, not return_visit
