@@ -43,13 +43,14 @@ class Phrase:
 
 
 class Listing:
-    """Codes listed in a message: "a、b" in Chinese, "a, b" in English."""
+    """Codes listed in a message: "a、b" in Chinese, "a, b" in English; a `Phrase` among them in the reader's
+    language."""
 
     def __init__(self, items: Iterable[object]) -> None:
-        self.items = [str(item) for item in items]
+        self.items = [item if isinstance(item, Said) else str(item) for item in items]
 
     def text(self, lang: str) -> str:
-        return words.joined(self.items, lang)
+        return words.joined((item.text(lang) if isinstance(item, Said) else item for item in self.items), lang)
 
 
 class DomainError(Exception):

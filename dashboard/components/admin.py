@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,7 @@ import streamlit as st
 
 from dashboard.components import tables
 from dashboard.downloads import download
-from dashboard.i18n import choosing, code, joined, lang, role_names, t
+from dashboard.i18n import choosing, code, error, joined, lang, role_names, t
 from dashboard.i18n import department as department_name
 from dashboard.session import attempt, now, uow
 from db.models import ROLES
@@ -18,6 +19,7 @@ from services import words
 from services.administration import admin, importer
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
 from services.administration.setup import demo_loaded, forget_demo
+from services.errors import DomainError, PolicyError
 from services.export import neutralised
 from services.rules.calendar import HOLIDAY_CODES, DayType
 from services.rules.policy import Policy
@@ -152,7 +154,32 @@ def pack(user_id: int) -> None:
                             format_func=lambda p: _path_label(policy, p))
         text = st.text_input(t("admin.pack_value"), key="pack_text")
         if st.form_submit_button(t("admin.set_value")):
-            attempt(admin.set_pack_value, user_id, path, _typed(values.get(path), text), confirm=True)
+            _set_pack_value(user_id, policy, path, _typed(values.get(path), text))
+
+
+def _set_pack_value(user_id: int, policy: Policy, path: str, value: Any) -> None:
+    """`attempt`, with a refusal naming the key as the table above does, not by its path (issue 10 §7)."""
+    try:
+        with uow() as work:
+            admin.set_pack_value(work, user_id, path, value)
+    except DomainError as exc:
+        error(_in_words(policy, exc))
+        return
+    st.success(t("common.saved"))
+
+
+def _in_words(policy: Policy, exc: DomainError) -> DomainError:
+    """The refusal with its key path (escalations[2].escalate_to[0]) in the page's words; the file it names
+    ("bank.toml (edited)") left out: the admin edited the pack here, not a file."""
+    if not exc.field or "path" not in exc.params:
+        return exc
+    try:
+        label = _path_label(policy, re.sub(r"\[(\d+)\]", r".\1", exc.field))
+    except (IndexError, KeyError, TypeError):  # a path the pack no longer has: its own words, unchanged
+        return exc
+    if exc.key == "error.file.at_key":
+        return PolicyError("error.pack_edit.at_key", field=exc.field, path=label, problem=exc.params["problem"])
+    return type(exc)(exc.key, field=exc.field, **{**exc.params, "path": label})
 
 
 def _typed(current: Any, text: str) -> Any:

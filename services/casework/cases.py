@@ -348,7 +348,9 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
     actor, case, policy = _open(uow, actor_id, case_no, version, "archive")
     missing = missing_for_archive(case, policy)
     if missing:
-        raise InvalidInput("error.case.handling_form_incomplete", field=missing[0], missing=Listing(missing))
+        # the parts by their names on the form, not their codes (issue 10 §7)
+        raise InvalidInput("error.case.handling_form_incomplete", field=missing[0],
+                           missing=Listing(Phrase(f"error.field.{name}") for name in missing))
     at = uow.at(at)
     case.closed_at = case.closed_at or at
     _record(uow, case, actor, "archive", at, "archived")

@@ -261,7 +261,10 @@ def to_html(report: Report, lang: str = "zh") -> str:
     """A printable page: every table in order, rates as percentages."""
     meta = word("report.meta", lang, scope=report.scope, at=_local(report.generated_at))
     parts = [f"<h1>{html.escape(report.title)}</h1>", f"<p class='meta'>{html.escape(meta)}</p>"]
+    code = word("report.code", lang)
     for name, table in report.tables.items():
+        # a reader goes by the label beside it; the workbook keeps the code column (issue 10 §7)
+        table = table.drop(columns=[code]) if code in table.columns else table
         parts.append(f"<section><h2>{html.escape(name)}</h2>")
         if table.empty:
             parts.append(f"<p>{html.escape(word('report.none', lang))}</p></section>")

@@ -9,7 +9,9 @@ training database every library case is open to every trainee.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -24,11 +26,13 @@ from services.errors import InvalidInput, PolicyError
 from services.institution.access import Actor, load_actor, may
 from services.rules.assess import assess, latest_extension
 from services.rules.calendar import SHANGHAI, due, format_deadline
-from services.rules.policy import Policy
+from services.rules.citation import cite
+from services.rules.policy import Label, Policy
 from services.rules.transitions import ACTION_STATES, RE_COMPLAINT_FROM, actions_in
 from services.training.scenarios import LIBRARY, SCENARIO_DIR
 from services.unit_of_work import UnitOfWork
 from services.words import joined
+from services.words import text as word
 
 _TEXTS = tomllib.loads((SCENARIO_DIR / "walkthrough.toml").read_text(encoding="utf-8"))
 STATES: dict[str, list[str]] = _TEXTS["states"]
@@ -57,6 +61,29 @@ class WalkStep:
 def say(lang: str, key: str, **values: object) -> str:
     text = _pick(_TEXTS["phrases"][key], lang).format(**values)
     return text if lang == "zh" else text[:1].upper() + text[1:]  # English lines start with a capital
+
+
+# issue 10 §7: a rule line cites the case's own pack's documents by title and article (services.rules.citation);
+# the walkthrough's texts cite the seed documents of every pack, and another institution's document or our own
+# RULES.md means nothing to a trainee, so those references are left out (and an emptied bracket with them).
+_REFERENCE = re.compile(r"(?:seed \d{3}|RULES\.md)(?:\s+(?:arts?\.\s*)?§?\d+(?:\(\d+\))?(?:-\d+)?"
+                        r"(?:\s*,\s*§?\d+(?:\(\d+\))?(?:-\d+)?)*)?")
+_BRACKETS = re.compile(r"（[^（）]*）| \((?:[^()]|\([^()]*\))*\)")
+
+
+def own_citations(text: str, documents: Mapping[str, Label], lang: str) -> str:
+    """Every bracketed reference in `text` by the pack's own documents; other references dropped."""
+    def bracket(m: re.Match[str]) -> str:
+        inner = m.group(0).strip()[1:-1]
+        if not (_REFERENCE.search(inner) or any(k in inner for k in documents)):
+            return m.group(0)  # not a citation: "5/5 (phone)"
+        parts = [part.strip() for part in re.split(r"\s*;\s*", inner)]
+        kept = [cite(part, documents, lang) for part in parts
+                if part and (part.startswith(tuple(documents)) or not _REFERENCE.fullmatch(part))]
+        if not kept:
+            return ""
+        return f"（{'；'.join(kept)}）" if lang == "zh" else f" ({'; '.join(kept)})"
+    return _BRACKETS.sub(bracket, text)
 
 
 def _pick(pair: list[str], lang: str) -> str:
@@ -99,6 +126,13 @@ class _Case:
     def m(self, code: str) -> str:
         return self.policy.label("milestone", code, self.lang)
 
+    def say(self, key: str, **values: object) -> str:
+        """`say`, citing this case's pack's documents: the references are read before the values (which may
+        quote what a clerk typed) are filled in."""
+        phrase = _pick(_TEXTS["phrases"][key], self.lang).replace("{source}", str(values.pop("source", "")))
+        text = own_citations(phrase, self.policy.documents, self.lang).format(**values)
+        return text if self.lang == "zh" else text[:1].upper() + text[1:]
+
     def rule(self, code: str) -> tuple[str, tuple[str, ...]]:
         """The milestone's rule text (the entry that set this case's period) and the events that meet it."""
         row = self.rows.get(code)
@@ -111,7 +145,7 @@ class _Case:
     def line(self, key: str, code: str, **values: object) -> str:
         text, _ = self.rule(code)
         row = self.rows.get(code)
-        return say(self.lang, key, m=self.m(code), rule=text, source=row.source if row else "", **values)
+        return self.say(key, m=self.m(code), rule=text, source=row.source if row else "", **values)
 
     def citing(self, paths: list[str]) -> list[str]:
         """The intake explanation lines whose reason cites one of these pack rules."""
@@ -187,9 +221,9 @@ def _recorded(c: _Case, event: CaseEvent) -> list[str]:
     if event.event_type == "escalation":
         out.insert(0, c.policy.label("role", data.get("to_role", ""), lang))
     if "satisfaction" in data:
-        out.append(say(lang, "satisfaction", score=data["satisfaction"], method=data.get("method", "")))
+        out.append(c.say("satisfaction", score=data["satisfaction"], method=data.get("method", "")))
     if event.event_type == "forward":
-        out.append(say(lang, "forwarded_to", department=c.policy.label("department", data.get("department", ""), lang),
+        out.append(c.say("forwarded_to", department=c.policy.label("department", data.get("department", ""), lang),
                        handler=data.get("handler", "")))
     if event.event_type == "resolve":
         out += [data.get("measures", ""), data.get("accountability", "")]
@@ -201,37 +235,37 @@ def _rules(c: _Case, event: CaseEvent, actor: str | None) -> list[str]:
     lines: list[str] = []
     if kind == "intake":
         lines += list(c.intake.explanation)
-        lines.append(say(lang, "cite", text=say(lang, "first_responder", name=actor or ""),
+        lines.append(c.say("cite", text=c.say("first_responder", name=actor or ""),
                          source=LIFECYCLE["intake"]["source"]))
         if data.get("parent_case"):
-            text = say(lang, "re_complaint_of", parent=data["parent_case"])
-            lines.append(say(lang, "cite", text=text, source=LIFECYCLE["re_complaint"]["source"]))
+            text = c.say("re_complaint_of", parent=data["parent_case"])
+            lines.append(c.say("cite", text=text, source=LIFECYCLE["re_complaint"]["source"]))
     elif kind == "escalation":
         role = p.label("role", data.get("to_role", ""), lang)
         if data.get("rule"):
             paths = [r.cite.path for r in p.escalations if data.get("to_role") in r.escalate_to]
-            lines += c.citing(paths) or [say(lang, "by_rule", role=role)]
+            lines += c.citing(paths) or [c.say("by_rule", role=role)]
         else:
-            text = say(lang, "by_hand", role=role, reason=event.note or "")
-            lines.append(say(lang, "cite", text=text, source=LIFECYCLE["escalation"]["source"]))
+            text = c.say("by_hand", role=role, reason=event.note or "")
+            lines.append(c.say("cite", text=text, source=LIFECYCLE["escalation"]["source"]))
     elif kind == "deadlines_recomputed":
         lines += [c.line("moved", ch["milestone"], old=format_deadline(datetime.fromisoformat(ch["old"])),
                          new=format_deadline(datetime.fromisoformat(ch["new"]))) for ch in data.get("changes", [])]
     elif kind == "extension":
         ext = p.extension.cite
-        lines.append(say(lang, "extended", m=c.m(data["milestone"]), reason=(event.note or "").rstrip("。. "),
+        lines.append(c.say("extended", m=c.m(data["milestone"]), reason=(event.note or "").rstrip("。. "),
                          old=format_deadline(datetime.fromisoformat(data["old_due"])),
                          new=format_deadline(datetime.fromisoformat(data["new_due"])),
                          informed=_when(datetime.fromisoformat(data["customer_informed_at"])),
                          method=data.get("informed_method", "")))
-        lines.append(say(lang, "cite", text=ext.label.text(lang), source=ext.source))
+        lines.append(c.say("cite", text=ext.label.text(lang), source=ext.source))
         text, source = _lifecycle(kind, lang)
-        lines.append(say(lang, "cite", text=text, source=source))
+        lines.append(c.say("cite", text=text, source=source))
     elif kind in LIFECYCLE:
         text, source = _lifecycle(kind, lang)
-        lines.append(say(lang, "cite", text=text, source=source))
+        lines.append(c.say("cite", text=text, source=source))
         if kind == "re_complaint":
-            lines.append(say(lang, "new_case", case=data.get("new_case", "")))
+            lines.append(c.say("new_case", case=data.get("new_case", "")))
     lines += _milestones_at(c, event)
     return lines
 
@@ -245,7 +279,7 @@ def _milestones_at(c: _Case, event: CaseEvent) -> list[str]:
         if row.met_at == event.at and row.status in ("met", "met_late") and set(meets) & set(met_by):
             lines.append(c.line(row.status, code, due=format_deadline(row.due_at), at=_when(row.met_at)))
             if row.extensions and row.met_at >= row.original_due_at:
-                lines.append(say(c.lang, "first_missed", due=format_deadline(row.original_due_at)))
+                lines.append(c.say("first_missed", due=format_deadline(row.original_due_at)))
         elif row.starts_at == event.at and meets and code not in c.intake.deadlines:
             lines.append(c.line("starts", code, due=format_deadline(row.original_due_at)))
     return lines
@@ -254,16 +288,16 @@ def _milestones_at(c: _Case, event: CaseEvent) -> list[str]:
 def _next_lines(c: _Case, state: str, action: str | None, at: datetime, open_dues: dict[str, datetime]) -> list[str]:
     lang = c.lang
     if action is None:
-        return [say(lang, "done")] + ([say(lang, "may_re_complain")] if state in RE_COMPLAINT_FROM else [])
+        return [c.say("done")] + ([c.say("may_re_complain")] if state in RE_COMPLAINT_FROM else [])
     text, source = _lifecycle(_EVENT_OF.get(action, action), lang)
-    lines, others = [say(lang, "next", action=_pick(ACTIONS[action], lang), rule=text, source=source)], []
+    lines, others = [c.say("next", action=_pick(ACTIONS[action], lang), rule=text, source=source)], []
     for code, due_at in sorted(open_dues.items(), key=lambda item: item[1]):
         if pack_events(action) & set(c.rule(code)[1]):  # the deadline the next action meets
             lines.append(c.line("due_by", code, due=format_deadline(due_at)))
             if at >= due_at:
-                lines.append(say(lang, "overdue", m=c.m(code), due=format_deadline(due_at)))
+                lines.append(c.say("overdue", m=c.m(code), due=format_deadline(due_at)))
         else:
-            others.append(say(lang, "other_open", m=c.m(code), due=format_deadline(due_at), source=c.rows[code].source))
+            others.append(c.say("other_open", m=c.m(code), due=format_deadline(due_at), source=c.rows[code].source))
     return lines + others
 
 
@@ -284,16 +318,16 @@ def judge(uow: UnitOfWork, actor_id: int, case_no: str, action: str, *, at: date
     expected = next_action(state, c.case.grade, c.policy, c.case.outcome)
     if action not in actions_in(state):
         allowed = joined((_pick(ACTIONS[a], lang) for a in actions_in(state)), lang) or "—"
-        lines = [say(lang, "not_allowed", state=state_label, action=action_label, allowed=allowed)]
-        return lines + ([say(lang, "not_next", action=_pick(ACTIONS[expected], lang))] if expected else [])
+        lines = [c.say("not_allowed", state=state_label, action=action_label, allowed=allowed)]
+        return lines + ([c.say("not_next", action=_pick(ACTIONS[expected], lang))] if expected else [])
     text, source = _lifecycle(_EVENT_OF.get(action, action), lang)
-    lines = [say(lang, "allowed", state=state_label, action=action_label, rule=text, source=source)]
+    lines = [c.say("allowed", state=state_label, action=action_label, rule=text, source=source)]
     if not may(actor, action):
-        lines.append(say(lang, "no_role"))
+        lines.append(c.say("no_role"))
     if expected == action:
-        lines.append(say(lang, "is_next"))
+        lines.append(c.say("is_next"))
     elif expected:
-        lines.append(say(lang, "not_next", action=_pick(ACTIONS[expected], lang)))
+        lines.append(c.say("not_next", action=_pick(ACTIONS[expected], lang)))
     for code, row in sorted(c.rows.items(), key=lambda item: item[1].due_at):
         if row.status == "open" and pack_events(action) & set(c.rule(code)[1]):
             key = "would_meet" if now < row.due_at else "would_miss"
@@ -308,12 +342,13 @@ def _action_notes(c: _Case, action: str, now: datetime) -> list[str]:
         paths = [f"categories.{case.category}", *(r.cite.path for r in p.routing)]
         return c.citing(paths)[:1]
     if action == "resolve" and case.compensation_claimed > 0:
-        return [say(lang, "signed")]
+        return [c.say("signed")]
     if action == "invalid" and case.grade != "invalid" and any(g.code == "invalid" for g in p.grades):
-        return [say(lang, "not_invalid", grade=p.label("grade", case.grade, lang))]
+        return [c.say("not_invalid", grade=p.label("grade", case.grade, lang))]
     if action == "archive":
         missing = missing_for_archive(case, p)
-        return [say(lang, "missing", fields=", ".join(missing))] if missing else []
+        fields = joined((word(f"error.field.{name}", lang) for name in missing), lang)  # by name (issue 10 §7)
+        return [c.say("missing", fields=fields)] if missing else []
     if action == "return_visit":
         return _visit_window(c, now)
     if action == "extend":
@@ -327,7 +362,7 @@ def _visit_window(c: _Case, now: datetime) -> list[str]:
     if row is None or rule is None or rule.window_opens is None:
         return []
     opens = due(c.calendar, rule.window_opens, row.starts_at).at
-    return [say(c.lang, "too_early", opens=format_deadline(opens), source=row.source)] if now < opens else []
+    return [c.say("too_early", opens=format_deadline(opens), source=row.source)] if now < opens else []
 
 
 def _extension_limits(c: _Case) -> list[str]:
@@ -339,8 +374,8 @@ def _extension_limits(c: _Case) -> list[str]:
         try:
             latest = latest_extension(c.policy, c.calendar, code, row.starts_at, row.due_at, row.extensions)
         except PolicyError as exc:
-            lines.append(say(c.lang, "no_extension", reason=exc.message(c.lang)))
+            lines.append(c.say("no_extension", reason=exc.message(c.lang)))
             continue
-        lines.append(say(c.lang, "extend_until", m=c.m(code), latest=format_deadline(latest),
+        lines.append(c.say("extend_until", m=c.m(code), latest=format_deadline(latest),
                          rule=ext.cite.label.text(c.lang), source=ext.cite.source))
     return lines

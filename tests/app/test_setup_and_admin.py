@@ -99,10 +99,23 @@ def test_admin_edits_a_pack_value_and_a_bad_one_is_refused(institution, app):
     at.selectbox(key="pack_path").select_index(next(i for i, o in enumerate(labels) if o.endswith(" · 期限")))
     at.text_input(key="pack_text").input("3 wd")
     at = submit(at, "pack_value")
-    assert "milestones" in at.error[0].value and "时长格式错误" in at.error[0].value
+    # issue 10 §7: the key in the page's words (时限规则 1（…） · 期限), not milestones[0].period or the file
+    assert " · 期限：时长格式错误" in at.error[0].value and "时限规则 " in at.error[0].value
+    assert "milestones" not in at.error[0].value and ".toml" not in at.error[0].value
     at.text_input(key="pack_text").input("4 working_days")
     at = submit(at, "pack_value")
     assert at.success[0].value == "已保存。"
+
+
+def test_a_refused_pack_value_names_its_key_in_words(institution, app):  # issue 10 §7
+    at = admin_page(app, institution)
+    labels = at.selectbox(key="pack_path").options
+    at.selectbox(key="pack_path").select_index(labels.index("上报规则 3 · 上报对象"))
+    at.text_input(key="pack_text").input("nobody")
+    at = submit(at, "pack_value")
+    shown = at.error[0].value
+    assert shown.startswith("上报规则 3 · 上报对象 1：") and "nobody" in shown
+    assert "escalat" not in shown and "[" not in shown
 
 
 def test_admin_adds_a_holiday_and_open_deadlines_move(institution, app):

@@ -22,7 +22,10 @@ def test_a_trainee_walks_through_a_scenario_and_practises_on_their_own_copy(inst
     page = click(page, "进入培训模式")
     assert not page.exception
     assert any("培训模式" in w.value for w in page.sidebar.warning)
-    assert any("seed 00" in i.value for i in page.info)  # each step names the rule and seed article behind it
+    # each step names the rule and the article of the institution's document behind it, not "seed 002 art. 18"
+    # nor our own RULES.md (issue 10 §7)
+    assert any("《经纪业务客户投诉处理实施细则》第" in i.value for i in page.info)
+    assert not any("seed" in i.value or "RULES" in i.value for i in page.info)
     # the scenario's basis names the institution's document, not "seed 002" (issue 10 §3)
     assert any("《经纪业务客户投诉处理实施细则》" in c.value for c in page.caption)
     assert not any("seed" in c.value for c in page.caption)

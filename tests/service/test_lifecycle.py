@@ -147,6 +147,8 @@ def test_branch_cases_cannot_be_archived_without_the_required_return_visit(branc
     with pytest.raises(InvalidInput) as refused, branch.uow() as uow:
         cases.archive(uow, branch.users["clerk"], ref.case_no, ref.version)
     assert refused.value.field == "return_visit"
+    assert refused.value.message("zh") == "处理单尚不完整，不能归档：缺少 回访记录。"  # by name (issue 10 §7)
+    assert refused.value.message("en").endswith("return visit.") and "return_visit" not in refused.value.message("en")
     # seed 001 art. 8: return visit due 60 calendar days after resolution (2026-11-03 + 60 = 2027-01-02,
     # a Saturday in a year without data → Monday 2027-01-04, 24:00).
     assert deadlines(branch, ref.case_no)["return_visit"].due_at == at("2027-01-05 00:00")

@@ -116,6 +116,17 @@ def test_the_printable_page_shows_every_table_with_rates_as_percentages(october)
     assert "<td>71.4%</td>" in page
 
 
+def test_the_printable_page_names_groups_by_their_labels_not_their_codes(october):  # issue 10 §7
+    inst, _ = october
+    with inst.uow() as uow:
+        monthly = report.monthly_report(uow, inst.users["supervisor"], "2026-10", now=NOW)
+    page = report.to_html(monthly)
+    codes = {c for name in ("按部门", "按类别", "按渠道", "按等级") for c in monthly.tables[name]["代码"]}
+    assert codes and not any(f"<td>{c}</td>" in page for c in codes) and "<th>代码</th>" not in page
+    assert "<td>客服中心</td>" in page
+    assert "代码" in monthly.tables["按部门"]  # the workbook keeps them: a spreadsheet user matches on codes
+
+
 def test_the_cover_cites_the_institutions_document_not_our_rules_file(october):
     inst, _ = october
     with inst.uow() as uow:

@@ -262,18 +262,21 @@ def test_walkthrough_steps_through_the_timeline_citing_the_seed_and_the_next_act
     assert any(r.startswith("责任部门：业务部门") or "futures.categories.brokerage" in r for r in intake.rules)
     # seed 000 art. 17(2): forward within 1 hour of intake at 09:20.
     assert intake.next_action == "forward"
-    assert any("2026-10-13 10:20" in n and "seed 000 art. 17(2)" in n for n in intake.next_step)
+    assert any("2026-10-13 10:20" in n and "《客户投诉解决制度》第十七条（二）" in n for n in intake.next_step)
     forward = steps[2]
-    assert any(r.startswith("转办期限 2026-10-13 10:20：2026-10-13 09:55 完成，按时") and "seed 000 art. 17(2)" in r
+    assert any(r.startswith("转办期限 2026-10-13 10:20：2026-10-13 09:55 完成，按时") and "第十七条（二）" in r
                for r in forward.rules)
     # seed 000 art. 17(3): contact within 24 hours of forwarding at 09:55.
     assert forward.next_action == "first_contact"
-    assert any(n.startswith("须在 2026-10-14 09:55 前完成首次联系") and "seed 000 art. 17(3)" in n
+    assert any(n.startswith("须在 2026-10-14 09:55 前完成首次联系") and "《客户投诉解决制度》第十七条（三）" in n
                for n in forward.next_step)
     resolve = steps[5]
     assert any(r.startswith("办结期限 2026-10-14 09:55：2026-10-14 09:40 完成，按时") for r in resolve.rules)
     assert resolve.next_action == "feedback"
     assert steps[-1].next_action is None and steps[-1].next_step[0] == "流程已结束"
+    # issue 10 §7: the pack's own document by title; other packs' seeds and RULES.md are not the trainee's
+    shown = " ".join(line for s in steps for line in (*s.rules, *s.next_step))
+    assert "seed" not in shown and "RULES" not in shown and "（）" not in shown and "（；" not in shown
 
 
 def test_walkthrough_in_english_shows_a_late_forwarding(training):
@@ -285,7 +288,8 @@ def test_walkthrough_in_english_shows_a_late_forwarding(training):
     # received 10:00, forwarded 11:20: the 1-hour rule (seed 000 art. 17(2)) was missed.
     assert any(r.startswith("Forward deadline 2026-09-14 11:00: done 2026-09-14 11:20, late") for r in forward.rules)
     re_complaint = next(s for s in steps if s.event_type == "re_complaint")
-    assert any("seed 000 art. 17(7)" in r for r in re_complaint.rules)
+    assert any("Customer-complaint resolution rules, art. 17(7)" in r for r in re_complaint.rules)
+    assert not any("seed" in line or "RULES" in line for s in steps for line in (*s.rules, *s.next_step))
 
 
 def test_walkthrough_of_an_extension_cites_the_pack_limit_and_the_new_deadline(training):
@@ -296,7 +300,7 @@ def test_walkthrough_of_an_extension_cites_the_pack_limit_and_the_new_deadline(t
     extension = next(s for s in steps if s.event_type == "extension")
     # 2 working days from Mon 2 Nov → Wed 4 Nov 24:00; once more by the same period → Fri 6 Nov 24:00.
     assert extension.rules[0].startswith("办结期限由 2026-11-04 24:00 延至 2026-11-06 24:00")
-    assert any("seed 002 art. 18" in r for r in extension.rules)
+    assert any("《经纪业务客户投诉处理实施细则》第十八条" in r for r in extension.rules)
     assert any("2026-11-06 24:00" in n for n in extension.next_step)
 
 
@@ -346,4 +350,4 @@ def test_judge_warns_of_an_early_return_visit_and_an_archive_without_one(trainin
     # start day not counted, to the end of the last day) open the window at 24:00 on 2 Dec.
     assert "这正是流程的下一步" in visit and visit[-1].startswith("回访窗口 2026-12-02 24:00 才开始")
     assert archive[0].startswith("允许") and archive[1] == "按流程，下一步应当是：回访"
-    assert archive[-1].startswith("处理单尚不完整，归档会被拒绝：缺少 return_visit")
+    assert archive[-1].startswith("处理单尚不完整，归档会被拒绝：缺少 回访记录")  # by name, not return_visit
