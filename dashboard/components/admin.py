@@ -32,6 +32,10 @@ def users(user_id: int) -> None:
         departments = [code for code, _, active in listed if active]
         policy = work.policy()
     names = {code: name for code, name, _ in listed}
+
+    def shown(code: str) -> str:  # a department by its name in the forms too, never its code (issue 10 §2)
+        return department_name(policy, code, names.get(code, code)) if code else ""
+
     # issue 10 §2: roles and departments by their names, not dept_head or branch; ticks for the flags
     st.dataframe(neutralised(pd.DataFrame([{
         t("admin.username"): r.username, t("admin.display_name"): r.display_name,
@@ -49,7 +53,7 @@ def users(user_id: int) -> None:
         password = st.text_input(t("admin.password"), type="password", key="new_password")
         roles = st.multiselect(t("admin.roles"), ROLES, format_func=lambda r: t(f"role.{r}"), key="new_roles",
                                **choosing())
-        department = st.selectbox(t("admin.department"), ["", *departments], key="new_department")
+        department = st.selectbox(t("admin.department"), ["", *departments], format_func=shown, key="new_department")
         if st.form_submit_button(t("admin.create_user")):
             attempt(admin.add_user, user_id, username=username, display_name=name, password=password, roles=roles,
                     department=department or None, confirm=True)
@@ -62,7 +66,8 @@ def users(user_id: int) -> None:
         roles = st.multiselect(t("admin.roles"), ROLES, default=chosen.roles, format_func=lambda r: t(f"role.{r}"),
                                **choosing())
         options = ["", *departments]
-        department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""))
+        department = st.selectbox(t("admin.department"), options, index=options.index(chosen.department or ""),
+                                  format_func=shown)
         active = st.checkbox(t("admin.active"), value=chosen.active)
         sso_login = st.text_input(t("admin.sso_login"), value=chosen.sso_login or "", max_chars=254)
         titles = ["", *policy.roles]  # which pack role an executive is: ranks what they answer (issue 10 §2)

@@ -75,6 +75,8 @@ def test_admin_creates_a_user(institution, app):
     at.text_input(key="new_name").input("赵磊")
     at.text_input(key="new_password").input("violet-harbour-93")
     at.multiselect(key="new_roles").select("handler")
+    choices = at.selectbox(key="new_department").options
+    assert "branch" not in choices and "营业部" in "".join(choices)  # departments by name (issue 10 §2)
     at.selectbox(key="new_department").set_value("branch")
     at = submit(at, "create_user")
     assert at.success[0].value == "已保存。"
