@@ -25,6 +25,7 @@ from services.institution.directory import department_by_code
 from services.rules.clock import as_of
 from services.rules.policy import Label, Policy
 from services.unit_of_work import UnitOfWork
+from services.words import N_, text
 
 RESULTS = ("pass", "fail", "na")
 
@@ -33,23 +34,25 @@ RESULTS = ("pass", "fail", "na")
 class ChecklistItem:
     code: str
     weight: int
-    zh: str
-    en: str
+    key: str  # its name in the catalogue (issue 10 §3)
 
     def label(self, lang: str = "zh") -> str:
-        return self.zh if lang == "zh" else self.en
+        return text(self.key, lang)
+
+    @property
+    def name(self) -> Phrase:
+        return Phrase(self.key)
 
 
 # RULES.md §6 review checklist; the weights add up to 100.
 CHECKLIST: tuple[ChecklistItem, ...] = (
-    ChecklistItem("intake_complete", 15, "受理登记完整、用语文明", "Intake complete and polite"),
-    ChecklistItem("first_responder", 10, "首问负责、全程跟踪", "First responder tracked the case"),
-    ChecklistItem("deadlines_met", 20, "各节点均在期限内完成", "Deadlines met"),
-    ChecklistItem("case_record", 20, "事实认定、处理措施、责任追究记录完整",
-                  "Facts, measures and accountability recorded"),
-    ChecklistItem("extensions_informed", 10, "延期已及时告知客户", "Customer informed of extensions"),
-    ChecklistItem("feedback_and_visit", 15, "已向客户反馈并按要求回访", "Feedback and return visit done"),
-    ChecklistItem("archive_complete", 10, "归档资料完整", "Archive complete"),
+    ChecklistItem("intake_complete", 15, N_("review.item.intake_complete")),
+    ChecklistItem("first_responder", 10, N_("review.item.first_responder")),
+    ChecklistItem("deadlines_met", 20, N_("review.item.deadlines_met")),
+    ChecklistItem("case_record", 20, N_("review.item.case_record")),
+    ChecklistItem("extensions_informed", 10, N_("review.item.extensions_informed")),
+    ChecklistItem("feedback_and_visit", 15, N_("review.item.feedback_and_visit")),
+    ChecklistItem("archive_complete", 10, N_("review.item.archive_complete")),
 )
 WEIGHTS = {item.code: item.weight for item in CHECKLIST}
 
@@ -237,10 +240,10 @@ def _answers(answers: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, str]
     for item in CHECKLIST:
         result, note = answers.get(item.code, ("", ""))
         if result not in RESULTS:
-            raise InvalidInput("error.review.result_missing", field=item.code, item=Label(item.zh, item.en))
+            raise InvalidInput("error.review.result_missing", field=item.code, item=item.name)
         note = (note or "").strip()
         if result == "fail" and not note:
-            raise InvalidInput("error.review.failure_reason_missing", field=item.code, item=Label(item.zh, item.en))
+            raise InvalidInput("error.review.failure_reason_missing", field=item.code, item=item.name)
         checked[item.code] = {"result": result, "note": note}
     return checked
 

@@ -94,7 +94,9 @@ def test_the_checklist_covers_rules_6_with_weights_adding_up_to_100():
     assert [i.code for i in CHECKLIST] == ["intake_complete", "first_responder", "deadlines_met", "case_record",
                                            "extensions_informed", "feedback_and_visit", "archive_complete"]
     assert sum(i.weight for i in CHECKLIST) == 100
-    assert all(i.label("zh") and i.label("en") for i in CHECKLIST)
+    # named by the catalogue in each language (issue 10 §3)
+    assert all(i.label(lang) == words.text(f"review.item.{i.code}", lang) != f"review.item.{i.code}"
+               for i in CHECKLIST for lang in ("zh", "en"))
 
 
 def test_suggestions_are_read_from_the_case_record(sample):
