@@ -25,7 +25,6 @@ from services.institution.directory import department_by_code
 from services.rules.clock import as_of
 from services.rules.policy import Label, Policy
 from services.unit_of_work import UnitOfWork
-from services.words import N_, text
 
 RESULTS = ("pass", "fail", "na")
 
@@ -34,25 +33,25 @@ RESULTS = ("pass", "fail", "na")
 class ChecklistItem:
     code: str
     weight: int
-    key: str  # its name in the catalogue (issue 10 §3)
-
-    def label(self, lang: str = "zh") -> str:
-        return text(self.key, lang)
 
     @property
     def name(self) -> Phrase:
-        return Phrase(self.key)
+        """Its name in the catalogue, review.item.<code> (issue 10 §3)."""
+        return Phrase(f"review.item.{self.code}")
+
+    def label(self, lang: str = "zh") -> str:
+        return self.name.text(lang)
 
 
 # RULES.md §6 review checklist; the weights add up to 100.
 CHECKLIST: tuple[ChecklistItem, ...] = (
-    ChecklistItem("intake_complete", 15, N_("review.item.intake_complete")),
-    ChecklistItem("first_responder", 10, N_("review.item.first_responder")),
-    ChecklistItem("deadlines_met", 20, N_("review.item.deadlines_met")),
-    ChecklistItem("case_record", 20, N_("review.item.case_record")),
-    ChecklistItem("extensions_informed", 10, N_("review.item.extensions_informed")),
-    ChecklistItem("feedback_and_visit", 15, N_("review.item.feedback_and_visit")),
-    ChecklistItem("archive_complete", 10, N_("review.item.archive_complete")),
+    ChecklistItem("intake_complete", 15),
+    ChecklistItem("first_responder", 10),
+    ChecklistItem("deadlines_met", 20),
+    ChecklistItem("case_record", 20),
+    ChecklistItem("extensions_informed", 10),
+    ChecklistItem("feedback_and_visit", 15),
+    ChecklistItem("archive_complete", 10),
 )
 WEIGHTS = {item.code: item.weight for item in CHECKLIST}
 
