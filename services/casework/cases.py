@@ -358,6 +358,11 @@ def missing_for_archive(case: Case, policy: Policy) -> list[str]:
     return [name for name, value in required.items() if value in (None, "")]
 
 
+def field_names(names: Iterable[str]) -> Listing:
+    """Parts of the record by their names on the form (回访记录, not return_visit; issue 10 §7)."""
+    return Listing(Phrase(f"error.field.{name}") for name in names)
+
+
 def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
             at: datetime | None = None) -> CaseRef:
     actor, case, policy = _open(uow, actor_id, case_no, version, "archive")
@@ -365,7 +370,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
     if missing:
         # the parts by their names on the form, not their codes (issue 10 §7)
         raise InvalidInput("error.case.handling_form_incomplete", field=missing[0],
-                           missing=Listing(Phrase(f"error.field.{name}") for name in missing))
+                           missing=field_names(missing))
     at = uow.at(at)
     case.closed_at = case.closed_at or at
     _record(uow, case, actor, "archive", at, "archived")
