@@ -18,7 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Column, Table, text
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension
 from services.casework.cases import (
@@ -293,7 +294,15 @@ class Ledger:
 
     def insert(self, table: Any, rows: Iterable[Any], *, keep_id: bool = True, **stamps: datetime) -> None:
         assert isinstance(table, Table)
-        columns = [c.key for c in table.columns if (keep_id or c.key != "id") and c.key not in stamps]
-        values = [{**{c: getattr(row, c) for c in columns}, **stamps} for row in rows]
+        columns = [c for c in table.columns if (keep_id or c.key != "id") and c.key not in stamps]
+        values = [{**{c.key: _value(row, c) for c in columns}, **stamps} for row in rows]
         if values:
             self.uow.session.execute(table.insert(), values)
+
+
+def _value(row: Any, column: Column[Any]) -> Any:
+    """The row's value, or the column's default where the ORM would have filled it in on flush."""
+    value = getattr(row, column.key)
+    if value is None and isinstance(column.default, ScalarElementColumnDefault):
+        return column.default.arg
+    return value
