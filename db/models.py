@@ -136,6 +136,7 @@ class Case(Base):
         CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction_scale"),
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint(_in("source", SOURCES), name="source_known"),
+        CheckConstraint("paused_days >= 0", name="paused_days_nonneg"),
         CheckConstraint("major_cause IS NULL OR " + _in("major_cause", MAJOR_CAUSES), name="major_cause_known"),
         Index("ix_cases_state_department", "state", "responsible_department_id"),
         Index("ix_cases_assignee_state", "assignee_id", "state"),
@@ -190,6 +191,7 @@ class Case(Base):
     jrt_business: Mapped[str | None] = mapped_column(String(16))
     jrt_cause: Mapped[str | None] = mapped_column(String(16))
     clock_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # §7.1 restart; None: receipt
+    paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # §7.1 since the clock started
     agent_name: Mapped[str | None] = mapped_column(String(128))  # §7.2 arts. 12, 14: an agent and their letter
     agent_authorisation: Mapped[str | None] = mapped_column(String(200))
     complained_employee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # §7.2 art. 17 recusal

@@ -46,7 +46,9 @@ def upgrade() -> None:
         sa.Column("regulator_ref", sa.String(64)), sa.Column("transferred_on", sa.Date()),
         sa.Column("channel_note", sa.String(200)), sa.Column("jrt_channel", sa.String(16)),
         sa.Column("jrt_business", sa.String(16)), sa.Column("jrt_cause", sa.String(16)),
-        sa.Column("clock_started_at", sa.DateTime(timezone=True)), sa.Column("agent_name", sa.String(128)),
+        sa.Column("clock_started_at", sa.DateTime(timezone=True)),
+        sa.Column("paused_days", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("agent_name", sa.String(128)),
         sa.Column("agent_authorisation", sa.String(200)),
         sa.Column("complained_employee_id", sa.Integer(),
                   sa.ForeignKey("users.id", name=op.f("fk_cases_complained_employee_id_users"))),
@@ -57,6 +59,7 @@ def upgrade() -> None:
     ):
         op.add_column("cases", column)
     op.create_check_constraint(op.f("ck_cases_source_known"), "cases", _in("source", SOURCES))
+    op.create_check_constraint(op.f("ck_cases_paused_days_nonneg"), "cases", "paused_days >= 0")
     op.create_check_constraint(op.f("ck_cases_major_cause_known"), "cases",
                                "major_cause IS NULL OR " + _in("major_cause", MAJOR_CAUSES))
     op.create_table(
@@ -111,9 +114,10 @@ def downgrade() -> None:
     op.drop_table("extension_approvals")
     op.drop_table("clock_pauses")
     op.drop_constraint(op.f("ck_cases_major_cause_known"), "cases", type_="check")
+    op.drop_constraint(op.f("ck_cases_paused_days_nonneg"), "cases", type_="check")
     op.drop_constraint(op.f("ck_cases_source_known"), "cases", type_="check")
     for column in ("notification_ref", "notification_method", "reviewed_case_id", "major_cause", "recusal_override",
-                   "complained_employee_id", "agent_authorisation", "agent_name", "clock_started_at", "jrt_cause",
+                   "complained_employee_id", "agent_authorisation", "agent_name", "paused_days", "clock_started_at", "jrt_cause",
                    "jrt_business", "jrt_channel", "channel_note", "transferred_on", "regulator_ref", "source"):
         op.drop_column("cases", column)
     # these fail once a new kind is recorded: case events are history and are never deleted
