@@ -26,6 +26,7 @@ from services.casework.cases import (
     AT_INTAKE,
     CASE_NO_PREFIX,
     CaseRef,
+    major_reason,
     new_customer,
     rule_reason,
     timeline_entry,
@@ -35,6 +36,7 @@ from services.errors import Phrase
 from services.rules import validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI, iso
+from services.rules.intake_extras import intake_extras, top_role
 from services.rules.policy import Policy
 from services.unit_of_work import UnitOfWork
 
@@ -74,6 +76,7 @@ class Ledger:
         content = validation.text(form.get("content"), "content", Phrase("error.field.content"))
         facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                                   "cause", "flags") if k in form}, self.policy)
+        extras = intake_extras(form, facts.channel, facts.received_at, self.uow.now())
         assessment = assess(self.policy, facts, self.calendar)
         day = facts.received_at.astimezone(SHANGHAI).date()
         self.counters[day] = number = self.counters.get(day, 0) + 1
@@ -84,7 +87,7 @@ class Ledger:
                     first_responder_id=actor, assignee_id=None,
                     responsible_department_id=self.departments[assessment.responsible_department],
                     compensation_claimed=facts.compensation_claim, compensation_paid=Decimal(0),
-                    assessment=assessment.to_json(), intake_key=None, version=1)
+                    assessment=assessment.to_json(), intake_key=None, version=1, **extras.columns())
         book = _Book(case, parent.customer if parent else new_customer(form), parent)
         self.books.append(book)
         self.by_number[case.case_no] = book
@@ -95,6 +98,12 @@ class Ledger:
         for role in assessment.escalate_to:
             self.escalation(book, actor, role, f"rule:{role}", rule_reason(self.policy, case.grade, role),
                             facts.received_at)
+        if extras.major_cause:  # cases.declare_major
+            role = top_role(self.policy)
+            self.record(book, actor, "major_declared", facts.received_at, cause=extras.major_cause,
+                        people=extras.major_people)
+            self.escalation(book, actor, role, f"major:{role}", major_reason(self.policy, extras.major_cause),
+                            facts.received_at)
         if form.get("resolved_at_intake"):
             self.resolve_at_intake(book, actor, form)
         return self.ref(book)
@@ -102,8 +111,8 @@ class Ledger:
     def re_complaint(self, actor: int, parent_no: str, form: Mapping[str, Any]) -> CaseRef:
         parent = self.by_number[parent_no]
         old = parent.case
-        merged = {"channel": old.channel, "category": old.category, "cause": old.cause, "flags": list(old.flags),
-                  **form}
+        merged = {"channel": old.channel, "channel_note": old.channel_note, "category": old.category,
+                  "cause": old.cause, "flags": list(old.flags), **form}
         ref = self.intake(actor, merged, parent)
         self.record(parent, actor, "re_complaint", self.by_number[ref.case_no].case.received_at,
                     note=ref.case_no, new_case=ref.case_no)

@@ -37,6 +37,7 @@ from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.assess import Facts, assess, latest_extension
 from services.rules.calendar import WorkingCalendar
+from services.rules.intake_extras import OTHER_CHANNEL
 from services.rules.policy import Policy
 from services.rules.transitions import RE_COMPLAINT_FROM
 from services.unit_of_work import UnitOfWork, active_pack_code, transaction
@@ -469,6 +470,8 @@ class _Runner:
         plan = self.plan
         form = {**plan.facts, **texts.customer(self.fake, self.rng), "received_at": plan.received_at,
                 "content": self.say(texts.COMPLAINTS[self.policy.code][plan.facts["category"]])}
+        if plan.facts["channel"] == OTHER_CHANNEL:  # what it was, without drawing from the demo's random stream
+            form["channel_note"] = texts.OTHER_CHANNEL_NOTES[plan.received_at.minute % len(texts.OTHER_CHANNEL_NOTES)]
         if plan.fate == "at_intake":
             form.update(resolved_at_intake=True, explanation=self.say(texts.AT_INTAKE_EXPLANATIONS),
                         satisfaction=plan.satisfaction)

@@ -16,7 +16,9 @@ from faker import Faker
 
 # How often complaints arrive by each channel, and the customers' satisfaction (5 = very satisfied).
 CHANNEL_MIX = {"phone": 30, "walk_in": 22, "online": 14, "email": 6, "letter": 5, "upper_level": 5,
-               "comment_book": 4, "regulator": 3, "fax": 2, "media": 2}
+               "comment_book": 4, "regulator": 3, "fax": 2, "media": 2, "other": 1}
+# What an `other` channel was (issue 11 §7): the demo's few cases from a channel the pack does not list.
+OTHER_CHANNEL_NOTES = ("媒体", "行业协会转来", "微信公众号留言", "人民网留言板")
 SATISFACTION_MIX = {5: 35, 4: 35, 3: 15, 2: 10, 1: 5}
 
 COMPLAINTS: dict[str, dict[str, tuple[str, ...]]] = {

@@ -28,6 +28,7 @@ class Column:
 COLUMNS = tuple(Column(*c) for c in (
     ("received_at", "受理时间", True, "YYYY-MM-DD HH:MM；未写时区的按北京时间", "2026-10-12 09:00"),
     ("channel", "渠道", True, "渠道代码或中文名称（见代码表）", "phone"),
+    ("channel_note", "其他渠道说明", False, "渠道为“其他渠道”时必填，如 媒体（200 字以内）"),  # issue 11 §7
     ("category", "类别", True, "类别代码或中文名称（见代码表）", ""),
     ("customer_name", "客户姓名", True, "", "张伟"),
     ("customer_phone", "联系方式", True, "", "13800138000"),
@@ -62,7 +63,7 @@ COLUMNS = tuple(Column(*c) for c in (
 HEADER = {c.zh: c for c in COLUMNS} | {c.key: c for c in COLUMNS}
 # Bounds on what one import may read (issue 8 §5): memory stays bounded whatever the file claims.
 MAX_ROWS = 20_000
-MAX_COLUMNS = 64  # the template has 32 columns
+MAX_COLUMNS = 64  # the template has 33 columns
 MAX_CELL_CHARS = CONTENT_CHARS
 MAX_FILE_BYTES = 16 * 2**20
 MAX_UNPACKED_BYTES = 64 * 2**20  # an .xlsx of MAX_ROWS full rows unpacks to well under this

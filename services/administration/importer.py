@@ -47,7 +47,7 @@ from services.rules.policy import Label, Policy
 from services.unit_of_work import UnitOfWork
 
 LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32, "customer_account_no": 64,
-           "first_responder": 64, "handler": 64}  # the columns' sizes in db/models.py
+           "first_responder": 64, "handler": 64, "channel_note": 200}  # the columns' sizes in db/models.py
 STEPS = ("received_at", "forwarded_at", "first_contact_at", "resolved_at", "feedback_at", "return_visit_at",
          "archived_at")
 SATISFACTION: dict[str, Any] = {str(k): k for k in cases.SATISFACTION} | {v: k for k, v in cases.SATISFACTION.items()}
@@ -220,7 +220,7 @@ def _plan(c: _Cells) -> _Plan:
             "customer_id_number": c.text("customer_id_number") or None,
             "customer_account_no": c.text("customer_account_no") or None,
             "compensation_claim": c.amount("compensation_claim"), "cause": c.choice("cause"),
-            "flags": c.choices("flags")}
+            "flags": c.choices("flags"), "channel_note": c.text("channel_note") or None}
     times = {key: c.instant(key) for key in STEPS[1:]}
     values = {"satisfaction": c.choice("satisfaction"), "department": c.choice("department"),
               "compensation_paid": c.amount("compensation_paid")}

@@ -256,8 +256,10 @@ def escalation_reason(label: Callable[[str, str], str], rule_key: str | None, re
     reason is the Chinese record: read as recorded in Chinese, named from its rule in any other language
     (`label(kind, code)` names a pack code in `lang`). A person's escalation shows the reason they typed."""
     kind, _, code = (rule_key or "").partition(":")
-    if lang == "zh" or kind not in ("rule", "overdue"):
+    if lang == "zh" or kind not in ("rule", "overdue", "major"):
         return reason
+    if kind == "major":  # a major complaint's emergency escalation (issue 11 §5)
+        return text("escalation.major", lang, role=label("role", code))
     if kind == "rule":
         return text("escalation.by_rule", lang, role=label("role", code))
     return text("escalation.overdue", lang, milestone=label("milestone", code))

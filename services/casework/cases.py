@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, Setting, User
+from services import words
 from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
 from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
 from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, headed_department, load_actor, require_role
@@ -23,6 +24,7 @@ from services.institution.directory import department_by_code
 from services.rules import validation
 from services.rules.assess import assess, latest_extension, parse_facts
 from services.rules.calendar import SHANGHAI, format_deadline, iso
+from services.rules.intake_extras import intake_extras, top_role
 from services.rules.policy import Policy
 from services.rules.transitions import states_for
 from services.unit_of_work import UnitOfWork
@@ -135,6 +137,7 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     content = _text(form, "content", Phrase("error.field.content"))
     facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                               "cause", "flags") if k in form}, policy)
+    extras = intake_extras(form, facts.channel, facts.received_at, uow.now())  # RULES.md §7.2, §7.3
     customer = uow.session.get(Customer, parent.customer_id) if parent else _customer(uow, form)
     assert customer is not None  # cases.customer_id is a NOT NULL foreign key
     assessment = assess(policy, facts, uow.calendar())
@@ -146,7 +149,7 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
                 received_at=facts.received_at, content=content, customer_id=customer.id,
                 first_responder_id=actor.id, responsible_department_id=department.id,
                 parent_case_id=parent.id if parent else None, compensation_claimed=facts.compensation_claim,
-                assessment=assessment.to_json(), intake_key=form.get("intake_key") or None)
+                assessment=assessment.to_json(), intake_key=form.get("intake_key") or None, **extras.columns())
     uow.session.add(case)
     uow.flush()
     sync_deadlines(uow, case, assessment, new=True)
@@ -154,7 +157,25 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
             assessment=assessment.to_json(), parent_case=parent.case_no if parent else None)
     for role in assessment.escalate_to:  # each names its addressee: one reason per escalation (issue 10 §4)
         _escalate(uow, case, actor, role, f"rule:{role}", rule_reason(policy, case.grade, role), facts.received_at)
+    if extras.major_cause:
+        declare_major(uow, case, actor, policy, extras.major_cause, extras.major_people, facts.received_at)
     return case
+
+
+def major_reason(policy: Policy, cause: str) -> str:
+    """The recorded (Chinese) reason of a major complaint's escalation; the demo's writer records the same."""
+    return words.text("escalation.major_recorded", "zh", cause=words.text(f"major_cause.{cause}", "zh"),
+                      role=policy.label("role", top_role(policy)))
+
+
+def declare_major(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, cause: str, people: int | None,
+                  at: datetime) -> None:
+    """A major complaint (order 3 art. 29) starts the emergency plan and goes to the top at once (RULES.md
+    §7.2): its cause on the case, a major_declared event, one escalation to the pack's top role."""
+    case.major_cause = cause
+    _record(uow, case, actor, "major_declared", at, cause=cause, people=people)
+    role = top_role(policy)
+    _escalate(uow, case, actor, role, f"major:{role}", major_reason(policy, cause), at)
 
 
 def _submitted_before(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any]) -> Case | None:
@@ -399,8 +420,8 @@ def re_complaint(uow: UnitOfWork, actor_id: int, case_no: str, version: int, for
     earlier = _submitted_before(uow, actor, form)
     if earlier is not None:
         return _ref(earlier)
-    merged = {"channel": parent.channel, "category": parent.category, "cause": parent.cause,
-              "flags": list(parent.flags), **form}
+    merged = {"channel": parent.channel, "channel_note": parent.channel_note, "category": parent.category,
+              "cause": parent.cause, "flags": list(parent.flags), **form}
     case = _register(uow, actor, merged, policy, parent)
     _record(uow, parent, actor, "re_complaint", case.received_at, note=case.case_no, new_case=case.case_no)
     return _finish(uow, case)

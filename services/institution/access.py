@@ -45,6 +45,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "review": frozenset({"supervisor"}),  # review a sampled case assigned to one (RULES.md §6)
     "train_others": frozenset({"admin", "supervisor"}),  # reset the training database (issue 5 §4)
     "view_department": frozenset({"dept_head"}),  # the department's queue, counts and KPIs (issue 3 §6, 5 §2)
+    # issue 11 §3: whoever handles or records the case records that the reply went back to the regulator
+    "regulator_reply": frozenset({"intake", "handler", "dept_head"}),
+    # issue 11 §5 (order 3 art. 29): anyone who may escalate a case may find it major later
+    "declare_major": frozenset({"intake", "handler", "dept_head", "supervisor", "executive"}),
 }
 # Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).
 ACTION_ROLES["import_cases"] = ACTION_ROLES["intake"] | ACTION_ROLES["administer"]

@@ -97,6 +97,11 @@ class Term:
         return self.label.en
 
 
+# The channel every pack has (issue 11 §7, RULES.md §7): a complaint from a channel the pack does not list is
+# registered as `other`, with what it was in cases.channel_note.
+OTHER_CHANNEL = Term("other", Label("其他渠道", "other channel"), "RULES.md §7")
+
+
 @dataclass(frozen=True)
 class Category:
     code: str

@@ -43,6 +43,7 @@ from services.rules.policy import (
     GRADES,
     HANDLING_LEVELS,
     MILESTONES,
+    OTHER_CHANNEL,
     PACK_CODES,
     STARTS,
     Category,
@@ -205,6 +206,9 @@ class _PackReader(_Reader):
         if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window < 1:
             self.fail("warning_window", Phrase("error.pack.warning_window_range"))
         self.channels = self.terms(top, "channels", OWN_CODE)
+        # Every pack's channel list is open (issue 11 §7, RULES.md §7): `other`, with a note on the case, unless
+        # the pack defines its own
+        self.channels.setdefault(OTHER_CHANNEL.code, OTHER_CHANNEL)
         self.flags = self.terms(top, "flags", FLAGS)
         self.causes = self.terms(top, "causes", OWN_CODE)
         self.departments = self.terms(top, "departments", OWN_CODE)

@@ -1,0 +1,9 @@
+"""The statutory intake fields' vocabularies match the schema's (issue 11 §3, §5)."""
+
+from db import models
+from services.rules import intake_extras
+
+
+def test_the_rules_know_the_schemas_sources_and_major_causes() -> None:
+    assert intake_extras.SOURCES == models.SOURCES
+    assert intake_extras.MAJOR_CAUSES == models.MAJOR_CAUSES
