@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.components import case_actions, case_card
+from dashboard.components import case_actions, case_card, transfer_panel
 from dashboard.i18n import error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
@@ -33,6 +33,7 @@ if detail.version != fresh.version:
         case_actions.seen(fresh, refresh=True)
         st.rerun()
 link("print", t("case.print"), {"case": detail.case_no})
+transfer_panel.show(detail)  # issue 11 §3, §5: major banner, regulator transfer, agent
 facts, rules, due, history = st.tabs([t("case.facts"), t("case.assessment"), t("case.deadlines"), t("case.timeline")])
 with facts:
     case_card.facts(detail, policy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import streamlit as st
@@ -13,6 +13,7 @@ from dashboard.i18n import choosing, code, joined, lang, pair, t
 from dashboard.text import literal
 from services.rules.assess import Assessment
 from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.intake_extras import GROUP_IN_PERSON_MIN, MAJOR_CAUSES, OTHER_CHANNEL, SOURCES
 from services.rules.policy import Policy
 
 KEY = "intake_"  # every widget key of this form starts with it, so "register another" clears them all
@@ -49,10 +50,43 @@ def show(policy: Policy, errors: FieldErrors | None = None) -> dict[str, Any]:
                            format_func=lambda f: code(policy, "flag", f), **choosing())
     content = st.text_area(t("field.content"), key=KEY + "content")
     errors.under("content")
-    return {"customer_name": name, "customer_phone": phone, "customer_id_number": id_number,
+    form = {"customer_name": name, "customer_phone": phone, "customer_id_number": id_number,
             "customer_account_no": account, "received_at": datetime.combine(day, time, SHANGHAI),
             "channel": channel, "category": category, "compensation_claim": claim, "cause": cause,
             "flags": flags, "content": content}
+    if channel == OTHER_CHANNEL:  # what the channel was (issue 11 §7)
+        form["channel_note"] = st.text_input(t("field.channel_note"), max_chars=200, key=KEY + "channel_note")
+        errors.under("channel_note")
+    return form | statutory(now.date(), errors)
+
+
+def statutory(today: date, errors: FieldErrors) -> dict[str, Any]:
+    """Source of a regulator's transfer, an agent, a major complaint (issue 11 §3, §5; RULES.md §7.2, §7.3)."""
+    left, right = st.columns(2)
+    source = left.selectbox(t("field.source"), SOURCES, key=KEY + "source", format_func=lambda s: t(f"source.{s}"))
+    errors.under("source", left)
+    form: dict[str, Any] = {"source": source}
+    if source != "own":
+        form["regulator_ref"] = right.text_input(t("field.regulator_ref"), max_chars=64, key=KEY + "regulator_ref")
+        errors.under("regulator_ref", right)
+        form["transferred_on"] = left.date_input(t("field.transferred_on"), value=None, max_value=today,
+                                                 key=KEY + "transferred_on")
+        errors.under("transferred_on", left)
+    left, right = st.columns(2)
+    form["agent_name"] = left.text_input(t("field.agent_name"), max_chars=128, key=KEY + "agent_name")
+    errors.under("agent_name", left)
+    form["agent_authorisation"] = right.text_input(t("field.agent_authorisation"), max_chars=200,
+                                                   key=KEY + "agent_authorisation")
+    errors.under("agent_authorisation", right)
+    left, right = st.columns(2)
+    form["major_cause"] = left.selectbox(t("field.major_cause"), [None, *MAJOR_CAUSES], key=KEY + "major_cause",
+                                         format_func=lambda c: t(f"major_cause.{c}") if c else t("field.not_major"))
+    errors.under("major_cause", left)
+    if form["major_cause"] == "group_in_person":
+        form["major_people"] = right.number_input(t("field.major_people"), min_value=0, value=GROUP_IN_PERSON_MIN,
+                                                  step=1, key=KEY + "major_people")
+        errors.under("major_people", right)
+    return form
 
 
 def preview(policy: Policy, assessment: Assessment) -> None:

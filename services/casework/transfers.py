@@ -23,7 +23,7 @@ from services.casework.cases import SATISFACTION, CaseRef, declare_major
 from services.errors import Conflict, InvalidInput, InvalidTransition, Phrase
 from services.export import write_xlsx
 from services.institution import audit
-from services.institution.access import Actor, case_for, load_actor
+from services.institution.access import Actor, case_for, load_actor, may
 from services.rules import validation
 from services.rules.calendar import SHANGHAI
 from services.rules.intake_extras import major
@@ -181,6 +181,43 @@ def record_reply(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
                               from_state=case.state, to_state=case.state, note=note or None,
                               data={"sent_on": sent_on.isoformat(), "method": method}))
     return _ref(uow, case, at)
+
+
+@dataclass(frozen=True)
+class StatutoryMarks:
+    """What the case page shows of the intake's statutory fields, and which of this module's actions it offers."""
+
+    source: str
+    regulator_ref: str | None
+    transferred_on: date | None
+    channel_note: str | None
+    agent_name: str | None
+    agent_authorisation: str | None
+    major_cause: str | None
+    major_people: int | None
+    replies: list[ReplySent]
+    may_reply: bool
+    may_declare_major: bool
+
+
+def case_marks(uow: UnitOfWork, actor_id: int, case_no: str) -> StatutoryMarks:
+    """The transfer, agent and major marks of a case the user may view."""
+    session = uow.session
+    actor = load_actor(session, actor_id)
+    case = visible_case(session, actor, case_no)
+    events = list(session.scalars(select(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.event_type.in_(("major_declared", "regulator_reply")))
+        .order_by(CaseEvent.at, CaseEvent.id)))
+    declared = [e for e in events if e.event_type == "major_declared"]
+    names: dict[int | None, str] = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_({e.actor_id for e in events if e.actor_id is not None}))).tuples().all())
+    return StatutoryMarks(
+        case.source, case.regulator_ref, case.transferred_on, case.channel_note, case.agent_name,
+        case.agent_authorisation, case.major_cause, declared[-1].data.get("people") if declared else None,
+        [ReplySent(date.fromisoformat(e.data["sent_on"]), e.data["method"], e.note, names.get(e.actor_id, ""))
+         for e in events if e.event_type == "regulator_reply"],
+        may_reply=case.source != "own" and case.state in REPLY_STATES and may(actor, "regulator_reply"),
+        may_declare_major=case.major_cause is None and case.state in OPEN_STATES and may(actor, "declare_major"))
 
 
 # --- printable HTML and xlsx ----------------------------------------------------------------------------

@@ -65,6 +65,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "case": ACTION_ROLES["view_case"],
     "escalation": frozenset({"dept_head", "supervisor", "executive"}),
     "print": ACTION_ROLES["view_case"],
+    "reply": ACTION_ROLES["view_case"],  # a transferred case's reply package (issue 11 §3)
     "sampling": frozenset({"supervisor"}),
     "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
     "training": frozenset({"trainee", "admin", "supervisor"}),

@@ -22,7 +22,7 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, escalation, handling_form, queue
+from services.casework import cases, escalation, handling_form, queue, transfers
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
@@ -241,11 +241,25 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, "id_number")),
     "print_handling_form": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: handling_form.handling_form(
         uow, uid, c.case_no)),
+    # issue 11 §3: a transferred case's reply package and the reply sent; §5: a case found major later
+    "reply_package": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: transfers.reply_package(
+        _transferred(uow, c), uid, c.case_no)),
+    "record_reply": ("resolved", DESK, lambda w, whose, c: lambda uow, uid: transfers.record_reply(
+        _transferred(uow, c), uid, c.case_no, c.version, sent_on=date(2026, 11, 30), method="监管系统报送")),
+    "declare_major": ("registered", DESK | {"supervisor", "executive"}, lambda w, whose, c: lambda uow, uid:
+                      transfers.declare_major_later(uow, uid, c.case_no, c.version, cause="regulator_designated")),
     "walkthrough": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.walkthrough(
         uow, uid, c.case_no)),
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
 }
+
+
+def _transferred(uow: UnitOfWork, case: Case) -> UnitOfWork:
+    """The case as a 12378 transfer, in this rolled-back unit of work only (its version unchanged)."""
+    uow.session.execute(CaseRow.__table__.update().where(CaseRow.case_no == case.case_no).values(
+        source="nfra_12378", regulator_ref="12378-1", transferred_on=date(2026, 11, 1)))
+    return uow
 
 
 @pytest.mark.parametrize("entry", CASE_ENTRIES)

@@ -125,3 +125,108 @@ def test_an_import_registers_the_other_channel_with_its_note(futures):
     with futures.uow() as uow:
         refused = importer.import_file(uow, futures.users["clerk"], xlsx([{**row, "channel_note": None}]), "b.xlsx")
     assert refused.imported == 0 and [e.column for e in refused.errors] == ["其他渠道说明"]
+
+
+# --- the reply package and the reply (RULES.md §7.3) ---------------------------------------------------
+
+def _decided_transfer(bank):
+    """A 12363 transfer taken to feedback: forwarded, resolved, the customer told."""
+    from services.casework import cases
+
+    ref = bank.intake(source="pboc_12363", regulator_ref="12363-2026-0077", transferred_on=date(2026, 10, 31),
+                      agent_name="王律师", agent_authorisation="授权委托书 2026-118 号")
+    u = bank.users
+    with bank.uow() as uow:
+        ref = cases.forward(uow, u["clerk"], ref.case_no, ref.version, department="outlet", handler_id=u["handler"],
+                            handling_form="请核实", at=at("2026-11-02 11:00"))
+    with bank.uow() as uow:
+        ref = cases.resolve(uow, u["handler"], ref.case_no, ref.version, fact_finding="柜员未告知计息规则属实",
+                            measures="补偿利息 120 元并致歉", accountability="批评教育", at=at("2026-11-05 10:00"))
+    with bank.uow() as uow:
+        return cases.feedback(uow, u["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4,
+                              at=at("2026-11-05 15:00"))
+
+
+def test_the_reply_package_holds_every_required_field(bank):
+    from services.casework import transfers
+
+    ref = _decided_transfer(bank)
+    with bank.uow() as uow:
+        package = transfers.reply_package(uow, bank.users["clerk"], ref.case_no)
+    shown = dict(pair for _, rows in transfers.sections(package, "zh") for pair in rows)
+    assert shown["转办来源"] == "人民银行 / 12363" and shown["监管转办编号"] == "12363-2026-0077"
+    assert shown["转办日期"] == "2026-10-31" and shown["本机构受理时间"] == "2026-11-02 10:00"
+    assert shown["投诉内容"] == "营业部柜员办理业务出错，要求更正"
+    assert shown["核实情况"] == "柜员未告知计息规则属实" and shown["处理措施及结果"] == "补偿利息 120 元并致歉"
+    assert shown["告知时间"] == "2026-11-05 15:00" and shown["反馈方式"] == "电话"
+    # proof of notification is recorded by the feedback step (issue 11 §4, another change): none yet
+    assert shown["告知方式（证明）"] == "未记录" and shown["告知凭证编号"] == "未记录"
+    assert shown["代理人（授权委托书）"] == "王律师 (授权委托书 2026-118 号)"
+    html = transfers.to_html(package, "en")
+    for value in ("PBOC / 12363", "12363-2026-0077", "2026-10-31", "not recorded", "Measures and result"):
+        assert value in html
+
+
+def test_the_reply_package_in_a_spreadsheet_is_inert(bank):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from services.casework import transfers
+
+    ref = _decided_transfer(bank)
+    with bank.uow() as uow:
+        uow.session.execute(Case.__table__.update().where(Case.case_no == ref.case_no).values(
+            measures="=HYPERLINK(\"http://x\")"))
+    with bank.uow() as uow:
+        book = load_workbook(BytesIO(transfers.to_xlsx(transfers.reply_package(uow, bank.users["clerk"],
+                                                                                 ref.case_no))))
+    cells = {row[1]: row[2] for row in book.active.iter_rows(min_row=2, values_only=True)}
+    assert cells["监管转办编号"] == "12363-2026-0077"
+    assert cells["处理措施及结果"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_the_reply_sent_is_recorded_with_its_date_and_method(bank):
+    from services.casework import transfers
+
+    ref = _decided_transfer(bank)
+    with pytest.raises(InvalidInput) as early, bank.uow() as uow:  # before the decision of 5 November
+        transfers.record_reply(uow, bank.users["clerk"], ref.case_no, ref.version, sent_on=date(2026, 11, 4),
+                               method="监管系统报送")
+    assert early.value.field == "sent_on"
+    with bank.uow() as uow:
+        after = transfers.record_reply(uow, bank.users["clerk"], ref.case_no, ref.version,
+                                       sent_on=date(2026, 11, 6), method="监管系统报送", at=at("2026-11-06 09:00"))
+    assert after.version == ref.version + 1
+    _, events, _, _ = _case(bank, ref.case_no)
+    assert [(e.at, e.data) for e in events if e.event_type == "regulator_reply"] == [
+        (at("2026-11-06 09:00"), {"sent_on": "2026-11-06", "method": "监管系统报送"})]
+    with bank.uow() as uow:
+        package = transfers.reply_package(uow, bank.users["clerk"], ref.case_no)
+    assert [(r.sent_on, r.method) for r in package.replies] == [(date(2026, 11, 6), "监管系统报送")]
+
+
+def test_an_own_complaint_has_no_reply_package(bank):
+    from services.casework import transfers
+
+    ref = bank.intake()
+    with pytest.raises(InvalidInput) as refused, bank.uow() as uow:
+        transfers.reply_package(uow, bank.users["clerk"], ref.case_no)
+    assert refused.value.key == "error.reply.not_transferred"
+
+
+def test_a_case_found_major_later_is_escalated_once(bank):
+    from services.casework import transfers
+
+    ref = bank.intake()
+    with bank.uow() as uow:
+        ref = transfers.declare_major_later(uow, bank.users["clerk"], ref.case_no, ref.version,
+                                            cause="regulator_designated", at=at("2026-11-03 09:00"))
+    case, events, escalations, _ = _case(bank, ref.case_no)
+    assert case.major_cause == "regulator_designated"
+    assert [(e.to_role, e.rule_key, e.created_at) for e in escalations] == [
+        ("president", "major:president", at("2026-11-03 09:00"))]
+    assert [e.data for e in events if e.event_type == "major_declared"] == [
+        {"cause": "regulator_designated", "people": None}]
+    with pytest.raises(InvalidInput), bank.uow() as uow:
+        transfers.declare_major_later(uow, bank.users["clerk"], ref.case_no, ref.version, cause="disaster")
