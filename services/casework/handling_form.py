@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 
@@ -90,6 +90,14 @@ class HandlingForm:
     policy: Policy  # the pack as this institution runs it (edits included), for the form's labels
     deadlines: list[FormDeadline] = field(default_factory=list)
     extensions: list[FormExtension] = field(default_factory=list)
+    # the statutory intake fields (issue 11 §3, §5, §7)
+    source: str = "own"
+    regulator_ref: str | None = None
+    transferred_on: date | None = None
+    channel_note: str | None = None
+    agent_name: str | None = None
+    agent_authorisation: str | None = None
+    major_cause: str | None = None
 
 
 def _last_events(uow: UnitOfWork, case: Case) -> dict[str, CaseEvent]:
@@ -142,7 +150,10 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
         deadlines=[FormDeadline(d.milestone, d.due_at, d.original_due_at, d.met_at, _result(d, now))
                    for d in deadlines],
         extensions=[FormExtension(e.milestone, e.old_due_at, e.new_due_at, e.reason, e.customer_informed_at,
-                                  e.customer_informed_method) for e in extensions])
+                                  e.customer_informed_method) for e in extensions],
+        source=case.source, regulator_ref=case.regulator_ref, transferred_on=case.transferred_on,
+        channel_note=case.channel_note, agent_name=case.agent_name, agent_authorisation=case.agent_authorisation,
+        major_cause=case.major_cause)
 
 
 # --- printable HTML -------------------------------------------------------------------------------
@@ -188,6 +199,20 @@ def _grid(key: str, heads: tuple[str, ...], cells: Sequence[tuple[str, ...]], la
     return f'<section>{_heading(key, number, lang)}<table class="grid"><tr>{head}</tr>{body}</table></section>'
 
 
+def _statutory_rows(form: HandlingForm, lang: str) -> list[str]:
+    """The other channel's note, a regulator's transfer, an agent and a major cause, where the case has them."""
+    rows = [_row("channel_note", form.channel_note, lang)] if form.channel_note else []
+    if form.source != "own":
+        rows += [_row("source", text(f"source.{form.source}", lang), lang),
+                 _row("regulator_ref", form.regulator_ref, lang),
+                 _row("transferred_on", form.transferred_on.isoformat() if form.transferred_on else "", lang)]
+    if form.agent_name:
+        rows += [_row("agent_name", form.agent_name, lang), _row("agent_authorisation", form.agent_authorisation, lang)]
+    if form.major_cause:
+        rows.append(_row("major_cause", text(f"major_cause.{form.major_cause}", lang), lang))
+    return rows
+
+
 def to_html(form: HandlingForm, lang: str = "zh") -> str:
     """A self-contained printable A4 page of the form (Chinese labels by default)."""
     policy = form.policy
@@ -209,6 +234,7 @@ def to_html(form: HandlingForm, lang: str = "zh") -> str:
         intake.insert(9, _row("handling_level", label("handling_level", form.handling_level or ""), lang))
     if form.parent_case_no:
         intake.append(_row("parent_case_no", form.parent_case_no, lang))
+    intake += _statutory_rows(form, lang)
     forward = [_row("responsible_department", form.responsible_department, lang),
                _row("handler", form.handler, lang), _row("forwarded_at", _when(form.forwarded_at), lang),
                _row("handling_form", form.handling_form, lang)]

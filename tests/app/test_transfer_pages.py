@@ -111,6 +111,7 @@ def test_the_case_page_records_the_reply_sent(institution, app):
     ref = _decided_transfer(institution)
     page = open_page(app, institution.users["clerk"], "case", case=ref.case_no)
     assert any("12378-2026-0042" in i.value for i in page.info)
+    assert any("王律师" in m.value and "委托书 118 号" in m.value for m in page.markdown)  # the agent (art. 12)
     page.text_input(key="rr_method").input("监管系统报送")
     page = next(b for b in page.button if b.key == "action_regulator_reply").click().run()
     assert not page.error

@@ -230,3 +230,15 @@ def test_a_case_found_major_later_is_escalated_once(bank):
         {"cause": "regulator_designated", "people": None}]
     with pytest.raises(InvalidInput), bank.uow() as uow:
         transfers.declare_major_later(uow, bank.users["clerk"], ref.case_no, ref.version, cause="disaster")
+
+
+def test_the_printed_form_shows_the_agent_the_transfer_and_the_other_channel(bank):
+    from services.casework import handling_form
+
+    ref = bank.intake(source="petition", regulator_ref="信访-2026-9", transferred_on=date(2026, 11, 1),
+                      channel="other", channel_note="人民网留言板", agent_name="王律师",
+                      agent_authorisation="授权委托书 2026-118 号")
+    with bank.uow() as uow:
+        page = handling_form.to_html(handling_form.handling_form(uow, bank.users["clerk"], ref.case_no))
+    for shown in ("代理人", "王律师", "授权委托书 2026-118 号", "信访", "信访-2026-9", "2026-11-01", "人民网留言板"):
+        assert shown in page, shown
