@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.components import sla
+from dashboard.components import sla, transfer_panel
 from dashboard.i18n import code, department, error, joined, t
 from dashboard.session import page_user, uow
 from services.casework.escalation import acknowledge_many, board
@@ -29,7 +29,8 @@ else:  # one table, not one button per escalation (issue 10 §1)
         "escalated_to": joined(code(policy, "role", e.to_role) for e in r.escalations if e.acknowledged_at is None),
         "escalated_at": min((e.created_at.astimezone(SHANGHAI).replace(tzinfo=None)
                              for e in r.escalations if e.acknowledged_at is None), default=None),
-        "yours": len(r.to_answer)} for r in rows])
+        "yours": len(r.to_answer), "transfer": transfer_panel.transfer_mark(r.source),
+        "major_complaint": transfer_panel.major_mark(r.major_cause)} for r in rows])
     picked = st.dataframe(
         # a new key after each acknowledgement: a kept selection would point at whatever rows move into its place
         table, hide_index=True, key=f"board_table_{st.session_state.get('board_round', 0)}", on_select="rerun",
@@ -44,7 +45,8 @@ else:  # one table, not one button per escalation (issue 10 §1)
             "assignee": st.column_config.TextColumn(t("field.assignee")),
             "escalated_to": st.column_config.TextColumn(t("board.escalated_to")),
             "escalated_at": st.column_config.DatetimeColumn(t("board.escalated_at"), format="YYYY-MM-DD HH:mm"),
-            "yours": st.column_config.NumberColumn(t("board.yours"), help=t("board.yours_help"))})
+            "yours": st.column_config.NumberColumn(t("board.yours"), help=t("board.yours_help")),
+            **transfer_panel.mark_columns()})  # issue 11 §3, §5
     chosen = [rows[i] for i in picked.selection.rows if i < len(rows)]
     to_answer = [e for r in chosen for e in r.to_answer]
     if chosen and not to_answer:

@@ -7,7 +7,7 @@ The filters come from the query string too, so a home tile opens exactly what it
 import pandas as pd
 import streamlit as st
 
-from dashboard.components import sla
+from dashboard.components import sla, transfer_panel
 from dashboard.i18n import choosing, code, error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
@@ -80,7 +80,9 @@ frame = pd.DataFrame([{
     "due": r.deadline.due_text if r.deadline else "", "state": t(f"state.{r.state}"),
     "grade": code(policy, "grade", r.grade), "category": code(policy, "category", r.category),
     "channel": code(policy, "channel", r.channel), "customer": r.customer_name,
-    "assignee": r.assignee_name or "", "received": r.received_at.astimezone(SHANGHAI)} for r in result.rows])
+    "assignee": r.assignee_name or "", "received": r.received_at.astimezone(SHANGHAI),
+    "transfer": transfer_panel.transfer_mark(r.source), "major_complaint": transfer_panel.major_mark(r.major_cause),
+} for r in result.rows])
 # A head's department view selects rows to reassign several at once (issue 10 §2); a new key after each
 # reassignment, so a spent selection cannot point at whatever rows move into its place.
 selecting = view == "department"
@@ -98,6 +100,7 @@ picked = st.dataframe(neutralised(frame), hide_index=True, **chosen_rows, column
     "customer": st.column_config.TextColumn(t("field.customer")),
     "assignee": st.column_config.TextColumn(t("field.assignee")),
     "received": st.column_config.DatetimeColumn(t("field.received_at"), format="YYYY-MM-DD HH:mm"),
+    **transfer_panel.mark_columns(),  # issue 11 §3, §5
 })
 # The versions the user saw: the click reruns this script, whose fresh query would hide a change made
 # meanwhile by someone else (issue 10 §2: versions as loaded).

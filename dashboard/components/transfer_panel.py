@@ -19,6 +19,21 @@ from services.errors import Conflict, DomainError
 from services.rules.intake_extras import GROUP_IN_PERSON_MIN, MAJOR_CAUSES
 
 
+def transfer_mark(source: str) -> str:
+    """A list's 监管转办 cell: the regulator's label, or nothing for the institution's own (issue 11 §3)."""
+    return t(f"source.{source}") if source != "own" else ""
+
+
+def major_mark(cause: str | None) -> str:
+    return t(f"major_cause.{cause}") if cause else ""
+
+
+def mark_columns() -> dict[str, object]:
+    """The column_config entries of the two marks, for st.dataframe."""
+    return {"transfer": st.column_config.TextColumn(t("field.transfer_mark")),
+            "major_complaint": st.column_config.TextColumn(t("field.major_mark"))}
+
+
 def show(detail: CaseDetail) -> None:
     with uow() as work:
         marks = transfers.case_marks(work, acting_user_id(), detail.case_no)

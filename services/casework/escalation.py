@@ -51,6 +51,8 @@ class BoardRow:
     reasons: tuple[str, ...]  # overdue | at_risk | major | escalated | closed_unacknowledged
     escalations: list[EscalationView]
     to_answer: tuple[int, ...]  # unacknowledged escalations this user answers (issue 8 §1)
+    source: str = "own"  # a regulator's transfer is marked in every list (issue 11 §3)
+    major_cause: str | None = None  # a major complaint by order 3 art. 29 (issue 11 §5)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     escalated = awaiting_acknowledgement()
     overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
+    major_complaint = Case.major_cause.is_not(None)  # order 3 art. 29: on the board while open (issue 11 §5)
     closed = Case.state.not_in(OPEN_STATES)
     assignee, responder = aliased(User), aliased(User)
     rows = session.execute(
@@ -88,12 +91,14 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
                assignee.display_name.label("assignee"), responder.display_name.label("responder"),
                nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status,
                overdue.label("overdue"), at_risk.label("at_risk"), major.label("major"),
-               escalated.label("escalated"), closed.label("closed"))
+               escalated.label("escalated"), closed.label("closed"), major_complaint.label("major_complaint"),
+               Case.source, Case.major_cause)
         .join(Department, Department.id == Case.responsible_department_id)
         .join(responder, responder.id == Case.first_responder_id)
         .outerjoin(assignee, assignee.id == Case.assignee_id)
         .outerjoin(nearest, true())
-        .where(case_scope(actor), or_(and_(Case.state.in_(OPEN_STATES), or_(overdue, at_risk, major)), escalated))
+        .where(case_scope(actor),
+               or_(and_(Case.state.in_(OPEN_STATES), or_(overdue, at_risk, major, major_complaint)), escalated))
         .order_by(Case.handling_level.asc().nulls_last(), Department.name, nearest.c.due_at.asc().nulls_last(),
                   Case.id)
         .limit(limit)).all()
@@ -103,10 +108,11 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
         r.assignee or r.responder, badge,
         ("escalated", "closed_unacknowledged") if r.closed
-        else tuple(reason for reason in ("overdue", "at_risk", "major", "escalated") if getattr(r, reason)),
+        else tuple(reason for reason in ("major_complaint", "overdue", "at_risk", "major", "escalated")
+                   if getattr(r, reason)),
         escalations.get(r.id, []),
         tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
-              and answerable(actor, uow.policy(r.pack), e.to_role)))
+              and answerable(actor, uow.policy(r.pack), e.to_role)), r.source, r.major_cause)
         for r, badge in zip(rows, badges, strict=True)]
 
 

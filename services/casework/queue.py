@@ -171,6 +171,8 @@ class QueueRow:
     assignee_name: str | None
     deadline: SlaBadge | None  # the nearest open deadline, None when nothing is open
     version: int = 0  # as loaded: a bulk action on the selected rows states what the user saw (issue 10 §2)
+    source: str = "own"  # a regulator's transfer is marked in every list (issue 11 §3)
+    major_cause: str | None = None  # order 3 art. 29 (issue 11 §5)
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,8 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     query: Select[Any] = (
         select(Case.case_no, Case.version, Case.pack, Case.state, Case.grade, Case.category, Case.channel,
                Customer.name.label("customer_name"), Case.received_at, assignee.display_name.label("assignee_name"),
-               nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status)
+               nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status,
+               Case.source, Case.major_cause)
         .join(Customer, Customer.id == Case.customer_id)
         .outerjoin(assignee, assignee.id == Case.assignee_id)
         .outerjoin(nearest, true())
@@ -261,7 +264,8 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     badges = row_badges(uow, rows, now)
     return QueuePage([QueueRow(
         r.case_no, r.pack, r.state, r.grade, r.category, r.channel, r.customer_name, r.received_at,
-        r.assignee_name, badge, r.version) for r, badge in zip(rows, badges, strict=True)], total, page, page_size)
+        r.assignee_name, badge, r.version, r.source, r.major_cause) for r, badge in zip(rows, badges, strict=True)],
+        total, page, page_size)
 
 
 # --- intake helpers -------------------------------------------------------------------------------

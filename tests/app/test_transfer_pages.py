@@ -123,3 +123,17 @@ def test_an_own_case_has_no_reply_package(institution, app):
     ref = institution.intake()
     page = open_page(app, institution.users["clerk"], "reply", case=ref.case_no)
     assert page.error and "不是监管转办件" in page.error[0].value
+
+
+def test_the_queue_and_the_board_mark_transfers_and_major_complaints(institution, app):
+    ref = institution.intake(source="petition", regulator_ref="信访-7", transferred_on=date(2026, 11, 1),
+                             major_cause="accident")
+    page = open_page(app, institution.users["clerk"], "queue", view="first_responder")
+    table = page.dataframe[0].value
+    row = table[table["case"].str.endswith(ref.case_no)].iloc[0]
+    assert (row["transfer"], row["major_complaint"]) == ("信访", "安全事故")
+    page = open_page(app, institution.users["head"], "escalation")
+    table = page.dataframe[0].value
+    row = table[table["case"].str.endswith(ref.case_no)].iloc[0]
+    assert (row["transfer"], row["major_complaint"]) == ("信访", "安全事故")
+    assert row["reason"].startswith("重大消费投诉")

@@ -242,3 +242,18 @@ def test_the_printed_form_shows_the_agent_the_transfer_and_the_other_channel(ban
         page = handling_form.to_html(handling_form.handling_form(uow, bank.users["clerk"], ref.case_no))
     for shown in ("代理人", "王律师", "授权委托书 2026-118 号", "信访", "信访-2026-9", "2026-11-01", "人民网留言板"):
         assert shown in page, shown
+
+
+def test_transfers_and_major_complaints_are_marked_in_the_queue_and_on_the_board(bank):
+    from services.casework import escalation, queue
+
+    transferred = bank.intake(source="csrc_12386", regulator_ref="12386-5", transferred_on=date(2026, 11, 2))
+    grave = bank.intake(major_cause="disaster")
+    own = bank.intake()
+    with bank.uow() as uow:
+        rows = {r.case_no: r for r in queue.my_queue(uow, bank.users["clerk"], view="first_responder").rows}
+        board = {r.case_no: r for r in escalation.board(uow, bank.users["head"], now=at("2026-11-02 11:00"))}
+    assert (rows[transferred.case_no].source, rows[own.case_no].source) == ("csrc_12386", "own")
+    assert rows[grave.case_no].major_cause == "disaster"
+    # a general-grade case on the board only because it is major by art. 29, the first reason shown
+    assert board[grave.case_no].reasons[0] == "major_complaint" and board[grave.case_no].major_cause == "disaster"
