@@ -24,6 +24,7 @@ from services.errors import InvalidInput
 from services.rules.calendar import SHANGHAI, end_of_day, format_deadline, start_of_day
 from services.rules.citation import cite
 from services.rules.policy import Policy
+from services.supervision import transfer_stats
 from services.supervision.kpi import RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
 from services.unit_of_work import UnitOfWork
 from services.words import LOCALES
@@ -140,6 +141,9 @@ def build_report(uow: UnitOfWork, scope: Scope, month: str, now: datetime | None
         "case_no", "department", "assignee", "category", "grade", "state", "received_at", "due_at"), lang)
     tables[word("report.sheet.escalated", lang)] = _cases(uow, escalated, departments, (
         "case_no", "department", "category", "grade", "state", "event_at", "to_role", "reason"), lang)
+    # regulator transfers counted separately, by source (issue 11 §3, RULES.md §7.3)
+    tables[word("report.sheet.transfers", lang)] = transfer_stats.labelled(
+        transfer_stats.by_source(uow, scope, first, last, now), lang)
     tables[word("report.sheet.findings", lang)] = pd.DataFrame(
         [(f.action_id, f.finding, f.owner_department, f.due_date.isoformat(),
           word("report.finding.closed" if f.closed_at else "report.finding.open", lang), _local(f.closed_at),

@@ -26,7 +26,7 @@ from tests.service.test_import import GOOD, xlsx
 from tests.service.test_kpi import NOW, build_cases
 
 ROOT = Path(__file__).resolve().parents[2]
-SHEETS = ["说明", "总览", "按类别", "按等级", "按部门", "按渠道", "逾期案件", "升级案件", "监督发现"]
+SHEETS = ["说明", "总览", "按类别", "按等级", "按部门", "按渠道", "逾期案件", "升级案件", "监管转办", "监督发现"]
 
 
 def add_findings(inst: Institution, case_no: str) -> None:
@@ -190,7 +190,7 @@ def test_report_command_writes_the_report_in_english_when_asked(october, engine,
     assert done.returncode == 0, done.stderr
     book = load_workbook(out)
     assert book.sheetnames == ["Notes", "Overview", "By category", "By grade", "By department", "By channel",
-                               "Overdue cases", "Escalated cases", "Supervision findings"]
+                               "Overdue cases", "Escalated cases", "Regulator transfers", "Supervision findings"]
     assert {r[0]: r[3] for r in sheet_rows(book, "Overview")}["Complaints"] == 9
     assert book["Overview"]["D3"].number_format == "0.0%"  # the timeliness rate, found in English too
     assert done.stdout.startswith("Complaint handling compliance report, 2026-10:")

@@ -257,3 +257,18 @@ def test_transfers_and_major_complaints_are_marked_in_the_queue_and_on_the_board
     assert rows[grave.case_no].major_cause == "disaster"
     # a general-grade case on the board only because it is major by art. 29, the first reason shown
     assert board[grave.case_no].reasons[0] == "major_complaint" and board[grave.case_no].major_cause == "disaster"
+
+
+def test_the_monthly_report_counts_transfers_by_source(bank):
+    from services.supervision import report
+
+    _decided_transfer(bank)  # PBOC 12363, decided in November
+    bank.intake(source="nfra_12378", regulator_ref="12378-9", transferred_on=date(2026, 11, 2))
+    bank.intake(source="nfra_12378", regulator_ref="12378-10", transferred_on=date(2026, 11, 1))
+    bank.intake()
+    with bank.uow() as uow:
+        built = report.monthly_report(uow, bank.users["supervisor"], "2026-11")
+    table = built.tables["监管转办"]
+    counts = {row["来源"]: (row["受理件数"], row["已办结"], row["已回复监管"]) for _, row in table.iterrows()}
+    assert counts == {"本机构渠道": (1, 0, 0), "金融监管总局 / 12378": (2, 0, 0), "人民银行 / 12363": (1, 1, 0),
+                      "证监会 / 12386": (0, 0, 0), "信访": (0, 0, 0), "其他监管机构": (0, 0, 0)}
