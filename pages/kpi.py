@@ -13,7 +13,8 @@ with uow() as work:
 first, last = kpi_views.period()
 by = st.segmented_control(t("kpi.by"), ["department", "person", "category", "channel", "grade"], default="department",
                           format_func=lambda b: t(f"kpi.by.{b}"), key="kpi_by") or "department"
-names = ["table", "trend", "scorecard", "before_after", "report"] + (["weights"] if "admin" in user.roles else [])
+names = ["table", "trend", "scorecard", "before_after", "report", "transfers"]
+names += ["weights"] if "admin" in user.roles else []
 tabs = dict(zip(names, st.tabs([t(f"kpi.tab.{n}") for n in names]), strict=True))
 with tabs["table"]:
     kpi_views.table(user.id, first, last, by)
@@ -25,6 +26,8 @@ with tabs["before_after"]:
     kpi_views.before_after(user.id, policy)
 with tabs["report"]:
     kpi_views.monthly_report(user.id)
+with tabs["transfers"]:  # issue 11 §3: regulator transfers counted separately
+    kpi_views.transfers(user.id, first, last)
 if "weights" in tabs:
     with tabs["weights"]:
         kpi_views.weights(user.id)

@@ -12,12 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import tables
+from dashboard.components.transfer_panel import transfer_mark
 from dashboard.downloads import download
 from dashboard.i18n import code, lang, t
 from dashboard.session import attempt, now, uow
 from services.export import neutralised
 from services.rules.policy import Policy
-from services.supervision import kpi, report
+from services.supervision import kpi, report, transfer_stats
 
 RATE_KPIS = {"timeliness_rate": "timeliness", "first_contact_rate": "first_contact",
              "satisfaction_rate": "satisfaction", "repeat_rate": "repeat", "first_deadline_rate": "first_deadline"}
@@ -112,6 +113,9 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
         policy = work.policy()
         cases = kpi.kpi_cases(work, user_id, kpi=name, group=None if by == "all" else group, date_from=first,
                               date_to=last, by=by, limit=500)
+        marks = transfer_stats.case_sources(work, user_id, cases["case_no"]) if "case_no" in cases else {}
+    if marks:  # issue 11 §3: a regulator's transfer is marked in every list
+        cases = cases.assign(transfer=[transfer_mark(marks.get(c, ("own", None))[0]) for c in cases["case_no"]])
     st.caption(t("kpi.drill_count", count=len(cases)))
     _drill_table(policy, cases)
 
@@ -191,3 +195,10 @@ def weights(user_id: int) -> None:
     if st.button(t("kpi.save_weights")):
         values = {row.kpi: {"weight": float(row.weight), "target": float(row.target)} for row in edited.itertuples()}
         attempt(kpi.set_kpi_weights, user_id, values, confirm=True)
+
+
+def transfers(user_id: int, first: date, last: date) -> None:
+    """Complaints by source in the period: own channels and each regulator's transfers (issue 11 §3)."""
+    done, frame = attempt(transfer_stats.transfers_by_source, user_id, date_from=first, date_to=last)
+    if done:
+        st.dataframe(transfer_stats.labelled(frame, lang()), hide_index=True)

@@ -8,13 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components import tables
+from dashboard.components.transfer_panel import transfer_mark
 from dashboard.i18n import choosing, code, lang, t
 from dashboard.session import attempt, now, uow
 from dashboard.text import literal
 from services.export import neutralised
 from services.institution.directory import handlers_by_department
 from services.rules.policy import Policy
-from services.supervision import reviews, sampling
+from services.supervision import reviews, sampling, transfer_stats
 
 
 def _stratum(policy: Policy, stratum: str, by: tuple[str, ...] = sampling.SamplingPlanInput.stratify_by) -> str:
@@ -71,6 +72,7 @@ def plan(user_id: int, policy: Policy) -> None:
 def review(user_id: int, policy: Policy) -> None:
     with uow() as work:
         items = sampling.my_review_items(work, user_id)
+        marks = transfer_stats.case_sources(work, user_id, [i.case_no for i in items])  # issue 11 §3
     if not items:
         st.info(t("sampling.no_items"))
         return
@@ -78,8 +80,10 @@ def review(user_id: int, policy: Policy) -> None:
     st.dataframe(pd.DataFrame([{
         "case": tables.case_link(i.case_no), "stratum": _stratum(policy, i.stratum),
         "reason": t("sampling.census") if i.reason == "all_major" else t("sampling.drawn"),
-        "status": t("sampling.done") if i.reviewed else t("sampling.todo")} for i in items]),
+        "status": t("sampling.done") if i.reviewed else t("sampling.todo"),
+        "transfer": transfer_mark(marks.get(i.case_no, ("own", None))[0])} for i in items]),
         hide_index=True, column_config={
+            "transfer": st.column_config.TextColumn(t("field.transfer_mark")),
             "case": tables.case_column(t("field.case_no")),
             "stratum": st.column_config.TextColumn(t("sampling.stratum")),
             "reason": st.column_config.TextColumn(t("sampling.reason")),

@@ -137,3 +137,33 @@ def test_the_queue_and_the_board_mark_transfers_and_major_complaints(institution
     row = table[table["case"].str.endswith(ref.case_no)].iloc[0]
     assert (row["transfer"], row["major_complaint"]) == ("信访", "安全事故")
     assert row["reason"].startswith("重大消费投诉")
+
+
+def test_the_kpi_page_counts_transfers_by_source_and_marks_them_in_the_drill_down(institution, app):
+    ref = institution.intake(source="nfra_12378", regulator_ref="12378-1", transferred_on=date(2026, 11, 1))
+    institution.intake()
+    page = open_page(app, institution.users["supervisor"], "kpi")
+    assert not page.exception
+    drill = page.dataframe[1].value
+    marks = dict(zip(drill["投诉编号"], drill["监管转办"], strict=True))
+    assert marks[f"case?case={ref.case_no}"] == "金融监管总局 / 12378"
+    by_source = next(d.value for d in page.dataframe if "来源" in d.value.columns)
+    counts = dict(zip(by_source["来源"], by_source["受理件数"], strict=True))
+    assert (counts["本机构渠道"], counts["金融监管总局 / 12378"], counts["信访"]) == (1, 1, 0)
+
+
+def test_the_sampled_cases_mark_transfers(institution, app, clock):
+    from datetime import timedelta
+
+    ref = institution.intake(received_at=at("2026-11-02 10:00"), resolved_at_intake=True, explanation="已当场解释",
+                             satisfaction=5, source="csrc_12386", regulator_ref="12386-3",
+                             transferred_on=date(2026, 11, 1))
+    with institution.uow() as uow:
+        cases.archive(uow, institution.users["clerk"], ref.case_no, ref.version)
+    page = open_page(app, institution.users["supervisor"], "sampling")
+    today = clock.at.date()
+    page.date_input(key="sp_period").set_value((today - timedelta(days=1), today + timedelta(days=1)))
+    page.number_input(key="sp_rate").set_value(1.0)
+    page = next(b for b in page.run().button if b.label == "执行抽取").click().run()
+    items = next(d for d in page.dataframe if "transfer" in d.value.columns).value
+    assert list(items["transfer"]) == ["证监会 / 12386"]

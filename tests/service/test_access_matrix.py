@@ -30,7 +30,7 @@ from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
-from services.supervision import kpi, report, reviews, sampling
+from services.supervision import kpi, report, reviews, sampling, transfer_stats
 from services.training import walkthrough
 from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
@@ -383,6 +383,9 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "kpi_cases": (has(KPI_READERS), lambda uow, uid: kpi.kpi_cases(uow, uid, kpi="volume", group=None, by="all",
                                                               **PERIOD)),
     "scorecard": (has(KPI_READERS), lambda uow, uid: kpi.scorecard(uow, uid, level="department", **PERIOD)),
+    # issue 11 §3: regulator transfers counted by source, and the lists' transfer marks
+    "transfers_by_source": (has(KPI_READERS), lambda uow, uid: transfer_stats.transfers_by_source(uow, uid, **PERIOD)),
+    "case_sources": (has(VIEWERS), lambda uow, uid: transfer_stats.case_sources(uow, uid, ["TS-20261102-000001"])),
     "monthly_report": (has(KPI_READERS), lambda uow, uid: report.monthly_report(uow, uid, "2026-11")),
     "set_kpi_weights": (has(ADMIN), lambda uow, uid: kpi.set_kpi_weights(uow, uid, kpi.kpi_weights(uow.session))),
     "list_users": (has(ADMIN), lambda uow, uid: admin.list_users(uow, uid)),
