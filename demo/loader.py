@@ -394,6 +394,22 @@ class _Planner:
         return steps
 
 
+def _statutory(received: datetime) -> dict[str, Any]:
+    """A few regulator transfers (1 in 20), agents and major complaints among the demo's cases (issue 11 §3, §5),
+    decided by the receipt time, so the demo's random stream and its other cases stay as they were."""
+    extra: dict[str, Any] = {}
+    if received.minute % 20 == 7:
+        source = texts.TRANSFER_SOURCES[received.day % len(texts.TRANSFER_SOURCES)]
+        extra.update(source=source, regulator_ref=f"{texts.TRANSFER_PREFIXES[source]}-{received:%Y%m%d-%H%M}",
+                     transferred_on=received.date() - timedelta(days=received.hour % 3))
+    if received.minute % 25 == 11:
+        extra.update(agent_name=texts.AGENTS[received.day % len(texts.AGENTS)],
+                     agent_authorisation=f"授权委托书 {received:%Y%m%d}-{received.hour:02d}")
+    if received.minute == 58 and received.day % 3 == 0 and received.hour in (10, 15):
+        extra["major_cause"] = "accident"
+    return extra
+
+
 def _office(at: datetime, rng: random.Random, back: bool = False) -> datetime:
     """Move a time outside 08:00–19:00 to the next morning (back: to the end of the working day before)."""
     if 8 <= at.hour < 19:
@@ -472,6 +488,7 @@ class _Runner:
                 "content": self.say(texts.COMPLAINTS[self.policy.code][plan.facts["category"]])}
         if plan.facts["channel"] == OTHER_CHANNEL:  # what it was, without drawing from the demo's random stream
             form["channel_note"] = texts.OTHER_CHANNEL_NOTES[plan.received_at.minute % len(texts.OTHER_CHANNEL_NOTES)]
+        form.update(_statutory(plan.received_at))
         if plan.fate == "at_intake":
             form.update(resolved_at_intake=True, explanation=self.say(texts.AT_INTAKE_EXPLANATIONS),
                         satisfaction=plan.satisfaction)

@@ -19,6 +19,11 @@ CHANNEL_MIX = {"phone": 30, "walk_in": 22, "online": 14, "email": 6, "letter": 5
                "comment_book": 4, "regulator": 3, "fax": 2, "media": 2, "other": 1}
 # What an `other` channel was (issue 11 §7): the demo's few cases from a channel the pack does not list.
 OTHER_CHANNEL_NOTES = ("媒体", "行业协会转来", "微信公众号留言", "人民网留言板")
+# Regulator transfers (issue 11 §3): the sources and how their reference numbers start
+TRANSFER_SOURCES = ("nfra_12378", "pboc_12363", "nfra_12378", "petition", "csrc_12386", "other_regulator")
+TRANSFER_PREFIXES = {"nfra_12378": "12378", "pboc_12363": "12363", "csrc_12386": "12386", "petition": "信访",
+                     "other_regulator": "监管函"}
+AGENTS = ("王律师（北京某律师事务所）", "李女士（客户之女）", "赵先生（客户配偶）")
 SATISFACTION_MIX = {5: 35, 4: 35, 3: 15, 2: 10, 1: 5}
 
 COMPLAINTS: dict[str, dict[str, tuple[str, ...]]] = {

@@ -282,7 +282,9 @@ RECORDS = {
                a.username, d.code, p.case_no, c.compensation_claimed, c.compensation_paid, c.handling_form,
                c.fact_finding, c.measures, c.accountability, c.signed_confirmation, c.satisfaction, c.forwarded_at,
                c.first_contact_at, c.resolved_at, c.feedback_at, c.return_visit_at, c.closed_at, c.assessment,
-               c.intake_key, c.version, CASE WHEN c.updated_at = c.created_at THEN NULL ELSE c.updated_at END
+               c.intake_key, c.version, CASE WHEN c.updated_at = c.created_at THEN NULL ELSE c.updated_at END,
+               c.source, c.regulator_ref, c.transferred_on, c.channel_note, c.agent_name, c.agent_authorisation,
+               c.major_cause
         FROM cases c JOIN customers k ON k.id = c.customer_id JOIN users f ON f.id = c.first_responder_id
         LEFT JOIN users a ON a.id = c.assignee_id JOIN departments d ON d.id = c.responsible_department_id
         LEFT JOIN cases p ON p.id = c.parent_case_id ORDER BY c.case_no""",
@@ -321,6 +323,9 @@ def test_the_set_based_demo_writes_what_the_services_write(engine, pack):
 
     by_services, by_ledger = records("all"), records("none")
     assert len(by_services["cases"]) == 150 and by_services["extensions"] and by_services["escalations"]
+    # issue 11 §3, §5, §7: among them regulator transfers, agents and the other channel with its note
+    sources, notes, agents = ({row[i] for row in by_services["cases"]} for i in (-7, -4, -3))
+    assert len(sources) > 1 and len(notes) > 1 and len(agents) > 1
     for table, rows in by_services.items():
         assert [r for r in by_ledger[table] if r not in rows] == [r for r in rows if r not in by_ledger[table]], table
         assert by_ledger[table] == rows, table
