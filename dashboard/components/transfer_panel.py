@@ -50,7 +50,8 @@ def show(detail: CaseDetail) -> None:
     if marks.channel_note:
         st.write(pair(t("field.channel_note"), marks.channel_note))
     if marks.agent_name:
-        st.write(pair(t("field.agent_name"), f"{marks.agent_name}（{marks.agent_authorisation}）"))
+        st.write(pair(t("transfer.agent"), t("transfer.agent_with_letter", agent=marks.agent_name,
+                                               letter=marks.agent_authorisation or "")))
     if marks.may_reply:
         with st.expander(t("transfer.record_reply")):
             _record_reply(detail)

@@ -115,6 +115,7 @@ class ReplyPackage:
     department: str
     handler: str | None
     state: str
+    department_code: str
     outcome: str | None
     fact_finding: str | None
     measures: str | None
@@ -153,7 +154,8 @@ def reply_package(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
         channel_note=case.channel_note, customer_name=customer.name, customer_phone=mask(customer.phone, "phone"),
         agent_name=case.agent_name, agent_authorisation=case.agent_authorisation, category=case.category,
         content=case.content, major_cause=case.major_cause, department=department.name,
-        handler=handler.display_name if handler else None, state=case.state, outcome=case.outcome,
+        handler=handler.display_name if handler else None, state=case.state, department_code=department.code,
+        outcome=case.outcome,
         fact_finding=case.fact_finding, measures=case.measures, compensation_paid=case.compensation_paid,
         resolved_at=case.resolved_at, feedback_at=case.feedback_at,
         feedback_method=feedback[-1].data.get("method") if feedback else None, satisfaction=case.satisfaction,
@@ -246,6 +248,9 @@ def sections(package: ReplyPackage, lang: str = "zh") -> list[tuple[str, list[tu
     satisfaction = text(f"satisfaction.{p.satisfaction}", lang) if p.satisfaction in SATISFACTION else ""
     channel = policy.label("channel", p.channel, lang) + (f" ({p.channel_note})" if p.channel_note else "")
     agent = f"{p.agent_name} ({p.agent_authorisation})" if p.agent_name else ""
+    # the directory's names are Chinese: another reader gets a pack department's label (as the pages do)
+    department = policy.label("department", p.department_code, lang) \
+        if lang != "zh" and p.department_code in policy.departments else p.department
     return [
         (word("transfer"), [
             (word("source"), source_label(p.source, lang)), (word("regulator_ref"), p.regulator_ref),
@@ -256,7 +261,7 @@ def sections(package: ReplyPackage, lang: str = "zh") -> list[tuple[str, list[tu
             (word("agent"), agent), (word("channel"), channel),
             (word("category"), policy.label("category", p.category, lang)), (word("content"), p.content),
             (word("major_cause"), text(f"major_cause.{p.major_cause}", lang) if p.major_cause else ""),
-            (word("department"), p.department), (word("handler"), p.handler or "")]),
+            (word("department"), department), (word("handler"), p.handler or "")]),
         (word("decision"), [
             (word("fact_finding"), p.fact_finding or ""), (word("measures"), p.measures or ""),
             (word("outcome"), text(f"printed.outcome.{p.outcome}", lang) if p.outcome else ""),

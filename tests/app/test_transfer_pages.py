@@ -167,3 +167,25 @@ def test_the_sampled_cases_mark_transfers(institution, app, clock):
     page = next(b for b in page.run().button if b.label == "执行抽取").click().run()
     items = next(d for d in page.dataframe if "transfer" in d.value.columns).value
     assert list(items["transfer"]) == ["证监会 / 12386"]
+
+
+def test_the_reply_package_and_a_major_case_read_in_english(institution, app):
+    from tests.app.test_english import allowed, found_chinese, screen_texts
+
+    ref = _decided_transfer(institution)
+    with institution.uow() as uow:
+        from services.casework import transfers
+
+        transfers.record_reply(uow, institution.users["clerk"], ref.case_no, ref.version, sent_on=date(2026, 11, 5),
+                               method="regulator's system")
+    grave = institution.intake(major_cause="group_in_person", major_people=25, source="other_regulator",
+                               regulator_ref="R-1", transferred_on=date(2026, 11, 2))
+    typed = {*allowed(institution), "委托未成交系柜员操作失误", "赔偿差价并致歉", "王律师", "委托书 118 号", "请核实",
+             "电话", "通报批评"}
+    for page, case_no in (("reply", ref.case_no), ("case", grave.case_no), ("case", ref.case_no)):
+        screen = app(institution.users["clerk"], lang="en")
+        screen.query_params["case"] = case_no
+        screen = screen.switch_page(f"../pages/{page}.py").run()
+        assert not screen.exception
+        found = found_chinese(screen_texts(screen), typed)
+        assert not found, "\n".join(found)
