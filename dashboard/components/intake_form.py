@@ -13,7 +13,7 @@ from dashboard.i18n import choosing, code, joined, lang, pair, t
 from dashboard.text import literal
 from services.rules.assess import Assessment
 from services.rules.calendar import SHANGHAI, format_deadline
-from services.rules.intake_extras import GROUP_IN_PERSON_MIN, MAJOR_CAUSES, OTHER_CHANNEL, SOURCES
+from services.rules.intake_extras import GROUP_IN_PERSON_MIN, MAJOR_CAUSES, OTHER_CHANNEL, SOURCES, top_role
 from services.rules.policy import Policy
 
 KEY = "intake_"  # every widget key of this form starts with it, so "register another" clears them all
@@ -57,10 +57,10 @@ def show(policy: Policy, errors: FieldErrors | None = None) -> dict[str, Any]:
     if channel == OTHER_CHANNEL:  # what the channel was (issue 11 §7)
         form["channel_note"] = st.text_input(t("field.channel_note"), max_chars=200, key=KEY + "channel_note")
         errors.under("channel_note")
-    return form | statutory(now.date(), errors)
+    return form | statutory(policy, now.date(), errors)
 
 
-def statutory(today: date, errors: FieldErrors) -> dict[str, Any]:
+def statutory(policy: Policy, today: date, errors: FieldErrors) -> dict[str, Any]:
     """Source of a regulator's transfer, an agent, a major complaint (issue 11 §3, §5; RULES.md §7.2, §7.3)."""
     left, right = st.columns(2)
     source = left.selectbox(t("field.source"), SOURCES, key=KEY + "source", format_func=lambda s: t(f"source.{s}"))
@@ -82,6 +82,8 @@ def statutory(today: date, errors: FieldErrors) -> dict[str, Any]:
     form["major_cause"] = left.selectbox(t("field.major_cause"), [None, *MAJOR_CAUSES], key=KEY + "major_cause",
                                          format_func=lambda c: t(f"major_cause.{c}") if c else t("field.not_major"))
     errors.under("major_cause", left)
+    if form["major_cause"]:  # said before saving: the emergency flow starts at once (order 3 art. 29)
+        st.warning(t("intake.major_escalates", role=code(policy, "role", top_role(policy))))
     if form["major_cause"] == "group_in_person":
         form["major_people"] = right.number_input(t("field.major_people"), min_value=0, value=GROUP_IN_PERSON_MIN,
                                                   step=1, key=KEY + "major_people")

@@ -65,6 +65,7 @@ def test_a_group_of_twenty_three_in_person_is_escalated_at_intake_and_bannered(i
     page = fill_intake(open_page(app, institution.users["clerk"], "intake"))
     page.selectbox(key="intake_major_cause").set_value("group_in_person")
     page = page.run()
+    assert any("立即上报客户投诉处理领导小组" in w.value for w in page.warning)  # said before saving
     page.number_input(key="intake_major_people").set_value(23)
     page = save(page.run())
     assert not page.error
