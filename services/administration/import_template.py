@@ -12,8 +12,10 @@ from typing import Any
 
 from services.errors import InvalidInput, Phrase, Said
 from services.export import neutralise
+from services.rules.intake_extras import SOURCES
 from services.rules.policy import Label, Policy
 from services.rules.validation import CONTENT_CHARS
+from services.words import text as word
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ COLUMNS = tuple(Column(*c) for c in (
     ("received_at", "受理时间", True, "YYYY-MM-DD HH:MM；未写时区的按北京时间", "2026-10-12 09:00"),
     ("channel", "渠道", True, "渠道代码或中文名称（见代码表）", "phone"),
     ("channel_note", "其他渠道说明", False, "渠道为“其他渠道”时必填，如 媒体（200 字以内）"),  # issue 11 §7
+    # regulator transfers and agents (issue 11 §3, §5; RULES.md §7.2, §7.3)
+    ("source", "投诉来源", False, "空白为本机构渠道；监管转办填来源代码或名称（见代码表），如 12378"),
+    ("regulator_ref", "监管转办编号", False, "监管转办时必填"),
+    ("transferred_on", "转办日期", False, "YYYY-MM-DD；监管转办时必填，不晚于受理日期"),
+    ("agent_name", "代理人", False, "由代理人投诉时填写"),
+    ("agent_authorisation", "授权委托书编号", False, "填写代理人时必填"),
     ("category", "类别", True, "类别代码或中文名称（见代码表）", ""),
     ("customer_name", "客户姓名", True, "", "张伟"),
     ("customer_phone", "联系方式", True, "", "13800138000"),
@@ -63,7 +71,7 @@ COLUMNS = tuple(Column(*c) for c in (
 HEADER = {c.zh: c for c in COLUMNS} | {c.key: c for c in COLUMNS}
 # Bounds on what one import may read (issue 8 §5): memory stays bounded whatever the file claims.
 MAX_ROWS = 20_000
-MAX_COLUMNS = 64  # the template has 33 columns
+MAX_COLUMNS = 64  # the template has 38 columns
 MAX_CELL_CHARS = CONTENT_CHARS
 MAX_FILE_BYTES = 16 * 2**20
 MAX_UNPACKED_BYTES = 64 * 2**20  # an .xlsx of MAX_ROWS full rows unpacks to well under this
@@ -102,6 +110,8 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
                                  ("department", "责任部门", policy.departments)):
             for code in values:
                 codes.append([neutralise(v) for v in (zh, code, policy.label(kind, code))])  # labels are editable
+        for source in SOURCES[1:]:  # issue 11 §3
+            codes.append(["投诉来源", source, word(f"source.{source}", "zh")])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

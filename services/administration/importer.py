@@ -43,11 +43,14 @@ from services.institution.access import ACTION_ROLES, load_actor, may
 from services.rules import validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI
+from services.rules.intake_extras import SOURCES
 from services.rules.policy import Label, Policy
 from services.unit_of_work import UnitOfWork
+from services.words import text as word
 
 LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32, "customer_account_no": 64,
-           "first_responder": 64, "handler": 64, "channel_note": 200}  # the columns' sizes in db/models.py
+           "first_responder": 64, "handler": 64, "channel_note": 200,
+           "regulator_ref": 64, "agent_name": 128, "agent_authorisation": 200}  # the columns' sizes in db/models.py
 STEPS = ("received_at", "forwarded_at", "first_contact_at", "resolved_at", "feedback_at", "return_visit_at",
          "archived_at")
 SATISFACTION: dict[str, Any] = {str(k): k for k in cases.SATISFACTION} | {v: k for k, v in cases.SATISFACTION.items()}
@@ -95,6 +98,9 @@ class _Context:
                                  lambda c: [p.label("department", c), *(d.name for d in departments if d.code == c)]),
             "cause": _vocab(p.causes, lambda c: [p.label("cause", c), p.label("cause", c, "en")]),
             "satisfaction": SATISFACTION,
+            # issue 11 §3: a source by its code, its label in either language, or its hotline (12378)
+            "source": _vocab({s: s for s in SOURCES}, lambda c: [word(f"source.{c}", "zh"), word(f"source.{c}", "en"),
+                                                                 c.rpartition("_")[2]]),
         }
 
 
@@ -220,7 +226,10 @@ def _plan(c: _Cells) -> _Plan:
             "customer_id_number": c.text("customer_id_number") or None,
             "customer_account_no": c.text("customer_account_no") or None,
             "compensation_claim": c.amount("compensation_claim"), "cause": c.choice("cause"),
-            "flags": c.choices("flags"), "channel_note": c.text("channel_note") or None}
+            "flags": c.choices("flags"), "channel_note": c.text("channel_note") or None,
+            "source": c.choice("source"), "regulator_ref": c.text("regulator_ref") or None,
+            "transferred_on": c.row.values.get("transferred_on"), "agent_name": c.text("agent_name") or None,
+            "agent_authorisation": c.text("agent_authorisation") or None}
     times = {key: c.instant(key) for key in STEPS[1:]}
     values = {"satisfaction": c.choice("satisfaction"), "department": c.choice("department"),
               "compensation_paid": c.amount("compensation_paid")}

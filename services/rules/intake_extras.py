@@ -58,12 +58,13 @@ def _required(form: Mapping[str, Any], field: str) -> str:
 def _day(value: Any, field: str) -> date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, datetime):
-        return value.astimezone(SHANGHAI).date()
+    if isinstance(value, datetime):  # a spreadsheet's date cell: naive, a day in Beijing
+        return (value.astimezone(SHANGHAI) if value.tzinfo else value).date()
     if isinstance(value, date):
         return value
+    said = str(value).strip().replace("/", "-")
     try:
-        return date.fromisoformat(str(value).strip())
+        return date.fromisoformat(said[:10]) if said[10:].strip(" T0:") == "" else date.fromisoformat(said)
     except ValueError:
         raise InvalidInput("error.intake.bad_date", field=field) from None
 

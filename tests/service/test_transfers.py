@@ -272,3 +272,25 @@ def test_the_monthly_report_counts_transfers_by_source(bank):
     counts = {row["来源"]: (row["受理件数"], row["已办结"], row["已回复监管"]) for _, row in table.iterrows()}
     assert counts == {"本机构渠道": (1, 0, 0), "金融监管总局 / 12378": (2, 0, 0), "人民银行 / 12363": (1, 1, 0),
                       "证监会 / 12386": (0, 0, 0), "信访": (0, 0, 0), "其他监管机构": (0, 0, 0)}
+
+
+def test_an_import_keeps_a_regulators_transfer_and_an_agent(futures):
+    from datetime import datetime
+
+    from services.administration import importer
+    from tests.service.test_import import GOOD, xlsx
+
+    row = {**GOOD[0], "source": "12378", "regulator_ref": "12378-2026-7", "transferred_on": datetime(2026, 10, 11),
+           "agent_name": "王律师", "agent_authorisation": "委托书 9 号"}
+    with futures.uow() as uow:
+        result = importer.import_file(uow, futures.users["clerk"], xlsx([row]), "cases.xlsx")
+    assert result.errors == ()
+    case, *_ = _case(futures, result.case_nos[0])
+    assert (case.source, case.regulator_ref, case.transferred_on, case.agent_name, case.agent_authorisation) == (
+        "nfra_12378", "12378-2026-7", date(2026, 10, 11), "王律师", "委托书 9 号")
+    refusals = (({"source": "外星监管"}, "投诉来源"), ({"regulator_ref": None}, "监管转办编号"),
+                ({"agent_authorisation": None}, "授权委托书编号"))
+    for n, (bad, column) in enumerate(refusals):
+        with futures.uow() as uow:
+            refused = importer.import_file(uow, futures.users["clerk"], xlsx([{**row, **bad}]), f"bad{n}.xlsx")
+        assert refused.imported == 0 and [(e.row, e.column) for e in refused.errors] == [(3, column)]
