@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from services.errors import DomainError, InvalidInput, Unexpected, log_unexpected
+from services.rules import statutory
 from services.rules.assess import assess, calendar_warning, parse_facts
-from services.rules.calendar import WorkingCalendar
+from services.rules.calendar import WorkingCalendar, iso
 from services.rules.packs import load_policy
 from services.words import text
 
@@ -90,7 +91,10 @@ def cmd_assess(args: argparse.Namespace) -> int:
     facts = parse_facts(_read_facts(args.facts), policy, what_if=True)  # a planned receipt may lie ahead
     assessment = assess(policy, facts, calendar_for(args), args.lang)
     # What a case stores (reasons as data) plus the reasons and warnings rendered in --lang (issue 9 §6).
-    result = {**assessment.to_json(), "warnings": list(assessment.warnings),
+    # Each milestone with where its deadline comes from; the regulator's clock is marked (RULES.md §7.1).
+    milestones = [{"code": m.code, "due": iso(m.due), "starts_at": iso(m.starts_at), "period": str(m.period),
+                   "source": m.source, "statutory": m.code == statutory.MILESTONE} for m in assessment.milestones]
+    result = {**assessment.to_json(), "milestones": milestones, "warnings": list(assessment.warnings),
               "explanation": list(assessment.explanation)}
     print(json.dumps(result, ensure_ascii=False))
     return 0

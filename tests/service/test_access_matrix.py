@@ -22,7 +22,7 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, escalation, handling_form, queue
+from services.casework import cases, escalation, handling_form, queue, statutory
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
@@ -99,6 +99,8 @@ def world(admin_engine, server_url) -> Iterator[World]:
 
 def _build(engine: Engine) -> World:
     inst = make_institution(engine, PACK)
+    with inst.uow() as uow:  # the regulator's clock, switched on by the institution (RULES.md §7.1)
+        admin.set_pack_value(uow, inst.users["admin"], "statutory.enabled", True)
     with inst.uow() as uow:
         for who, (roles, department) in PEOPLE.items():
             if who not in inst.users:
@@ -203,6 +205,16 @@ def _case_action(use_case: Callable[..., Any], state: str, **values: Any) -> Cal
     return bind
 
 
+OWN_HANDLER = {"mine": "handler", "theirs": "outsider"}  # who handles each forwarded case
+
+
+def _extended(uow: UnitOfWork, world: World, whose: str, case: Case) -> int:
+    """The case's statutory limit extended once by its own handler: the version after."""
+    return statutory.extend_statutory(uow, world.users[OWN_HANDLER[whose]], case.case_no, case.version,
+                                      reason="情况复杂", customer_informed_at=at("2026-11-04 10:00"),
+                                      informed_method="电话").version
+
+
 CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callable[[UnitOfWork, int], Any]]]] = {
     # name: (state the case is in, roles allowed, call)
     "forward": ("registered", {"intake", "dept_head"}, lambda w, whose, c: lambda uow, uid: cases.forward(
@@ -236,6 +248,28 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, c.version, {"received_at": at("2026-11-05 09:00"), "content": "对结果不满意"})),
     "archive": ("return_visit", {"intake", "dept_head"}, lambda w, whose, c: lambda uow, uid: cases.archive(
         uow, uid, c.case_no, c.version)),
+    # the regulator's clock (RULES.md §7.1): the handling desk; a further extension approved by an executive
+    "pause_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.pause_clock(
+        uow, uid, c.case_no, c.version, kind="appraisal", starts_on=date(2026, 11, 3), reason="送鉴定",
+        complainant_informed_at=at("2026-11-03 10:00"), informed_method="电话")),
+    "resume_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.resume_clock(
+        uow, uid, c.case_no, statutory.pause_clock(
+            uow, w.users[OWN_HANDLER[whose]], c.case_no, c.version, kind="mediation", starts_on=date(2026, 11, 3),
+            reason="调解", complainant_informed_at=at("2026-11-03 10:00"), informed_method="电话").version,
+        ends_on=date(2026, 11, 5))),
+    "restart_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.restart_clock(
+        uow, uid, c.case_no, c.version, received_at=at("2026-11-04 10:00"), note="补充材料")),
+    "merge_repeat": ("forwarded", DESK, lambda w, whose, c: lambda uow, uid: statutory.merge_repeat(
+        uow, uid, c.case_no, c.version, received_at=at("2026-11-04 10:00"), channel="phone", content="催办")),
+    "extend_statutory": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.extend_statutory(
+        uow, uid, c.case_no, c.version, reason="情况复杂", customer_informed_at=at("2026-11-04 10:00"),
+        informed_method="电话")),
+    "request_extension": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.request_extension(
+        uow, uid, c.case_no, _extended(uow, w, whose, c), reason="需鉴定")),
+    "decide_extension": ("forwarded", {"executive"}, lambda w, whose, c: lambda uow, uid: statutory.decide_extension(
+        uow, uid, c.case_no, statutory.request_extension(uow, w.users[OWN_HANDLER[whose]], c.case_no,
+                                                         _extended(uow, w, whose, c), reason="需鉴定").version,
+        approve=True, reason="同意")),
     "case_detail": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid: case_detail(uow, uid, c.case_no)),
     "reveal_pii": ("forwarded", DESK | {"supervisor"}, lambda w, whose, c: lambda uow, uid: reveal_pii(
         uow, uid, c.case_no, "id_number")),

@@ -35,8 +35,11 @@ EXAMPLES = {
     "branch": ({"category": "B"}, {"feedback": "2026-09-30T15:30:00+08:00",
                                    "first_reply": "2026-10-01T10:00:00+08:00",
                                    "resolve": "2026-10-11T00:00:00+08:00"}),
-    "consumer_finance": ({"category": "service"}, {"resolve": "2026-10-11T00:00:00+08:00"}),
-    "bank": ({"category": "loan"}, {"resolve": "2026-10-16T00:00:00+08:00"}),  # day 15: 15 Oct
+    # + the regulator's clock (RULES.md §7.1): 15 calendar days after 30 Sep is Thu 15 Oct, a working day
+    "consumer_finance": ({"category": "service"}, {"resolve": "2026-10-11T00:00:00+08:00",
+                                                   "statutory_decision": "2026-10-16T00:00:00+08:00"}),
+    "bank": ({"category": "loan"}, {"resolve": "2026-10-16T00:00:00+08:00",  # day 15: 15 Oct
+                                    "statutory_decision": "2026-10-16T00:00:00+08:00"}),
 }
 
 
@@ -49,6 +52,8 @@ def test_assess_prints_one_json_object_with_shanghai_deadlines(pack: str) -> Non
     assert out["policy"] == pack and out["deadlines"] == expected
     assert all(at.endswith("+08:00") for at in out["deadlines"].values())
     assert out["explanation"][0].startswith("等级：")
+    statutory = [m["code"] for m in out["milestones"] if m["statutory"]]
+    assert statutory == (["statutory_decision"] if pack in ("bank", "consumer_finance") else [])
 
 
 def test_assess_reads_facts_from_a_file_and_answers_in_english(tmp_path: Path) -> None:
