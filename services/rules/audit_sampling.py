@@ -58,7 +58,7 @@ class SampleSize:
 
     n: int
     method: str
-    formula: str  # language-neutral notation with the values used, shown beside the size
+    formula: str  # notation only, no words (the page says the method in the reader's language), with the values
     population: int | None  # N; None when unknown (binomial)
     confidence: float | None = None
     tolerable: float | None = None
@@ -245,7 +245,7 @@ def iso2859_level_ii(lot: int) -> SampleSize:
     letter, size = next(((letter, size) for largest, letter, size in ISO_2859_LEVEL_II_TABLE if lot <= largest),
                         ISO_2859_LARGEST)
     n = min(size, lot)
-    formula = f"ISO 2859-1, general inspection level II: N = {lot} → code letter {letter} → n = min({size}, N) = {n}"
+    formula = f"ISO 2859-1 II: N = {lot} → {letter} → n = min({size}, N) = {n}"
     return SampleSize(n, ISO_2859_LEVEL_II, formula, lot, code_letter=letter)
 
 
@@ -301,7 +301,7 @@ def evaluate_sample(n: int, deviations: int, confidence: float, tolerable: float
     if population is None:
         upper = clopper_pearson_upper(k, n, confidence)
         effective = _binomial_tail_at_most(k, n, p, alpha)
-        formula = (f"p_u solves Σ_{{x=0..k}} C(n,x)·p_u^x·(1−p_u)^(n−x) = 1 − c; effective ⟺ p_u ≤ p; "
+        formula = (f"Σ_{{x=0..k}} C(n,x)·p_u^x·(1−p_u)^(n−x) = 1 − c; p_u ≤ p; "
                    f"{values}, p_u = {upper:.4f}")
         return SampleEvaluation(n, k, k / n, upper, confidence, tolerable, effective, CLOPPER_PEARSON, formula)
     big_n = _population(population)
@@ -310,7 +310,7 @@ def evaluate_sample(n: int, deviations: int, confidence: float, tolerable: float
     d_upper = _hypergeometric_upper(k, n, big_n, alpha)
     effective = _hypergeometric_tail_at_most(k, n, big_n, math.ceil(p * big_n), alpha)
     formula = (f"D_u = max{{D : Σ_{{x=0..k}} C(D,x)·C(N−D,n−x) / C(N,n) > 1 − c}}, p_u = D_u / N; "
-               f"effective ⟺ D_u < ⌈p·N⌉; N = {big_n}, {values}, D_u = {d_upper}")
+               f"D_u < ⌈p·N⌉; N = {big_n}, {values}, D_u = {d_upper}")
     return SampleEvaluation(n, k, k / n, d_upper / big_n, confidence, tolerable, effective, HYPERGEOMETRIC_BOUND,
                             formula, population=big_n, upper_deviations=d_upper)
 
@@ -344,7 +344,7 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> Agreem
     one, two = Counter(first), Counter(second)
     expected = Fraction(sum(one[j] * two[j] for j in one), items * items)
     kappa = _kappa(observed, expected)
-    formula = (f"κ = (p_o − p_e) / (1 − p_e), p_e = Σ_j p_1j·p_2j; items = {items}, "
+    formula = (f"κ = (p_o − p_e) / (1 − p_e), p_e = Σ_j p_1j·p_2j; n = {items}, "
                f"p_o = {float(observed):.4f}, p_e = {float(expected):.4f}")
     return Agreement(kappa, landis_koch(kappa), float(observed), float(expected), items, 2, COHEN, formula)
 
@@ -366,7 +366,7 @@ def fleiss_kappa_from_counts(table: Sequence[Sequence[int]]) -> Agreement:
     shares = [Fraction(sum(column), items * raters) for column in zip(*table, strict=True)]
     expected = sum((share * share for share in shares), Fraction(0))
     kappa = _kappa(observed, expected)
-    formula = (f"κ = (P̄ − P̄e) / (1 − P̄e), P_i = (Σ_j n_ij² − m) / (m(m−1)), P̄e = Σ_j p_j²; items = {items}, "
+    formula = (f"κ = (P̄ − P̄e) / (1 − P̄e), P_i = (Σ_j n_ij² − m) / (m(m−1)), P̄e = Σ_j p_j²; N = {items}, "
                f"m = {raters}, P̄ = {float(observed):.4f}, P̄e = {float(expected):.4f}")
     return Agreement(kappa, landis_koch(kappa), float(observed), float(expected), items, raters, FLEISS, formula)
 
