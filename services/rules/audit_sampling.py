@@ -5,9 +5,9 @@ Notation: c the confidence, α = 1 − c, p the tolerable deviation rate, a the 
 k the deviations found, N the population (lot) when known, X the deviations a random sample shows.
 
 Decisions (each stated where applied):
-- The tests and the sample sizes are exact: tails are sums of `math.comb` integers compared with α as a fraction
-  of the decimal the user typed (0.95 → 19/20), so no float noise decides a boundary. Only the reported
-  Clopper–Pearson bound (a real root) is found in floats, in log space.
+- The tests and the sample sizes are exact: α is the decimal the user typed as a fraction (0.95 → 19/20); a
+  tail is summed in log space and, when it lies within 1e-6 (relative) of α, again in `math.comb` integers,
+  so no float noise decides a boundary. Only the reported Clopper–Pearson bound (a real root) stays a float.
 - A known population is treated as finite (hypergeometric) whatever its size; without N the binomial is used.
 - The tolerable number of deviations in a population of N is D = ⌈p·N⌉: the fewest deviations at which the
   population's rate reaches p. The tail P(X ≤ a) falls as D grows, so this is the least favourable population
