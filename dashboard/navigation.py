@@ -22,13 +22,30 @@ def _page(name: str) -> st.Page:
                    visibility="hidden" if name in HIDDEN else "visible")
 
 
+def _not_allowed(name: str) -> st.Page:
+    """A page outside the user's role, asked for by its URL: the catalogue says so at that URL, where Streamlit
+    would show its English "Page not found" (issue 10 §3). Only this runs, never the page's script; the menu
+    (access.pages_for) and each page's own check (session.page_user) stay the authority."""
+    def refuse() -> None:
+        st.title(t(f"nav.{name}"))
+        st.warning(t("nav.not_allowed", page=t(f"nav.{name}")))
+        link("home")
+
+    return st.Page(refuse, title=t(f"nav.{name}"), url_path=name, visibility="hidden")
+
+
 def navigation(allowed: list[str]) -> Any:
-    """st.navigation over the pages this user may open, grouped in sections."""
-    pages = {name: _page(name) for names in SECTIONS.values() for name in names
-             if name in allowed and (PAGES_DIR / f"{name}.py").exists()}
+    """st.navigation over the pages this user may open, grouped in sections; every other page only refuses."""
+    names = [name for names in SECTIONS.values() for name in names if (PAGES_DIR / f"{name}.py").exists()]
+    pages = {name: _page(name) for name in names if name in allowed}
     st.session_state[REGISTRY] = pages
     sections = {t(s): [pages[n] for n in names if n in pages] for s, names in SECTIONS.items()}
-    return st.navigation({label: group for label, group in sections.items() if group})
+    groups = {label: group for label, group in sections.items() if group}
+    refused = [_not_allowed(name) for name in names if name not in allowed]
+    if groups and refused:  # hidden: in the menu's first section, which lists them nowhere
+        first = next(iter(groups))
+        groups[first] = groups[first] + refused
+    return st.navigation(groups)
 
 
 def link(name: str, label: str | None = None, query: dict[str, str] | None = None, container: Any = st) -> None:

@@ -44,14 +44,23 @@ GRADES = ("general", "large", "major", "invalid", "L1", "L2", "L3")
 MILESTONES = (
     "forward", "first_contact", "first_reply", "feedback",
     "resolve", "resolve_target", "return_visit", "report_hq",
+    "statutory_decision", "review_decision",  # the statutory layer, RULES.md §7.1, §7.2 (migration 0016)
 )
 EVENT_TYPES = (
     "intake", "forward", "first_contact", "resolve", "resolve_at_intake", "invalid",
     "feedback", "return_visit", "archive", "withdraw", "re_complaint", "extension",
     "escalation", "escalation_ack", "report_hq", "deadlines_recomputed", "reveal_pii", "note",
     "reassign",  # issue 10 §5 (migration 0015)
+    # the statutory layer, RULES.md §7 (migration 0016)
+    "clock_paused", "clock_resumed", "clock_restarted", "repeat_merged", "extension_requested",
+    "extension_decided", "classified", "review_requested", "recusal_override", "regulator_reply",
+    "major_declared",
 )
-DEADLINE_STATUSES = ("open", "met", "met_late", "waived")
+# Where a complaint came from (RULES.md §7.3): the institution's own channels or a regulator's transfer.
+SOURCES = ("own", "nfra_12378", "pboc_12363", "csrc_12386", "petition", "other_regulator")
+PAUSE_KINDS = ("appraisal", "testing", "assessment", "mediation")  # time not counted (order 3 arts. 18, 23)
+MAJOR_CAUSES = ("disaster", "accident", "public_health", "group_in_person", "regulator_designated")  # art. 29
+DEADLINE_STATUSES = ("open", "met", "met_late", "waived", "paused")  # paused: RULES.md §7.1
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -126,6 +135,9 @@ class Case(Base):
         CheckConstraint("compensation_paid >= 0", name="paid_nonneg"),
         CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction_scale"),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(_in("source", SOURCES), name="source_known"),
+        CheckConstraint("paused_days >= 0", name="paused_days_nonneg"),
+        CheckConstraint("major_cause IS NULL OR " + _in("major_cause", MAJOR_CAUSES), name="major_cause_known"),
         Index("ix_cases_state_department", "state", "responsible_department_id"),
         Index("ix_cases_assignee_state", "assignee_id", "state"),
         Index("ix_cases_first_responder", "first_responder_id"),
@@ -170,6 +182,24 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     assessment: Mapped[dict[str, Any]] = mapped_column(JSONB)
     intake_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # one case per submitted form
+    # --- the statutory layer (RULES.md §7, migration 0016) ---
+    source: Mapped[str] = mapped_column(String(24), default="own", server_default="own")  # §7.3
+    regulator_ref: Mapped[str | None] = mapped_column(String(64))  # the regulator's reference number
+    transferred_on: Mapped[date | None] = mapped_column(Date)  # the day the regulator transferred it
+    channel_note: Mapped[str | None] = mapped_column(String(200))  # §7 open channel lists: what "other" was
+    jrt_channel: Mapped[str | None] = mapped_column(String(16))  # §7.4 JR/T 0169-2018 codes
+    jrt_business: Mapped[str | None] = mapped_column(String(16))
+    jrt_cause: Mapped[str | None] = mapped_column(String(16))
+    clock_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # §7.1 restart; None: receipt
+    paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # §7.1 since the clock started
+    agent_name: Mapped[str | None] = mapped_column(String(128))  # §7.2 arts. 12, 14: an agent and their letter
+    agent_authorisation: Mapped[str | None] = mapped_column(String(200))
+    complained_employee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # §7.2 art. 17 recusal
+    recusal_override: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
+    major_cause: Mapped[str | None] = mapped_column(String(32))  # §7.2 art. 29
+    reviewed_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # §7.2 art. 20: a 核查 case
+    notification_method: Mapped[str | None] = mapped_column(String(32))  # §7.2 art. 21 proof of notification
+    notification_ref: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(
@@ -238,6 +268,47 @@ class Extension(Base):
     customer_informed_method: Mapped[str] = mapped_column(String(64))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at()
+
+
+class ClockPause(Base):
+    """Time the statutory clock does not count (RULES.md §7.1, order 3 arts. 18, 23): appraisal, testing,
+    assessment or mediation, from `starts_on` to `ends_on` (open while None), the complainant told."""
+
+    __tablename__ = "clock_pauses"
+    __table_args__ = (CheckConstraint(_in("kind", PAUSE_KINDS), name="kind_known"),
+                      CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, info={"max_chars": 4000})
+    complainant_informed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    informed_method: Mapped[str] = mapped_column(String(64))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class ExtensionApproval(Base):
+    """A superior's approval a further statutory extension needs (RULES.md §7.1, order 3 art. 18): asked by the
+    handler, decided once by someone senior; an approved one is used by the extension it allowed."""
+
+    __tablename__ = "extension_approvals"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(32))
+    new_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, info={"max_chars": 4000})
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved: Mapped[bool | None] = mapped_column(Boolean)
+    decision_reason: Mapped[str | None] = mapped_column(Text, info={"max_chars": 4000})
+    extension_id: Mapped[int | None] = mapped_column(ForeignKey("extensions.id"))
 
 
 class Escalation(Base):

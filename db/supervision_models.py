@@ -31,7 +31,7 @@ from db.models import Base, _array_within, _in, created_at
 
 STRATIFIERS = ("department", "grade", "category", "channel")
 PERIOD_BASES = ("closed", "received")
-SIZING_METHODS = ("rate", "margin", "attribute", "aql")  # issue 12 §1; each method's columns: migration 0016
+SIZING_METHODS = ("rate", "margin", "attribute", "aql")  # issue 12 §1; each method's columns: migration 0017
 SAMPLE_REASONS = ("all_major", "drawn")
 ACTION_STATUSES = ("open", "closed")
 

@@ -1,12 +1,13 @@
 """The demo institution (issue 3 §4): the pack's departments, a user for every role and months of
-realistic complaints in every state, recorded through the same service calls as real cases.
+realistic complaints in every state, with the records the case services write for real cases.
 
 Everything happens in ONE transaction: the services only flush and the caller commits (issue 9 §3),
-so a failure anywhere leaves no half-loaded demo behind (and the load is spared a durable commit per
-service call); `set_up` composes first-run set-up and the demo in the caller's one transaction. Each
-case's steps are planned first (times in the past, each after the previous, aimed at the deadlines of
-the pack's own assessment), then replayed through `services.casework.cases` in order of receipt, as the
-staff who would do each step.
+so a failure anywhere leaves no half-loaded demo behind; `set_up` composes first-run set-up and the demo
+in the caller's one transaction. Each case's steps are planned first (times in the past, each after the
+previous, aimed at the deadlines of the pack's own assessment); the runner decides each step's values
+and a writer takes it as the staff who would do it. The ~25 cases that cover every path go through
+`services.casework.cases`; the rest go through `demo.ledger`, which writes the same records a table at a
+time (issue 10 §4: 2,000 cases through the services took half a minute, set-based they take seconds).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import Engine, select
 
 from db.models import CaseDeadline, Department, Setting, User
 from demo import texts
+from demo.ledger import Ledger
 from services.administration.setup import DemoCredentials, DemoUser, SetupResult, first_run_setup, record_demo
 from services.casework import cases as svc
 from services.errors import InvalidInput
@@ -85,19 +87,23 @@ def set_up(uow: UnitOfWork, *, pack: str, admin_username: str, admin_name: str, 
 
 def load_demo(target: Engine | UnitOfWork, pack: str, *, cases: int = 2000, months: int = 6,
               now: datetime | None = None, seed: int = 2026, password: str | None = None,
-              progress: Progress | None = None) -> DemoInstitution:
+              progress: Progress | None = None, replay: str = "coverage") -> DemoInstitution:
     """Load the demo institution: `cases` cases (at least the ~20 that cover every state, grade, category,
     channel and special path) received over the last `months` months. Names and texts are reproducible
     from `seed`; the shared password is random unless given. Given an engine: its own transaction,
-    committed. Given a unit of work: inside the caller's transaction, which the caller commits."""
+    committed. Given a unit of work: inside the caller's transaction, which the caller commits.
+
+    `replay` says which cases go through the case services step by step: the "coverage" cases (and their
+    re-complaints), "all" or "none"; the others are written set-based by `demo.ledger` (issue 10 §4: the
+    first run in seconds), with the same records."""
     if isinstance(target, UnitOfWork):
-        return _load(target, pack, cases, months, now, seed, password, progress or _silent)
+        return _load(target, pack, cases, months, now, seed, password, progress or _silent, replay)
     with transaction(target) as uow:
-        return _load(uow, pack, cases, months, now, seed, password, progress or _silent)
+        return _load(uow, pack, cases, months, now, seed, password, progress or _silent, replay)
 
 
 def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | None, seed: int,
-          password: str | None, progress: Progress) -> DemoInstitution:
+          password: str | None, progress: Progress, replay: str) -> DemoInstitution:
     started = time.perf_counter()
     now = uow.at(now)
     if cases < 1 or months < 1:
@@ -115,17 +121,32 @@ def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | N
     users, ids = _staff(uow, policy, fake, password)
     # The identity map holds objects weakly: pin the staff and settings so that each service call's
     # `session.get` of them is answered from memory instead of the database.
-    uow.session.info["pinned"] = [*uow.session.scalars(select(User)), *uow.session.scalars(select(Setting)),
-                                  *uow.session.scalars(select(Department))]
-    calendar = uow.calendar()
+    staff = [*uow.session.scalars(select(User))]
+    departments = [*uow.session.scalars(select(Department))]
+    uow.session.info["pinned"] = [*staff, *departments, *uow.session.scalars(select(Setting))]
     progress(0.05, "setup.step.plan", {})
-    plans = _Planner(policy, calendar, rng, now, months).plans(cases)
-    runner = _Runner(uow, policy, calendar, ids, rng, fake)
-    every = max(1, len(plans) // 50)  # ~50 updates of the bar, whatever the size
-    for done, plan in enumerate(sorted(plans, key=lambda p: p.received_at), 1):
-        runner.run(plan)
+    plans = sorted(_Planner(policy, uow.calendar(), rng, now, months).plans(cases), key=lambda p: p.received_at)
+    by_services = [p for p in plans if replay == "all" or (replay == "coverage" and p.coverage)]
+    by_ledger = [p for p in plans if replay == "none" or (replay == "coverage" and not p.coverage)]
+    runner = _Runner(policy, ids, rng, fake)
+    ledger = Ledger(uow, policy, {u.id: u.username for u in staff}, {d.code: d.id for d in departments})
+    every, done = max(1, len(plans) // 50), 0  # ~50 updates of the bar, whatever the size
+
+    def tick(share: float, offset: float) -> None:
         if done % every == 0 or done == len(plans):
-            progress(0.05 + 0.95 * done / len(plans), "setup.step.cases", {"done": done, "total": len(plans)})
+            progress(offset + share * done / len(plans), "setup.step.cases", {"done": done, "total": len(plans)})
+
+    for plan in by_ledger:  # set-based: worked out here, written below in one statement a table
+        runner.run(plan, ledger)
+        done += 1
+        tick(0.75, 0.05)
+    progress(0.05 + 0.75 * done / len(plans), "setup.step.write", {})
+    ledger.write()
+    services = _Services(uow)
+    for plan in by_services:  # after the ledger's: a re-complaint's parent is written first
+        runner.run(plan, services)
+        done += 1
+        tick(0.2, 0.8)
     return DemoInstitution(users, password, len(plans), time.perf_counter() - started)
 
 
@@ -171,6 +192,7 @@ class _Plan:
     parent: _Plan | None = None
     case_no: str = ""
     first_responder: int = 0
+    coverage: bool = False  # one of the cases that cover every path: replayed through the services
 
     @property
     def final_state(self) -> str:
@@ -193,6 +215,8 @@ class _Planner:
 
     def plans(self, count: int) -> list[_Plan]:
         plans = self.coverage()
+        for plan in plans:
+            plan.coverage = True
         children = max(1, round(count * 0.03)) - 1  # the coverage set holds one re-complaint
         plans += [self.random_plan() for _ in range(max(0, count - len(plans) - children))]
         parents = [p for p in plans if self.may_be_parent(p)]
@@ -262,7 +286,7 @@ class _Planner:
         last = parent.steps[-1][1] if parent.steps else parent.received_at
         received = min(last + timedelta(days=self.rng.uniform(1, 20)), self.now - timedelta(minutes=30))
         plan = self.plan(max(received, last + timedelta(minutes=30)), facts=dict(parent.facts))
-        plan.parent = parent
+        plan.parent, plan.coverage = parent, parent.coverage  # written by whoever writes the parent, after it
         return plan
 
     def received(self) -> datetime:
@@ -380,29 +404,52 @@ def _office(at: datetime, rng: random.Random, back: bool = False) -> datetime:
     return datetime(day.year, day.month, day.day, 9, rng.randrange(60), tzinfo=at.tzinfo)
 
 
-class _Runner:
-    """Replays plans through the case services, as the staff who would do each step."""
+class _Services:
+    """Each step through the case services, as the staff would take it in the app."""
 
-    def __init__(self, uow: UnitOfWork, policy: Policy, calendar: WorkingCalendar, ids: dict[str, list[int]],
-                 rng: random.Random, fake: Faker) -> None:
-        self.uow, self.policy, self.calendar, self.ids, self.rng, self.fake = uow, policy, calendar, ids, rng, fake
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow, self.calendar = uow, uow.calendar()
+
+    def intake(self, actor: int, form: dict[str, Any]) -> svc.CaseRef:
+        return svc.intake(self.uow, actor, form)
+
+    def re_complaint(self, actor: int, parent_no: str, form: dict[str, Any]) -> svc.CaseRef:
+        parent = svc.case_by_number(self.uow, parent_no)
+        return svc.re_complaint(self.uow, actor, parent_no, parent.version, form)
+
+    def step(self, kind: str, actor: int, ref: svc.CaseRef, **values: Any) -> svc.CaseRef:
+        service: Callable[..., svc.CaseRef] = getattr(svc, kind)
+        return service(self.uow, actor, ref.case_no, ref.version, **values)
+
+    def open_deadline(self, ref: svc.CaseRef, milestone: str) -> CaseDeadline | None:
+        return self.uow.session.scalar(select(CaseDeadline).where(
+            CaseDeadline.case_id == ref.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
+
+
+Writer = _Services | Ledger  # the same steps, one at a time through the services or set-based
+
+
+class _Runner:
+    """Decides each step's values (who, what text, how much) and has a writer take it, as the staff would."""
+
+    def __init__(self, policy: Policy, ids: dict[str, list[int]], rng: random.Random, fake: Faker) -> None:
+        self.policy, self.ids, self.rng, self.fake = policy, ids, rng, fake
         self.turns: dict[str, int] = {}  # department → how many open cases it has handed out so far
 
-    def run(self, plan: _Plan) -> None:
+    def run(self, plan: _Plan, writer: Writer) -> None:
         rng, facts = self.rng, plan.facts
-        self.plan = plan
+        self.plan, self.writer = plan, writer
         self.words = texts.words(self.fake, rng, self.policy.code, self.policy.label("category", facts["category"]),
                                  facts["compensation_claim"], plan.received_at)
         if plan.parent is not None:
             plan.first_responder = plan.parent.first_responder  # the case is in their scope
             content = self.say(texts.RE_COMPLAINTS, case_no=plan.parent.case_no)
-            parent = svc.case_by_number(self.uow, plan.parent.case_no)
-            ref = svc.re_complaint(self.uow, plan.first_responder, parent.case_no, parent.version, {
+            ref = writer.re_complaint(plan.first_responder, plan.parent.case_no, {
                 "received_at": plan.received_at, "content": content,
                 "compensation_claim": plan.facts["compensation_claim"]})
         else:
             plan.first_responder = rng.choice(self.ids["intake"])
-            ref = svc.intake(self.uow, plan.first_responder, self.intake_form())
+            ref = writer.intake(plan.first_responder, self.intake_form())
         plan.case_no = ref.case_no
         staff = self.ids[f"handler@{plan.department}"]
         if plan.final_state in ("forwarded", "in_progress"):  # open cases in turn: every handler has work waiting
@@ -429,51 +476,50 @@ class _Runner:
 
     def step(self, kind: str, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
         """One step, done by whoever does it: the first responder, the case's handler or the department head."""
-        plan, say, pick, uow = self.plan, self.say, self.rng.choice, self.uow
-        mine = (uow, plan.first_responder, ref.case_no, ref.version)
+        plan, say, pick, take = self.plan, self.say, self.rng.choice, self.writer.step
+        clerk = plan.first_responder
         match kind:
             case "forward":
-                return svc.forward(*mine, department=plan.department, handler_id=self.handler,
-                                   handling_form=say(texts.HANDLING_FORMS), at=at)
+                return take("forward", clerk, ref, department=plan.department, handler_id=self.handler,
+                            handling_form=say(texts.HANDLING_FORMS), at=at)
             case "first_contact":
-                return svc.first_contact(uow, self.handler, ref.case_no, ref.version,
-                                         note=say(texts.FIRST_CONTACTS), at=at)
+                return take("first_contact", self.handler, ref, note=say(texts.FIRST_CONTACTS), at=at)
             case "escalate":
                 head = self.ids[f"dept_head@{plan.department}"][0]
-                return svc.escalate(uow, head, ref.case_no, ref.version, to_role=pick(list(self.policy.roles)),
-                                    reason=say(texts.ESCALATION_REASONS), at=at)
+                return take("escalate", head, ref, to_role=pick(list(self.policy.roles)),
+                            reason=say(texts.ESCALATION_REASONS), at=at)
             case "extend":
                 return self.extend(ref, at)
             case "resolve":
                 return self.resolve(ref, at)
             case "invalid":  # closed as invalid by the first responder, still explained (seed 002 art. 18(3))
-                return svc.mark_invalid(*mine, explanation=say(texts.INVALID_EXPLANATIONS), at=at)
+                return take("mark_invalid", clerk, ref, explanation=say(texts.INVALID_EXPLANATIONS), at=at)
             case "feedback":
-                return svc.feedback(*mine, method=pick(texts.FEEDBACK_METHODS), satisfaction=plan.satisfaction,
-                                    note=say(texts.FEEDBACK_NOTES), at=at)
+                return take("feedback", clerk, ref, method=pick(texts.FEEDBACK_METHODS),
+                            satisfaction=plan.satisfaction, note=say(texts.FEEDBACK_NOTES), at=at)
             case "return_visit":
-                return svc.return_visit(*mine, method=pick(texts.FEEDBACK_METHODS[:3]),
-                                        satisfaction=plan.satisfaction, note=say(texts.RETURN_VISITS), at=at)
+                return take("return_visit", clerk, ref, method=pick(texts.FEEDBACK_METHODS[:3]),
+                            satisfaction=plan.satisfaction, note=say(texts.RETURN_VISITS), at=at)
             case "archive":
-                return svc.archive(*mine, at=at)
-        return svc.withdraw(*mine, reason=say(texts.WITHDRAW_REASONS), at=at)
+                return take("archive", clerk, ref, at=at)
+        return take("withdraw", clerk, ref, reason=say(texts.WITHDRAW_REASONS), at=at)
 
     def extend(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
         milestone = self.policy.extension.milestones[0]
-        row = self.uow.session.scalar(select(CaseDeadline).where(
-            CaseDeadline.case_id == ref.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
+        row = self.writer.open_deadline(ref, milestone)
         if row is None:
             return ref
-        latest = latest_extension(self.policy, self.calendar, milestone, row.starts_at, row.due_at, row.extensions)
-        return svc.extend(self.uow, self.handler, ref.case_no, ref.version, milestone=milestone, new_due=latest,
-                          reason=self.say(texts.EXTENSION_REASONS), customer_informed_at=at,
-                          informed_method=self.rng.choice(texts.FEEDBACK_METHODS[:2]), at=at)
+        latest = latest_extension(self.policy, self.writer.calendar, milestone, row.starts_at, row.due_at,
+                                  row.extensions)
+        return self.writer.step("extend", self.handler, ref, milestone=milestone, new_due=latest,
+                                reason=self.say(texts.EXTENSION_REASONS), customer_informed_at=at,
+                                informed_method=self.rng.choice(texts.FEEDBACK_METHODS[:2]), at=at)
 
     def resolve(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
         claim = self.plan.facts["compensation_claim"]
         paid = (claim * Decimal(self.rng.choice(("0.3", "0.5", "1")))).quantize(Decimal("0.01")) \
             if claim and self.rng.random() < 0.4 else Decimal(0)
-        return svc.resolve(self.uow, self.handler, ref.case_no, ref.version,
-                           fact_finding=self.say(texts.FACT_FINDINGS), measures=self.say(texts.MEASURES),
-                           accountability=self.say(texts.ACCOUNTABILITY), compensation_paid=paid,
-                           signed_confirmation=self.say(texts.SIGNED) if paid else None, at=at)
+        return self.writer.step("resolve", self.handler, ref, fact_finding=self.say(texts.FACT_FINDINGS),
+                                measures=self.say(texts.MEASURES), accountability=self.say(texts.ACCOUNTABILITY),
+                                compensation_paid=paid, signed_confirmation=self.say(texts.SIGNED) if paid else None,
+                                at=at)

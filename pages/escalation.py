@@ -8,6 +8,7 @@ from dashboard.i18n import code, department, error, joined, t
 from dashboard.session import page_user, uow
 from services.casework.escalation import acknowledge_many, board
 from services.errors import DomainError
+from services.export import neutralised
 from services.rules.calendar import SHANGHAI
 from services.supervision.reviews import overdue_actions
 
@@ -59,6 +60,8 @@ else:  # one table, not one button per escalation (issue 10 §1)
             st.rerun()
 if late_actions:
     st.subheader(t("board.overdue_actions"))
-    st.dataframe(pd.DataFrame([{t("field.case_no"): a.case_no, t("board.finding"): a.finding,
-                                t("field.department"): a.owner_department, t("field.assignee"): a.owner,
-                                t("field.due"): a.due_date} for a in late_actions]), hide_index=True)
+    # the department by its label (issue 10 §3); the finding is the reviewer's text, inert in the CSV (issue 8 §5)
+    st.dataframe(neutralised(pd.DataFrame([{
+        t("field.case_no"): a.case_no, t("board.finding"): a.finding,
+        t("field.department"): code(policy, "department", a.owner_department), t("field.assignee"): a.owner,
+        t("field.due"): a.due_date} for a in late_actions])), hide_index=True)

@@ -135,7 +135,7 @@ def review(user_id: int, policy: Policy) -> None:
             result = left.radio(literal(f"{check.label(lang())}（{check.weight}）"), ["pass", "fail", "na"],
                                 horizontal=True, index=["pass", "fail", "na"].index(hint.result) if hint else 0,
                                 format_func=lambda r: t(f"review.{r}"), key=f"rv_{item.item_id}_{check.code}")
-            note = right.text_input(t("review.note"), value=(hint.zh if lang() == "zh" else hint.en) if hint else "",
+            note = right.text_input(t("review.note"), value=hint.text(lang()) if hint else "",
                                     key=f"rv_{item.item_id}_{check.code}_note")
             answers[check.code] = (result, note)
         finding = st.text_area(t("review.finding"), key=f"rv_{item.item_id}_finding")

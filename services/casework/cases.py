@@ -22,7 +22,7 @@ from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, heade
 from services.institution.directory import department_by_code
 from services.rules import validation
 from services.rules.assess import assess, latest_extension, parse_facts
-from services.rules.calendar import SHANGHAI, format_deadline
+from services.rules.calendar import SHANGHAI, format_deadline, iso
 from services.rules.policy import Policy
 from services.rules.transitions import states_for
 from services.unit_of_work import UnitOfWork
@@ -31,6 +31,10 @@ from services.words import N_
 CASE_NO_PREFIX = "case_no_prefix"  # settings key: the case-number prefix when not TS (training: PX)
 TRAINING_PREFIX = "PX"
 SATISFACTION = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意"}
+# What the form records for a case explained at intake (seed 000 art. 17(1)) or closed as invalid (seed 002 art.
+# 18(3)), in the institution's words.
+AT_INTAKE = {"measures": "当场解释", "accountability": "无", "invalid_measures": "解释说明", "method": "当面/电话",
+             "feedback": "客户当场接受解释，表示不再就同一事项投诉"}
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,17 @@ def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: st
 
 def _record(uow: UnitOfWork, case: Case, actor: Actor | None, event_type: str, at: datetime,
             to_state: str | None = None, note: str | None = None, **data: Any) -> None:
-    uow.session.add(CaseEvent(case_id=case.id, at=at, actor_id=actor.id if actor else None,
-                              event_type=event_type, from_state=case.state, to_state=to_state or case.state,
-                              note=note, data=data))
+    uow.session.add(timeline_entry(case, actor.id if actor else None, event_type, at, to_state, note, **data))
+
+
+def timeline_entry(case: Case, actor_id: int | None, event_type: str, at: datetime, to_state: str | None = None,
+                   note: str | None = None, **data: Any) -> CaseEvent:
+    """A step's event, moving the case to `to_state`; in memory, shared with the demo's set-based writer."""
+    entry = CaseEvent(case_id=case.id, at=at, actor_id=actor_id, event_type=event_type, from_state=case.state,
+                      to_state=to_state or case.state, note=note, data=data)
     if to_state:
         case.state = to_state
+    return entry
 
 
 def _finish(uow: UnitOfWork, case: Case) -> CaseRef:
@@ -105,11 +115,16 @@ def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
     return f"{prefix}-{day:%Y%m%d}-{number:06d}"
 
 
+def new_customer(form: Mapping[str, Any]) -> Customer:
+    """The intake form's customer, checked; in memory, shared with the demo's set-based writer."""
+    return Customer(name=_text(form, "customer_name", Phrase("error.field.customer_name")),
+                    phone=validation.phone(form.get("customer_phone")),
+                    id_number=validation.id_number(form.get("customer_id_number")),
+                    account_no=validation.account_no(form.get("customer_account_no")))
+
+
 def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:
-    customer = Customer(name=_text(form, "customer_name", Phrase("error.field.customer_name")),
-                        phone=validation.phone(form.get("customer_phone")),
-                        id_number=validation.id_number(form.get("customer_id_number")),
-                        account_no=validation.account_no(form.get("customer_account_no")))
+    customer = new_customer(form)
     uow.session.add(customer)
     return customer
 
@@ -174,12 +189,12 @@ def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy
     explanation = _text(form, "explanation", Phrase("error.field.explanation"))
     satisfaction = _satisfaction(form.get("satisfaction"))
     at = case.received_at
-    case.outcome, case.fact_finding, case.measures = "resolved_at_intake", explanation, "当场解释"
-    case.accountability, case.resolved_at, case.feedback_at = "无", at, at
+    case.outcome, case.fact_finding, case.measures = "resolved_at_intake", explanation, AT_INTAKE["measures"]
+    case.accountability, case.resolved_at, case.feedback_at = AT_INTAKE["accountability"], at, at
     case.satisfaction = satisfaction
     _record(uow, case, actor, "resolve_at_intake", at, "resolved", explanation)
-    _record(uow, case, actor, "feedback", at, "feedback_given", "客户当场接受解释，表示不再就同一事项投诉",
-            method="当面/电话", satisfaction=satisfaction, at_intake=True)
+    _record(uow, case, actor, "feedback", at, "feedback_given", AT_INTAKE["feedback"],
+            method=AT_INTAKE["method"], satisfaction=satisfaction, at_intake=True)
     mark_met(uow, case, policy, "resolve_at_intake", at)
     mark_met(uow, case, policy, "feedback", at)
     waive_open(uow, case)
@@ -294,7 +309,7 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     explanation = _text({"explanation": explanation}, "explanation", Phrase("error.field.explanation"))
     at = uow.at(at)
     case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
-    case.measures, case.accountability = "解释说明", "无"
+    case.measures, case.accountability = AT_INTAKE["invalid_measures"], AT_INTAKE["accountability"]
     _record(uow, case, actor, "invalid", at, "resolved", explanation)
     mark_met(uow, case, policy, "invalid", at)
     return _finish(uow, case)
@@ -343,6 +358,11 @@ def missing_for_archive(case: Case, policy: Policy) -> list[str]:
     return [name for name, value in required.items() if value in (None, "")]
 
 
+def field_names(names: Iterable[str]) -> Listing:
+    """Parts of the record by their names on the form (回访记录, not return_visit; issue 10 §7)."""
+    return Listing(Phrase(f"error.field.{name}") for name in names)
+
+
 def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
             at: datetime | None = None) -> CaseRef:
     actor, case, policy = _open(uow, actor_id, case_no, version, "archive")
@@ -350,7 +370,7 @@ def archive(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
     if missing:
         # the parts by their names on the form, not their codes (issue 10 §7)
         raise InvalidInput("error.case.handling_form_incomplete", field=missing[0],
-                           missing=Listing(Phrase(f"error.field.{name}") for name in missing))
+                           missing=field_names(missing))
     at = uow.at(at)
     case.closed_at = case.closed_at or at
     _record(uow, case, actor, "archive", at, "archived")
@@ -412,7 +432,7 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milest
                               customer_informed_method=informed_method, requested_by_id=actor.id))
     old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
     _record(uow, case, actor, "extension", uow.at(at), note=reason, milestone=milestone,
-            old_due=old_due.isoformat(), new_due=new_due.isoformat(), customer_informed_at=informed.isoformat(),
+            old_due=iso(old_due), new_due=iso(new_due), customer_informed_at=iso(informed),
             informed_method=informed_method)
     case.updated_at = uow.at(at)  # an extension changes the case: bump its version
     return _finish(uow, case)
@@ -443,7 +463,7 @@ def rule_reason(policy: Policy, grade: str, role: str) -> str:
 def _escalate(uow: UnitOfWork, case: Case, actor: Actor | None, role: str, rule_key: str | None,
               reason: str, at: datetime) -> None:
     escalation = Escalation(case_id=case.id, to_role=role, rule_key=rule_key, reason=reason,
-                            created_by_id=actor.id if actor else None)
+                            created_by_id=actor.id if actor else None, created_at=at)  # the board shows its age
     uow.session.add(escalation)
     uow.flush()
     _record(uow, case, actor, "escalation", at, note=reason, to_role=role, rule=rule_key,

@@ -6,6 +6,7 @@ before it; an open milestone past it is overdue, and inside the pack's warning w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from sqlalchemy import case as sql_case
 
 from db.models import Case, CaseDeadline, CaseEvent
 from services.rules.assess import Assessment, Facts, assess
-from services.rules.calendar import WorkingCalendar, at_risk_from
+from services.rules.calendar import WorkingCalendar, at_risk_from, iso
 from services.rules.policy import EVENTS, PACK_CODES, Policy
 from services.rules.transitions import CLOSED_STATES
 from services.unit_of_work import UnitOfWork
@@ -44,20 +45,31 @@ def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment, *, new: 
     """
     rows = {} if new else {d.milestone: d for d in uow.session.scalars(
         select(CaseDeadline).where(CaseDeadline.case_id == case.id))}
+    added, changes = reconcile(rows, assessment)
+    for row in added:
+        row.case_id = case.id
+    uow.session.add_all(added)
+    uow.flush()
+    return changes
+
+
+def reconcile(rows: Mapping[str, CaseDeadline], assessment: Assessment
+              ) -> tuple[list[CaseDeadline], list[DeadlineChange]]:
+    """`sync_deadlines` in memory, shared with the demo's set-based writer: the rows for milestones new to the
+    case (without their case id), and the changes made to `rows` (by milestone)."""
+    added: list[CaseDeadline] = []
     changes: list[DeadlineChange] = []
     for milestone in assessment.milestones:
         row = rows.get(milestone.code)
         if row is None:
-            uow.session.add(CaseDeadline(
-                case_id=case.id, milestone=milestone.code, starts_at=milestone.starts_at,
-                due_at=milestone.due, original_due_at=milestone.due, period=str(milestone.period),
-                source=milestone.source))
+            added.append(CaseDeadline(milestone=milestone.code, starts_at=milestone.starts_at, due_at=milestone.due,
+                                      original_due_at=milestone.due, period=str(milestone.period),
+                                      source=milestone.source, status="open", extensions=0))
         elif row.status == "open" and row.extensions == 0 and row.due_at != milestone.due:
-            changes.append({"milestone": row.milestone, "old": row.due_at.isoformat(),
-                            "new": milestone.due.isoformat()})
+            changes.append(DeadlineChange(milestone=row.milestone, old=iso(row.due_at),
+                                          new=iso(milestone.due)))
             row.starts_at, row.due_at, row.original_due_at = milestone.starts_at, milestone.due, milestone.due
-    uow.flush()
-    return changes
+    return added, changes
 
 
 # A case closed as invalid or at intake is resolved (seed 002 art. 18(3), seed 000 art. 17(1)).
@@ -82,7 +94,12 @@ def mark_met(uow: UnitOfWork, case: Case, policy: Policy, event_type: str, at: d
     for row in uow.session.scalars(select(CaseDeadline).where(
             CaseDeadline.case_id == case.id, CaseDeadline.status == "open",
             CaseDeadline.milestone.in_(met_codes))):
-        row.met_at, row.status = at, ("met" if at < row.due_at else "met_late")
+        meet(row, at)
+
+
+def meet(row: CaseDeadline, at: datetime) -> None:
+    """On time when the event happens before the (exclusive) deadline, late otherwise (RULES.md §3)."""
+    row.met_at, row.status = at, ("met" if at < row.due_at else "met_late")
 
 
 def waive_open(uow: UnitOfWork, case: Case) -> None:

@@ -184,7 +184,8 @@ def run_automatic_escalations(uow: UnitOfWork, now: datetime | None = None) -> i
         # deadlocking; a key another run inserted first is skipped once that run commits, and gets no event here.
         inserted = uow.session.execute(
             insert(Escalation).values([{"case_id": due.case_id, "to_role": due.to_role, "rule_key": due.rule_key,
-                                        "reason": due.reason, "created_by_id": None} for due in batch.values()])
+                                        "reason": due.reason, "created_by_id": None, "created_at": now}
+                                       for due in batch.values()])
             .on_conflict_do_nothing(index_elements=["case_id", "rule_key"])
             .returning(Escalation.id, Escalation.case_id, Escalation.rule_key)).all()
         if inserted:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.errors import InvalidInput, PolicyError
-from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, due
+from services.rules.calendar import Period, WorkingCalendar, at_risk_from, due, iso
 from services.rules.facts import FACT_KEYS as FACT_KEYS  # re-exported with parse_facts
 from services.rules.facts import Facts as Facts  # re-exported: the assessment's input
 from services.rules.facts import check_facts
@@ -67,7 +67,7 @@ class Assessment:
             "policy": self.policy, "grade": self.grade, "handling_level": self.handling_level,
             "responsible_department": self.responsible_department,
             "escalate_to": list(self.escalate_to), "notify": list(self.notify),
-            "deadlines": {code: at.astimezone(SHANGHAI).isoformat()
+            "deadlines": {code: iso(at)
                           for code, at in self.deadlines.items()},
             "reasons": [r.to_json() for r in self.reasons], "notices": list(self.notices),
         }

@@ -229,6 +229,12 @@ def at_risk_from(starts_at: Any, due_at: Any, warning_window: Any) -> Any:
     return due_at - (due_at - starts_at) * warning_window
 
 
+def iso(at: datetime) -> str:
+    """An instant as the timeline and the assessment record it: ISO 8601 in Shanghai time, whichever zone the
+    value came back from the database in."""
+    return at.astimezone(SHANGHAI).isoformat()
+
+
 def format_deadline(at: datetime) -> str:
     """`YYYY-MM-DD HH:MM` in Shanghai; an exclusive 00:00 is shown as the previous day's 24:00."""
     if at.tzinfo is None or at.utcoffset() is None:

@@ -42,6 +42,7 @@ MILESTONES = _labels({
     "first_reply": ("首次回复", "first reply"), "feedback": ("反馈", "feedback"),
     "resolve": ("办结", "resolve"), "resolve_target": ("目标办结", "resolve target"),
     "return_visit": ("回访", "return visit"), "report_hq": ("报备总部", "report to HQ"),
+    "statutory_decision": ("法定处理时限", "statutory decision"), "review_decision": ("核查时限", "review decision"),
 })
 GRADES = _labels({
     "general": ("一般", "general"), "large": ("较大", "large"), "major": ("重大", "major"),
@@ -164,6 +165,29 @@ class Extension:
 
 
 @dataclass(frozen=True)
+class StatutoryLayer:
+    """A pack's `[statutory]` table (RULES.md §7.1): the regulator's limits as calendar-day periods, applied by
+    services/rules/statutory.py."""
+
+    enabled: bool
+    decision: Period  # decide and tell the complainant (order 3 art. 18: 15 days)
+    extensions: tuple[Period, ...]  # the limit after each extension, from the clock's start (30, 60 days)
+    approval_from: int  # the first extension (1-based) that needs a superior's approval
+    review_request: Period  # the complainant may ask for a review within this of the decision (art. 20)
+    review_decision: Period  # and the review is decided within this
+    roll_forward: bool  # a last day that is not a working day moves to the next one (Civil Code art. 203)
+    cite: Citation
+
+    def limit(self, extensions: int) -> Period:
+        """The limit in force after `extensions` extensions."""
+        return self.decision if extensions == 0 else self.extensions[extensions - 1]
+
+    def needs_approval(self, extensions_so_far: int) -> bool:
+        """Whether the next extension needs a superior's approval first."""
+        return extensions_so_far + 1 >= self.approval_from
+
+
+@dataclass(frozen=True)
 class Duty:
     code: str
     every: str | None
@@ -196,6 +220,12 @@ class Policy:
     data: Mapping[str, Any] = field(repr=False, compare=False)
     # The titles of the documents the pack cites, by the reference its `source` keys use (issue 10 §3)
     documents: Mapping[str, Label] = field(default_factory=dict, repr=False, compare=False)
+    # The regulator's clock beside the pack's own (RULES.md §7.1); None: the pack has no `[statutory]` table
+    statutory: StatutoryLayer | None = None
+
+    @property
+    def statutory_on(self) -> bool:
+        return self.statutory is not None and self.statutory.enabled
 
     def __hash__(self) -> int:  # the mappings are read-only views; equal packs share code+origin
         return hash((self.code, self.origin))

@@ -16,6 +16,9 @@ optionally `inferred = true` (RULES.md marks it inferred):
   [extension]        milestones, max_count, limit = "same_period" | "from_start", steps?
   [[duties]]         code, every?, period?        standing duties, not per case
   [documents."seed 004"]  zh, en                  the title of each document `source` cites (issue 10 §3)
+  [statutory]        enabled, decision?, extensions?, approval_from?, review_request?, review_decision?,
+                     roll_forward?       the regulator's clock beside the pack's (RULES.md §7.1); left out:
+                     order 3's 15 / 30 / 60 calendar days, approval from the 2nd extension, reviews 30 + 30
 A `when` table ANDs its keys: flags_any, flags_none, claim_over, claim_at_most, claim_zero, cause,
 grades, categories, channels, handling_levels, and `any = [ {...}, ... ]` for OR.
 """
@@ -53,6 +56,7 @@ from services.rules.policy import (
     MilestoneRule,
     Policy,
     Routing,
+    StatutoryLayer,
     Term,
 )
 
@@ -79,7 +83,11 @@ def read_pack(data: Mapping[str, Any], origin: str, code: str | None = None) -> 
 _CITE_KEYS = ("zh", "en", "source")
 _TOP_KEYS = ("code", "zh", "en", "source", "warning_window", "lifecycle", "channels", "flags", "causes",
              "departments", "roles", "categories", "grades", "milestones", "extension")
-_TOP_OPTIONAL = ("handling_levels", "routing", "escalations", "duties", "documents")
+_TOP_OPTIONAL = ("handling_levels", "routing", "escalations", "duties", "documents", "statutory")
+# CBIRC order 2020 no. 3 (RULES.md §7.1, §7.2): what a `[statutory]` table that says no more applies
+_STATUTORY_DEFAULTS = {"decision": "15 calendar_days", "extensions": ["30 calendar_days", "60 calendar_days"],
+                       "approval_from": 2, "review_request": "30 calendar_days",
+                       "review_decision": "30 calendar_days", "roll_forward": True}
 _CONDITION_KEYS = ("flags_any", "flags_none", "claim_over", "claim_at_most", "claim_zero",
                    "cause", "grades", "categories", "channels", "handling_levels", "any")
 # A grade cannot depend on a grade or handling level; a handling level not on itself (cycles).
@@ -225,7 +233,31 @@ class _PackReader(_Reader):
             escalations=self.each(top, "escalations", self.escalation),
             milestones=milestones, extension=self.extension(top["extension"], milestones),
             duties=self.each(top, "duties", self.duty), data=_frozen(copy.deepcopy(dict(raw))),
-            documents=_frozen(self.documents(top)))
+            documents=_frozen(self.documents(top)),
+            statutory=self.statutory(top["statutory"]) if "statutory" in top else None)
+
+    def statutory(self, value: Any) -> StatutoryLayer:
+        path = "statutory"
+        e, cite = self.rule(value, path, ("enabled",), tuple(_STATUTORY_DEFAULTS))
+        e = {**_STATUTORY_DEFAULTS, **e}
+
+        def days(value: Any, at: str) -> Period:
+            period = self.period(value, at)
+            if period.kind != "calendar_days":  # every 日 of order 3 is a calendar day (RULES.md §7.1)
+                self.fail(at, Phrase("error.pack.statutory_calendar_days"))
+            return period
+
+        steps = tuple(days(s, f"{path}.extensions[{i}]") for i, s in enumerate(self.tables(e["extensions"],
+                                                                                             f"{path}.extensions")))
+        decision = days(e["decision"], f"{path}.decision")
+        if [decision.n, *(p.n for p in steps)] != sorted({decision.n, *(p.n for p in steps)}):
+            self.fail(f"{path}.extensions", Phrase("error.pack.statutory_steps_grow"))
+        approval_from = self.count(e["approval_from"], f"{path}.approval_from")
+        return StatutoryLayer(
+            enabled=self.flag(e["enabled"], f"{path}.enabled"), decision=decision, extensions=steps,
+            approval_from=approval_from, review_request=days(e["review_request"], f"{path}.review_request"),
+            review_decision=days(e["review_decision"], f"{path}.review_decision"),
+            roll_forward=self.flag(e["roll_forward"], f"{path}.roll_forward"), cite=cite)
 
     def documents(self, top: dict[str, Any]) -> dict[str, Label]:
         """Titles of the cited documents; a pack edited before issue 10 has none (citations stay as stored)."""

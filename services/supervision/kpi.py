@@ -278,8 +278,9 @@ def case_frame(uow: UnitOfWork, scope: Scope, *, kpi: str, by: str, group: str |
     key, _ = _key(by, family.anchor)
     where = _where(scope, family) + ("" if by == "all" else f" AND {key} = :group")
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    # the handler by name, as every list shows people (issue 10 §3); "-": nobody has the case
     sql = (f"WITH {_SNAPSHOTS[by == 'month']} SELECT c.case_no, d.code AS department, "
-           f"COALESCE(u.username, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
+           f"COALESCE(u.display_name, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
            f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
            f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, {family.order}c.case_no{page}")
     params = {**_params(scope, window(date_from, date_to, uow.at(now, "now"))), "group": group}

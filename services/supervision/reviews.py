@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Extension, User
 from db.supervision_models import RectificationAction, Review, SampleItem, SupervisionReturnVisit
-from services.casework.cases import SATISFACTION, missing_for_archive
+from services.casework.cases import SATISFACTION, field_names, missing_for_archive
 from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
 from services.institution import audit
 from services.institution.access import Actor, headed_department, load_actor, may, scope
@@ -33,23 +33,25 @@ RESULTS = ("pass", "fail", "na")
 class ChecklistItem:
     code: str
     weight: int
-    zh: str
-    en: str
+
+    @property
+    def name(self) -> Phrase:
+        """Its name in the catalogue, review.item.<code> (issue 10 §3)."""
+        return Phrase(f"review.item.{self.code}")
 
     def label(self, lang: str = "zh") -> str:
-        return self.zh if lang == "zh" else self.en
+        return self.name.text(lang)
 
 
 # RULES.md §6 review checklist; the weights add up to 100.
 CHECKLIST: tuple[ChecklistItem, ...] = (
-    ChecklistItem("intake_complete", 15, "受理登记完整、用语文明", "Intake complete and polite"),
-    ChecklistItem("first_responder", 10, "首问负责、全程跟踪", "First responder tracked the case"),
-    ChecklistItem("deadlines_met", 20, "各节点均在期限内完成", "Deadlines met"),
-    ChecklistItem("case_record", 20, "事实认定、处理措施、责任追究记录完整",
-                  "Facts, measures and accountability recorded"),
-    ChecklistItem("extensions_informed", 10, "延期已及时告知客户", "Customer informed of extensions"),
-    ChecklistItem("feedback_and_visit", 15, "已向客户反馈并按要求回访", "Feedback and return visit done"),
-    ChecklistItem("archive_complete", 10, "归档资料完整", "Archive complete"),
+    ChecklistItem("intake_complete", 15),
+    ChecklistItem("first_responder", 10),
+    ChecklistItem("deadlines_met", 20),
+    ChecklistItem("case_record", 20),
+    ChecklistItem("extensions_informed", 10),
+    ChecklistItem("feedback_and_visit", 15),
+    ChecklistItem("archive_complete", 10),
 )
 WEIGHTS = {item.code: item.weight for item in CHECKLIST}
 
@@ -58,8 +60,10 @@ WEIGHTS = {item.code: item.weight for item in CHECKLIST}
 class Suggestion:
     item: str
     result: str  # pass | fail | na, for the reviewer to confirm
-    zh: str  # why, from the case's record
-    en: str
+    why: Phrase  # from the case's record, said in the reader's language
+
+    def text(self, lang: str) -> str:
+        return self.why.text(lang)
 
 
 @dataclass(frozen=True)
@@ -110,37 +114,39 @@ class _Record:
     now: datetime
 
 
-Verdict = tuple[str, str, str]
+Verdict = tuple[str, Phrase]  # pass | fail | na, and why in the catalogue's words (issue 10 §3)
 
 
-def _missing(names: list[str], ok_zh: str, ok_en: str) -> Verdict:
-    if names:
-        return "fail", f"缺少：{', '.join(names)}", f"Missing: {', '.join(names)}"
-    return "pass", ok_zh, ok_en
+def _missing(names: list[str], ok: Phrase) -> Verdict:
+    """Fail naming what is missing as on the form (事实认定, not fact_finding), else pass saying `ok`."""
+    return ("fail", Phrase("review.verdict.missing", fields=field_names(names))) if names else ("pass", ok)
+
+
+def _milestones(r: _Record, codes: Sequence[str]) -> Listing:
+    return Listing(Label(r.policy.label("milestone", c, "zh"), r.policy.label("milestone", c, "en")) for c in codes)
 
 
 def _intake_complete(r: _Record) -> Verdict:
     values = {"customer_name": r.customer.name, "customer_phone": r.customer.phone, "content": r.case.content,
               "channel": r.case.channel, "category": r.case.category, "received_at": r.case.received_at}
-    return _missing([k for k, v in values.items() if v in (None, "")],
-                    "登记要素齐全；文明用语请核对录音或记录。", "Intake complete; check the recording for politeness.")
+    return _missing([k for k, v in values.items() if v in (None, "")], Phrase("review.verdict.intake_ok"))
 
 
 def _first_responder(r: _Record) -> Verdict:
     if r.responder_followed_up:
-        return "pass", "首问责任人在受理后有跟踪记录。", "The first responder acted on the case after intake."
-    return "fail", "首问责任人受理后无任何跟踪记录。", "The first responder did nothing on the case after intake."
+        return "pass", Phrase("review.verdict.responder_followed_up")
+    return "fail", Phrase("review.verdict.responder_idle")
 
 
 def _deadlines_met(r: _Record) -> Verdict:
     if not r.deadlines:
-        return "na", "本案无期限节点。", "The case has no deadlines."
+        return "na", Phrase("review.verdict.no_deadlines")
     end = r.case.closed_at or r.now
     late = [d.milestone for d in r.deadlines
             if d.status == "met_late" or (d.status == "open" and d.due_at <= end)]
     if late:
-        return "fail", f"超期节点：{', '.join(late)}", f"Deadlines missed: {', '.join(late)}"
-    return "pass", "各节点均按期完成。", "Every milestone was met in time."
+        return "fail", Phrase("review.verdict.deadlines_missed", milestones=_milestones(r, late))
+    return "pass", Phrase("review.verdict.deadlines_met")
 
 
 def _case_record(r: _Record) -> Verdict:
@@ -149,36 +155,33 @@ def _case_record(r: _Record) -> Verdict:
     if r.case.compensation_paid > 0:  # seed 002 art. 19(1)
         required["signed_confirmation"] = r.case.signed_confirmation
     if r.case.outcome == "withdrawn":
-        return "na", "客户已撤诉。", "The customer withdrew."
-    return _missing([k for k, v in required.items() if not (v or "").strip()],
-                    "事实认定、处理措施、责任追究均已记录。", "Facts, measures and accountability are recorded.")
+        return "na", Phrase("review.verdict.withdrawn")
+    return _missing([k for k, v in required.items() if not (v or "").strip()], Phrase("review.verdict.record_ok"))
 
 
 def _extensions_informed(r: _Record) -> Verdict:
     if not r.extensions:
-        return "na", "本案未延期。", "The case was never extended."
+        return "na", Phrase("review.verdict.no_extensions")
     late = [e.milestone for e in r.extensions if e.customer_informed_at > e.old_due_at]
     if late:
-        return "fail", f"原期限届满后才告知客户：{', '.join(late)}", \
-            f"Customer told only after the original deadline: {', '.join(late)}"
-    return "pass", "每次延期均在原期限前告知客户。", "The customer was told of every extension in time."
+        return "fail", Phrase("review.verdict.extensions_told_late", milestones=_milestones(r, late))
+    return "pass", Phrase("review.verdict.extensions_told")
 
 
 def _feedback_and_visit(r: _Record) -> Verdict:
     if r.case.outcome == "withdrawn":
-        return "na", "客户已撤诉。", "The customer withdrew."
+        return "na", Phrase("review.verdict.withdrawn")
     required: dict[str, object] = {"feedback": r.case.feedback_at, "satisfaction": r.case.satisfaction}
     if r.case.outcome == "resolved" and r.policy.return_visit_required:  # seed 000 art. 17(5), 001 art. 8
         required["return_visit"] = r.case.return_visit_at
-    return _missing([k for k, v in required.items() if v is None],
-                    f"已反馈，满意度：{SATISFACTION.get(r.case.satisfaction or 0, '—')}。",
-                    f"Feedback given, satisfaction {r.case.satisfaction}/5.")
+    return _missing([k for k, v in required.items() if v is None], Phrase(
+        "review.verdict.feedback_given", satisfaction=Phrase(f"satisfaction.{r.case.satisfaction}")))
 
 
 def _archive_complete(r: _Record) -> Verdict:
     if r.case.state != "archived":
-        return "fail", f"案件尚未归档（{r.case.state}）。", f"The case is not archived ({r.case.state})."
-    return _missing(missing_for_archive(r.case, r.policy), "归档资料齐全。", "The archive is complete.")
+        return "fail", Phrase("review.verdict.not_archived", state=Phrase(f"state.{r.case.state}"))
+    return _missing(missing_for_archive(r.case, r.policy), Phrase("review.verdict.archive_ok"))
 
 
 SUGGEST: dict[str, Callable[[_Record], Verdict]] = {
@@ -236,10 +239,10 @@ def _answers(answers: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, str]
     for item in CHECKLIST:
         result, note = answers.get(item.code, ("", ""))
         if result not in RESULTS:
-            raise InvalidInput("error.review.result_missing", field=item.code, item=Label(item.zh, item.en))
+            raise InvalidInput("error.review.result_missing", field=item.code, item=item.name)
         note = (note or "").strip()
         if result == "fail" and not note:
-            raise InvalidInput("error.review.failure_reason_missing", field=item.code, item=Label(item.zh, item.en))
+            raise InvalidInput("error.review.failure_reason_missing", field=item.code, item=item.name)
         checked[item.code] = {"result": result, "note": note}
     return checked
 

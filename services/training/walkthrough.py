@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Case, CaseDeadline, CaseEvent, Setting, User
 from services.casework.case_view import visible_case
-from services.casework.cases import missing_for_archive
+from services.casework.cases import field_names, missing_for_archive
 from services.casework.deadlines import case_facts, pack_events
 from services.errors import InvalidInput, PolicyError
 from services.institution.access import Actor, load_actor, may
@@ -32,7 +32,6 @@ from services.rules.transitions import ACTION_STATES, RE_COMPLAINT_FROM, actions
 from services.training.scenarios import LIBRARY, SCENARIO_DIR
 from services.unit_of_work import UnitOfWork
 from services.words import joined
-from services.words import text as word
 
 _TEXTS = tomllib.loads((SCENARIO_DIR / "walkthrough.toml").read_text(encoding="utf-8"))
 STATES: dict[str, list[str]] = _TEXTS["states"]
@@ -347,7 +346,7 @@ def _action_notes(c: _Case, action: str, now: datetime) -> list[str]:
         return [c.say("not_invalid", grade=p.label("grade", case.grade, lang))]
     if action == "archive":
         missing = missing_for_archive(case, p)
-        fields = joined((word(f"error.field.{name}", lang) for name in missing), lang)  # by name (issue 10 §7)
+        fields = field_names(missing).text(lang)  # by name, as the archive refusal says it (issue 10 §7)
         return [c.say("missing", fields=fields)] if missing else []
     if action == "return_visit":
         return _visit_window(c, now)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from db.models import Escalation
-from services.casework import escalation
+from services.casework import cases, escalation
 from services.casework.cases import case_by_number
+from services.supervision import reviews, sampling
+from services.supervision.sampling import SamplingPlanInput
 from tests.app.test_workflow import open_page
-from tests.service.conftest import at
+from tests.service.conftest import HANDLING, at
 
 
 def _escalated(institution, n: int) -> list[str]:
@@ -56,3 +60,27 @@ def test_an_archived_case_waits_on_the_board_until_its_escalation_is_acknowledge
     assert list(row["reason"]) == ["升级未确认、已结案，升级未确认"]
     home = open_page(app, institution.users["supervisor"], "home")
     assert [m.value for m in home.metric if m.label == "未确认的升级"] == [str(len(shown))]  # the same set
+
+
+def test_overdue_rectification_actions_name_the_department_by_its_label(institution, app):
+    """Issue 10 §3: the owner department as the pack names it (证券营业部), not its code (branch); the reviewer's
+    finding stays inert in the table's CSV download (issue 8 §5)."""
+    ref = institution.intake(received_at=at("2026-11-02 10:00"), resolved_at_intake=True, explanation="已当场解释",
+                             satisfaction=5)
+    with institution.uow() as uow:
+        cases.archive(uow, institution.users["clerk"], ref.case_no, ref.version)
+    supervisor = institution.users["supervisor"]
+    with institution.uow() as uow:
+        sampling.draw(uow, supervisor, SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30),
+                                                         rate=1.0))
+        [item] = sampling.my_review_items(uow, supervisor)
+    with institution.uow() as uow:
+        answers = {c.code: ("pass", "") for c in reviews.CHECKLIST}
+        finding = reviews.FindingInput("=1+1 回访记录不完整", HANDLING["securities"], institution.users["head"],
+                                       date(2026, 11, 25))
+        reviews.submit_review(uow, supervisor, item.item_id, answers, [finding], at=at("2026-11-20 10:00"))
+    page = open_page(app, supervisor, "escalation")
+    assert not page.exception
+    actions = page.dataframe[-1].value
+    assert list(actions["责任部门"]) == ["证券营业部"]
+    assert not actions["整改事项"].iloc[0].startswith("=")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, update
+from streamlit.util import calc_hash
 
 from db.models import User
+from services import words
 from services.unit_of_work import transaction
 
 
@@ -68,6 +70,23 @@ def test_each_role_sees_exactly_its_pages(institution, app, who, pages):
     at = app(institution.users[who])
     assert not at.exception
     assert set(at.session_state["nav_pages"]) == pages
+
+
+@pytest.mark.parametrize("who, page, lang", [("clerk", "kpi", "zh"), ("clerk", "admin", "en"),
+                                             ("trainee", "queue", "zh")])
+def test_a_page_outside_the_role_opened_by_its_url_says_so_in_the_catalogues_words(institution, app, who, page,
+                                                                                     lang):
+    """Issue 10 §3: not Streamlit's English "Page not found" over the home page, but the page's own URL saying, in
+    the reader's language, that it is not available to this role; nothing of the page runs."""
+    at = app(institution.users[who], lang=lang)
+    at._page_hash = calc_hash(page)  # as a browser asks for /<page>: st.Page's hash is that of its URL path
+    at = at.run()
+    assert not at.exception
+    expected = words.text("nav.not_allowed", lang, page=words.text(f"nav.{page}", lang))
+    assert [w.value for w in at.warning] == [expected]
+    assert [t.value for t in at.title] == [words.text(f"nav.{page}", lang)]
+    assert not at.dataframe and not at.get("form")  # none of the page's content
+    assert page not in at.session_state["nav_pages"]  # nor a link to it
 
 
 def test_a_disabled_user_is_signed_out_at_the_next_click(institution, app):

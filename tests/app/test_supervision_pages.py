@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
 from services.casework import cases
 from services.supervision import sampling
+from services.supervision.sampling import SamplingPlanInput
 from tests.app.test_shell import submit
 from tests.app.test_workflow import open_page
 from tests.service.conftest import at
@@ -146,3 +147,22 @@ def test_an_attribute_plan_no_sample_can_decide_is_refused_in_the_readers_words(
     page = page.run()
     assert not page.exception and not page.metric
     assert "可容忍偏差率" in page.error[0].value and "不多于可接受的 1 项" in page.error[0].value
+def test_the_checklist_suggestions_are_in_the_readers_language_naming_fields_by_label(institution, app):
+    """Issue 10 §3: the suggested notes come from the catalogue in the page's language, and a missing part of the
+    record is named as on the form (事实认定), never by its code (fact_finding)."""
+    ref = archived(institution, "2026-11-02 10:00")
+    with institution.uow() as uow:
+        cases.archive(uow, institution.users["clerk"], ref.case_no, ref.version)
+    with institution.uow() as uow:
+        sampling.draw(uow, institution.users["supervisor"],
+                      SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30), rate=1.0))
+        uow.session.execute(text("UPDATE cases SET fact_finding = '' WHERE case_no = :no"), {"no": ref.case_no})
+    for lang, expected in (("zh", "缺少：事实认定"), ("en", "Missing: fact finding")):
+        page = app(institution.users["supervisor"], lang=lang)
+        page.switch_page("../pages/sampling.py")
+        page = page.run()
+        assert not page.exception
+        item = page.selectbox(key="rv_item").value
+        assert page.text_input(key=f"rv_{item}_case_record_note").value == expected
+        assert page.text_input(key=f"rv_{item}_archive_complete_note").value.startswith(
+            "缺少：" if lang == "zh" else "Missing: ")

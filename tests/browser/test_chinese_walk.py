@@ -16,6 +16,7 @@ from demo.loader import set_up
 from services.rules.packs import load_policy
 from services.rules.policy import Policy
 from services.unit_of_work import transaction
+from services.words import text as word
 from tests.browser.conftest import Server, serve
 
 pytestmark = pytest.mark.browser
@@ -164,6 +165,10 @@ def test_the_clerks_day_in_chinese_at_1366(demo, walker):
     found += check(page, "case-new", codes, customer)
     page.goto(f"{server.url}/print?case={case_no}")
     found += check(page, "print-new", codes, customer)
+    page.goto(f"{server.url}/kpi")  # not this role's page: said at its URL in Chinese, none of it shown (§3)
+    found += check(page, "kpi-refused", codes)
+    page.get_by_text(word("nav.not_allowed", page=word("nav.kpi")), exact=True).wait_for()
+    assert not page.get_by_test_id("stDataFrame").count()
 
     archived, head = lived  # a whole life on the timeline: forwarded, escalated, resolved, fed back, archived
     sign_in(page, server, head, password)

@@ -270,3 +270,17 @@ def test_the_presidents_escalation_is_the_presidents(engine):
     with bank.uow() as uow:
         escalation.acknowledge(uow, bank.users["president"], ids["president"])
         escalation.acknowledge(uow, bank.users["leader"], ids["branch_leader"])
+
+
+def test_an_escalation_is_dated_when_it_was_made_not_when_it_was_written(futures):
+    # the demo records months of history in one transaction: every escalation showed on the board as made
+    # "just now" (the database's transaction time) instead of when it was made
+    ref = futures.intake()  # received 2026-11-02 10:00, before the pinned 2026-11-30
+    run(futures)
+    with futures.uow() as uow:
+        cases.escalate(uow, futures.users["head"], ref.case_no, ref.version, to_role="vp_business",
+                       reason="客户情绪激动", at=at("2026-11-03 09:30"))
+    with futures.uow() as uow:
+        made = dict(uow.session.execute(select(Escalation.rule_key, Escalation.created_at)).tuples().all())
+    assert made == {"rule:vp_business": at("2026-11-02 10:00"),  # the pack's rule, at receipt
+                    "overdue:forward": OVERDUE, None: at("2026-11-03 09:30")}

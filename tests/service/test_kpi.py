@@ -25,7 +25,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from db.models import AuditEvent
+from db.models import AuditEvent, User
 from services.casework import cases
 from services.errors import InvalidInput, NotPermitted
 from services.institution.directory import create_user
@@ -190,6 +190,17 @@ def test_every_figure_is_reproducible_from_the_listed_cases(october):
     assert set(listed[listed["in_numerator"]]["case_no"]) == {no[c] for c in ("c1", "c3", "c6", "c7")}
     assert set(backlog["case_no"]) == {no["c4"], no["c11"]}
     assert resolved["handling_hours"].sum() == pytest.approx(395)
+
+
+def test_the_cases_behind_a_figure_name_the_handler_by_display_name(october):
+    """Issue 10 §3: the drill-down's handler column shows the person's name, as every other list does, not the
+    sign-in username."""
+    inst, _ = october
+    with inst.uow() as uow:
+        listed = kpi.kpi_cases(uow, inst.users["supervisor"], kpi="volume", group=None, **OCT)
+        names = dict(uow.session.execute(select(User.username, User.display_name)).tuples().all())
+    assigned = set(listed["assignee"]) - {"-"}  # "-": nobody has it
+    assert assigned and assigned <= set(names.values()) and not assigned & set(names)
 
 
 def test_a_department_head_sees_only_their_department(october):

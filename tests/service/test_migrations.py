@@ -65,9 +65,9 @@ def test_a_case_assessed_before_reasons_were_data_still_reads_its_recorded_expla
         assert reasons.warnings(policy, stored["notices"], lang) == [OLD_WARNING]
 
 
-def test_plans_drawn_before_0016_keep_their_sizing_as_rate_or_margin(futures, owner_engine):
-    """Issue 12 §1, migration 0016: the stored method is read from the columns an older plan filled."""
-    _migrate(owner_engine, "0015", down=True)
+def test_plans_drawn_before_0017_keep_their_sizing_as_rate_or_margin(futures, owner_engine):
+    """Issue 12 §1, migration 0017: the stored method is read from the columns an older plan filled."""
+    _migrate(owner_engine, "0016", down=True)
     with owner_engine.begin() as conn:
         supervisor = conn.scalar(text("SELECT id FROM users WHERE username = 'supervisor'"))
         for rate, confidence, margin in ((0.1, None, None), (None, 0.95, 0.05)):

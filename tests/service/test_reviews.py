@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from db.supervision_models import RectificationAction, Review, SupervisionReturnVisit
+from services import words
 from services.casework import cases
 from services.errors import Conflict, InvalidInput, NotPermitted
 from services.supervision import reviews, sampling
@@ -92,7 +94,9 @@ def test_the_checklist_covers_rules_6_with_weights_adding_up_to_100():
     assert [i.code for i in CHECKLIST] == ["intake_complete", "first_responder", "deadlines_met", "case_record",
                                            "extensions_informed", "feedback_and_visit", "archive_complete"]
     assert sum(i.weight for i in CHECKLIST) == 100
-    assert all(i.label("zh") and i.label("en") for i in CHECKLIST)
+    # named by the catalogue in each language (issue 10 §3)
+    assert all(i.label(lang) == words.text(f"review.item.{i.code}", lang) != f"review.item.{i.code}"
+               for i in CHECKLIST for lang in ("zh", "en"))
 
 
 def test_suggestions_are_read_from_the_case_record(sample):
@@ -105,9 +109,34 @@ def test_suggestions_are_read_from_the_case_record(sample):
                                                          "extensions_informed": "na"}
     assert {k: s.result for k, s in late.items() if s.result != "pass"} == {
         "deadlines_met": "fail", "extensions_informed": "na"}
-    assert "resolve" in late["deadlines_met"].en and "resolve" in late["deadlines_met"].zh
+    # the milestone by the pack's label, in each language (issue 10 §3)
+    assert "resolve" in late["deadlines_met"].text("en") and "办结" in late["deadlines_met"].text("zh")
     # Resolved within the extended deadline, but the customer heard of it after the original one.
     assert {k: s.result for k, s in extended.items() if s.result != "pass"} == {"extensions_informed": "fail"}
+
+
+def test_suggestions_are_said_from_the_catalogue_naming_fields_by_their_labels(sample):
+    """Every verdict sentence is a catalogue message in the reader's language, and a missing part of the record
+    is named as on the form (事实认定, not fact_finding), as the archive refusal names it (issue 10 §3)."""
+    with sample.inst.uow() as uow:
+        uow.session.execute(text("UPDATE cases SET fact_finding = '', measures = NULL WHERE id = "
+                                 "(SELECT case_id FROM sample_items WHERE id = :item)"), {"item": sample.late})
+    with sample.inst.uow() as uow:
+        late = {s.item: s for s in reviews.suggestions(uow, sample.inst.users["supervisor"], sample.late)}
+        settled = {s.item: s for s in reviews.suggestions(uow, sample.inst.users["supervisor"], sample.settled)}
+    record = late["case_record"]
+    assert record.result == "fail"
+    assert record.text("zh") == words.text("review.verdict.missing", "zh", fields="事实认定、处理措施")
+    assert record.text("en") == words.text("review.verdict.missing", "en", fields="fact finding, measures taken")
+    assert settled["archive_complete"].text("zh") == words.text("review.verdict.archive_ok", "zh")
+    for suggestion in (*late.values(), *settled.values()):
+        zh, en = suggestion.text("zh"), suggestion.text("en")
+        assert zh and en and zh != en, suggestion.item
+        assert not re.search(r"[\u4e00-\u9fff]", en), en
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", zh + en), (zh, en)  # no field or milestone code
+    # the intake form's parts, named the same way when one is missing
+    assert all(words.known(f"error.field.{name}") for name in (
+        "customer_name", "customer_phone", "content", "channel", "category", "received_at"))
 
 
 def test_the_score_is_weighted_and_leaves_not_applicable_items_out(sample):

@@ -20,7 +20,7 @@ from services.errors import InvalidInput, NotPermitted
 from services.institution import sessions
 from services.institution.directory import create_user
 from services.rules.packs import load_policy
-from services.unit_of_work import active_pack_code, transaction
+from services.unit_of_work import UnitOfWork, active_pack_code, transaction
 from tests.service.conftest import at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,3 +271,56 @@ def test_the_demo_reads_back_nothing_it_need_not(engine):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) / 100 < 25
+
+
+# Every record of the demo, with ids replaced by what they stand for (user names, department codes, case numbers,
+# the escalation's place in the run) and the write's own clock (created_at, recorded_at) left out.
+RECORDS = {
+    "cases": """
+        SELECT c.case_no, c.pack, c.channel, c.category, c.grade, c.handling_level, c.cause, c.flags, c.state,
+               c.outcome, c.received_at, c.content, k.name, k.phone, k.id_number, k.account_no, f.username,
+               a.username, d.code, p.case_no, c.compensation_claimed, c.compensation_paid, c.handling_form,
+               c.fact_finding, c.measures, c.accountability, c.signed_confirmation, c.satisfaction, c.forwarded_at,
+               c.first_contact_at, c.resolved_at, c.feedback_at, c.return_visit_at, c.closed_at, c.assessment,
+               c.intake_key, c.version, CASE WHEN c.updated_at = c.created_at THEN NULL ELSE c.updated_at END
+        FROM cases c JOIN customers k ON k.id = c.customer_id JOIN users f ON f.id = c.first_responder_id
+        LEFT JOIN users a ON a.id = c.assignee_id JOIN departments d ON d.id = c.responsible_department_id
+        LEFT JOIN cases p ON p.id = c.parent_case_id ORDER BY c.case_no""",
+    "deadlines": """
+        SELECT c.case_no, d.milestone, d.starts_at, d.due_at, d.original_due_at, d.met_at, d.status, d.period,
+               d.source, d.extensions
+        FROM case_deadlines d JOIN cases c ON c.id = d.case_id ORDER BY 1, 2""",
+    "timeline": """
+        SELECT c.case_no, e.at, u.username, e.event_type, e.from_state, e.to_state, e.note,
+               e.data - 'escalation_id', x.n
+        FROM case_events e JOIN cases c ON c.id = e.case_id LEFT JOIN users u ON u.id = e.actor_id
+        LEFT JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM escalations) x
+            ON x.id = (e.data ->> 'escalation_id')::bigint
+        ORDER BY c.case_no, e.id""",
+    "escalations": """
+        SELECT row_number() OVER (ORDER BY x.id), c.case_no, x.to_role, x.rule_key, x.reason, u.username,
+               x.created_at, x.acknowledged_by_id, x.acknowledged_at
+        FROM escalations x JOIN cases c ON c.id = x.case_id LEFT JOIN users u ON u.id = x.created_by_id
+        ORDER BY x.id""",
+    "extensions": """
+        SELECT c.case_no, x.milestone, x.old_due_at, x.new_due_at, x.reason, x.customer_informed_at,
+               x.customer_informed_method, u.username
+        FROM extensions x JOIN cases c ON c.id = x.case_id JOIN users u ON u.id = x.requested_by_id ORDER BY 1, 2""",
+    "counters": "SELECT day, last_no FROM case_counters ORDER BY day",
+}
+
+
+@pytest.mark.parametrize("pack", ["bank", "securities", "consumer_finance"])
+def test_the_set_based_demo_writes_what_the_services_write(engine, pack):
+    # issue 10 §4: the first run in seconds writes most cases set-based (demo.ledger); the same plans replayed
+    # through the case services step by step give the very same records, table by table
+    def records(replay: str) -> dict[str, list[tuple]]:
+        with UnitOfWork(engine) as uow:  # never committed: each run starts from the same empty institution
+            loader.load_demo(uow, pack, cases=150, now=NOW, seed=11, password="kite-harbour9-demo", replay=replay)
+            return {table: [tuple(row) for row in uow.session.execute(text(sql))] for table, sql in RECORDS.items()}
+
+    by_services, by_ledger = records("all"), records("none")
+    assert len(by_services["cases"]) == 150 and by_services["extensions"] and by_services["escalations"]
+    for table, rows in by_services.items():
+        assert [r for r in by_ledger[table] if r not in rows] == [r for r in rows if r not in by_ledger[table]], table
+        assert by_ledger[table] == rows, table

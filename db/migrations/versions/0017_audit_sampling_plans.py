@@ -1,15 +1,15 @@
 """A sampling plan stores its sizing method and the auditor's parameters, so an attribute or ISO 2859-1 draw
 can be replayed (issue 12 §1, RULES.md §8): `sizing_method`, `tolerable`, `accepted`.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
