@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import pytest
 
@@ -226,3 +227,35 @@ def test_uneven_ratings_are_refused():
         fleiss_kappa([["a", "b", "c"], ["a", "b"]])
     with pytest.raises(InvalidInput):
         fleiss_kappa([])
+
+
+def _exact_hypergeometric_size(confidence: str, tolerable: str, accepted: int, population: int) -> int | None:
+    """By definition, in fractions and a plain upward search: the reference for the fast search."""
+    alpha, d = 1 - Fraction(confidence), math.ceil(Fraction(tolerable) * population)
+    for n in range(population + 1):
+        tail = Fraction(sum(math.comb(d, x) * math.comb(population - d, n - x) for x in range(min(accepted, n) + 1)),
+                        math.comb(population, n))
+        if tail <= alpha:
+            return n
+    return None
+
+
+@pytest.mark.parametrize("confidence", ["0.9", "0.95", "0.99"])
+def test_the_fast_search_agrees_with_the_definition_on_every_small_population(confidence):
+    """The log-space shortcut only decides clear cases; near ties go to integers, so nothing may differ."""
+    for population in range(1, 121):
+        for tolerable in ("0.01", "0.05", "0.1", "0.25"):
+            for accepted in (0, 1, 2):
+                expected = _exact_hypergeometric_size(confidence, tolerable, accepted, population)
+                if math.ceil(Fraction(tolerable) * population) <= accepted:
+                    assert expected is None
+                    continue
+                got = attribute_sample_size(float(confidence), float(tolerable), accepted, population).n
+                assert got == expected, (population, tolerable, accepted)
+
+
+def test_a_tail_exactly_at_alpha_counts_as_enough():
+    """N = 20, D = ⌈1⌉ = 1: P(X = 0) = (20 − n)/20 is exactly 5 % at n = 19 — decided in integers, not floats."""
+    assert attribute_sample_size(0.95, 0.05, 0, 20).n == 19
+    assert evaluate_sample(19, 0, 0.95, 0.05, population=20).effective
+    assert attribute_sample_size(0.75, 0.5).n == 2  # binomial: 0.5² is exactly 25 %
