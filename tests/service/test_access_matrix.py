@@ -439,6 +439,9 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "audit_check": (has({"admin", "supervisor"}), lambda uow, uid: audit.check_chain(uow, uid)),
     "plan_preview": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_preview(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
+    "plan_summary": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_summary(
+        uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30),
+                                             rate=None, confidence=0.95, tolerable=0.05))),
     "draw": (has({"supervisor", "admin"}), lambda uow, uid: sampling.draw(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
 }

@@ -113,3 +113,31 @@ def test_calendar_warns_about_a_year_without_data() -> None:
 def test_calendar_bad_date_exits_2() -> None:
     done = cli("calendar", "--from", "2026-13-01", "--to", "2026-12-31")
     assert done.returncode == 2 and done.stderr.startswith("error: from: ")
+
+
+@pytest.mark.parametrize(("args", "n", "method"), [
+    # RULES.md §8's worked values through the command (issue 12 §1)
+    (["--confidence", "0.95", "--tolerable", "0.05"], 59, "attribute_binomial"),
+    (["--confidence", "0.95", "--tolerable", "0.05", "--accepted", "0", "--population", "1000"], 57,
+     "attribute_hypergeometric"),
+    (["--confidence", "0.90", "--tolerable", "0.05"], 45, "attribute_binomial"),
+    (["--aql", "--population", "500"], 50, "iso2859_1_level_ii"),
+])
+def test_sample_size_prints_the_size_and_its_method_as_json(args: list[str], n: int, method: str) -> None:
+    done = cli("sample-size", *args)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["n"], out["method"]) == (n, method)
+    assert out["formula"]
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--confidence", "1.5", "--tolerable", "0.05"], "confidence"),
+    (["--confidence", "0.95", "--tolerable", "0"], "tolerable"),
+    (["--confidence", "0.95"], "tolerable"),
+    (["--aql"], "population"),
+])
+def test_sample_size_refuses_bad_input_with_one_line(args: list[str], field: str) -> None:
+    done = cli("sample-size", "--lang", "en", *args)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"error: {field}: ") and len(done.stderr.splitlines()) == 1
