@@ -18,6 +18,7 @@ from services.casework import cases, escalation, queue, statutory
 from services.casework.case_view import case_detail
 from services.errors import InvalidInput, InvalidTransition, NotPermitted, PolicyError
 from services.institution.directory import create_user
+from services.supervision import kpi
 from tests.service.conftest import HANDLING, Institution, at, make_institution
 
 RECEIVED = at("2026-09-20 10:00")  # a Sunday, but a make-up working day
@@ -197,3 +198,19 @@ def test_once_the_decision_is_told_the_clock_stops(bank):
     with pytest.raises(InvalidTransition), bank.uow() as uow:
         statutory.restart_clock(uow, bank.users["handler"], ref.case_no, ref.version,
                                 received_at=at("2026-10-09 10:00"), note="补充材料")
+
+
+def test_kpis_report_the_statutory_on_time_rate_apart_from_the_packs_own(consumer_finance):
+    # told on 8 Oct: late for the pack's 3 working days (due 24 Sep), on time for the regulator's (due 9 Oct)
+    ref = forwarded(consumer_finance, received(consumer_finance))
+    with consumer_finance.uow() as uow:
+        ref = cases.resolve(uow, consumer_finance.users["handler"], ref.case_no, ref.version, fact_finding="属实",
+                            measures="退还费用", accountability="无", at=at("2026-10-07 10:00"))
+    with consumer_finance.uow() as uow:
+        cases.feedback(uow, consumer_finance.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4,
+                       at=at("2026-10-08 10:00"))
+    with consumer_finance.uow() as uow:
+        figures = kpi.kpis(uow, consumer_finance.users["supervisor"], date_from=date(2026, 9, 1),
+                           date_to=date(2026, 10, 31), by="all").iloc[0]
+    assert (figures["resolve_due"], figures["timeliness_rate"]) == (1, 0.0)
+    assert (figures["statutory_due"], figures["statutory_met"], figures["statutory_rate"]) == (1, 1, 1.0)
