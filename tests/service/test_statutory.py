@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import CaseDeadline, CaseEvent, Escalation, ExtensionApproval
+from services.administration import admin
 from services.casework import cases, escalation, queue, statutory
 from services.casework.case_view import case_detail
 from services.errors import InvalidInput, InvalidTransition, NotPermitted, PolicyError
@@ -214,3 +215,13 @@ def test_kpis_report_the_statutory_on_time_rate_apart_from_the_packs_own(consume
                            date_to=date(2026, 10, 31), by="all").iloc[0]
     assert (figures["resolve_due"], figures["timeliness_rate"]) == (1, 0.0)
     assert (figures["statutory_due"], figures["statutory_met"], figures["statutory_rate"]) == (1, 1, 1.0)
+
+
+def test_the_institution_switches_the_layer_and_its_roll_forward(bank):
+    with bank.uow() as uow:  # Civil Code art. 203's roll-forward off: the 15th day counts even on a holiday
+        admin.set_pack_value(uow, bank.users["admin"], "statutory.roll_forward", False)
+    ref = received(bank)
+    assert clock(bank, ref.case_no).due_at == at("2026-10-06 00:00")  # Mon 5 Oct, National Day
+    with bank.uow() as uow:
+        admin.set_pack_value(uow, bank.users["admin"], "statutory.enabled", False)
+    assert clock(bank, received(bank).case_no) is None
