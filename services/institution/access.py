@@ -45,6 +45,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "review": frozenset({"supervisor"}),  # review a sampled case assigned to one (RULES.md §6)
     "train_others": frozenset({"admin", "supervisor"}),  # reset the training database (issue 5 §4)
     "view_department": frozenset({"dept_head"}),  # the department's queue, counts and KPIs (issue 3 §6, 5 §2)
+    # JR/T 0169 codes (RULES.md §7.4): whoever handles or files the case; statistics are read by supervision
+    "classify": frozenset({"intake", "handler", "dept_head"}),
+    "view_statistics": frozenset({"supervisor", "executive", "admin"}),
 }
 # Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).
 ACTION_ROLES["import_cases"] = ACTION_ROLES["intake"] | ACTION_ROLES["administer"]

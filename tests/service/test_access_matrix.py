@@ -22,7 +22,7 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, escalation, handling_form, queue
+from services.casework import cases, classification, escalation, handling_form, queue
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
@@ -243,6 +243,11 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no)),
     "walkthrough": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.walkthrough(
         uow, uid, c.case_no)),
+    # JR/T 0169 codes (RULES.md §7.4): the desk that handles or files the case; the page's view: every viewer
+    "classify": ("feedback_given", DESK, lambda w, whose, c: lambda uow, uid: classification.classify(
+        uow, uid, c.case_no, c.version, cause="C01")),
+    "classification_view": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid:
+                            classification.classification_view(uow, uid, c.case_no)),
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
 }
