@@ -30,7 +30,7 @@ from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
-from services.supervision import kpi, report, reviews, sampling
+from services.supervision import kpi, report, reviews, sampling, statistics
 from services.training import walkthrough
 from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
@@ -375,6 +375,11 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
                                                               **PERIOD)),
     "scorecard": (has(KPI_READERS), lambda uow, uid: kpi.scorecard(uow, uid, level="department", **PERIOD)),
     "monthly_report": (has(KPI_READERS), lambda uow, uid: report.monthly_report(uow, uid, "2026-11")),
+    # JR/T 0169 statistics (RULES.md §7.4): supervision, the executives and the admin read the institution's
+    "quarterly_statistics": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                             statistics.quarterly_statistics(uow, uid, "2026Q4")),
+    "annual_disclosure": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                          statistics.annual_disclosure(uow, uid, 2026)),
     "set_kpi_weights": (has(ADMIN), lambda uow, uid: kpi.set_kpi_weights(uow, uid, kpi.kpi_weights(uow.session))),
     "list_users": (has(ADMIN), lambda uow, uid: admin.list_users(uow, uid)),
     "add_user": (has(ADMIN), lambda uow, uid: admin.add_user(uow, uid, username="new.user", display_name="新人",
