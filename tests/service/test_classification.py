@@ -3,13 +3,18 @@ recorded with a `classified` event, required before a bank case is filed, option
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from db.models import CaseEvent
+from services.administration import importer
 from services.casework import cases
 from services.casework.classification import classification_view, classify
 from services.errors import InvalidInput, InvalidTransition
+from services.rules.packs import load_policy
 from tests.service.conftest import Institution, at, make_institution
 from tests.service.test_lifecycle import take_to_resolved
 
@@ -104,3 +109,31 @@ def test_other_packs_are_offered_the_cause_and_file_without_it(securities):
         ref = cases.archive(uow, securities.users["clerk"], ref.case_no, ref.version, at=at("2026-11-04 10:00"))
     with pytest.raises(InvalidTransition), securities.uow() as uow:  # a filed case's codes are what was reported
         classify(uow, securities.users["clerk"], ref.case_no, ref.version, cause="C01")
+
+
+# --- import: the sheet's codes, or the facts' suggestion for a case filed on the sheet ---------------------------
+
+def _bank_sheet(**extra) -> bytes:
+    book = load_workbook(io.BytesIO(importer.template_xlsx(load_policy("bank"))))
+    row = {"received_at": "2026-10-12 10:00", "channel": "walk_in", "category": "deposit", "customer_name": "李娜",
+           "customer_phone": "13900139000", "content": "存款利息计算有误", "forwarded_at": "2026-10-12 10:30",
+           "handler": "handler", "handling_form": "请核实", "resolved_at": "2026-10-13 09:00",
+           "fact_finding": "属实", "measures": "更正", "accountability": "无", "feedback_at": "2026-10-13 10:00",
+           "feedback_method": "电话", "satisfaction": "满意", "archived_at": "2026-10-14 09:00", **extra}
+    book["案件"].append([row.get(c.key) for c in importer.COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_archived_bank_row_needs_its_cause_and_takes_the_suggested_channel_and_business(bank):
+    with bank.uow() as uow:
+        refused = importer.import_file(uow, bank.users["clerk"], _bank_sheet(), "cases.xlsx")
+    assert refused.imported == 0
+    assert "JR/T 0169 投诉原因" in refused.errors[0].message("zh")
+    with bank.uow() as uow:
+        done = importer.import_file(uow, bank.users["clerk"], _bank_sheet(jrt_cause="C05"), "cases.xlsx")
+    assert done.errors == ()
+    with bank.uow() as uow:
+        case = cases.case_by_number(uow, done.case_nos[0])
+        assert (case.state, case.jrt_channel, case.jrt_business, case.jrt_cause) == ("archived", "A1", "B01", "C05")
