@@ -22,7 +22,7 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, escalation, handling_form, queue, statutory
+from services.casework import cases, classification, escalation, handling_form, queue, statutory
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
@@ -30,7 +30,7 @@ from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
-from services.supervision import kpi, report, reviews, sampling
+from services.supervision import kpi, report, reviews, sampling, statistics
 from services.training import walkthrough
 from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
@@ -277,6 +277,11 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no)),
     "walkthrough": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.walkthrough(
         uow, uid, c.case_no)),
+    # JR/T 0169 codes (RULES.md §7.4): the desk that handles or files the case; the page's view: every viewer
+    "classify": ("feedback_given", DESK, lambda w, whose, c: lambda uow, uid: classification.classify(
+        uow, uid, c.case_no, c.version, cause="C01")),
+    "classification_view": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid:
+                            classification.classification_view(uow, uid, c.case_no)),
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
 }
@@ -404,6 +409,11 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
                                                               **PERIOD)),
     "scorecard": (has(KPI_READERS), lambda uow, uid: kpi.scorecard(uow, uid, level="department", **PERIOD)),
     "monthly_report": (has(KPI_READERS), lambda uow, uid: report.monthly_report(uow, uid, "2026-11")),
+    # JR/T 0169 statistics (RULES.md §7.4): supervision, the executives and the admin read the institution's
+    "quarterly_statistics": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                             statistics.quarterly_statistics(uow, uid, "2026Q4")),
+    "annual_disclosure": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                          statistics.annual_disclosure(uow, uid, 2026)),
     "set_kpi_weights": (has(ADMIN), lambda uow, uid: kpi.set_kpi_weights(uow, uid, kpi.kpi_weights(uow.session))),
     "list_users": (has(ADMIN), lambda uow, uid: admin.list_users(uow, uid)),
     "add_user": (has(ADMIN), lambda uow, uid: admin.add_user(uow, uid, username="new.user", display_name="新人",
