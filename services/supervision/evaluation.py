@@ -32,10 +32,17 @@ from services.errors import NotFound
 from services.rules import audit_sampling
 from services.supervision.sampling import require_supervision
 from services.unit_of_work import UnitOfWork
+from services.words import N_
 
 EVALUATION_CONFIDENCE = 0.95  # for plans sized by rate or ISO 2859-1, which state no confidence
 PASS_SCORE = 100  # a review scoring below this found at least one failed checklist item: a deviation
 CONCLUSIONS = ("effective", "not_effective", "no_tolerable", "no_draw")
+CONCLUSION_NAMES = {"effective": N_("sampling.conclusion.effective"),
+                    "not_effective": N_("sampling.conclusion.not_effective"),
+                    "no_tolerable": N_("sampling.conclusion.no_tolerable"),
+                    "no_draw": N_("sampling.conclusion.no_draw")}
+METHOD_NAMES = {audit_sampling.CLOPPER_PEARSON: N_("sampling.method.clopper_pearson"),
+                audit_sampling.HYPERGEOMETRIC_BOUND: N_("sampling.method.hypergeometric_exact")}
 
 
 @dataclass(frozen=True)

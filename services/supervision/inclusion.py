@@ -22,12 +22,22 @@ from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Extension
 from db.supervision_models import INCLUSION_RULES, RISK_RULES
+from services import words
 from services.rules.calendar import end_of_day
+from services.words import N_
 
 CENSUS_GRADES = ("major", "L1")  # always reviewed in full (RULES.md §6)
 DISSATISFIED = 2  # satisfaction at or below this is dissatisfied (1 very dissatisfied, 2 dissatisfied)
+# each rule's name and what it takes, in the catalogue (issue 12 §2)
+RULE_NAMES = {"major": N_("sampling.rule.major"), "overdue": N_("sampling.rule.overdue"),
+              "extended": N_("sampling.rule.extended"), "regulator": N_("sampling.rule.regulator"),
+              "recomplaint": N_("sampling.rule.recomplaint"), "dissatisfied": N_("sampling.rule.dissatisfied")}
+RULE_HELP = {"overdue": N_("sampling.rule.overdue_help"), "extended": N_("sampling.rule.extended_help"),
+             "regulator": N_("sampling.rule.regulator_help"), "recomplaint": N_("sampling.rule.recomplaint_help"),
+             "dissatisfied": N_("sampling.rule.dissatisfied_help")}
 
-__all__ = ["CENSUS_GRADES", "INCLUSION_RULES", "RISK_RULES", "conditions", "reason"]
+__all__ = ["CENSUS_GRADES", "INCLUSION_RULES", "RISK_RULES", "RULE_HELP", "RULE_NAMES", "conditions", "described",
+           "reason"]
 
 
 def _overdue(end: ColumnElement[datetime]) -> ColumnElement[bool]:
@@ -58,3 +68,11 @@ def reason(included_by: Sequence[str]) -> str:
     if not included_by:
         return "drawn"
     return "all_major" if "major" in included_by else "rule"
+
+
+def described(included_by: Sequence[str], lang: str) -> str:
+    """Why a case is in the sample, in the reader's words: "按规则纳入：逾期、延期", or drawn at random."""
+    if not included_by:
+        return words.text("sampling.drawn", lang)
+    rules = words.joined((words.text(RULE_NAMES[rule], lang) for rule in included_by), lang)
+    return words.text("sampling.reason_rule", lang, rules=rules)

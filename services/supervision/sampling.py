@@ -40,7 +40,7 @@ from services.supervision import inclusion
 from services.supervision.inclusion import CENSUS_GRADES
 from services.unit_of_work import UnitOfWork
 
-__all__ = ["CENSUS_GRADES"]  # re-exported: callers knew it here
+__all__ = ["CENSUS_GRADES", "RISK_RULES"]  # re-exported for the page
 FILTERS = ("departments", "grades", "categories", "channels", "states")
 
 
