@@ -127,7 +127,7 @@ def _items(session: Session, plan_ids: list[int]) -> list[tuple[int, str, bool, 
     stmt = (select(SampleItem.plan_id, SampleItem.stratum, SampleItem.reason == "drawn", Review.id.is_not(None),
                    and_(Review.id.is_not(None), deviation))
             .outerjoin(Review, Review.sample_item_id == SampleItem.id).where(SampleItem.plan_id.in_(plan_ids)))
-    return [tuple(row) for row in session.execute(stmt).tuples()]  # type: ignore[misc]
+    return list(session.execute(stmt).tuples())
 
 
 def evaluations(session: Session, plans: list[SamplingPlan]) -> list[PlanEvaluation]:
