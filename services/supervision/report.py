@@ -159,7 +159,8 @@ def _cover(month: str, scope: str, generated: datetime, now: datetime | None, la
     basis = word("report.cover.basis_text", lang, document=cite(policy.source, policy.documents, lang))
     as_of = format_deadline(min(now or generated, end_of_day(month_bounds(month)[1])))
     lines = [("month", month), ("scope", scope), ("generated", _local(generated)), ("as_of", as_of),
-             ("basis", basis), ("method", word("report.cover.method_text", lang))]
+             ("basis", basis), ("method", word("report.cover.method_text", lang)),
+             ("sample", word(sample_report.COVER_TEXT, lang))]
     rows = [(word(f"report.cover.{item}", lang), value) for item, value in lines]
     rows += [(word(f"kpi.column.{column}", lang), word(f"report.how.{column}", lang)) for *_, column in OVERVIEW]
     return pd.DataFrame(rows, columns=[word("report.cover.item", lang), word("report.cover.content", lang)])

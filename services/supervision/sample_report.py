@@ -29,6 +29,7 @@ from services.unit_of_work import UnitOfWork
 from services.words import N_
 from services.words import text as word
 
+COVER_ITEM, COVER_TEXT = N_("report.cover.sample"), N_("report.cover.sample_text")  # the cover says how they count
 # headers holding a rate in [0, 1]: the workbook formats them as percentages, the printable page too
 RATE_COLUMNS = ("rate", "upper", "confidence", "tolerable")
 EVALUATION_COLUMNS = ("plan", "period", "stratum", "population", "drawn", "reviewed", "deviations", *RATE_COLUMNS,
