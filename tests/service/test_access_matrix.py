@@ -30,7 +30,7 @@ from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
-from services.supervision import kpi, report, reviews, sampling, statistics
+from services.supervision import evaluation, kpi, report, reviews, sampling, statistics
 from services.training import walkthrough
 from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
@@ -151,7 +151,7 @@ def _supervision(inst: Institution, made: dict[tuple[str, str], Case]) -> dict[s
                               [reviews.FindingInput("回访记录不完整", HERE, u["handler"], date(2026, 12, 15))])
     with inst.uow() as uow:
         action = reviews.open_actions(uow, u["supervisor"], at("2026-11-10 10:00"))[0].id
-    return {"item": theirs, "action": action}
+    return {"item": theirs, "action": action, "plan": plan_id}
 
 
 def _advance(inst: Institution, clerk: str, department: str, handler: str, state: str) -> cases.CaseRef:
@@ -454,6 +454,10 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
                                              rate=None, confidence=0.95, tolerable=0.05))),
     "draw": (has({"supervisor", "admin"}), lambda uow, uid: sampling.draw(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
+    # issue 12 §2–3: the draw's reasons replayed, the drawn plans and their evaluation are supervision's
+    "replay_reasons": (has({"supervisor", "admin"}), lambda uow, uid: sampling.replay_reasons(uow, uid, EXTRA["plan"])),
+    "drawn_plans": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.drawn_plans(uow, uid)),
+    "evaluate_plan": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.evaluate_plan(uow, uid, EXTRA["plan"])),
 }
 
 
