@@ -82,7 +82,7 @@ def test_plans_drawn_before_0017_keep_their_sizing_as_rate_or_margin(futures, ow
     assert [tuple(row) for row in rows] == [("rate", None, None), ("margin", None, None)]
 
 
-def test_cases_taken_in_full_before_0020_are_recorded_as_included_by_the_major_rule(futures, owner_engine):
+def test_cases_taken_in_full_before_0018_are_recorded_as_included_by_the_major_rule(futures, owner_engine):
     """Issue 12 §2, migration 0018: an older sample's all_major items name their rule; drawn ones none; an older
     plan has no strata stored (its evaluation is binomial) and no risk rules."""
     ref = futures.intake()
