@@ -21,7 +21,7 @@ from db.calibration_models import CalibrationCase, CalibrationReview, Calibratio
 from db.models import Case, User
 from services.errors import Conflict, InvalidInput, InvalidTransition, NotFound, NotPermitted, Phrase
 from services.institution import audit
-from services.institution.access import Actor, load_actor, may, require_role
+from services.institution.access import ACTION_ROLES, Actor, load_actor, may, require_role
 from services.rules.audit_sampling import Agreement, kappa
 from services.rules.transitions import CLOSED_STATES
 from services.supervision.reviews import CHECKLIST, _answers, weighted_score
@@ -241,6 +241,14 @@ def set_baseline(uow: UnitOfWork, actor_id: int, review_id: int) -> None:
 
 
 # --- reading ------------------------------------------------------------------------------------------
+
+def reviewers(uow: UnitOfWork, actor_id: int) -> list[tuple[int, str]]:
+    """The active users who may review (supervisors), for the organiser to choose from."""
+    require_role(load_actor(uow.session, actor_id), "calibrate")
+    may_review = User.roles.overlap(sorted(ACTION_ROLES["review"]))
+    return [(uid, name) for uid, name in uow.session.execute(
+        select(User.id, User.display_name).where(User.active, may_review).order_by(User.display_name, User.id))]
+
 
 def sessions(uow: UnitOfWork, actor_id: int) -> list[SessionRow]:
     """The sessions this user organises or reviews in, newest first."""

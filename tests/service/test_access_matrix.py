@@ -481,6 +481,7 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     # Calibration (issue 12 §4): a supervisor sets it up; its organiser and reviewers (supervisors) take part.
     "create_calibration": (has({"supervisor"}), lambda uow, uid: calibration.create_session(
         uow, uid, "校准", EXTRA["closed_cases"], [EXTRA["second"], _user(uow, "supervisor")])),
+    "calibration_reviewers": (has({"supervisor"}), lambda uow, uid: calibration.reviewers(uow, uid)),
     "calibration_sessions": (has({"supervisor"}), lambda uow, uid: calibration.sessions(uow, uid)),
     "calibration_view": (has({"supervisor"}), lambda uow, uid: calibration.session_view(
         uow, uid, EXTRA["calibrating"])),
