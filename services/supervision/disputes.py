@@ -138,11 +138,16 @@ def file_dispute(uow: UnitOfWork, actor_id: int, review_id: int, item: str, reas
     return dispute.id
 
 
-def _withdrawn(review: Review, item: str) -> tuple[dict[str, dict[str, str]], Decimal | None]:
-    """The review's checklist with the finding withdrawn (passed, its original result kept) and its score."""
+def _withdrawn(review: Review, item: str) -> tuple[dict[str, dict[str, str]], Decimal]:
+    """The review's checklist with the finding withdrawn (passed, its original result kept) and the score then:
+    the current score raised by what the item's failure cost, so an earlier partial acceptance is kept."""
+    def score(checklist: dict[str, dict[str, str]]) -> Decimal:
+        return weighted_score({code: a["result"] for code, a in checklist.items()}) or Decimal(0)
+
     checklist = {code: dict(answer) for code, answer in review.checklist.items()}
+    before = score(checklist)
     checklist[item] = {**checklist[item], "result": "pass", "disputed": checklist[item]["result"]}
-    return checklist, weighted_score({code: a["result"] for code, a in checklist.items()})
+    return checklist, min(Decimal(100), (review.score or before) + score(checklist) - before)
 
 
 def _partial(value: Decimal | float | str | None, low: Decimal | None, high: Decimal | None) -> Decimal:

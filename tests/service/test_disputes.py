@@ -96,6 +96,9 @@ def test_a_partly_accepted_dispute_sets_the_supervisors_score_between_the_two(re
             decide(reviewed, dispute_id, "partly_accepted", wrong)
     decide(reviewed, dispute_id, "partly_accepted", "75")
     assert score(reviewed) == Decimal("75.00")
+    # the other finding (15 of 100) accepted in full afterwards: the partial credit is kept, 75 + 15
+    decide(reviewed, file(reviewed, "feedback_and_visit"), "accepted")
+    assert score(reviewed) == Decimal("90.00")
 
 
 def test_a_rejected_dispute_keeps_the_score_and_the_decision_is_final(reviewed):
