@@ -53,7 +53,8 @@ def _hand_in(user_id: int, view: calibration.SessionView) -> None:
         answers = {}
         for check in CHECKLIST:
             left, right = st.columns([1, 2])
-            result = left.radio(literal(f"{check.label(lang())}（{check.weight}）"), RESULTS, horizontal=True,
+            weight = f"（{check.weight}）" if lang() == "zh" else f" ({check.weight})"
+            result = left.radio(literal(check.label(lang()) + weight), RESULTS, horizontal=True,
                                 format_func=lambda r: t(f"review.{r}"), key=f"cal_{view.id}_{case_id}_{check.code}")
             note = right.text_input(t("review.note"), key=f"cal_{view.id}_{case_id}_{check.code}_note")
             answers[check.code] = (result, note)

@@ -84,3 +84,55 @@ def test_a_dispute_is_filed_by_the_head_and_decided_by_another_supervisor(instit
     assert row.status == "accepted" and row.score_after > row.score_before
     listed = _table(page, "decision")
     assert list(listed["status"]) == ["采纳"] and list(listed["decision"]) == ["核对后采纳"]
+
+
+def test_in_english_the_calibration_disputes_and_timeline_show_no_chinese_but_typed_text(institution, app):
+    """Issue 9 §6 for the new screens: the sampling page's calibration and quality tabs, the disputes page and the
+    dispute's notes on the case timeline."""
+    from services.supervision import sampling
+    from services.supervision.reviews import submit_review
+    from services.supervision.sampling import SamplingPlanInput
+    from tests.app.test_english import allowed, found_chinese, screen_texts
+
+    case = closed_case(institution, "staff_operation")
+    add_supervisor(institution, "second", None)
+    u = institution.users
+    with institution.uow() as uow:
+        plan = sampling.draw(uow, u["supervisor"], SamplingPlanInput(**NOVEMBER, rate=1.0))
+    with institution.uow() as uow:
+        row = sampling.sample_rows(uow, u["supervisor"], plan)[0]
+    typed = {"Late by a day", "No return visit", "Closed on time", "Checked the log", "当场解释规则，客户接受"}
+    english = {**FAILED, "deadlines_met": ("fail", "Late by a day"), "feedback_and_visit": ("fail", "No return visit")}
+    reviewer = next(name for name, uid in u.items() if uid == row.reviewer_id)
+    with institution.uow() as uow:
+        review = submit_review(uow, u[reviewer], row.item_id, english)
+    with institution.uow() as uow:
+        dispute = disputes.file_dispute(uow, u["head"], review, "deadlines_met", "Closed on time")
+    decider = u["second" if reviewer == "supervisor" else "supervisor"]
+    with institution.uow() as uow:
+        disputes.decide_dispute(uow, decider, dispute, "partly_accepted", "Checked the log", 70)
+    with institution.uow() as uow:
+        session_id = calibration.create_session(uow, u["supervisor"], "November", [case.case_no],
+                                                [u["supervisor"], u["second"]])
+    with institution.uow() as uow:
+        [(case_id, _)] = calibration.session_view(uow, u["supervisor"], session_id).cases
+    for who, given in (("supervisor", english), ("second", FAILED)):
+        with institution.uow() as uow:
+            calibration.submit_calibration_review(uow, u[who], session_id, case_id, given)
+    with institution.uow() as uow:
+        calibration.close_session(uow, u["supervisor"], session_id)
+    for who, page, query in (("supervisor", "sampling", None), ("head", "disputes", None),
+                             ("supervisor", "case", case.case_no)):
+        screen = app(u[who], lang="en")
+        if query:
+            screen.query_params["case"] = query
+        screen.switch_page(f"../pages/{page}.py")
+        screen = screen.run()
+        assert not screen.exception
+        # the Chinese notes are what the second reviewer typed in the calibration
+        found = found_chinese(screen_texts(screen), {*allowed(institution), *typed, "记录缺失", "办结超时", "未回访"})
+        assert not found, f"{page}:\n" + "\n".join(found)
+        if page == "case":  # the dispute's notes on the timeline, said in English
+            texts = [x.replace("\\", "") for x in screen_texts(screen)]  # as read: without Markdown escapes
+            assert any("Dispute filed against the review finding" in x for x in texts)
+            assert any("Partly accepted, score 70.00" in x for x in texts)
