@@ -31,9 +31,9 @@ from services.casework.cases import (
     rule_reason,
     timeline_entry,
 )
-from services.casework.deadlines import case_facts, meet, milestones_met, reconcile
+from services.casework.deadlines import RUNNING, case_facts, meet, milestones_met, reconcile
 from services.errors import Phrase
-from services.rules import validation
+from services.rules import jrt, validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI, iso
 from services.rules.intake_extras import intake_extras, top_role
@@ -87,7 +87,7 @@ class Ledger:
                     first_responder_id=actor, assignee_id=None,
                     responsible_department_id=self.departments[assessment.responsible_department],
                     compensation_claimed=facts.compensation_claim, compensation_paid=Decimal(0),
-                    assessment=assessment.to_json(), intake_key=None, version=1, **extras.columns())
+                    assessment=assessment.to_json(), intake_key=None, version=1, paused_days=0, **extras.columns())
         book = _Book(case, parent.customer if parent else new_customer(form), parent)
         self.books.append(book)
         self.by_number[case.case_no] = book
@@ -135,6 +135,18 @@ class Ledger:
     def step(self, kind: str, actor: int, ref: CaseRef, **values: Any) -> CaseRef:
         book = self.by_number[ref.case_no]
         getattr(self, f"_{kind}")(book, actor, **values)
+        return self.ref(book)
+
+    def classify(self, actor: int, ref: CaseRef, *, at: datetime, **codes: str | None) -> CaseRef:
+        """As services.casework.classification.classify: the codes, and an event when they changed."""
+        book = self.by_number[ref.case_no]
+        old = {d: getattr(book.case, jrt.COLUMNS[d]) for d in jrt.DIMENSIONS}
+        new = {d: codes.get(d) or None for d in jrt.DIMENSIONS}
+        if new != old:
+            for dimension, value in new.items():
+                setattr(book.case, jrt.COLUMNS[dimension], value)
+            self.record(book, actor, "classified", at, old=old, new=new)
+            self.changed(book)
         return self.ref(book)
 
     def _forward(self, book: _Book, actor: int, *, department: str, handler_id: int, handling_form: str,
@@ -218,7 +230,7 @@ class Ledger:
 
     def open_deadline(self, ref: CaseRef, milestone: str) -> CaseDeadline | None:
         row = self.by_number[ref.case_no].deadlines.get(milestone)
-        return row if row is not None and row.status == "open" else None
+        return row if row is not None and row.status == "open" else None  # as the runner's query asks
 
     # --- what every step shares -----------------------------------------------------------------------
 
@@ -235,12 +247,12 @@ class Ledger:
     def met(self, book: _Book, event_type: str, at: datetime) -> None:
         for code in milestones_met(self.policy, event_type):
             row = book.deadlines.get(code)
-            if row is not None and row.status == "open":
+            if row is not None and row.status in RUNNING:
                 meet(row, at)
 
     def waive(self, book: _Book) -> None:
         for row in book.deadlines.values():
-            if row.status == "open":
+            if row.status in RUNNING:
                 row.status = "waived"
 
     def reassess(self, book: _Book, actor: int, at: datetime) -> None:

@@ -17,6 +17,9 @@ from faker import Faker
 # How often complaints arrive by each channel, and the customers' satisfaction (5 = very satisfied).
 CHANNEL_MIX = {"phone": 30, "walk_in": 22, "online": 14, "email": 6, "letter": 5, "upper_level": 5,
                "comment_book": 4, "regulator": 3, "fax": 2, "media": 2, "other": 1}
+# The JR/T 0169 cause a demo bank case is filed with where its facts suggest none (RULES.md §7.4)
+JRT_CAUSES = {"deposit": "C05", "loan": "C11", "card": "C11", "payment_settlement": "C02", "cash": "C01",
+              "personal_information": "C10", "other": "C13"}
 # What an `other` channel was (issue 11 §7): the demo's few cases from a channel the pack does not list.
 OTHER_CHANNEL_NOTES = ("媒体", "行业协会转来", "微信公众号留言", "人民网留言板")
 # Regulator transfers (issue 11 §3): the sources and how their reference numbers start

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.components import case_actions, case_card, transfer_panel
+from dashboard.components import case_actions, case_card, classification, clock_forms, transfer_panel
 from dashboard.i18n import error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
@@ -43,9 +43,11 @@ with due:
     case_card.deadlines(detail, policy)
 with history:
     case_card.timeline(detail, policy)
+classification.show(detail)  # JR/T 0169 codes (issue 11 §6)
 st.subheader(t("case.actions"))
 if not detail.allowed_actions:
     st.info(t("case.no_actions"))
+forms = {**case_actions.FORMS, **clock_forms.FORMS}
 for action in detail.allowed_actions:
     with st.expander(t(f"action.{action}")):
-        case_actions.FORMS[action](detail, policy)
+        forms[action](detail, policy)

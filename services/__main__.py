@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from services.errors import DomainError, InvalidInput, Unexpected, log_unexpected
+from services.rules import statutory
 from services.rules.assess import assess, calendar_warning, parse_facts
-from services.rules.calendar import WorkingCalendar
+from services.rules.calendar import WorkingCalendar, iso
 from services.rules.packs import load_policy
 from services.words import text
 
@@ -67,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="department", help="department|person|category|channel|grade|month|all")
     p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+    p = commands.add_parser("stats", help="JR/T 0169 quarterly complaint statistics, .xlsx (RULES.md §7.4)")
+    p.add_argument("--quarter", required=True, help="YYYYQn, e.g. 2026Q3")
+    p.add_argument("--out", required=True, help="stats.xlsx")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     p = commands.add_parser("import", help="import cases from an .xlsx or .csv file (issue 5 §5)")
     p.add_argument("file", help="cases.xlsx or cases.csv")
     p.add_argument("--as", dest="username", required=True, help="the importing user")
@@ -82,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     _audit_parser(commands)
     _escalate_parser(commands)
+    _sample_size_parser(commands)
     return parser
 
 
@@ -90,7 +96,10 @@ def cmd_assess(args: argparse.Namespace) -> int:
     facts = parse_facts(_read_facts(args.facts), policy, what_if=True)  # a planned receipt may lie ahead
     assessment = assess(policy, facts, calendar_for(args), args.lang)
     # What a case stores (reasons as data) plus the reasons and warnings rendered in --lang (issue 9 §6).
-    result = {**assessment.to_json(), "warnings": list(assessment.warnings),
+    # Each milestone with where its deadline comes from; the regulator's clock is marked (RULES.md §7.1).
+    milestones = [{"code": m.code, "due": iso(m.due), "starts_at": iso(m.starts_at), "period": str(m.period),
+                   "source": m.source, "statutory": m.code == statutory.MILESTONE} for m in assessment.milestones]
+    result = {**assessment.to_json(), "milestones": milestones, "warnings": list(assessment.warnings),
               "explanation": list(assessment.explanation)}
     print(json.dumps(result, ensure_ascii=False))
     return 0
@@ -161,6 +170,18 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from services.supervision.statistics import quarter_bounds, system_statistics, to_xlsx
+    from services.unit_of_work import transaction
+
+    quarter_bounds(args.quarter)  # a bad quarter is refused before the database is opened
+    with transaction() as uow:
+        built = system_statistics(uow, args.quarter, lang=args.lang)  # runs as the system, every department
+    to_xlsx(built, args.out)
+    print(f"{built.title}: {args.out} ({len(built.tables)} tables)")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from services.administration.importer import import_file, user_id_by_username
     from services.unit_of_work import transaction
@@ -175,7 +196,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 2 if result.errors else 0
 
 
-COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import})
+COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import, "stats": cmd_stats})
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -256,6 +277,38 @@ def cmd_escalate(args: argparse.Namespace) -> int:
 
 
 COMMANDS["escalate"] = cmd_escalate
+
+
+# sample-size (issue 12 §1, RULES.md §8): pure arithmetic, no database.
+def _sample_size_parser(commands: Any) -> None:
+    p = commands.add_parser("sample-size", help="an auditor's sample size, attribute or ISO 2859-1 (RULES.md §8)")
+    p.add_argument("--confidence", type=float, help="confidence level, e.g. 0.95")
+    p.add_argument("--tolerable", type=float, help="tolerable deviation rate, e.g. 0.05")
+    p.add_argument("--accepted", type=int, default=0, help="deviations accepted (default 0)")
+    p.add_argument("--population", type=int, help="population size N: exact hypergeometric (binomial without it)")
+    p.add_argument("--aql", action="store_true", help="ISO 2859-1 general level II for --population; no rates")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+
+
+def cmd_sample_size(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from services.rules.audit_sampling import attribute_sample_size, iso2859_level_ii
+
+    if args.aql:
+        if args.population is None:
+            raise InvalidInput("error.cli.aql_needs_population", field="population")
+        size = iso2859_level_ii(args.population)
+    else:
+        if args.confidence is None or args.tolerable is None:
+            raise InvalidInput("error.cli.attribute_needs_rates", field="confidence" if args.confidence is None
+                               else "tolerable")
+        size = attribute_sample_size(args.confidence, args.tolerable, args.accepted, args.population)
+    print(json.dumps({name: value for name, value in asdict(size).items() if value is not None}, ensure_ascii=False))
+    return 0
+
+
+COMMANDS["sample-size"] = cmd_sample_size
 
 
 def calendar_for(args: argparse.Namespace) -> WorkingCalendar:

@@ -7,7 +7,7 @@ timeline (RULES.md §6, seed 003 §8, seed 004 art. 6).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
 from services.casework.queue import SlaBadge, sla_badges
+from services.casework.statutory import ACTIONS as CLOCK_ACTIONS
+from services.casework.statutory import clock_actions
 from services.errors import InvalidInput
 from services.institution import audit
 from services.institution.access import Actor, allowed_actions, case_for, case_scope, headed_department, load_actor, may
@@ -181,12 +183,16 @@ def _extendable(uow: UnitOfWork, case: Case, deadlines: list[DeadlineView]) -> l
             if d.status == "open" and d.milestone in rule.milestones and d.extensions < rule.max_count]
 
 
-def _actions(actor: Actor, case: Case, deadlines: list[DeadlineView], extendable: list[str]) -> list[str]:
-    """The state's and roles' actions, less those with nothing to do: no extension left, no report owed."""
+def _actions(uow: UnitOfWork, actor: Actor, case: Case, deadlines: list[DeadlineView], extendable: list[str]
+             ) -> list[str]:
+    """The state's and roles' actions, less those with nothing to do: no extension left, no report owed, no
+    statutory clock (or not in a state for that step)."""
     owes_report = any(d.milestone == "report_hq" and d.status == "open" for d in deadlines)
+    clock = clock_actions(uow, actor, case)
     return [a for a in allowed_actions(case.state, actor.roles)
             if (a != "extend" or extendable) and (a != "report_hq" or owes_report)
-            and (a != "reassign" or headed_department(actor) == case.responsible_department_id)]
+            and (a != "reassign" or headed_department(actor) == case.responsible_department_id)
+            and (a not in CLOCK_ACTIONS or a in clock)]
 
 
 def _name(session: Session, user_id: int | None) -> str | None:
@@ -230,7 +236,7 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
         notices=list(assessment.get("notices", [])), deadlines=deadlines, timeline=_timeline(session, case),
         escalations=case_escalations(session, [case.id]).get(case.id, []),
         parent=_link(parent) if parent else None, children=[_link(c) for c in children],
-        allowed_actions=_actions(actor, case, deadlines, extendable), extendable=extendable)
+        allowed_actions=_actions(uow, actor, case, deadlines, extendable), extendable=extendable)
 
 
 def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: datetime | None = None) -> str:
@@ -277,4 +283,15 @@ def event_note(policy: Policy, entry: TimelineEntry, lang: str) -> str | None:
         return text(f"timeline.pii_revealed.{entry.data.get('field')}", lang)
     if entry.data.get("at_intake"):  # the customer accepted the explanation at intake (seed 000 art. 17(1))
         return text("timeline.accepted_at_intake", lang)
+    if entry.data.get("dispute_event"):  # a dispute of a review finding (issue 12 §5)
+        return dispute_note(entry.data, lang)
     return entry.note
+
+
+def dispute_note(data: Mapping[str, Any], lang: str) -> str:
+    """The timeline's words for a dispute filed or decided (issue 12 §5, services.supervision.disputes)."""
+    item = text(f"review.item.{data.get('item')}", lang)
+    if data.get("dispute_event") == "filed":
+        return text("timeline.dispute_filed", lang, item=item)
+    decision = text(f"dispute.status.{data.get('status')}", lang)
+    return text("timeline.dispute_decided", lang, item=item, decision=decision, score=data.get("score_after") or "-")

@@ -45,13 +45,33 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "review": frozenset({"supervisor"}),  # review a sampled case assigned to one (RULES.md §6)
     "train_others": frozenset({"admin", "supervisor"}),  # reset the training database (issue 5 §4)
     "view_department": frozenset({"dept_head"}),  # the department's queue, counts and KPIs (issue 3 §6, 5 §2)
+    # The regulator's clock (RULES.md §7.1): the department handling the case pauses, restarts and extends it; a
+    # further extension needs a senior manager of the superior institution or head office: an executive.
+    "pause_clock": frozenset({"handler", "dept_head"}),
+    "resume_clock": frozenset({"handler", "dept_head"}),
+    "restart_clock": frozenset({"handler", "dept_head"}),
+    "merge_repeat": frozenset({"intake", "handler", "dept_head"}),
+    "request_extension": frozenset({"handler", "dept_head"}),
+    "approve_extension": frozenset({"executive"}),
+    # JR/T 0169 codes (RULES.md §7.4): whoever handles or files the case; statistics are read by supervision
+    "classify": frozenset({"intake", "handler", "dept_head"}),
+    "view_statistics": frozenset({"supervisor", "executive", "admin"}),
+    # Supervision as an audit (RULES.md §8, issue 12 §4–6): a supervisor runs calibration sessions among the
+    # reviewers; the reviewed department's head disputes a finding; a supervisor other than its reviewer decides.
+    "calibrate": frozenset({"supervisor"}),
+    "dispute": frozenset({"dept_head"}),
+    "decide_dispute": frozenset({"supervisor"}),
+    "view_reviewer_quality": frozenset({"supervisor"}),
     # issue 11 §3: whoever handles or records the case records that the reply went back to the regulator
     "regulator_reply": frozenset({"intake", "handler", "dept_head"}),
     # issue 11 §5 (order 3 art. 29): anyone who may escalate a case may find it major later
     "declare_major": frozenset({"intake", "handler", "dept_head", "supervisor", "executive"}),
 }
+ACTION_ROLES["extend_statutory"] = ACTION_ROLES["extend"]
 # Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).
 ACTION_ROLES["import_cases"] = ACTION_ROLES["intake"] | ACTION_ROLES["administer"]
+# Disputes are read by those who file them (their department's) and those who decide them (all).
+ACTION_ROLES["view_disputes"] = ACTION_ROLES["dispute"] | ACTION_ROLES["decide_dispute"]
 SEES_ALL = frozenset({"supervisor", "executive", "admin"})
 STAFF = frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"})
 DEPARTMENT_STAFF = frozenset({"handler", "dept_head"})  # see their department's work; may be given a case
@@ -67,6 +87,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "print": ACTION_ROLES["view_case"],
     "reply": ACTION_ROLES["view_case"],  # a transferred case's reply package (issue 11 §3)
     "sampling": frozenset({"supervisor"}),
+    "disputes": ACTION_ROLES["view_disputes"],
     "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
     "training": frozenset({"trainee", "admin", "supervisor"}),
     "admin": frozenset({"admin"}),

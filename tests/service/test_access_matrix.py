@@ -22,7 +22,7 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, escalation, handling_form, queue, transfers
+from services.casework import cases, classification, escalation, handling_form, queue, statutory, transfers
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
@@ -30,7 +30,18 @@ from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
-from services.supervision import kpi, report, reviews, sampling, transfer_stats
+from services.supervision import (
+    calibration,
+    disputes,
+    evaluation,
+    kpi,
+    quality,
+    report,
+    reviews,
+    sampling,
+    statistics,
+    transfer_stats,
+)
 from services.training import walkthrough
 from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
@@ -99,6 +110,8 @@ def world(admin_engine, server_url) -> Iterator[World]:
 
 def _build(engine: Engine) -> World:
     inst = make_institution(engine, PACK)
+    with inst.uow() as uow:  # the regulator's clock, switched on by the institution (RULES.md §7.1)
+        admin.set_pack_value(uow, inst.users["admin"], "statutory.enabled", True)
     with inst.uow() as uow:
         for who, (roles, department) in PEOPLE.items():
             if who not in inst.users:
@@ -144,12 +157,46 @@ def _supervision(inst: Institution, made: dict[tuple[str, str], Case]) -> dict[s
     with inst.uow() as uow:
         items = {row.case_no: row.item_id for row in sampling.sample_rows(uow, u["supervisor"], plan_id)}
     mine, theirs = items[made[("mine", "archived")].case_no], items[made[("theirs", "archived")].case_no]
+    # This desk's case is reviewed by a second supervisor (outside PEOPLE), so the supervisor may decide its
+    # disputes (issue 12 §5); two findings: one already disputed by the head, one free to dispute.
     with inst.uow() as uow:
-        reviews.submit_review(uow, u["supervisor"], mine, {c.code: ("pass", "") for c in reviews.CHECKLIST},
-                              [reviews.FindingInput("回访记录不完整", HERE, u["handler"], date(2026, 12, 15))])
+        second = create_user(uow, "second_reviewer", "Second", "Kp7-hz!rq2Lm", ["supervisor"], None).id
+        uow.session.execute(text("UPDATE sample_items SET reviewer_id = :r WHERE id = :i"), {"r": second, "i": mine})
+    failed = {"feedback_and_visit": ("fail", "未回访"), "archive_complete": ("fail", "归档不全")}
+    with inst.uow() as uow:
+        review = reviews.submit_review(uow, second, mine, {c.code: failed.get(c.code, ("pass", ""))
+                                                           for c in reviews.CHECKLIST},
+                                       [reviews.FindingInput("回访记录不完整", HERE, u["handler"], date(2026, 12, 15))])
     with inst.uow() as uow:
         action = reviews.open_actions(uow, u["supervisor"], at("2026-11-10 10:00"))[0].id
-    return {"item": theirs, "action": action}
+        dispute = disputes.file_dispute(uow, u["head"], review, "feedback_and_visit", "已电话回访")
+    closed_cases = [made[(w, "archived")].case_no for w in ("mine", "theirs")]
+    with inst.uow() as uow:
+        calibrating = calibration.create_session(uow, u["supervisor"], "校准", closed_cases, [u["supervisor"], second])
+        closed = calibration.create_session(uow, u["supervisor"], "已结束", closed_cases[:1], [u["supervisor"], second])
+        case_id = calibration.session_view(uow, u["supervisor"], closed).cases[0][0]
+        for who in (u["supervisor"], second):
+            calibration.submit_calibration_review(uow, who, closed, case_id, ALL_PASS)
+        calibration.close_session(uow, u["supervisor"], closed)
+        cell = calibration.session_view(uow, u["supervisor"], closed).reviews[0].id
+    return {"item": theirs, "action": action, "plan": plan_id, "review": review, "dispute": dispute, "second": second,
+            "calibrating": calibrating, "closed_cases": closed_cases, "calibration_review": cell}
+
+
+ALL_PASS = {c.code: ("pass", "") for c in reviews.CHECKLIST}
+
+
+def _calibrated_case(uow: UnitOfWork) -> int:
+    return calibration.session_view(uow, EXTRA["second"], EXTRA["calibrating"]).cases[0][0]
+
+
+def _close_calibration(uow: UnitOfWork, uid: int) -> None:
+    """Every reviewer hands in every case of the open session, then `uid` closes it."""
+    view = calibration.session_view(uow, EXTRA["second"], EXTRA["calibrating"])
+    for reviewer, _ in view.reviewers:
+        for case_id, _ in view.cases:
+            calibration.submit_calibration_review(uow, reviewer, EXTRA["calibrating"], case_id, ALL_PASS)
+    calibration.close_session(uow, uid, EXTRA["calibrating"])
 
 
 def _advance(inst: Institution, clerk: str, department: str, handler: str, state: str) -> cases.CaseRef:
@@ -203,6 +250,16 @@ def _case_action(use_case: Callable[..., Any], state: str, **values: Any) -> Cal
     return bind
 
 
+OWN_HANDLER = {"mine": "handler", "theirs": "outsider"}  # who handles each forwarded case
+
+
+def _extended(uow: UnitOfWork, world: World, whose: str, case: Case) -> int:
+    """The case's statutory limit extended once by its own handler: the version after."""
+    return statutory.extend_statutory(uow, world.users[OWN_HANDLER[whose]], case.case_no, case.version,
+                                      reason="情况复杂", customer_informed_at=at("2026-11-04 10:00"),
+                                      informed_method="电话").version
+
+
 CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callable[[UnitOfWork, int], Any]]]] = {
     # name: (state the case is in, roles allowed, call)
     "forward": ("registered", {"intake", "dept_head"}, lambda w, whose, c: lambda uow, uid: cases.forward(
@@ -236,6 +293,28 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, c.version, {"received_at": at("2026-11-05 09:00"), "content": "对结果不满意"})),
     "archive": ("return_visit", {"intake", "dept_head"}, lambda w, whose, c: lambda uow, uid: cases.archive(
         uow, uid, c.case_no, c.version)),
+    # the regulator's clock (RULES.md §7.1): the handling desk; a further extension approved by an executive
+    "pause_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.pause_clock(
+        uow, uid, c.case_no, c.version, kind="appraisal", starts_on=date(2026, 11, 3), reason="送鉴定",
+        complainant_informed_at=at("2026-11-03 10:00"), informed_method="电话")),
+    "resume_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.resume_clock(
+        uow, uid, c.case_no, statutory.pause_clock(
+            uow, w.users[OWN_HANDLER[whose]], c.case_no, c.version, kind="mediation", starts_on=date(2026, 11, 3),
+            reason="调解", complainant_informed_at=at("2026-11-03 10:00"), informed_method="电话").version,
+        ends_on=date(2026, 11, 5))),
+    "restart_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.restart_clock(
+        uow, uid, c.case_no, c.version, received_at=at("2026-11-04 10:00"), note="补充材料")),
+    "merge_repeat": ("forwarded", DESK, lambda w, whose, c: lambda uow, uid: statutory.merge_repeat(
+        uow, uid, c.case_no, c.version, received_at=at("2026-11-04 10:00"), channel="phone", content="催办")),
+    "extend_statutory": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.extend_statutory(
+        uow, uid, c.case_no, c.version, reason="情况复杂", customer_informed_at=at("2026-11-04 10:00"),
+        informed_method="电话")),
+    "request_extension": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.request_extension(
+        uow, uid, c.case_no, _extended(uow, w, whose, c), reason="需鉴定")),
+    "decide_extension": ("forwarded", {"executive"}, lambda w, whose, c: lambda uow, uid: statutory.decide_extension(
+        uow, uid, c.case_no, statutory.request_extension(uow, w.users[OWN_HANDLER[whose]], c.case_no,
+                                                         _extended(uow, w, whose, c), reason="需鉴定").version,
+        approve=True, reason="同意")),
     "case_detail": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid: case_detail(uow, uid, c.case_no)),
     "reveal_pii": ("forwarded", DESK | {"supervisor"}, lambda w, whose, c: lambda uow, uid: reveal_pii(
         uow, uid, c.case_no, "id_number")),
@@ -250,6 +329,11 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
                       transfers.declare_major_later(uow, uid, c.case_no, c.version, cause="regulator_designated")),
     "walkthrough": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.walkthrough(
         uow, uid, c.case_no)),
+    # JR/T 0169 codes (RULES.md §7.4): the desk that handles or files the case; the page's view: every viewer
+    "classify": ("feedback_given", DESK, lambda w, whose, c: lambda uow, uid: classification.classify(
+        uow, uid, c.case_no, c.version, cause="C01")),
+    "classification_view": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid:
+                            classification.classification_view(uow, uid, c.case_no)),
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
 }
@@ -387,6 +471,11 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "transfers_by_source": (has(KPI_READERS), lambda uow, uid: transfer_stats.transfers_by_source(uow, uid, **PERIOD)),
     "case_sources": (has(VIEWERS), lambda uow, uid: transfer_stats.case_sources(uow, uid, ["TS-20261102-000001"])),
     "monthly_report": (has(KPI_READERS), lambda uow, uid: report.monthly_report(uow, uid, "2026-11")),
+    # JR/T 0169 statistics (RULES.md §7.4): supervision, the executives and the admin read the institution's
+    "quarterly_statistics": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                             statistics.quarterly_statistics(uow, uid, "2026Q4")),
+    "annual_disclosure": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                          statistics.annual_disclosure(uow, uid, 2026)),
     "set_kpi_weights": (has(ADMIN), lambda uow, uid: kpi.set_kpi_weights(uow, uid, kpi.kpi_weights(uow.session))),
     "list_users": (has(ADMIN), lambda uow, uid: admin.list_users(uow, uid)),
     "add_user": (has(ADMIN), lambda uow, uid: admin.add_user(uow, uid, username="new.user", display_name="新人",
@@ -422,8 +511,36 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "audit_check": (has({"admin", "supervisor"}), lambda uow, uid: audit.check_chain(uow, uid)),
     "plan_preview": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_preview(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
+    "plan_summary": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_summary(
+        uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30),
+                                             rate=None, confidence=0.95, tolerable=0.05))),
     "draw": (has({"supervisor", "admin"}), lambda uow, uid: sampling.draw(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
+    # issue 12 §2–3: the draw's reasons replayed, the drawn plans and their evaluation are supervision's
+    "replay_reasons": (has({"supervisor", "admin"}), lambda uow, uid: sampling.replay_reasons(uow, uid, EXTRA["plan"])),
+    "drawn_plans": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.drawn_plans(uow, uid)),
+    "evaluate_plan": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.evaluate_plan(uow, uid, EXTRA["plan"])),
+    # Calibration (issue 12 §4): a supervisor sets it up; its organiser and reviewers (supervisors) take part.
+    "create_calibration": (has({"supervisor"}), lambda uow, uid: calibration.create_session(
+        uow, uid, "校准", EXTRA["closed_cases"], [EXTRA["second"], _user(uow, "supervisor")])),
+    "calibration_reviewers": (has({"supervisor"}), lambda uow, uid: calibration.reviewers(uow, uid)),
+    "calibration_sessions": (has({"supervisor"}), lambda uow, uid: calibration.sessions(uow, uid)),
+    "calibration_view": (has({"supervisor"}), lambda uow, uid: calibration.session_view(
+        uow, uid, EXTRA["calibrating"])),
+    "submit_calibration_review": (has({"supervisor"}), lambda uow, uid: calibration.submit_calibration_review(
+        uow, uid, EXTRA["calibrating"], _calibrated_case(uow), ALL_PASS)),
+    "close_calibration": (has({"supervisor"}), _close_calibration),
+    "set_calibration_baseline": (has({"supervisor"}), lambda uow, uid: calibration.set_baseline(
+        uow, uid, EXTRA["calibration_review"])),
+    # Disputes (issue 12 §5): this desk's head files; a supervisor other than the review's author decides.
+    "file_dispute": (has({"dept_head"}), lambda uow, uid: disputes.file_dispute(
+        uow, uid, EXTRA["review"], "archive_complete", "已补齐归档材料")),
+    "decide_dispute": (has({"supervisor"}), lambda uow, uid: disputes.decide_dispute(
+        uow, uid, EXTRA["dispute"], "rejected", "回访记录缺失属实")),
+    "findings": (has({"dept_head", "supervisor"}), lambda uow, uid: disputes.findings(uow, uid)),
+    "disputes": (has({"dept_head", "supervisor"}), lambda uow, uid: disputes.disputes(uow, uid)),
+    "dispute_stats": (has({"dept_head", "supervisor"}), lambda uow, uid: disputes.dispute_stats(uow, uid)),
+    "reviewer_quality": (has({"supervisor"}), lambda uow, uid: quality.reviewer_quality(uow, uid)),
 }
 
 

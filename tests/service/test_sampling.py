@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
@@ -241,3 +242,141 @@ def test_a_bad_plan_is_refused_with_the_field_named(branch, change, field):
 def test_a_plan_that_selects_nothing_is_refused(branch):
     with pytest.raises(InvalidInput, match="selects no case"):
         draw(branch, SamplingPlanInput(**NOVEMBER))
+
+
+# --- the auditor's sizes (issue 12 §1, RULES.md §8) ----------------------------------------------
+
+AUDITOR = {"rate": None, "confidence": 0.95, "tolerable": 0.05}
+
+
+def summary(inst: Institution, plan: SamplingPlanInput) -> sampling.PlanSummary:
+    with inst.uow() as uow:
+        return sampling.plan_summary(uow, inst.users["supervisor"], plan)
+
+
+def test_an_auditor_sizes_the_draw_exactly_on_the_population_and_strata_share_it(population):
+    """21 cases to draw from (23 less 2 major): D = ⌈5 % × 21⌉ = 2; C(19, n) / C(21, n) ≤ 5 % first at n = 16
+    (5·4 / 420 = 0.048; at 15, 6·5 / 420 = 0.071). 12:6:3 of 16 = 9.14, 4.57, 2.29 → 9 + 5 + 2."""
+    plan = SamplingPlanInput(**NOVEMBER, **AUDITOR)
+    shown = summary(population, plan)
+    assert (shown.size.n, shown.size.method, shown.size.population) == (16, "attribute_hypergeometric", 21)
+    assert (shown.size.tolerable_deviations, shown.population, shown.drawn) == (2, 23, 16)
+    assert "N = 21, D = 2" in shown.size.formula
+    assert preview(population, plan) == {"marketing/general": (6, 0, 5), "operations/general": (12, 0, 9),
+                                         "operations/major": (2, 2, 0), "reception/general": (3, 0, 2)}
+
+
+def test_the_aql_option_takes_iso_2859_level_ii_of_the_population(population):
+    """21 cases → code letter C, 5 cases; 12:6:3 of 5 = 2.86, 1.43, 0.71 → 3 + 1 + 1."""
+    plan = SamplingPlanInput(**NOVEMBER, rate=None, aql=True)
+    shown = summary(population, plan)
+    assert (shown.size.n, shown.size.code_letter, shown.size.method) == (5, "C", "iso2859_1_level_ii")
+    assert preview(population, plan) == {"marketing/general": (6, 0, 1), "operations/general": (12, 0, 3),
+                                         "operations/major": (2, 2, 0), "reception/general": (3, 0, 1)}
+
+
+def test_the_summary_of_the_older_methods_names_them_too(population):
+    by_rate = summary(population, SamplingPlanInput(**NOVEMBER, rate=0.3, min_per_stratum=0))
+    assert (by_rate.size.n, by_rate.size.method) == (2 + 4 + 1, "rate")  # ⌈1.8⌉ + ⌈3.6⌉ + ⌈0.9⌉
+    by_margin = summary(population, SamplingPlanInput(**NOVEMBER, rate=None, confidence=0.95, margin=0.05))
+    assert (by_margin.size.n, by_margin.size.method) == (20, "confidence_margin")
+
+
+@pytest.mark.parametrize("sizing", [{**AUDITOR, "accepted": 1}, {"rate": None, "aql": True}])
+def test_an_auditors_plan_is_stored_with_its_method_and_replays(population, sizing):
+    plan = SamplingPlanInput(**NOVEMBER, **sizing, seed="2026-11")
+    plan_id = draw(population, plan)
+    with population.uow() as uow:
+        row = uow.session.get(SamplingPlan, plan_id)
+        stored = {"sizing": row.sizing_method, "tolerable": row.tolerable, "accepted": row.accepted}
+        again = sampling.stored_plan(uow, population.users["supervisor"], plan_id)
+        replayed = sampling.replay(uow, population.users["supervisor"], plan_id)
+    assert again == plan and again.sizing == plan.sizing
+    assert stored["sizing"] == plan.sizing
+    assert (stored["tolerable"], stored["accepted"]) == (
+        (Decimal("0.0500"), 1) if plan.sizing == "attribute" else (None, None))
+    assert replayed[0] == replayed[1] and len(replayed[0]) == 2 + summary(population, plan).drawn
+
+
+@pytest.mark.parametrize("change, field", [
+    ({**AUDITOR, "tolerable": 1.5}, "tolerable"),
+    ({**AUDITOR, "tolerable": 0.0}, "tolerable"),
+    ({**AUDITOR, "confidence": None}, "confidence"),
+    ({**AUDITOR, "accepted": -1}, "accepted"),
+    ({**AUDITOR, "margin": 0.05}, "rate"),  # two sizing methods at once
+    ({"rate": 0.1, "accepted": 2}, "accepted"),  # deviations accepted only size an attribute plan
+    ({"rate": None, "aql": True, "confidence": 0.95}, "confidence"),
+    ({**AUDITOR, "accepted": 2}, "tolerable"),  # 5 % of 21 is 2 deviations: no sample can exceed 2 accepted
+])
+def test_a_bad_auditors_plan_is_refused_with_the_field_named_in_both_languages(population, change, field):
+    with pytest.raises(InvalidInput) as refused:
+        preview(population, SamplingPlanInput(**{**NOVEMBER, **change}))
+    assert refused.value.field == field
+    assert refused.value.message("zh") != refused.value.message("en")
+
+
+# --- risk-based inclusion (issue 12 §2, RULES.md §8) --------------------------------------------
+
+RISKY = ("dissatisfied", "regulator", "recomplaint", "re_complained", "extended", "overdue")
+
+
+def risky_cases(inst: Institution) -> dict[str, int]:
+    """Six of operations' general November cases made risky, one way each, the way the case record would show it."""
+    with inst.uow() as uow:
+        ids = uow.session.scalars(select(Case.id).join(Department, Department.id == Case.responsible_department_id)
+                                  .where(Department.code == "operations", Case.grade == "general",
+                                         Case.state == "archived").order_by(Case.id)).all()
+    risky = dict(zip(RISKY, ids, strict=False))
+    with inst.engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET satisfaction = 2 WHERE id = :id"), {"id": risky["dissatisfied"]})
+        conn.execute(text("UPDATE cases SET source = 'nfra_12378' WHERE id = :id"), {"id": risky["regulator"]})
+        conn.execute(text("UPDATE cases SET parent_case_id = :parent WHERE id = :id"),
+                     {"id": risky["recomplaint"], "parent": risky["re_complained"]})
+        conn.execute(text(
+            "INSERT INTO extensions (case_id, milestone, old_due_at, new_due_at, reason, customer_informed_at,"
+            " customer_informed_method, requested_by_id) SELECT id, 'resolve', received_at + interval '15 days',"
+            " received_at + interval '30 days', '需调取录音', received_at, '电话', first_responder_id FROM cases"
+            " WHERE id = :id"), {"id": risky["extended"]})
+        conn.execute(text("UPDATE case_deadlines SET status = 'met_late', due_at = met_at - interval '1 hour'"
+                          " WHERE case_id = :id AND milestone = 'feedback'"), {"id": risky["overdue"]})
+    return risky
+
+
+def test_a_plan_with_risk_based_inclusion_records_why_each_case_is_in_the_sample(population):
+    risky = risky_cases(population)
+    plan = SamplingPlanInput(**NOVEMBER, rate=0.1, min_per_stratum=0, seed="2026-11",
+                             include=("overdue", "extended", "regulator", "recomplaint", "dissatisfied"))
+    shown = summary(population, plan)
+    assert shown.by_rule == {"major": 2, "overdue": 1, "extended": 1, "regulator": 1, "recomplaint": 2,
+                             "dissatisfied": 1}
+    # operations/general: 6 of 12 taken by a rule, ⌈10 % × 6⌉ = 1 drawn from the other 6
+    assert preview(population, plan)["operations/general"] == (12, 6, 1)
+    plan_id = draw(population, plan)
+    with population.uow() as uow:
+        rows = {r.case_id: (r.reason, r.included_by)
+                for r in sampling.sample_rows(uow, population.users["supervisor"], plan_id)}
+        majors = set(uow.session.scalars(select(Case.id).where(Case.grade == "major")))
+        stored, today = sampling.replay_reasons(uow, population.users["supervisor"], plan_id)
+        again = sampling.stored_plan(uow, population.users["supervisor"], plan_id)
+    expected = {"dissatisfied": ("dissatisfied",), "regulator": ("regulator",), "recomplaint": ("recomplaint",),
+                "re_complained": ("recomplaint",), "extended": ("extended",), "overdue": ("overdue",)}
+    assert {name: rows[risky[name]] for name in expected} == {name: ("rule", rules) for name, rules in expected.items()}
+    assert {rows[case_id] for case_id in majors} == {("all_major", ("major",))}
+    drawn_at_random = [case_id for case_id, (reason, rules) in rows.items() if reason == "drawn"]
+    assert all(not rows[case_id][1] for case_id in drawn_at_random) and len(drawn_at_random) == 1 + 1 + 1
+    assert again.include == plan.include
+    assert stored == today == {case_id: rules for case_id, (_, rules) in rows.items()}
+
+
+def test_without_the_toggles_risky_cases_are_only_drawn_like_the_others(population):
+    risky_cases(population)
+    plan = SamplingPlanInput(**NOVEMBER, rate=0.1, min_per_stratum=0, seed="2026-11")
+    assert preview(population, plan)["operations/general"] == (12, 0, 2)
+    assert summary(population, plan).by_rule == {"major": 2}
+
+
+def test_an_unknown_or_repeated_rule_is_refused(population):
+    for include, field in ((("astrology",), "include"), (("overdue", "overdue"), "include")):
+        with pytest.raises(InvalidInput) as refused:
+            preview(population, SamplingPlanInput(**NOVEMBER, include=include))
+        assert refused.value.field == field
