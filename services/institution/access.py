@@ -45,6 +45,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "review": frozenset({"supervisor"}),  # review a sampled case assigned to one (RULES.md §6)
     "train_others": frozenset({"admin", "supervisor"}),  # reset the training database (issue 5 §4)
     "view_department": frozenset({"dept_head"}),  # the department's queue, counts and KPIs (issue 3 §6, 5 §2)
+    # Handling duties (RULES.md §7.2): the desk records a review request and whom the complaint is about
+    "request_review": frozenset({"intake", "handler", "dept_head"}),
+    "name_complained_employee": frozenset({"intake", "handler", "dept_head"}),
 }
 # Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).
 ACTION_ROLES["import_cases"] = ACTION_ROLES["intake"] | ACTION_ROLES["administer"]
@@ -61,6 +64,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "case": ACTION_ROLES["view_case"],
     "escalation": frozenset({"dept_head", "supervisor", "executive"}),
     "print": ACTION_ROLES["view_case"],
+    "letter": ACTION_ROLES["view_case"],  # the decision letter (RULES.md §7.2 art. 19)
     "sampling": frozenset({"supervisor"}),
     "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
     "training": frozenset({"trainee", "admin", "supervisor"}),

@@ -22,10 +22,10 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, escalation, handling_form, queue
+from services.casework import cases, decision_letter, duties, escalation, handling_form, queue
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
-from services.errors import DomainError, NotPermitted
+from services.errors import DomainError, InvalidInput, NotPermitted
 from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
@@ -245,7 +245,29 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no)),
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
+    # RULES.md §7.2: the desk records a review request and whom the complaint is about; viewers print the letter
+    "request_review": ("feedback_given", DESK, lambda w, whose, c: _past_the_door(
+        lambda uow, uid: duties.request_review(uow, uid, c.case_no, c.version, at("2026-11-05 09:00"), "申请核查"),
+        "error.review.no_statutory_layer")),
+    "name_complained_employee": ("forwarded", DESK, lambda w, whose, c: lambda uow, uid: (
+        duties.name_complained_employee(uow, uid, c.case_no, c.version, w.users["outsider"]))),
+    "duties_view": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid: duties.duties_view(uow, uid, c.case_no)),
+    "decision_letter": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: decision_letter.decision_letter(
+        uow, uid, c.case_no)),
 }
+
+
+def _past_the_door(call: Callable[[UnitOfWork, int], Any], refusal: str) -> Callable[[UnitOfWork, int], Any]:
+    """A user the role and scope let through meets the rule that follows them: this securities world has no
+    statutory layer (RULES.md §7.2), so a review is refused there — after the door, which is what is tested."""
+    def run(uow: UnitOfWork, uid: int) -> Any:
+        try:
+            return call(uow, uid)
+        except InvalidInput as exc:
+            if exc.key != refusal:
+                raise
+            return None
+    return run
 
 
 @pytest.mark.parametrize("entry", CASE_ENTRIES)

@@ -282,7 +282,8 @@ RECORDS = {
                a.username, d.code, p.case_no, c.compensation_claimed, c.compensation_paid, c.handling_form,
                c.fact_finding, c.measures, c.accountability, c.signed_confirmation, c.satisfaction, c.forwarded_at,
                c.first_contact_at, c.resolved_at, c.feedback_at, c.return_visit_at, c.closed_at, c.assessment,
-               c.intake_key, c.version, CASE WHEN c.updated_at = c.created_at THEN NULL ELSE c.updated_at END
+               c.intake_key, c.version, CASE WHEN c.updated_at = c.created_at THEN NULL ELSE c.updated_at END,
+               c.notification_method, c.notification_ref
         FROM cases c JOIN customers k ON k.id = c.customer_id JOIN users f ON f.id = c.first_responder_id
         LEFT JOIN users a ON a.id = c.assignee_id JOIN departments d ON d.id = c.responsible_department_id
         LEFT JOIN cases p ON p.id = c.parent_case_id ORDER BY c.case_no""",
