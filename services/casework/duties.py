@@ -92,7 +92,8 @@ def name_complained_employee(uow: UnitOfWork, actor_id: int, case_no: str, versi
         raise InvalidInput("error.recusal.unknown_employee", field="complained_employee")
     at = uow.at(at)
     case.complained_employee_id = employee.id if employee else None
-    cases.record(uow, case, actor, "note", at, complained_employee=employee.username if employee else None)
+    cases.record(uow, case, actor, "note", at, complained_employee=employee.username if employee else None,
+                 name=employee.display_name if employee else None)  # the timeline says it (case_view.event_note)
     case.updated_at = at  # the case changed: bump its version
     return cases.finish(uow, case)
 

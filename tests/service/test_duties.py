@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from db.models import Case, CaseDeadline, CaseEvent
 from services.casework import cases, decision_letter, duties
+from services.casework.case_view import case_detail, event_note
 from services.errors import InvalidInput, InvalidTransition
 from tests.service.conftest import HANDLING, Institution, at, make_institution
 
@@ -237,6 +238,12 @@ def test_naming_someone_else_or_nobody_lifts_nothing_and_forwarding_elsewhere_is
     bank = make_institution(engine, "bank")
     ref = name(bank, bank.intake(), "handler")
     assert row(bank, ref.case_no)[0].complained_employee_id == bank.users["handler"]
+    with bank.uow() as uow:
+        detail = case_detail(uow, bank.users["clerk"], ref.case_no)
+        policy = uow.policy("bank")
+    named = next(e for e in detail.timeline if e.event_type == "note")
+    assert event_note(policy, named, "zh") == "记录被投诉员工：Handler（依规回避）"
+    assert event_note(policy, named, "en") == "Employee complained about: Handler (must stand aside)"
     with bank.uow() as uow:
         ref = cases.forward(uow, bank.users["clerk"], ref.case_no, ref.version, department="outlet",
                             handler_id=bank.users["head"], handling_form="请核实", at=at("2026-11-02 10:30"))
