@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Case, CaseDeadline, CaseEvent
-from services.casework import cases, decision_letter, duties
+from services.casework import cases, decision_letter, duties, handling_form
 from services.casework.case_view import case_detail, event_note
 from services.errors import InvalidInput, InvalidTransition
 from tests.service.conftest import HANDLING, Institution, at, make_institution
@@ -303,3 +303,19 @@ def test_a_review_decision_letter_names_the_case_reviewed_and_offers_no_second_r
     printed = decision_letter.to_html(letter)
     assert letter.reviewed_case_no == first.case_no and first.case_no in printed
     assert "上级机构申请核查" not in printed and "诉讼" in printed  # the review was the last word (art. 20)
+
+
+def test_the_printed_handling_form_files_the_proof_of_notification(engine):
+    bank = make_institution(engine, "bank")
+    ref = told(bank, resolved(bank), "2026-11-03 10:00", **PROOF)
+    with bank.uow() as uow:
+        printed = handling_form.to_html(handling_form.handling_form(uow, bank.users["clerk"], ref.case_no))
+    assert "<th>告知方式</th><td class=\"text\">书面告知（邮寄）</td>" in printed
+    assert "<th>告知凭证编号</th><td class=\"text\">挂号信 XA123456789CN</td>" in printed
+
+
+def test_a_form_without_proof_prints_no_proof_rows(futures):
+    ref = told(futures, resolved(futures), "2026-11-03 10:00")
+    with futures.uow() as uow:
+        printed = handling_form.to_html(handling_form.handling_form(uow, futures.users["clerk"], ref.case_no))
+    assert "告知凭证编号" not in printed
