@@ -51,7 +51,7 @@ class DecisionLetter:
     told_at: datetime | None
     notification_method: str | None
     notification_ref: str | None
-    issued_on: datetime
+    issued_on: datetime  # the day the complainant was told, or the day printed while not yet told
     reviewed_case_no: str | None  # this decision answers a review of that case
     review_days: int | None  # the statutory review period, where the layer applies
     review_ends: datetime | None  # exclusive; known once the complainant was told
@@ -79,7 +79,8 @@ def decision_letter(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime 
         complaint=case.content, outcome=case.outcome, fact_finding=case.fact_finding or "",
         measures=case.measures or "", accountability=case.accountability or "",
         compensation_paid=case.compensation_paid, decided_at=case.resolved_at, told_at=case.feedback_at,
-        notification_method=case.notification_method, notification_ref=case.notification_ref, issued_on=now,
+        notification_method=case.notification_method, notification_ref=case.notification_ref,
+        issued_on=case.feedback_at or now,  # the letter is dated the day it told the complainant; before that, today
         reviewed_case_no=reviewed.case_no if reviewed else None,
         review_days=layer.review_request.n if layer and not reviewed else None,
         review_ends=review_request_ends(layer, uow.calendar(), case.feedback_at)

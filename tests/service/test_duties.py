@@ -271,8 +271,9 @@ def test_the_decision_letter_carries_facts_decision_basis_remedies_and_the_proof
                  "道歉并更正", "柜员通报批评", "《某银行分行客户投诉处理和管理实施方案》",
                  "《银行业保险业消费投诉处理管理办法》",
                  "2026-08-25 10:00", "2026-08-31 16:00", "2026-09-01 10:00", "书面告知（邮寄）", "挂号信 XA123456789CN",
-                 "30 日内", "申请核查", "调解", "仲裁", "诉讼", "2026-11-30"):
+                 "30 日内", "申请核查", "调解", "仲裁", "诉讼"):
         assert part in printed, part
+    assert "2026-09-01</p>" in printed and "2026-11-30" not in printed  # dated the day it was told
     # told 1 Sep → 30 days end on 1 Oct, National Day → the last day is Thu 8 Oct
     assert "截止 2026-10-08 24:00" in printed
     english = decision_letter.to_html(letter, "en")
