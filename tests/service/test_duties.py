@@ -6,13 +6,18 @@ The expected instants are worked out here by hand from the rules, not read back 
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from db.models import Case, CaseDeadline, CaseEvent
+from services.administration import importer
 from services.casework import cases, decision_letter, duties, handling_form
 from services.casework.case_view import case_detail, event_note
 from services.errors import InvalidInput, InvalidTransition
+from services.rules.packs import load_policy
 from tests.service.conftest import HANDLING, Institution, at, make_institution
 
 
@@ -320,3 +325,36 @@ def test_a_form_without_proof_prints_no_proof_rows(futures):
     with futures.uow() as uow:
         printed = handling_form.to_html(handling_form.handling_form(uow, futures.users["clerk"], ref.case_no))
     assert "告知凭证编号" not in printed
+
+
+# --- import: the proof comes with a fed-back row --------------------------------------------------------------
+
+def _sheet(rows: list[dict]) -> bytes:
+    book = load_workbook(io.BytesIO(importer.template_xlsx(load_policy("bank"))))
+    keys = [c.key for c in importer.COLUMNS]
+    for values in rows:
+        book["案件"].append([values.get(key) for key in keys])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+FED_BACK = {"received_at": "2026-10-12 10:00", "channel": "phone", "category": "deposit", "customer_name": "李娜",
+            "customer_phone": "13900139000", "content": "存款利息计算有误", "forwarded_at": "2026-10-12 10:30",
+            "handler": "handler", "handling_form": "请核实", "resolved_at": "2026-10-13 09:00",
+            "fact_finding": "利率录入错误属实", "measures": "补付利息", "accountability": "经办人通报",
+            "feedback_at": "2026-10-13 10:00", "feedback_method": "书面", "satisfaction": "满意"}
+
+
+def test_a_bank_import_of_a_fed_back_case_needs_the_proof_and_records_it(engine):
+    bank = make_institution(engine, "bank")
+    with bank.uow() as uow:
+        refused = importer.import_file(uow, bank.users["clerk"], _sheet([FED_BACK]), "cases.xlsx")
+    assert refused.imported == 0 and {e.column for e in refused.errors} == {"告知方式", "告知凭证编号"}
+    proof = {"notification_method": "书面告知（邮寄）", "notification_ref": "挂号信 XA555CN"}
+    with bank.uow() as uow:
+        result = importer.import_file(uow, bank.users["clerk"], _sheet([{**FED_BACK, **proof}]), "cases.xlsx")
+    assert result.errors == () and result.imported == 1
+    case, deadlines, _ = row(bank, result.case_nos[0])
+    assert (case.notification_method, case.notification_ref) == ("written_posted", "挂号信 XA555CN")
+    assert deadlines["resolve"].status == "met"
