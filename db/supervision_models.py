@@ -31,6 +31,7 @@ from db.models import Base, _array_within, _in, created_at
 
 STRATIFIERS = ("department", "grade", "category", "channel")
 PERIOD_BASES = ("closed", "received")
+SIZING_METHODS = ("rate", "margin", "attribute", "aql")  # issue 12 §1; each method's columns: migration 0017
 SAMPLE_REASONS = ("all_major", "drawn")
 ACTION_STATUSES = ("open", "closed")
 
@@ -46,9 +47,17 @@ class SamplingPlan(Base):
         CheckConstraint("rate IS NULL OR (rate > 0 AND rate <= 1)", name="rate_range"),
         CheckConstraint("confidence IS NULL OR (confidence > 0 AND confidence < 1)", name="confidence_range"),
         CheckConstraint("margin IS NULL OR (margin > 0 AND margin < 1)", name="margin_range"),
-        CheckConstraint("(rate IS NOT NULL AND confidence IS NULL AND margin IS NULL)"
-                        " OR (rate IS NULL AND confidence IS NOT NULL AND margin IS NOT NULL)",
+        CheckConstraint("(sizing_method = 'rate' AND rate IS NOT NULL AND confidence IS NULL AND margin IS NULL"
+                        " AND tolerable IS NULL AND accepted IS NULL)"
+                        " OR (sizing_method = 'margin' AND rate IS NULL AND confidence IS NOT NULL"
+                        " AND margin IS NOT NULL AND tolerable IS NULL AND accepted IS NULL)"
+                        " OR (sizing_method = 'attribute' AND rate IS NULL AND confidence IS NOT NULL"
+                        " AND margin IS NULL AND tolerable IS NOT NULL AND accepted IS NOT NULL)"
+                        " OR (sizing_method = 'aql' AND rate IS NULL AND confidence IS NULL AND margin IS NULL"
+                        " AND tolerable IS NULL AND accepted IS NULL)",
                         name="one_sizing_method"),
+        CheckConstraint("tolerable IS NULL OR (tolerable > 0 AND tolerable < 1)", name="tolerable_range"),
+        CheckConstraint("accepted IS NULL OR accepted >= 0", name="accepted_nonneg"),
         CheckConstraint("min_per_stratum >= 0", name="min_nonneg"),
         CheckConstraint("max_per_stratum IS NULL OR max_per_stratum >= GREATEST(min_per_stratum, 1)",
                         name="max_not_below_min"),
@@ -66,6 +75,9 @@ class SamplingPlan(Base):
     rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     confidence: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     margin: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    sizing_method: Mapped[str] = mapped_column(String(16), default="rate", server_default="rate")
+    tolerable: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))  # attribute sampling (RULES.md §8)
+    accepted: Mapped[int | None] = mapped_column(Integer)
     min_per_stratum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     max_per_stratum: Mapped[int | None] = mapped_column(Integer)
     include_all_major: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

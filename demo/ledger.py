@@ -30,7 +30,7 @@ from services.casework.cases import (
     rule_reason,
     timeline_entry,
 )
-from services.casework.deadlines import case_facts, meet, milestones_met, reconcile
+from services.casework.deadlines import RUNNING, case_facts, meet, milestones_met, reconcile
 from services.errors import Phrase
 from services.rules import validation
 from services.rules.assess import assess, parse_facts
@@ -85,7 +85,7 @@ class Ledger:
                     first_responder_id=actor, assignee_id=None,
                     responsible_department_id=self.departments[assessment.responsible_department],
                     compensation_claimed=facts.compensation_claim, compensation_paid=Decimal(0),
-                    assessment=assessment.to_json(), intake_key=None, version=1)
+                    assessment=assessment.to_json(), intake_key=None, version=1, source="own", paused_days=0)
         book = _Book(case, parent.customer if parent else new_customer(form), parent)
         self.books.append(book)
         self.by_number[case.case_no] = book
@@ -215,7 +215,7 @@ class Ledger:
 
     def open_deadline(self, ref: CaseRef, milestone: str) -> CaseDeadline | None:
         row = self.by_number[ref.case_no].deadlines.get(milestone)
-        return row if row is not None and row.status == "open" else None
+        return row if row is not None and row.status == "open" else None  # as the runner's query asks
 
     # --- what every step shares -----------------------------------------------------------------------
 
@@ -232,12 +232,12 @@ class Ledger:
     def met(self, book: _Book, event_type: str, at: datetime) -> None:
         for code in milestones_met(self.policy, event_type):
             row = book.deadlines.get(code)
-            if row is not None and row.status == "open":
+            if row is not None and row.status in RUNNING:
                 meet(row, at)
 
     def waive(self, book: _Book) -> None:
         for row in book.deadlines.values():
-            if row.status == "open":
+            if row.status in RUNNING:
                 row.status = "waived"
 
     def reassess(self, book: _Book, actor: int, at: datetime) -> None:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.components import case_actions, case_card, duties
+from dashboard.components import case_actions, case_card, clock_forms, duties
 from dashboard.i18n import error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
@@ -46,6 +46,7 @@ duties.panel(detail, policy)  # decision letter, review, recusal (RULES.md §7.2
 st.subheader(t("case.actions"))
 if not detail.allowed_actions:
     st.info(t("case.no_actions"))
+forms = {**case_actions.FORMS, **clock_forms.FORMS}
 for action in detail.allowed_actions:
     with st.expander(t(f"action.{action}")):
-        case_actions.FORMS[action](detail, policy)
+        forms[action](detail, policy)

@@ -77,10 +77,15 @@ if not result.rows:
     st.stop()
 frame = pd.DataFrame([{
     "case": f"case?case={r.case_no}", "sla": sla.text(r.deadline),
-    "due": r.deadline.due_text if r.deadline else "", "state": t(f"state.{r.state}"),
+    "due": r.deadline.due_text if r.deadline else "",
+    # the regulator's clock beside the nearest one (RULES.md §7.1)
+    "statutory": f"{sla.text(r.statutory)} {r.statutory.due_text}" if r.statutory else "—",
+    "state": t(f"state.{r.state}"),
     "grade": code(policy, "grade", r.grade), "category": code(policy, "category", r.category),
     "channel": code(policy, "channel", r.channel), "customer": r.customer_name,
     "assignee": r.assignee_name or "", "received": r.received_at.astimezone(SHANGHAI)} for r in result.rows])
+if not any(r.statutory for r in result.rows):  # a pack without the regulator's clock: no empty column
+    frame = frame.drop(columns="statutory")
 # A head's department view selects rows to reassign several at once (issue 10 §2); a new key after each
 # reassignment, so a spent selection cannot point at whatever rows move into its place.
 selecting = view == "department"
@@ -91,6 +96,7 @@ picked = st.dataframe(neutralised(frame), hide_index=True, **chosen_rows, column
     "case": st.column_config.LinkColumn(t("field.case_no"), display_text=r"case=(.*)$", width=CASE_NO_WIDTH),
     "sla": st.column_config.TextColumn(t("field.sla")),
     "due": st.column_config.TextColumn(t("field.deadline")),
+    "statutory": st.column_config.TextColumn(t("field.statutory_clock")),
     "state": st.column_config.TextColumn(t("field.state")),
     "grade": st.column_config.TextColumn(t("field.grade")),
     "category": st.column_config.TextColumn(t("field.category")),

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from services.errors import DomainError, InvalidInput, Unexpected, log_unexpected
+from services.rules import statutory
 from services.rules.assess import assess, calendar_warning, parse_facts
-from services.rules.calendar import WorkingCalendar
+from services.rules.calendar import WorkingCalendar, iso
 from services.rules.packs import load_policy
 from services.words import text
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     _audit_parser(commands)
     _escalate_parser(commands)
+    _sample_size_parser(commands)
     return parser
 
 
@@ -90,7 +92,10 @@ def cmd_assess(args: argparse.Namespace) -> int:
     facts = parse_facts(_read_facts(args.facts), policy, what_if=True)  # a planned receipt may lie ahead
     assessment = assess(policy, facts, calendar_for(args), args.lang)
     # What a case stores (reasons as data) plus the reasons and warnings rendered in --lang (issue 9 §6).
-    result = {**assessment.to_json(), "warnings": list(assessment.warnings),
+    # Each milestone with where its deadline comes from; the regulator's clock is marked (RULES.md §7.1).
+    milestones = [{"code": m.code, "due": iso(m.due), "starts_at": iso(m.starts_at), "period": str(m.period),
+                   "source": m.source, "statutory": m.code == statutory.MILESTONE} for m in assessment.milestones]
+    result = {**assessment.to_json(), "milestones": milestones, "warnings": list(assessment.warnings),
               "explanation": list(assessment.explanation)}
     print(json.dumps(result, ensure_ascii=False))
     return 0
@@ -256,6 +261,38 @@ def cmd_escalate(args: argparse.Namespace) -> int:
 
 
 COMMANDS["escalate"] = cmd_escalate
+
+
+# sample-size (issue 12 §1, RULES.md §8): pure arithmetic, no database.
+def _sample_size_parser(commands: Any) -> None:
+    p = commands.add_parser("sample-size", help="an auditor's sample size, attribute or ISO 2859-1 (RULES.md §8)")
+    p.add_argument("--confidence", type=float, help="confidence level, e.g. 0.95")
+    p.add_argument("--tolerable", type=float, help="tolerable deviation rate, e.g. 0.05")
+    p.add_argument("--accepted", type=int, default=0, help="deviations accepted (default 0)")
+    p.add_argument("--population", type=int, help="population size N: exact hypergeometric (binomial without it)")
+    p.add_argument("--aql", action="store_true", help="ISO 2859-1 general level II for --population; no rates")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+
+
+def cmd_sample_size(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from services.rules.audit_sampling import attribute_sample_size, iso2859_level_ii
+
+    if args.aql:
+        if args.population is None:
+            raise InvalidInput("error.cli.aql_needs_population", field="population")
+        size = iso2859_level_ii(args.population)
+    else:
+        if args.confidence is None or args.tolerable is None:
+            raise InvalidInput("error.cli.attribute_needs_rates", field="confidence" if args.confidence is None
+                               else "tolerable")
+        size = attribute_sample_size(args.confidence, args.tolerable, args.accepted, args.population)
+    print(json.dumps({name: value for name, value in asdict(size).items() if value is not None}, ensure_ascii=False))
+    return 0
+
+
+COMMANDS["sample-size"] = cmd_sample_size
 
 
 def calendar_for(args: argparse.Namespace) -> WorkingCalendar:

@@ -143,6 +143,8 @@ def _value(policy: Policy, path: str, value: Any) -> str:
     """Roles by their labels; other values as the pack holds them."""
     if path.endswith((".escalate_to", ".notify")) and isinstance(value, list):
         return joined(code(policy, "role", r) for r in value)
+    if isinstance(value, bool):
+        return t("common.yes") if value else t("common.no")
     return str(value)
 
 
@@ -187,11 +189,16 @@ def _in_words(policy: Policy, exc: DomainError) -> DomainError:
     return type(exc)(exc.key, field=exc.field, **{**exc.params, "path": label})
 
 
+_YES_NO = {"是": True, "true": True, "yes": True, "否": False, "false": False, "no": False}
+
+
 def _typed(current: Any, text: str) -> Any:
     """Read the admin's text as the kind of value it replaces; the service validates the rest."""
     if isinstance(current, list):
         return [part.strip() for part in text.split(",") if part.strip()]
-    if isinstance(current, bool) or not isinstance(current, int | float):
+    if isinstance(current, bool):  # 是/否 (or true/false); anything else goes on to be refused by the pack check
+        return _YES_NO.get(text.strip().lower(), text.strip())
+    if not isinstance(current, int | float):
         return text.strip()
     try:
         return int(text) if isinstance(current, int) else float(text)

@@ -20,7 +20,8 @@ from services.rules.policy import Policy
 from services.supervision import kpi, report
 
 RATE_KPIS = {"timeliness_rate": "timeliness", "first_contact_rate": "first_contact",
-             "satisfaction_rate": "satisfaction", "repeat_rate": "repeat", "first_deadline_rate": "first_deadline"}
+             "satisfaction_rate": "satisfaction", "repeat_rate": "repeat", "first_deadline_rate": "first_deadline",
+             "statutory_rate": "statutory"}
 
 
 def _column(name: str) -> str:

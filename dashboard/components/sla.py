@@ -5,7 +5,7 @@ from __future__ import annotations
 from dashboard.i18n import lang
 from services.casework.queue import SlaBadge
 
-MARKS = {"overdue": "🔴", "at_risk": "🟠", "on_time": "🟢", "met": "✅", "met_late": "⚠️", "waived": "⚪"}
+MARKS = {"overdue": "🔴", "at_risk": "🟠", "on_time": "🟢", "met": "✅", "met_late": "⚠️", "waived": "⚪", "paused": "⏸️"}
 
 
 def text(badge: SlaBadge | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -24,6 +25,45 @@ def _stratum(policy: Policy, stratum: str, by: tuple[str, ...] = sampling.Sampli
     return " · ".join(code(policy, kind, part) for kind, part in zip(by, stratum.split("/"), strict=False))
 
 
+def _sizing(left: Any, right: Any) -> dict[str, Any]:
+    """The plan's sizing method and its parameters (issue 12 §1: besides rate and margin, the auditor's)."""
+    methods = {"rate": t("sampling.sizing.rate"), "margin": t("sampling.sizing.margin"),
+               "attribute": t("sampling.sizing.attribute"), "aql": t("sampling.sizing.aql")}
+    method = st.radio(t("sampling.sizing"), list(methods), format_func=methods.__getitem__, horizontal=True,
+                      key="sp_sizing")
+    if method == "rate":
+        return {"rate": left.number_input(t("sampling.rate"), 0.01, 1.0, 0.1, 0.01, key="sp_rate")}
+    if method == "aql":
+        st.caption(t("sampling.aql_help"))
+        return {"rate": None, "aql": True}
+    confidence = left.select_slider(t("sampling.confidence"), [0.9, 0.95, 0.99], value=0.95, key="sp_conf")
+    if method == "margin":
+        return {"rate": None, "confidence": confidence,
+                "margin": right.number_input(t("sampling.margin"), 0.01, 0.5, 0.05, 0.01, key="sp_margin")}
+    tolerable = right.number_input(t("sampling.tolerable"), 0.01, 0.5, 0.05, 0.01, key="sp_tolerable",
+                                   help=t("sampling.tolerable_help"))
+    accepted = left.number_input(t("sampling.accepted"), 0, 50, 0, key="sp_accepted", help=t("sampling.accepted_help"))
+    return {"rate": None, "confidence": confidence, "tolerable": tolerable, "accepted": int(accepted)}
+
+
+def _size(summary: sampling.PlanSummary) -> None:
+    """Before drawing (issue 12 §1): the size, its method and formula, and the population it is drawn from."""
+    size = summary.size
+    methods = {"rate": t("sampling.method.rate"), "confidence_margin": t("sampling.method.confidence_margin"),
+               "attribute_hypergeometric": t("sampling.method.attribute_hypergeometric"),
+               "attribute_binomial": t("sampling.method.attribute_binomial"),
+               "iso2859_1_level_ii": t("sampling.method.iso2859_1_level_ii")}
+    first, second, third = st.columns(3)
+    first.metric(t("sampling.planned_size"), size.n)
+    second.metric(t("sampling.drawn_from"), size.population if size.population is not None else tables.MISSING,
+                  help=t("sampling.drawn_from_help"))
+    third.metric(t("sampling.population_total"), summary.population)
+    st.caption(literal(methods.get(size.method, size.method)))
+    st.caption(literal(size.formula))
+    if summary.drawn < size.n:  # a stratum's maximum (or its few cases) keeps the draw below the size
+        st.warning(t("sampling.below_size", drawn=summary.drawn, n=size.n))
+
+
 def plan(user_id: int, policy: Policy) -> None:
     today = now().date()
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
@@ -34,26 +74,21 @@ def plan(user_id: int, policy: Policy) -> None:
                                    format_func=lambda d: code(policy, "department", d), **choosing())
     grades = right.multiselect(t("field.grade"), list(dict.fromkeys(g.code for g in policy.grades)), key="sp_grades",
                                format_func=lambda g: code(policy, "grade", g), **choosing())
-    by_size = st.toggle(t("sampling.by_confidence"), key="sp_by_size")
-    if by_size:
-        confidence = left.select_slider(t("sampling.confidence"), [0.9, 0.95, 0.99], value=0.95, key="sp_conf")
-        margin = right.number_input(t("sampling.margin"), 0.01, 0.5, 0.05, 0.01, key="sp_margin")
-        rate = None
-    else:
-        rate = left.number_input(t("sampling.rate"), 0.01, 1.0, 0.1, 0.01, key="sp_rate")
-        confidence = margin = None
+    sizing = _sizing(left, right)
     low = left.number_input(t("sampling.min"), 0, 1000, 1, key="sp_min")
     high = right.number_input(t("sampling.max"), 0, 100000, 0, key="sp_max", help=t("sampling.max_help"))
     census = st.checkbox(t("sampling.all_major"), value=True, key="sp_census")
     if not isinstance(period, tuple) or len(period) != 2:
         st.stop()
     chosen = sampling.SamplingPlanInput(period_from=period[0], period_to=period[1], departments=tuple(departments),
-                                        grades=tuple(grades), rate=rate, confidence=confidence, margin=margin,
+                                        grades=tuple(grades), **sizing,
                                         min_per_stratum=int(low), max_per_stratum=int(high) or None,
                                         include_all_major=census, seed=seed or None)
-    done, strata = attempt(sampling.plan_preview, user_id, chosen)
+    done, summary = attempt(sampling.plan_summary, user_id, chosen)
     if not done:
         return
+    _size(summary)
+    strata = summary.strata
     # issue 10 §2: how much of each stratum the sample takes, as a bar in percent with one decimal
     st.dataframe(pd.DataFrame([{t("sampling.stratum"): _stratum(policy, s.stratum),
                                 t("sampling.population"): s.population, t("sampling.census"): s.all_major,

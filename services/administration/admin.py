@@ -27,7 +27,8 @@ from services.unit_of_work import PACK_EDITS, UnitOfWork
 # calls its categories (issue 9).
 EDITABLE = re.compile(r"^(warning_window|extension\.max_count|milestones\.\d+\.period|categories\.\w+\.(zh|en)"
                       r"|(grades|handling_levels)\.\d+\.when(\.any\.\d+)?\.(claim_over|claim_at_most)"
-                      r"|escalations\.\d+\.(escalate_to|notify))$")
+                      r"|escalations\.\d+\.(escalate_to|notify)"
+                      r"|statutory\.(enabled|roll_forward))$")  # the regulator's clock, per institution (RULES.md §7.1)
 CALENDAR_HORIZON = timedelta(days=60)
 LOCKED_FOREVER = datetime(9999, 12, 31, tzinfo=SHANGHAI)  # an admin's lock lasts until an admin unlocks
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
 from services.casework.queue import SlaBadge, sla_badges
+from services.casework.statutory import ACTIONS as CLOCK_ACTIONS
+from services.casework.statutory import clock_actions
 from services.errors import InvalidInput
 from services.institution import audit
 from services.institution.access import Actor, allowed_actions, case_for, case_scope, headed_department, load_actor, may
@@ -181,12 +183,16 @@ def _extendable(uow: UnitOfWork, case: Case, deadlines: list[DeadlineView]) -> l
             if d.status == "open" and d.milestone in rule.milestones and d.extensions < rule.max_count]
 
 
-def _actions(actor: Actor, case: Case, deadlines: list[DeadlineView], extendable: list[str]) -> list[str]:
-    """The state's and roles' actions, less those with nothing to do: no extension left, no report owed."""
+def _actions(uow: UnitOfWork, actor: Actor, case: Case, deadlines: list[DeadlineView], extendable: list[str]
+             ) -> list[str]:
+    """The state's and roles' actions, less those with nothing to do: no extension left, no report owed, no
+    statutory clock (or not in a state for that step)."""
     owes_report = any(d.milestone == "report_hq" and d.status == "open" for d in deadlines)
+    clock = clock_actions(uow, actor, case)
     return [a for a in allowed_actions(case.state, actor.roles)
             if (a != "extend" or extendable) and (a != "report_hq" or owes_report)
-            and (a != "reassign" or headed_department(actor) == case.responsible_department_id)]
+            and (a != "reassign" or headed_department(actor) == case.responsible_department_id)
+            and (a not in CLOCK_ACTIONS or a in clock)]
 
 
 def _name(session: Session, user_id: int | None) -> str | None:
@@ -230,7 +236,7 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
         notices=list(assessment.get("notices", [])), deadlines=deadlines, timeline=_timeline(session, case),
         escalations=case_escalations(session, [case.id]).get(case.id, []),
         parent=_link(parent) if parent else None, children=[_link(c) for c in children],
-        allowed_actions=_actions(actor, case, deadlines, extendable), extendable=extendable)
+        allowed_actions=_actions(uow, actor, case, deadlines, extendable), extendable=extendable)
 
 
 def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: datetime | None = None) -> str:

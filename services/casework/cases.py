@@ -464,15 +464,22 @@ def extend(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, milest
     if not row.due_at < new_due <= latest:
         raise InvalidInput("error.extension.new_due_out_of_range", field="new_due", after=format_deadline(row.due_at),
                            latest=format_deadline(latest))
-    uow.session.add(Extension(case_id=case.id, milestone=milestone, old_due_at=row.due_at, new_due_at=new_due,
-                              reason=reason, customer_informed_at=informed,
-                              customer_informed_method=informed_method, requested_by_id=actor.id))
-    old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
-    _record(uow, case, actor, "extension", uow.at(at), note=reason, milestone=milestone,
-            old_due=iso(old_due), new_due=iso(new_due), customer_informed_at=iso(informed),
-            informed_method=informed_method)
-    case.updated_at = uow.at(at)  # an extension changes the case: bump its version
+    record_extension(uow, case, actor, row, new_due, reason, informed, informed_method, uow.at(at))
     return _finish(uow, case)
+
+
+def record_extension(uow: UnitOfWork, case: Case, actor: Actor, row: CaseDeadline, new_due: datetime, reason: str,
+                     informed: datetime, informed_method: str, at: datetime, **data: Any) -> Extension:
+    """The extension's row, the deadline moved and the timeline entry: the pack's and the regulator's alike."""
+    extension = Extension(case_id=case.id, milestone=row.milestone, old_due_at=row.due_at, new_due_at=new_due,
+                          reason=reason, customer_informed_at=informed, customer_informed_method=informed_method,
+                          requested_by_id=actor.id)
+    uow.session.add(extension)
+    old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
+    _record(uow, case, actor, "extension", at, note=reason, milestone=row.milestone, old_due=iso(old_due),
+            new_due=iso(new_due), customer_informed_at=iso(informed), informed_method=informed_method, **data)
+    case.updated_at = at  # an extension changes the case: bump its version
+    return extension
 
 
 def report_hq(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, note: str,

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy import case as sql_case
 
 from db.models import Case, CaseDeadline, CaseEvent
+from services.rules import statutory
 from services.rules.assess import Assessment, Facts, assess
 from services.rules.calendar import WorkingCalendar, at_risk_from, iso
 from services.rules.policy import EVENTS, PACK_CODES, Policy
@@ -26,7 +27,8 @@ from services.unit_of_work import UnitOfWork
 def case_facts(case: Case) -> Facts:
     return Facts(received_at=case.received_at, channel=case.channel, category=case.category,
                  compensation_claim=Decimal(case.compensation_claimed), cause=case.cause,
-                 flags=frozenset(case.flags), forwarded_at=case.forwarded_at, resolved_at=case.resolved_at)
+                 flags=frozenset(case.flags), forwarded_at=case.forwarded_at, resolved_at=case.resolved_at,
+                 clock_started_at=case.clock_started_at, paused_days=case.paused_days)
 
 
 class DeadlineChange(TypedDict):
@@ -83,7 +85,14 @@ def pack_events(event_type: str) -> frozenset[str]:
 
 def milestones_met(policy: Policy, event_type: str) -> list[str]:
     """The pack's milestones a case event meets: the one reader of `met_by` (issue 9 §2)."""
-    return [m.code for m in policy.milestones if pack_events(event_type) & set(m.met_by)]
+    events = pack_events(event_type)
+    met = [m.code for m in policy.milestones if events & set(m.met_by)]
+    if policy.statutory_on and events & set(statutory.MET_BY):  # the regulator's clock (RULES.md §7.1)
+        met.append(statutory.MILESTONE)
+    return met
+
+
+RUNNING = ("open", "paused")  # a deadline still owed; a paused one stands still (RULES.md §7.1)
 
 
 def mark_met(uow: UnitOfWork, case: Case, policy: Policy, event_type: str, at: datetime) -> None:
@@ -92,20 +101,21 @@ def mark_met(uow: UnitOfWork, case: Case, policy: Policy, event_type: str, at: d
     if not met_codes:  # archive, escalate, withdraw…: nothing to read back (issue 10 §4, the demo's load time)
         return
     for row in uow.session.scalars(select(CaseDeadline).where(
-            CaseDeadline.case_id == case.id, CaseDeadline.status == "open",
+            CaseDeadline.case_id == case.id, CaseDeadline.status.in_(RUNNING),
             CaseDeadline.milestone.in_(met_codes))):
         meet(row, at)
 
 
 def meet(row: CaseDeadline, at: datetime) -> None:
-    """On time when the event happens before the (exclusive) deadline, late otherwise (RULES.md §3)."""
-    row.met_at, row.status = at, ("met" if at < row.due_at else "met_late")
+    """On time when the event happens before the (exclusive) deadline, late otherwise (RULES.md §3); while the
+    clock stands still it cannot run late (RULES.md §7.1)."""
+    row.met_at, row.status = at, ("met" if row.status == "paused" or at < row.due_at else "met_late")
 
 
 def waive_open(uow: UnitOfWork, case: Case) -> None:
     """A withdrawn or resolved-at-intake case owes no further milestone."""
     for row in uow.session.scalars(select(CaseDeadline).where(
-            CaseDeadline.case_id == case.id, CaseDeadline.status == "open")):
+            CaseDeadline.case_id == case.id, CaseDeadline.status.in_(RUNNING))):
         row.status = "waived"
 
 

@@ -23,6 +23,7 @@ from services import words
 from services.casework.deadlines import at_risk_sql, overdue_sql, sla, warning_windows
 from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
+from services.rules import statutory
 from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
 from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, deadline_day, format_deadline
 from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
@@ -171,6 +172,7 @@ class QueueRow:
     assignee_name: str | None
     deadline: SlaBadge | None  # the nearest open deadline, None when nothing is open
     version: int = 0  # as loaded: a bulk action on the selected rows states what the user saw (issue 10 §2)
+    statutory: SlaBadge | None = None  # the regulator's clock beside it (RULES.md §7.1), None without one
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     nearest = nearest_open_deadline()
     assignee = aliased(User)
     query: Select[Any] = (
-        select(Case.case_no, Case.version, Case.pack, Case.state, Case.grade, Case.category, Case.channel,
+        select(Case.id, Case.case_no, Case.version, Case.pack, Case.state, Case.grade, Case.category, Case.channel,
                Customer.name.label("customer_name"), Case.received_at, assignee.display_name.label("assignee_name"),
                nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status)
         .join(Customer, Customer.id == Case.customer_id)
@@ -258,10 +260,22 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
         .order_by(nearest.c.due_at.asc().nulls_last(), Case.received_at, Case.id)
         .limit(page_size).offset((page - 1) * page_size))
     rows = uow.session.execute(query).all()
-    badges = row_badges(uow, rows, now)
+    badges, clocks = row_badges(uow, rows, now), _statutory_badges(uow, rows, now)
     return QueuePage([QueueRow(
         r.case_no, r.pack, r.state, r.grade, r.category, r.channel, r.customer_name, r.received_at,
-        r.assignee_name, badge, r.version) for r, badge in zip(rows, badges, strict=True)], total, page, page_size)
+        r.assignee_name, badge, r.version, clocks.get(r.id)) for r, badge in zip(rows, badges, strict=True)],
+        total, page, page_size)
+
+
+def _statutory_badges(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> dict[int, SlaBadge]:
+    """The statutory deadline of each listed case that has one, whatever its status: the queue shows both clocks
+    (RULES.md §7.1). One query for the page's rows."""
+    clocks = uow.session.execute(
+        select(CaseDeadline.case_id, Case.pack, CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at,
+               CaseDeadline.period, CaseDeadline.status)
+        .join(Case, Case.id == CaseDeadline.case_id)
+        .where(CaseDeadline.case_id.in_([r.id for r in rows]), CaseDeadline.milestone == statutory.MILESTONE)).all()
+    return dict(zip((c.case_id for c in clocks), row_badges(uow, clocks, now), strict=True))
 
 
 # --- intake helpers -------------------------------------------------------------------------------

@@ -48,7 +48,16 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # Handling duties (RULES.md §7.2): the desk records a review request and whom the complaint is about
     "request_review": frozenset({"intake", "handler", "dept_head"}),
     "name_complained_employee": frozenset({"intake", "handler", "dept_head"}),
+    # The regulator's clock (RULES.md §7.1): the department handling the case pauses, restarts and extends it; a
+    # further extension needs a senior manager of the superior institution or head office: an executive.
+    "pause_clock": frozenset({"handler", "dept_head"}),
+    "resume_clock": frozenset({"handler", "dept_head"}),
+    "restart_clock": frozenset({"handler", "dept_head"}),
+    "merge_repeat": frozenset({"intake", "handler", "dept_head"}),
+    "request_extension": frozenset({"handler", "dept_head"}),
+    "approve_extension": frozenset({"executive"}),
 }
+ACTION_ROLES["extend_statutory"] = ACTION_ROLES["extend"]
 # Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).
 ACTION_ROLES["import_cases"] = ACTION_ROLES["intake"] | ACTION_ROLES["administer"]
 SEES_ALL = frozenset({"supervisor", "executive", "admin"})

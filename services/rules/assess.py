@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.errors import InvalidInput, PolicyError
+from services.rules import statutory
 from services.rules.calendar import Period, WorkingCalendar, at_risk_from, due, iso
 from services.rules.facts import FACT_KEYS as FACT_KEYS  # re-exported with parse_facts
 from services.rules.facts import Facts as Facts  # re-exported: the assessment's input
 from services.rules.facts import check_facts
 from services.rules.facts import parse_facts as parse_facts
-from services.rules.policy import Citation, Condition, Label, Policy
+from services.rules.policy import Citation, Condition, Label, Policy, StatutoryLayer
 from services.rules.reasons import Phrase, Reason, cited, cny, codes, instant, pack_text, phrase
 from services.rules.reasons import explanation as render_explanation
 from services.rules.reasons import warnings as render_warnings
@@ -261,7 +262,26 @@ def _deadlines(policy: Policy, ctx: _Context, calendar: WorkingCalendar, b: _Rea
         cite = next(r.cite for r in policy.milestones if r.cite.path == best.rule)
         head = phrase("reason.deadline", milestone=codes("milestone", [code]), due=instant(best.due))
         reasons.append(b.reason([head], [b.after(best.anchor, best.period), *why], cite, notes))
+    if policy.statutory is not None and policy.statutory.enabled:
+        chosen.append(_statutory(policy, policy.statutory, ctx.facts, calendar, b, reasons, missing))
     return tuple(chosen), missing
+
+
+def _statutory(policy: Policy, layer: StatutoryLayer, facts: Facts, calendar: WorkingCalendar, b: _Reasons,
+               reasons: list[Reason], missing: set[int]) -> MilestoneDeadline:
+    """The regulator's decision deadline beside the pack's own (RULES.md §7.1): from receipt, or from the new
+    facts that restarted it, in calendar days, moved by the days the clock was paused."""
+    start = facts.clock_start
+    deadline = statutory.statutory_due(layer, calendar, layer.decision, start, facts.paused_days)
+    missing |= deadline.years_without_data
+    m = MilestoneDeadline(statutory.MILESTONE, "received", start, False, layer.decision, deadline.at, None,
+                          at_risk_from(start, deadline.at, policy.warning_window), statutory.MET_BY,
+                          layer.cite.path, layer.cite.source, layer.cite.inferred)
+    notes = [phrase("reason.statutory_restarted", at=instant(start))] if facts.clock_started_at else []
+    notes += [phrase("reason.statutory_paused", days=facts.paused_days)] if facts.paused_days else []
+    head = phrase("reason.deadline", milestone=codes("milestone", [m.code]), due=instant(m.due))
+    reasons.append(b.reason([head], [b.after("received", layer.decision)], layer.cite, notes))
+    return m
 
 
 # --- extensions ------------------------------------------------------------------------------------

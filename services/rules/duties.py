@@ -51,9 +51,9 @@ def review_request_ends(layer: StatutoryLayer, calendar: WorkingCalendar, told_a
     """The exclusive instant after which a review may no longer be asked for (art. 20: within 30 days of the
     decision). The period rule of every 日 of order 3 (RULES.md §7.1): calendar days from the day the
     complainant was told, that day not counted, a last day off work moved on unless switched off."""
-    return statutory_due(layer, calendar, layer.review_request, told_at)
+    return statutory_due(layer, calendar, layer.review_request, told_at).at
 
 
 def review_decision_due(layer: StatutoryLayer, calendar: WorkingCalendar, received_at: datetime) -> datetime:
     """The review's own limit (art. 20: decided within 30 days of the request), same period rule."""
-    return statutory_due(layer, calendar, layer.review_decision, received_at)
+    return statutory_due(layer, calendar, layer.review_decision, received_at).at

@@ -14,7 +14,7 @@ from services.rules import validation
 from services.rules.policy import Policy
 
 FACT_KEYS = ("received_at", "channel", "category", "compensation_claim", "cause", "flags",
-             "forwarded_at", "resolved_at")
+             "forwarded_at", "resolved_at", "clock_started_at", "paused_days")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,13 @@ class Facts:
     flags: frozenset[str] = frozenset()
     forwarded_at: datetime | None = None
     resolved_at: datetime | None = None
+    clock_started_at: datetime | None = None  # the statutory clock restarted by new facts (RULES.md §7.1)
+    paused_days: int = 0  # calendar days the statutory clock stood still since it started (RULES.md §7.1)
+
+    @property
+    def clock_start(self) -> datetime:
+        """When the statutory clock runs from: receipt, or the receipt of the new facts that restarted it."""
+        return self.clock_started_at or self.received_at
 
 
 def parse_facts(data: Mapping[str, Any], policy: Policy, *, what_if: bool = False) -> Facts:
@@ -55,6 +62,8 @@ def parse_facts(data: Mapping[str, Any], policy: Policy, *, what_if: bool = Fals
         flags=_flags(_given(data, "flags", [])),
         forwarded_at=_instant(data.get("forwarded_at"), "forwarded_at"),
         resolved_at=_instant(data.get("resolved_at"), "resolved_at"),
+        clock_started_at=_instant(data.get("clock_started_at"), "clock_started_at"),
+        paused_days=_days(_given(data, "paused_days", 0)),
     )
     check_facts(policy, facts)
     return facts
@@ -70,7 +79,9 @@ def check_facts(policy: Policy, facts: Facts) -> None:
     for flag in sorted(facts.flags - set(policy.flags)):
         _unknown(policy, "flags", flag, policy.flags)
     validation.check_amount(facts.compensation_claim, "compensation_claim")
-    for name in ("forwarded_at", "resolved_at"):
+    if isinstance(facts.paused_days, bool) or not isinstance(facts.paused_days, int) or facts.paused_days < 0:
+        raise InvalidInput("error.facts.bad_paused_days", field="paused_days", value=facts.paused_days)
+    for name in ("forwarded_at", "resolved_at", "clock_started_at"):
         at = getattr(facts, name)
         if at is not None and at < facts.received_at:
             raise InvalidInput("error.facts.before_receipt", field=name)
@@ -116,6 +127,12 @@ def _amount(value: Any) -> Decimal:
     if not amount.is_finite():
         raise InvalidInput("error.facts.bad_amount", field="compensation_claim", value=value)
     return amount  # the sign is checked with the other facts (check_facts)
+
+
+def _days(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("error.facts.bad_paused_days", field="paused_days", value=value)
+    return value
 
 
 def _flags(value: Any) -> frozenset[str]:

@@ -14,22 +14,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from services.errors import PolicyError
-from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, due, end_of_day
+from services.rules.calendar import SHANGHAI, Due, Period, WorkingCalendar, due, end_of_day
 from services.rules.policy import StatutoryLayer
 
 MILESTONE = "statutory_decision"
-
-
-def clock_start(received_at: datetime, restarted_at: datetime | None) -> datetime:
-    return restarted_at or received_at
+MET_BY = ("feedback",)  # decided AND told to the complainant (order 3 art. 18): the feedback meets it
 
 
 def statutory_due(layer: StatutoryLayer, calendar: WorkingCalendar, period: Period, start: datetime,
-                  paused_days: int = 0) -> datetime:
+                  paused_days: int = 0) -> Due:
     """The exclusive deadline of `period` from `start`, moved by the paused calendar days."""
     if layer.roll_forward:
-        return due(calendar, Period("calendar_days", period.n + paused_days), start).at
-    return end_of_day(start.astimezone(SHANGHAI).date() + timedelta(days=period.n + paused_days))
+        return due(calendar, Period("calendar_days", period.n + paused_days), start)
+    return Due(end_of_day(start.astimezone(SHANGHAI).date() + timedelta(days=period.n + paused_days)), frozenset())
 
 
 def next_limit(layer: StatutoryLayer, extensions_so_far: int) -> Period:

@@ -11,6 +11,9 @@ CLOSED_STATES = ("archived", "withdrawn")
 # seed 000 art. 17(7): a dissatisfied customer complains again once the result was fed back.
 RE_COMPLAINT_FROM = ("feedback_given", "return_visit", "archived")
 
+# The regulator's clock runs until the decision is told (feedback meets it, RULES.md §7.1).
+CLOCK_STATES = ("registered", "forwarded", "in_progress", "resolved")
+
 # Action → states it may start from, in the order the case page lists the actions (issue 4 §3).
 ACTION_STATES: dict[str, tuple[str, ...]] = {
     "forward": ("registered",),
@@ -27,6 +30,14 @@ ACTION_STATES: dict[str, tuple[str, ...]] = {
     "re_complaint": RE_COMPLAINT_FROM,
     # seed 002 art. 19(1): a branch-level case is reported to headquarters within 3 working days of closing.
     "report_hq": ("resolved", "feedback_given", "return_visit", "archived"),
+    # The statutory layer (RULES.md §7.1): the case page offers them only for a pack with the layer.
+    "pause_clock": CLOCK_STATES,
+    "resume_clock": CLOCK_STATES,
+    "restart_clock": CLOCK_STATES,
+    "merge_repeat": CLOCK_STATES,
+    "extend_statutory": CLOCK_STATES,
+    "request_extension": CLOCK_STATES,
+    "approve_extension": CLOCK_STATES,
 }
 
 

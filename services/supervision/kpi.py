@@ -6,6 +6,8 @@ the same for all figures, and the cases behind any figure can be listed (`kpi_ca
   timeliness, first_deadline     `resolve` deadlines due in the period that have fallen due: met, met
                                  late, or still open past due at `now` (open ones are not timely)
   first_contact                  `first_contact` / `first_reply` deadlines, counted the same way
+  statutory                      the regulator's `statutory_decision` deadlines, counted the same way, apart from
+                                 the pack's own (RULES.md §7.1): a case may meet one and miss the other
   satisfaction                   cases whose feedback was recorded in the period, with a satisfaction
   handling_time                  cases resolved in the period: received → resolved, in hours
   overdue_backlog                `resolve` deadlines past due and unmet at the end of the period (or of
@@ -35,8 +37,8 @@ from services.unit_of_work import UnitOfWork
 from services.words import text as text_of
 
 DIMENSIONS = ("department", "person", "category", "channel", "grade", "month", "all")
-KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "satisfaction",
-        "handling_time", "overdue_backlog", "extensions", "escalations")
+KPIS = ("volume", "repeat", "compensation", "timeliness", "first_deadline", "first_contact", "statutory",
+        "satisfaction", "handling_time", "overdue_backlog", "extensions", "escalations")
 WEIGHTS_KEY = "kpi_weights"
 TIME_COLUMNS = frozenset({"received_at", "original_due_at", "due_at", "met_at", "feedback_at", "resolved_at", "as_of",
                           "event_at"})
@@ -84,6 +86,9 @@ FAMILIES: dict[str, _Family] = {
     "contact": _deadline_family(
         "'first_contact', 'first_reply'",  # no pack defines both (RULES.md §4)
         "count(*) AS first_contact_due, count(*) FILTER (WHERE cd.status = 'met') AS first_contact_met"),
+    "statutory": _deadline_family(
+        "'statutory_decision'",
+        "count(*) AS statutory_due, count(*) FILTER (WHERE cd.status = 'met') AS statutory_met"),
     "rated": _Family(
         "", "c.feedback_at >= :start AND c.feedback_at < :end AND c.satisfaction IS NOT NULL", "c.feedback_at",
         "count(*) AS rated, count(*) FILTER (WHERE c.satisfaction >= 4) AS satisfied",
@@ -112,7 +117,8 @@ KPI_SETS: dict[str, tuple[str, str | None]] = {
     "volume": ("received", None), "repeat": ("received", "c.parent_case_id IS NOT NULL"),
     "compensation": ("received", "c.compensation_claimed > 0 OR c.compensation_paid > 0"),
     "timeliness": ("resolve", "cd.status = 'met'"), "first_deadline": ("resolve", "cd.met_at < cd.original_due_at"),
-    "first_contact": ("contact", "cd.status = 'met'"), "satisfaction": ("rated", "c.satisfaction >= 4"),
+    "first_contact": ("contact", "cd.status = 'met'"), "statutory": ("statutory", "cd.status = 'met'"),
+    "satisfaction": ("rated", "c.satisfaction >= 4"),
     "handling_time": ("resolved", None), "overdue_backlog": ("backlog", None),
     "extensions": ("extension", None), "escalations": ("escalation", None),
 }
@@ -120,13 +126,14 @@ KPI_SETS: dict[str, tuple[str, str | None]] = {
 RATES = {"repeat_rate": ("repeat_complaints", "volume"), "timeliness_rate": ("resolve_met", "resolve_due"),
          "first_deadline_rate": ("resolved_within_first_deadline", "resolve_due"),
          "first_contact_rate": ("first_contact_met", "first_contact_due"),
+         "statutory_rate": ("statutory_met", "statutory_due"),
          "satisfaction_rate": ("satisfied", "rated")}
 # Headers in the reader's language are `kpi.column.<name>` in the catalogue (issue 9 §6).
 COLUMNS = ("volume", "repeat_complaints", "repeat_rate", "resolve_due", "resolve_met", "timeliness_rate",
            "resolved_within_first_deadline", "first_deadline_rate", "first_contact_due", "first_contact_met",
-           "first_contact_rate", "rated", "satisfied", "satisfaction_rate", "resolved", "avg_handling_hours",
-           "p90_handling_hours", "overdue_backlog", "extensions", "escalations", "compensation_claimed",
-           "compensation_paid")
+           "first_contact_rate", "statutory_due", "statutory_met", "statutory_rate", "rated", "satisfied",
+           "satisfaction_rate", "resolved", "avg_handling_hours", "p90_handling_hours", "overdue_backlog",
+           "extensions", "escalations", "compensation_claimed", "compensation_paid")
 
 
 @dataclass(frozen=True)
@@ -304,12 +311,12 @@ def kpi_cases(uow: UnitOfWork, actor_id: int, *, kpi: str, group: str | None, da
 # Scored KPI → (rate column, higher is better). Defaults weigh timeliness most (seed 003 §6, 004 art. 8).
 SCORED = {"timeliness": ("timeliness_rate", True), "first_contact": ("first_contact_rate", True),
           "satisfaction": ("satisfaction_rate", True), "repeat": ("repeat_rate", False),
-          "first_deadline": ("first_deadline_rate", True)}
+          "first_deadline": ("first_deadline_rate", True), "statutory": ("statutory_rate", True)}
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "timeliness": {"weight": 0.4, "target": 0.95}, "first_contact": {"weight": 0.2, "target": 0.95},
     "satisfaction": {"weight": 0.3, "target": 0.90}, "repeat": {"weight": 0.1, "target": 0.05}}
 SCORED_ZH = {"timeliness": "处理及时率", "first_contact": "首次联系及时率", "satisfaction": "满意率",
-             "repeat": "重复投诉率", "first_deadline": "首个期限内办结率"}
+             "repeat": "重复投诉率", "first_deadline": "首个期限内办结率", "statutory": "法定时限内处理率"}
 
 
 @dataclass(frozen=True)

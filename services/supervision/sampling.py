@@ -1,4 +1,10 @@
-"""Supervision sampling (RULES.md §6): plan, preview, a reproducible stratified draw, reviewers assigned.
+"""Supervision sampling (RULES.md §6, §8): plan, preview, a reproducible stratified draw, reviewers assigned.
+
+Four ways to size a draw (issue 12 §1): a rate per stratum; confidence and margin (normal approximation);
+the auditor's attribute sampling (confidence, tolerable deviation rate, deviations accepted; exact
+hypergeometric on the population drawn from); ISO 2859-1 general inspection level II ("AQL"). The three
+whole-sample sizes are computed on the cases the draw is made from (the population less the major/L1 cases
+taken in full) and allocated to the strata in proportion, as the confidence/margin size always was.
 
 The order inside a stratum is `md5(seed || ':' || case id)`: it depends only on the seed and the
 case's id, so the same plan and seed on the same population give the same cases however the cases
@@ -26,6 +32,8 @@ from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem,
 from services.errors import InvalidInput, Listing, NotFound, NotPermitted
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, Actor, load_actor, may
+from services.rules import audit_sampling
+from services.rules.audit_sampling import SampleSize
 from services.rules.calendar import end_of_day, start_of_day
 from services.unit_of_work import UnitOfWork
 
@@ -35,7 +43,8 @@ FILTERS = ("departments", "grades", "categories", "channels", "states")
 
 @dataclass(frozen=True)
 class SamplingPlanInput:
-    """What the supervisor chose; either `rate` or `confidence` + `margin` sizes the sample."""
+    """What the supervisor chose. Exactly one sizing: `rate`; `confidence` + `margin`; `confidence` +
+    `tolerable` (+ `accepted`), the auditor's attribute sampling; or `aql` (ISO 2859-1 level II)."""
 
     period_from: date
     period_to: date
@@ -49,10 +58,22 @@ class SamplingPlanInput:
     rate: float | None = 0.1
     confidence: float | None = None
     margin: float | None = None
+    tolerable: float | None = None  # tolerable deviation rate (RULES.md §8)
+    accepted: int = 0  # deviations accepted; attribute sampling only
+    aql: bool = False  # ISO 2859-1 general inspection level II
     min_per_stratum: int = 1
     max_per_stratum: int | None = None
     include_all_major: bool = True
     seed: str | None = None
+
+    @property
+    def sizing(self) -> str:
+        """The sizing method chosen, one of db.supervision_models.SIZING_METHODS (validated to be exactly one)."""
+        if self.aql:
+            return "aql"
+        if self.tolerable is not None:
+            return "attribute"
+        return "margin" if self.margin is not None else "rate"
 
 
 @dataclass(frozen=True)
@@ -112,13 +133,7 @@ def _validate(uow: UnitOfWork, plan: SamplingPlanInput) -> None:
         raise InvalidInput("error.sampling.period_end_before_start", field="period_to")
     if plan.period_basis not in PERIOD_BASES:
         raise InvalidInput("error.sampling.unknown_period_basis", field="period_basis")
-    by_size = plan.confidence is not None or plan.margin is not None
-    if by_size == (plan.rate is not None):
-        raise InvalidInput("error.sampling.rate_or_confidence", field="rate")
-    if plan.rate is not None and not 0 < plan.rate <= 1:
-        raise InvalidInput("error.sampling.rate_range", field="rate")
-    if by_size and not (plan.confidence and 0 < plan.confidence < 1 and plan.margin and 0 < plan.margin < 1):
-        raise InvalidInput("error.sampling.confidence_range", field="confidence")
+    _validate_sizing(plan)
     if plan.min_per_stratum < 0 or (plan.max_per_stratum is not None
                                     and plan.max_per_stratum < max(plan.min_per_stratum, 1)):
         raise InvalidInput("error.sampling.stratum_bounds", field="max_per_stratum")
@@ -132,6 +147,23 @@ def _validate(uow: UnitOfWork, plan: SamplingPlanInput) -> None:
     _check_codes(plan.departments, known, "departments")
     if plan.seed is not None and not 0 < len(plan.seed.strip()) <= 64:
         raise InvalidInput("error.sampling.bad_seed", field="seed")
+
+
+def _validate_sizing(plan: SamplingPlanInput) -> None:
+    chosen = [plan.rate is not None, plan.margin is not None, plan.tolerable is not None, plan.aql]
+    if sum(chosen) != 1:
+        raise InvalidInput("error.sampling.one_sizing_method", field="rate")
+    if plan.confidence is not None and plan.sizing not in ("margin", "attribute"):
+        raise InvalidInput("error.sampling.one_sizing_method", field="confidence")
+    if plan.accepted and plan.sizing != "attribute":
+        raise InvalidInput("error.sampling.one_sizing_method", field="accepted")
+    if plan.rate is not None and not 0 < plan.rate <= 1:
+        raise InvalidInput("error.sampling.rate_range", field="rate")
+    if plan.sizing == "margin" and not (plan.confidence and 0 < plan.confidence < 1
+                                        and plan.margin and 0 < plan.margin < 1):
+        raise InvalidInput("error.sampling.confidence_range", field="confidence")
+    if plan.sizing == "attribute":  # the ranges, and a size that exists at all, in the arithmetic's words
+        audit_sampling.attribute_sample_size(plan.confidence or 0, plan.tolerable or 0, plan.accepted)
 
 
 def _stratum(plan: SamplingPlanInput) -> ColumnElement[str]:
@@ -166,13 +198,32 @@ def _clamp(n: int, available: int, plan: SamplingPlanInput) -> int:
     return min(n, available)
 
 
+def planned_size(plan: SamplingPlanInput, drawable: dict[str, int]) -> SampleSize:
+    """The sample the plan asks for, its method and formula, over the cases drawn from (issue 12 §1)."""
+    total = sum(drawable.values())
+    if plan.sizing == "rate":
+        rate = Fraction(str(plan.rate))
+        n = sum(math.ceil(rate * d) for d in drawable.values())
+        return SampleSize(n, "rate", f"n = Σ_s ⌈r·N_s⌉; r = {plan.rate}, N = {total}", total)
+    if plan.sizing == "margin":
+        confidence, margin = float(plan.confidence or 0), float(plan.margin or 0)
+        formula = (f"n₀ = z²·0.25 / e², n = ⌈n₀ / (1 + (n₀ − 1) / N)⌉; c = {confidence}, z = "
+                   f"{NormalDist().inv_cdf(0.5 + confidence / 2):.4f}, e = {margin}, N = {total}")
+        return SampleSize(sample_size(total, confidence, margin), "confidence_margin", formula, total,
+                          confidence=confidence)
+    if plan.sizing == "aql":
+        return audit_sampling.iso2859_level_ii(total)
+    return audit_sampling.attribute_sample_size(float(plan.confidence or 0), float(plan.tolerable or 0),
+                                                plan.accepted, total)
+
+
 def _allocate(plan: SamplingPlanInput, drawable: dict[str, int]) -> dict[str, int]:
     """Cases to draw per stratum: the rate of each stratum, or a total n allocated proportionally."""
     if plan.rate is not None:
         rate = Fraction(str(plan.rate))
         return {s: _clamp(math.ceil(rate * d), d, plan) for s, d in drawable.items()}
     total = sum(drawable.values())
-    n = sample_size(total, float(plan.confidence or 0), float(plan.margin or 0))
+    n = planned_size(plan, drawable).n
     quotas = {s: Fraction(n * d, total) for s, d in drawable.items()} if total else {}
     shares = {s: math.floor(q) for s, q in quotas.items()}
     # Largest remainder: the rounded shares add up to n exactly; ties go to the stratum named first.
@@ -181,13 +232,36 @@ def _allocate(plan: SamplingPlanInput, drawable: dict[str, int]) -> dict[str, in
     return {s: _clamp(shares[s], d, plan) for s, d in drawable.items()}
 
 
-def _preview(session: Session, plan: SamplingPlanInput) -> list[StratumPreview]:
+@dataclass(frozen=True)
+class PlanSummary:
+    """Before drawing (issue 12 §1): the size asked for with its method and formula, and the strata."""
+
+    size: SampleSize  # size.population: the cases drawn from (major/L1 taken in full are not among them)
+    strata: list[StratumPreview]
+
+    @property
+    def population(self) -> int:
+        return sum(s.population for s in self.strata)
+
+    @property
+    def drawn(self) -> int:
+        """Cases drawn at random: the size allocated, after each stratum's minimum and maximum."""
+        return sum(s.drawn for s in self.strata)
+
+
+def _summary(session: Session, plan: SamplingPlanInput) -> PlanSummary:
     stratum, census = _stratum(plan), _census(plan)
     rows = session.execute(_in_population(
         select(stratum.label("stratum"), func.count(), func.count().filter(census)).select_from(Case), plan,
     ).group_by(stratum).order_by(stratum)).all()
-    allocation = _allocate(plan, {s: total - major for s, total, major in rows})
-    return [StratumPreview(s, total, major, allocation[s]) for s, total, major in rows]
+    drawable = {s: total - major for s, total, major in rows}
+    allocation = _allocate(plan, drawable)
+    return PlanSummary(planned_size(plan, drawable),
+                       [StratumPreview(s, total, major, allocation[s]) for s, total, major in rows])
+
+
+def _preview(session: Session, plan: SamplingPlanInput) -> list[StratumPreview]:
+    return _summary(session, plan).strata
 
 
 def plan_preview(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> list[StratumPreview]:
@@ -195,6 +269,13 @@ def plan_preview(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> lis
     require_supervision(uow.session, actor_id)
     _validate(uow, plan)
     return _preview(uow.session, plan)
+
+
+def plan_summary(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> PlanSummary:
+    """The size, its method and formula, and the population and sample per stratum, before drawing."""
+    require_supervision(uow.session, actor_id)
+    _validate(uow, plan)
+    return _summary(uow.session, plan)
 
 
 @dataclass(frozen=True)
@@ -257,7 +338,8 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
     actor = require_supervision(uow.session, actor_id)
     _validate(uow, plan)
     seed = plan.seed.strip() if plan.seed else secrets.token_hex(8)
-    strata = _preview(uow.session, plan)
+    summary = _summary(uow.session, plan)
+    strata = summary.strata
     chosen = _choose(uow.session, plan, seed, strata)
     if not chosen:
         raise InvalidInput("error.sampling.no_case_selected", field="period_from")
@@ -266,6 +348,8 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
         period_from=plan.period_from, period_to=plan.period_to, period_basis=plan.period_basis,
         population_filter=_filters(plan), stratify_by=list(plan.stratify_by),
         rate=_decimal(plan.rate), confidence=_decimal(plan.confidence), margin=_decimal(plan.margin),
+        sizing_method=plan.sizing, tolerable=_decimal(plan.tolerable),
+        accepted=plan.accepted if plan.sizing == "attribute" else None,
         min_per_stratum=plan.min_per_stratum, max_per_stratum=plan.max_per_stratum,
         include_all_major=plan.include_all_major, seed=seed, population_size=sum(s.population for s in strata),
         sample_size=len(chosen), created_by_id=actor.id)
@@ -275,7 +359,8 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
                                    reason="all_major" if c.census else "drawn", reviewer_id=reviewer)
                         for c, reviewer in zip(chosen, reviewers, strict=True))
     audit.record(uow.session, actor.id, "sample_drawn", plan_id=row.id, seed=seed,
-                 cases=[c.case_id for c in chosen])
+                 cases=[c.case_id for c in chosen], sizing=summary.size.method, planned=summary.size.n,
+                 formula=summary.size.formula)
     uow.flush()
     return row.id
 
@@ -298,7 +383,8 @@ def stored_plan(uow: UnitOfWork, actor_id: int, plan_id: int) -> SamplingPlanInp
     return SamplingPlanInput(
         period_from=row.period_from, period_to=row.period_to, period_basis=row.period_basis, **filters,
         stratify_by=tuple(row.stratify_by), rate=_float(row.rate), confidence=_float(row.confidence),
-        margin=_float(row.margin), min_per_stratum=row.min_per_stratum, max_per_stratum=row.max_per_stratum,
+        margin=_float(row.margin), tolerable=_float(row.tolerable), accepted=row.accepted or 0,
+        aql=row.sizing_method == "aql", min_per_stratum=row.min_per_stratum, max_per_stratum=row.max_per_stratum,
         include_all_major=row.include_all_major, seed=row.seed)
 
 

@@ -98,6 +98,55 @@ def test_the_sampling_lists_are_tables_linking_the_cases_with_labels(institution
     assert config["due"]["type_config"]["format"] == "YYYY-MM-DD"
 
 
+def _three_archived_cases(institution) -> None:
+    for day in ("2026-11-02 10:00", "2026-11-03 10:00", "2026-11-04 10:00"):
+        ref = archived(institution, day)
+        with institution.uow() as uow:
+            cases.archive(uow, institution.users["clerk"], ref.case_no, ref.version)
+
+
+def _sampling_page(institution, app, clock, sizing: str):
+    page = open_page(app, institution.users["supervisor"], "sampling")
+    today = clock.at.date()
+    page.date_input(key="sp_period").set_value((today - timedelta(days=1), today + timedelta(days=1)))
+    page.radio(key="sp_sizing").set_value(sizing)
+    return page.run()
+
+
+def test_an_auditor_sees_the_size_its_formula_and_population_before_drawing(institution, app, clock):
+    """Issue 12 §1: 95 %, 5 % tolerable, 0 accepted on 3 cases: D = ⌈0.15⌉ = 1, so every case (n = 3)."""
+    _three_archived_cases(institution)
+    page = _sampling_page(institution, app, clock, "attribute")
+    assert not page.exception and not page.error
+    metrics = {m.label: m.value for m in page.metric}
+    assert (metrics["计划样本量"], metrics["抽取范围"], metrics["期间案件总数"]) == ("3", "3", "3")
+    captions = [c.value.replace("\\", "") for c in page.caption]  # shown literally: Markdown escapes undone
+    assert any(c.startswith("属性抽样（精确超几何分布）") for c in captions)
+    assert any("C(N,n)" in c and "N = 3, D = 1" in c for c in captions)  # the formula, with its values
+    assert page.dataframe[0].value["随机抽取"].sum() == 3
+    page = next(b for b in page.button if b.label == "执行抽取").click().run()
+    assert page.success[0].value.startswith("已抽取")
+    with institution.uow() as uow:
+        plan_id = uow.session.scalar(text("SELECT max(id) FROM sampling_plans"))
+        stored = sampling.stored_plan(uow, institution.users["supervisor"], plan_id)
+    assert (stored.sizing, stored.confidence, stored.tolerable, stored.accepted) == ("attribute", 0.95, 0.05, 0)
+
+
+def test_the_aql_option_shows_the_iso_code_letter(institution, app, clock):
+    _three_archived_cases(institution)
+    page = _sampling_page(institution, app, clock, "aql")
+    assert {m.label: m.value for m in page.metric}["计划样本量"] == "2"  # lot 3 → A, 2 cases
+    assert any("ISO 2859-1 II: N = 3 → A → n = min(2, N) = 2" in c.value.replace("\\", "") for c in page.caption)
+
+
+def test_an_attribute_plan_no_sample_can_decide_is_refused_in_the_readers_words(institution, app, clock):
+    """1 accepted deviation, but 5 % of 3 cases is 1 deviation: a domain error, named, in Chinese."""
+    _three_archived_cases(institution)
+    page = _sampling_page(institution, app, clock, "attribute")
+    page.number_input(key="sp_accepted").set_value(1)
+    page = page.run()
+    assert not page.exception and not page.metric
+    assert "可容忍偏差率" in page.error[0].value and "不多于可接受的 1 项" in page.error[0].value
 def test_the_checklist_suggestions_are_in_the_readers_language_naming_fields_by_label(institution, app):
     """Issue 10 §3: the suggested notes come from the catalogue in the page's language, and a missing part of the
     record is named as on the form (事实认定), never by its code (fact_finding)."""

@@ -129,11 +129,14 @@ def test_a_complaint_from_intake_to_archive(set_up_server, context):
 
 
 def act(page, action: str, fields: dict[str, str]) -> None:
-    """Open an action's expander on the case page, fill its form and submit it."""
-    page.locator("summary").filter(has=page.get_by_text(action, exact=True)).first.click()
+    """Open an action's expander on the case page, fill its form and submit it. Everything is looked up inside
+    that expander: under load the previous action's form can still be on screen while the page reruns."""
+    summary = page.locator("summary").filter(has=page.get_by_text(action, exact=True)).first
+    expander = page.locator("details").filter(has=summary).first
+    summary.click()
     for label, value in fields.items():
-        page.get_by_label(label, exact=True).fill(value)
-    page.get_by_role("button", name="归档" if action == "归档" else "提交", exact=True).click()
+        expander.get_by_label(label, exact=True).fill(value)
+    expander.get_by_role("button", name="归档" if action == "归档" else "提交", exact=True).click()
     page.get_by_text(f"已完成：{action}。").wait_for()
 
 

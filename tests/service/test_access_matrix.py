@@ -22,10 +22,10 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, decision_letter, duties, escalation, handling_form, queue
+from services.casework import cases, decision_letter, duties, escalation, handling_form, queue, statutory
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
-from services.errors import DomainError, InvalidInput, NotPermitted
+from services.errors import DomainError, NotPermitted
 from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
@@ -99,6 +99,8 @@ def world(admin_engine, server_url) -> Iterator[World]:
 
 def _build(engine: Engine) -> World:
     inst = make_institution(engine, PACK)
+    with inst.uow() as uow:  # the regulator's clock, switched on by the institution (RULES.md §7.1)
+        admin.set_pack_value(uow, inst.users["admin"], "statutory.enabled", True)
     with inst.uow() as uow:
         for who, (roles, department) in PEOPLE.items():
             if who not in inst.users:
@@ -152,6 +154,9 @@ def _supervision(inst: Institution, made: dict[tuple[str, str], Case]) -> dict[s
     return {"item": theirs, "action": action}
 
 
+PROOF = {"notification_method": "recorded_call", "notification_ref": "录音编号 01"}  # the layer is on (RULES.md §7.2)
+
+
 def _advance(inst: Institution, clerk: str, department: str, handler: str, state: str) -> cases.CaseRef:
     """A new branch-level case of `clerk`, taken through the lifecycle up to `state`."""
     u = inst.users
@@ -161,7 +166,8 @@ def _advance(inst: Institution, clerk: str, department: str, handler: str, state
                                              "handling_form": "请核实", "at": at("2026-11-02 11:00")}),
         ("resolved", cases.resolve, handler, {"fact_finding": "属实", "measures": "道歉", "accountability": "批评",
                                               "at": at("2026-11-03 10:00")}),
-        ("feedback_given", cases.feedback, clerk, {"method": "电话", "satisfaction": 2, "at": at("2026-11-03 11:00")}),
+        ("feedback_given", cases.feedback, clerk, {"method": "电话", "satisfaction": 2, "at": at("2026-11-03 11:00"),
+                                                   **PROOF}),
         ("return_visit", cases.return_visit, clerk, {"method": "电话", "satisfaction": 2, "note": "仍不满意",
                                                      "at": at("2026-11-04 11:00")}),
         ("archived", cases.archive, clerk, {"at": at("2026-11-05 10:00")}),
@@ -203,6 +209,16 @@ def _case_action(use_case: Callable[..., Any], state: str, **values: Any) -> Cal
     return bind
 
 
+OWN_HANDLER = {"mine": "handler", "theirs": "outsider"}  # who handles each forwarded case
+
+
+def _extended(uow: UnitOfWork, world: World, whose: str, case: Case) -> int:
+    """The case's statutory limit extended once by its own handler: the version after."""
+    return statutory.extend_statutory(uow, world.users[OWN_HANDLER[whose]], case.case_no, case.version,
+                                      reason="情况复杂", customer_informed_at=at("2026-11-04 10:00"),
+                                      informed_method="电话").version
+
+
 CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callable[[UnitOfWork, int], Any]]]] = {
     # name: (state the case is in, roles allowed, call)
     "forward": ("registered", {"intake", "dept_head"}, lambda w, whose, c: lambda uow, uid: cases.forward(
@@ -227,7 +243,7 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, c.version, milestone="resolve", new_due=w.extra["due"][whose] + timedelta(hours=1),
         reason="需调取录音", customer_informed_at=at("2026-11-02 12:00"), informed_method="电话")),
     "feedback": ("resolved", DESK, lambda w, whose, c: lambda uow, uid: cases.feedback(
-        uow, uid, c.case_no, c.version, method="电话", satisfaction=4)),
+        uow, uid, c.case_no, c.version, method="电话", satisfaction=4, **PROOF)),
     "report_hq": ("resolved", HANDLING, lambda w, whose, c: lambda uow, uid: cases.report_hq(
         uow, uid, c.case_no, c.version, note="已报备")),
     "return_visit": ("feedback_given", DESK | {"supervisor"}, lambda w, whose, c: lambda uow, uid: cases.return_visit(
@@ -236,6 +252,28 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, c.version, {"received_at": at("2026-11-05 09:00"), "content": "对结果不满意"})),
     "archive": ("return_visit", {"intake", "dept_head"}, lambda w, whose, c: lambda uow, uid: cases.archive(
         uow, uid, c.case_no, c.version)),
+    # the regulator's clock (RULES.md §7.1): the handling desk; a further extension approved by an executive
+    "pause_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.pause_clock(
+        uow, uid, c.case_no, c.version, kind="appraisal", starts_on=date(2026, 11, 3), reason="送鉴定",
+        complainant_informed_at=at("2026-11-03 10:00"), informed_method="电话")),
+    "resume_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.resume_clock(
+        uow, uid, c.case_no, statutory.pause_clock(
+            uow, w.users[OWN_HANDLER[whose]], c.case_no, c.version, kind="mediation", starts_on=date(2026, 11, 3),
+            reason="调解", complainant_informed_at=at("2026-11-03 10:00"), informed_method="电话").version,
+        ends_on=date(2026, 11, 5))),
+    "restart_clock": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.restart_clock(
+        uow, uid, c.case_no, c.version, received_at=at("2026-11-04 10:00"), note="补充材料")),
+    "merge_repeat": ("forwarded", DESK, lambda w, whose, c: lambda uow, uid: statutory.merge_repeat(
+        uow, uid, c.case_no, c.version, received_at=at("2026-11-04 10:00"), channel="phone", content="催办")),
+    "extend_statutory": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.extend_statutory(
+        uow, uid, c.case_no, c.version, reason="情况复杂", customer_informed_at=at("2026-11-04 10:00"),
+        informed_method="电话")),
+    "request_extension": ("forwarded", HANDLING, lambda w, whose, c: lambda uow, uid: statutory.request_extension(
+        uow, uid, c.case_no, _extended(uow, w, whose, c), reason="需鉴定")),
+    "decide_extension": ("forwarded", {"executive"}, lambda w, whose, c: lambda uow, uid: statutory.decide_extension(
+        uow, uid, c.case_no, statutory.request_extension(uow, w.users[OWN_HANDLER[whose]], c.case_no,
+                                                         _extended(uow, w, whose, c), reason="需鉴定").version,
+        approve=True, reason="同意")),
     "case_detail": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid: case_detail(uow, uid, c.case_no)),
     "reveal_pii": ("forwarded", DESK | {"supervisor"}, lambda w, whose, c: lambda uow, uid: reveal_pii(
         uow, uid, c.case_no, "id_number")),
@@ -246,9 +284,8 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
     # RULES.md §7.2: the desk records a review request and whom the complaint is about; viewers print the letter
-    "request_review": ("feedback_given", DESK, lambda w, whose, c: _past_the_door(
-        lambda uow, uid: duties.request_review(uow, uid, c.case_no, c.version, at("2026-11-05 09:00"), "申请核查"),
-        "error.review.no_statutory_layer")),
+    "request_review": ("feedback_given", DESK, lambda w, whose, c: lambda uow, uid: duties.request_review(
+        uow, uid, c.case_no, c.version, at("2026-11-05 09:00"), "申请核查")),
     "name_complained_employee": ("forwarded", DESK, lambda w, whose, c: lambda uow, uid: (
         duties.name_complained_employee(uow, uid, c.case_no, c.version, w.users["outsider"]))),
     "duties_view": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid: duties.duties_view(uow, uid, c.case_no)),
@@ -256,18 +293,6 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no)),
 }
 
-
-def _past_the_door(call: Callable[[UnitOfWork, int], Any], refusal: str) -> Callable[[UnitOfWork, int], Any]:
-    """A user the role and scope let through meets the rule that follows them: this securities world has no
-    statutory layer (RULES.md §7.2), so a review is refused there — after the door, which is what is tested."""
-    def run(uow: UnitOfWork, uid: int) -> Any:
-        try:
-            return call(uow, uid)
-        except InvalidInput as exc:
-            if exc.key != refusal:
-                raise
-            return None
-    return run
 
 
 @pytest.mark.parametrize("entry", CASE_ENTRIES)
@@ -427,6 +452,9 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "audit_check": (has({"admin", "supervisor"}), lambda uow, uid: audit.check_chain(uow, uid)),
     "plan_preview": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_preview(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
+    "plan_summary": (has({"supervisor", "admin"}), lambda uow, uid: sampling.plan_summary(
+        uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30),
+                                             rate=None, confidence=0.95, tolerable=0.05))),
     "draw": (has({"supervisor", "admin"}), lambda uow, uid: sampling.draw(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
 }

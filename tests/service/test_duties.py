@@ -129,7 +129,8 @@ def test_a_review_asked_on_the_last_day_is_a_new_linked_case_decided_within_30_d
     # asked 8 Oct; 30 calendar days → Sat 7 Nov, not a working day → Mon 9 Nov, due at its end
     assert deadlines["review_decision"].due_at == at("2026-11-10 00:00")
     assert deadlines["review_decision"].status == "open"
-    assert deadlines.get("statutory_decision") is None or deadlines["statutory_decision"].status == "waived"
+    # the review runs on its own 30 days (art. 20), not a fresh 15-day decision (art. 18)
+    assert deadlines["statutory_decision"].status == "waived"
     with bank.uow() as uow:
         review = cases.forward(uow, bank.users["clerk"], review.case_no, review.version, department="outlet",
                                handler_id=bank.users["head"], handling_form="上级机构核查", at=at("2026-10-09 10:00"))
@@ -139,6 +140,7 @@ def test_a_review_asked_on_the_last_day_is_a_new_linked_case_decided_within_30_d
     told(bank, review, "2026-11-06 10:00", **PROOF)
     _, deadlines, _ = row(bank, review.case_no)
     assert (deadlines["review_decision"].status, deadlines["review_decision"].met_at) == ("met", at("2026-11-06 10:00"))
+    assert deadlines["statutory_decision"].status == "waived"  # forwarding and resolving left it so
 
 
 def test_a_review_asked_the_day_after_the_last_day_is_refused(engine):

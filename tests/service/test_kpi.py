@@ -105,7 +105,8 @@ def october(engine) -> tuple[Institution, dict[str, str]]:
 
 
 def row(frame, group: str) -> dict:
-    return frame.set_index("group").loc[group].to_dict()
+    """One group's figures; a rate with nothing to count (NaN, e.g. no statutory clock) as None, so rows compare."""
+    return {k: None if v != v else v for k, v in frame.set_index("group").loc[group].to_dict().items()}
 
 
 def figures(inst: Institution, who: str = "supervisor", by: str = "all", **period) -> object:
@@ -293,4 +294,4 @@ def test_a_period_without_cases_has_zero_counts_and_no_rates(october):
     inst, _ = october
     empty = row(figures(inst, date_from=date(2026, 12, 1), date_to=date(2026, 12, 31), now=NOW), "all")
     assert (empty["volume"], empty["resolve_due"], empty["escalations"]) == (0, 0, 0)
-    assert empty["timeliness_rate"] != empty["timeliness_rate"]  # NaN: no denominator, no rate
+    assert empty["timeliness_rate"] is None  # NaN: no denominator, no rate

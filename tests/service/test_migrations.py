@@ -63,3 +63,20 @@ def test_a_case_assessed_before_reasons_were_data_still_reads_its_recorded_expla
     for lang in ("zh", "en"):
         assert reasons.explanation(policy, stored["reasons"], lang) == OLD_PROSE
         assert reasons.warnings(policy, stored["notices"], lang) == [OLD_WARNING]
+
+
+def test_plans_drawn_before_0017_keep_their_sizing_as_rate_or_margin(futures, owner_engine):
+    """Issue 12 §1, migration 0017: the stored method is read from the columns an older plan filled."""
+    _migrate(owner_engine, "0016", down=True)
+    with owner_engine.begin() as conn:
+        supervisor = conn.scalar(text("SELECT id FROM users WHERE username = 'supervisor'"))
+        for rate, confidence, margin in ((0.1, None, None), (None, 0.95, 0.05)):
+            conn.execute(text(
+                "INSERT INTO sampling_plans (period_from, period_to, population_filter, stratify_by, seed,"
+                " population_size, sample_size, created_by_id, rate, confidence, margin) VALUES ('2026-10-01',"
+                " '2026-10-31', '{}', ARRAY['department'], 's', 0, 0, :who, :rate, :confidence, :margin)"),
+                {"who": supervisor, "rate": rate, "confidence": confidence, "margin": margin})
+    _migrate(owner_engine, "head")
+    with owner_engine.connect() as conn:
+        rows = conn.execute(text("SELECT sizing_method, tolerable, accepted FROM sampling_plans ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [("rate", None, None), ("margin", None, None)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
@@ -241,3 +242,74 @@ def test_a_bad_plan_is_refused_with_the_field_named(branch, change, field):
 def test_a_plan_that_selects_nothing_is_refused(branch):
     with pytest.raises(InvalidInput, match="selects no case"):
         draw(branch, SamplingPlanInput(**NOVEMBER))
+
+
+# --- the auditor's sizes (issue 12 §1, RULES.md §8) ----------------------------------------------
+
+AUDITOR = {"rate": None, "confidence": 0.95, "tolerable": 0.05}
+
+
+def summary(inst: Institution, plan: SamplingPlanInput) -> sampling.PlanSummary:
+    with inst.uow() as uow:
+        return sampling.plan_summary(uow, inst.users["supervisor"], plan)
+
+
+def test_an_auditor_sizes_the_draw_exactly_on_the_population_and_strata_share_it(population):
+    """21 cases to draw from (23 less 2 major): D = ⌈5 % × 21⌉ = 2; C(19, n) / C(21, n) ≤ 5 % first at n = 16
+    (5·4 / 420 = 0.048; at 15, 6·5 / 420 = 0.071). 12:6:3 of 16 = 9.14, 4.57, 2.29 → 9 + 5 + 2."""
+    plan = SamplingPlanInput(**NOVEMBER, **AUDITOR)
+    shown = summary(population, plan)
+    assert (shown.size.n, shown.size.method, shown.size.population) == (16, "attribute_hypergeometric", 21)
+    assert (shown.size.tolerable_deviations, shown.population, shown.drawn) == (2, 23, 16)
+    assert "N = 21, D = 2" in shown.size.formula
+    assert preview(population, plan) == {"marketing/general": (6, 0, 5), "operations/general": (12, 0, 9),
+                                         "operations/major": (2, 2, 0), "reception/general": (3, 0, 2)}
+
+
+def test_the_aql_option_takes_iso_2859_level_ii_of_the_population(population):
+    """21 cases → code letter C, 5 cases; 12:6:3 of 5 = 2.86, 1.43, 0.71 → 3 + 1 + 1."""
+    plan = SamplingPlanInput(**NOVEMBER, rate=None, aql=True)
+    shown = summary(population, plan)
+    assert (shown.size.n, shown.size.code_letter, shown.size.method) == (5, "C", "iso2859_1_level_ii")
+    assert preview(population, plan) == {"marketing/general": (6, 0, 1), "operations/general": (12, 0, 3),
+                                         "operations/major": (2, 2, 0), "reception/general": (3, 0, 1)}
+
+
+def test_the_summary_of_the_older_methods_names_them_too(population):
+    by_rate = summary(population, SamplingPlanInput(**NOVEMBER, rate=0.3, min_per_stratum=0))
+    assert (by_rate.size.n, by_rate.size.method) == (2 + 4 + 1, "rate")  # ⌈1.8⌉ + ⌈3.6⌉ + ⌈0.9⌉
+    by_margin = summary(population, SamplingPlanInput(**NOVEMBER, rate=None, confidence=0.95, margin=0.05))
+    assert (by_margin.size.n, by_margin.size.method) == (20, "confidence_margin")
+
+
+@pytest.mark.parametrize("sizing", [{**AUDITOR, "accepted": 1}, {"rate": None, "aql": True}])
+def test_an_auditors_plan_is_stored_with_its_method_and_replays(population, sizing):
+    plan = SamplingPlanInput(**NOVEMBER, **sizing, seed="2026-11")
+    plan_id = draw(population, plan)
+    with population.uow() as uow:
+        row = uow.session.get(SamplingPlan, plan_id)
+        stored = {"sizing": row.sizing_method, "tolerable": row.tolerable, "accepted": row.accepted}
+        again = sampling.stored_plan(uow, population.users["supervisor"], plan_id)
+        replayed = sampling.replay(uow, population.users["supervisor"], plan_id)
+    assert again == plan and again.sizing == plan.sizing
+    assert stored["sizing"] == plan.sizing
+    assert (stored["tolerable"], stored["accepted"]) == (
+        (Decimal("0.0500"), 1) if plan.sizing == "attribute" else (None, None))
+    assert replayed[0] == replayed[1] and len(replayed[0]) == 2 + summary(population, plan).drawn
+
+
+@pytest.mark.parametrize("change, field", [
+    ({**AUDITOR, "tolerable": 1.5}, "tolerable"),
+    ({**AUDITOR, "tolerable": 0.0}, "tolerable"),
+    ({**AUDITOR, "confidence": None}, "confidence"),
+    ({**AUDITOR, "accepted": -1}, "accepted"),
+    ({**AUDITOR, "margin": 0.05}, "rate"),  # two sizing methods at once
+    ({"rate": 0.1, "accepted": 2}, "accepted"),  # deviations accepted only size an attribute plan
+    ({"rate": None, "aql": True, "confidence": 0.95}, "confidence"),
+    ({**AUDITOR, "accepted": 2}, "tolerable"),  # 5 % of 21 is 2 deviations: no sample can exceed 2 accepted
+])
+def test_a_bad_auditors_plan_is_refused_with_the_field_named_in_both_languages(population, change, field):
+    with pytest.raises(InvalidInput) as refused:
+        preview(population, SamplingPlanInput(**{**NOVEMBER, **change}))
+    assert refused.value.field == field
+    assert refused.value.message("zh") != refused.value.message("en")

@@ -35,8 +35,11 @@ EXAMPLES = {
     "branch": ({"category": "B"}, {"feedback": "2026-09-30T15:30:00+08:00",
                                    "first_reply": "2026-10-01T10:00:00+08:00",
                                    "resolve": "2026-10-11T00:00:00+08:00"}),
-    "consumer_finance": ({"category": "service"}, {"resolve": "2026-10-11T00:00:00+08:00"}),
-    "bank": ({"category": "loan"}, {"resolve": "2026-10-16T00:00:00+08:00"}),  # day 15: 15 Oct
+    # + the regulator's clock (RULES.md §7.1): 15 calendar days after 30 Sep is Thu 15 Oct, a working day
+    "consumer_finance": ({"category": "service"}, {"resolve": "2026-10-11T00:00:00+08:00",
+                                                   "statutory_decision": "2026-10-16T00:00:00+08:00"}),
+    "bank": ({"category": "loan"}, {"resolve": "2026-10-16T00:00:00+08:00",  # day 15: 15 Oct
+                                    "statutory_decision": "2026-10-16T00:00:00+08:00"}),
 }
 
 
@@ -49,6 +52,8 @@ def test_assess_prints_one_json_object_with_shanghai_deadlines(pack: str) -> Non
     assert out["policy"] == pack and out["deadlines"] == expected
     assert all(at.endswith("+08:00") for at in out["deadlines"].values())
     assert out["explanation"][0].startswith("等级：")
+    statutory = [m["code"] for m in out["milestones"] if m["statutory"]]
+    assert statutory == (["statutory_decision"] if pack in ("bank", "consumer_finance") else [])
 
 
 def test_assess_reads_facts_from_a_file_and_answers_in_english(tmp_path: Path) -> None:
@@ -108,3 +113,31 @@ def test_calendar_warns_about_a_year_without_data() -> None:
 def test_calendar_bad_date_exits_2() -> None:
     done = cli("calendar", "--from", "2026-13-01", "--to", "2026-12-31")
     assert done.returncode == 2 and done.stderr.startswith("error: from: ")
+
+
+@pytest.mark.parametrize(("args", "n", "method"), [
+    # RULES.md §8's worked values through the command (issue 12 §1)
+    (["--confidence", "0.95", "--tolerable", "0.05"], 59, "attribute_binomial"),
+    (["--confidence", "0.95", "--tolerable", "0.05", "--accepted", "0", "--population", "1000"], 57,
+     "attribute_hypergeometric"),
+    (["--confidence", "0.90", "--tolerable", "0.05"], 45, "attribute_binomial"),
+    (["--aql", "--population", "500"], 50, "iso2859_1_level_ii"),
+])
+def test_sample_size_prints_the_size_and_its_method_as_json(args: list[str], n: int, method: str) -> None:
+    done = cli("sample-size", *args)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["n"], out["method"]) == (n, method)
+    assert out["formula"]
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--confidence", "1.5", "--tolerable", "0.05"], "confidence"),
+    (["--confidence", "0.95", "--tolerable", "0"], "tolerable"),
+    (["--confidence", "0.95"], "tolerable"),
+    (["--aql"], "population"),
+])
+def test_sample_size_refuses_bad_input_with_one_line(args: list[str], field: str) -> None:
+    done = cli("sample-size", "--lang", "en", *args)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"error: {field}: ") and len(done.stderr.splitlines()) == 1

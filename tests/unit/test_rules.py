@@ -243,7 +243,8 @@ def test_branch_major_complaint_goes_up_and_to_marketing_hq(flag: str) -> None:
 ])
 def test_consumer_finance_grades_and_working_day_limits(flags: list, grade: str, resolve: str) -> None:
     a = run("consumer_finance", "2026-11-02T10:00:00+08:00", flags=flags)
-    assert a.grade == grade and deadlines(a) == {"resolve": resolve}
+    # beside it the regulator's clock (RULES.md §7.1): 15 calendar days after 2 Nov is Tue 17 Nov
+    assert a.grade == grade and deadlines(a) == {"resolve": resolve, "statutory_decision": "2026-11-18T00:00:00+08:00"}
 
 
 def test_consumer_finance_level_1_reports_to_supervisor_and_management() -> None:
@@ -271,13 +272,15 @@ def test_consumer_finance_departments(category: str, department: str) -> None:
 
 def test_consumer_finance_over_national_day() -> None:
     a = run("consumer_finance", "2026-09-30T10:00:00+08:00")
-    assert deadlines(a) == {"resolve": "2026-10-11T00:00:00+08:00"}  # 8, 9, 10 Oct
+    # 8, 9, 10 Oct; the regulator's 15 calendar days end on Thu 15 Oct, a working day
+    assert deadlines(a) == {"resolve": "2026-10-11T00:00:00+08:00", "statutory_decision": "2026-10-16T00:00:00+08:00"}
 
 
 def test_a_period_running_into_2027_warns_that_weekdays_were_assumed() -> None:
     a = run("consumer_finance", "2026-12-15T10:00:00+08:00", flags=["severe"])
     # 16-18, 21-25, 28-31 Dec = 12, then Fri 1 Jan (no 2027 data: a weekday), 4 and 5 Jan
-    assert deadlines(a) == {"resolve": "2027-01-06T00:00:00+08:00"}
+    assert deadlines(a) == {"resolve": "2027-01-06T00:00:00+08:00",  # and 15 calendar days: Wed 30 Dec
+                            "statutory_decision": "2026-12-31T00:00:00+08:00"}
     assert "2027 年没有工作日历数据，按周一至周五计算" in a.warnings
     assert a.years_without_data == frozenset({2027})
     en = run("consumer_finance", "2026-12-15T10:00:00+08:00", "en", flags=["severe"])
@@ -295,8 +298,8 @@ def test_a_period_running_into_2027_warns_that_weekdays_were_assumed() -> None:
     ("2026-11-06T10:00:00+08:00", "2026-11-24T00:00:00+08:00"),  # day 15: Sat 21 -> Mon 23 Nov
 ])
 def test_bank_decision_within_15_calendar_days(received: str, resolve: str) -> None:
-    a = run("bank", received)
-    assert deadlines(a) == {"resolve": resolve}
+    a = run("bank", received)  # the pack's own limit is order 3's, so the regulator's clock agrees with it
+    assert deadlines(a) == {"resolve": resolve, "statutory_decision": resolve}
     assert "《银行业保险业消费投诉处理管理办法》" in a.explanation[-1]  # CBIRC order 2020 no. 3
 
 
