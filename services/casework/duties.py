@@ -57,7 +57,7 @@ def request_review(uow: UnitOfWork, actor_id: int, case_no: str, version: int, r
     if earlier is not None:
         raise InvalidInput("error.review.already_requested", field="case_no", review=earlier)
     content = validation.text(content, "content", Phrase("error.field.review_content"))
-    received = uow.at(received_at)
+    received = validation.received_at(uow.at(received_at), uow.now())  # a request that has happened
     told = case.feedback_at
     assert told is not None  # every state of REVIEW_FROM passed feedback
     ends = review_request_ends(layer, uow.calendar(), told)
@@ -142,6 +142,7 @@ def duties_view(uow: UnitOfWork, actor_id: int, case_no: str) -> DutiesView:
         recusal_override=case.recusal_override, may_name=may_name, staff=staff,
         letter_ready=case.resolved_at is not None, reviewed_case_no=reviewed.case_no if reviewed else None,
         review_case_nos=reviews,
-        may_request_review=bool(ends and may(actor, "request_review") and case.state in REVIEW_FROM and not reviews
-                                and uow.now() < ends),
+        # offered after the window too: a request that came by post is dated when received, and a late one is
+        # refused with its reason rather than hidden
+        may_request_review=bool(ends and may(actor, "request_review") and case.state in REVIEW_FROM and not reviews),
         review_request_ends=ends, review_due=due)

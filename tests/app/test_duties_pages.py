@@ -120,3 +120,25 @@ def test_naming_the_employee_complained_about_asks_for_a_reason_to_forward_to_th
     with bank.uow() as uow:
         case = cases.case_by_number(uow, ref.case_no)
         assert (case.assignee_id, case.recusal_override) == (bank.users["handler"], "网点仅一人在岗，负责人复核")
+
+
+def test_a_review_asked_too_late_is_refused_on_the_page_with_the_last_day(app_env, app):
+    bank = make_institution(app_env, "bank")
+    ref = bank.intake(received_at=at("2026-10-12 10:00"))
+    with bank.uow() as uow:
+        ref = cases.forward(uow, bank.users["clerk"], ref.case_no, ref.version, department="outlet",
+                            handler_id=bank.users["handler"], handling_form="请核实", at=at("2026-10-12 11:00"))
+    with bank.uow() as uow:
+        ref = cases.resolve(uow, bank.users["handler"], ref.case_no, ref.version, fact_finding="属实", measures="更正",
+                            accountability="无", at=at("2026-10-19 16:00"))
+    with bank.uow() as uow:
+        cases.feedback(uow, bank.users["clerk"], ref.case_no, ref.version, method="书面", satisfaction=3,
+                       notification_method="written_handed", notification_ref="签收回执 0007",
+                       at=at("2026-10-20 10:00"))
+    # told Tue 20 Oct; 30 calendar days → Thu 19 Nov, a working day; asked today, 30 Nov: too late
+    page = open_page(app, bank.users["clerk"], "case", case=ref.case_no)
+    page.text_area(key="du_review_content").input("申请核查")
+    page = submit(page, "duties_review")
+    assert "已超过申请核查期限" in page.error[0].value and literal("2026-11-19 24:00") in page.error[0].value
+    with bank.uow() as uow:
+        assert uow.session.scalar(select(Case.id).where(Case.reviewed_case_id.is_not(None))) is None
