@@ -32,7 +32,11 @@ from db.models import Base, _array_within, _in, created_at
 STRATIFIERS = ("department", "grade", "category", "channel")
 PERIOD_BASES = ("closed", "received")
 SIZING_METHODS = ("rate", "margin", "attribute", "aql")  # issue 12 §1; each method's columns: migration 0017
-SAMPLE_REASONS = ("all_major", "drawn")
+# Why a case is in a sample (issue 12 §2, RULES.md §8): taken in full by a rule, or drawn at random. A case a rule
+# takes has reason "all_major" when `major` is among its rules (as before), else "rule"; its rules in `included_by`.
+SAMPLE_REASONS = ("all_major", "rule", "drawn")
+RISK_RULES = ("overdue", "extended", "regulator", "recomplaint", "dissatisfied")  # toggled on the plan; migration 0018
+INCLUSION_RULES = ("major", *RISK_RULES)
 ACTION_STATUSES = ("open", "closed")
 
 
@@ -63,6 +67,9 @@ class SamplingPlan(Base):
                         name="max_not_below_min"),
         CheckConstraint("length(seed) BETWEEN 1 AND 64", name="seed_length"),
         CheckConstraint("population_size >= 0 AND sample_size >= 0", name="sizes_nonneg"),
+        CheckConstraint(_array_within("include_rules", RISK_RULES), name="include_rules_known"),
+        CheckConstraint("evaluation_tolerable IS NULL OR (evaluation_tolerable > 0 AND evaluation_tolerable < 1"
+                        " AND sizing_method <> 'attribute')", name="evaluation_tolerable_range"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -81,6 +88,13 @@ class SamplingPlan(Base):
     min_per_stratum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     max_per_stratum: Mapped[int | None] = mapped_column(Integer)
     include_all_major: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # issue 12 §2: the risk rules whose cases are always included besides major/L1 (codes of RISK_RULES)
+    include_rules: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list, server_default="{}")
+    # issue 12 §3: the tolerable deviation rate a rate, margin or AQL plan is evaluated against (attribute plans
+    # use `tolerable`); fixed before drawing, so the evidence cannot move the criterion
+    evaluation_tolerable: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    # per stratum at the draw: {"population": N_s, "included": by rule, "drawn": at random}; {} before 0018
+    strata: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     seed: Mapped[str] = mapped_column(String(64))
     population_size: Mapped[int] = mapped_column(Integer)
     sample_size: Mapped[int] = mapped_column(Integer)
@@ -93,6 +107,9 @@ class SampleItem(Base):
     __table_args__ = (
         UniqueConstraint("plan_id", "case_id"),
         CheckConstraint(_in("reason", SAMPLE_REASONS), name="reason_known"),
+        CheckConstraint(_array_within("included_by", INCLUSION_RULES), name="included_by_known"),
+        CheckConstraint("(reason = 'drawn') = (cardinality(included_by) = 0)"
+                        " AND (reason = 'all_major') = ('major' = ANY(included_by))", name="reason_matches_rules"),
         Index("ix_sample_items_reviewer", "reviewer_id"),
         Index("ix_sample_items_case", "case_id"),
     )
@@ -103,6 +120,7 @@ class SampleItem(Base):
     stratum: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(16))
     draw_key: Mapped[str | None] = mapped_column(String(32))  # md5(seed || ':' || case id), for the auditor
+    included_by: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list, server_default="{}")  # §2
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 

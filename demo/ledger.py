@@ -32,7 +32,7 @@ from services.casework.cases import (
 )
 from services.casework.deadlines import RUNNING, case_facts, meet, milestones_met, reconcile
 from services.errors import Phrase
-from services.rules import validation
+from services.rules import jrt, validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI, iso
 from services.rules.duties import notification_proof
@@ -127,6 +127,18 @@ class Ledger:
     def step(self, kind: str, actor: int, ref: CaseRef, **values: Any) -> CaseRef:
         book = self.by_number[ref.case_no]
         getattr(self, f"_{kind}")(book, actor, **values)
+        return self.ref(book)
+
+    def classify(self, actor: int, ref: CaseRef, *, at: datetime, **codes: str | None) -> CaseRef:
+        """As services.casework.classification.classify: the codes, and an event when they changed."""
+        book = self.by_number[ref.case_no]
+        old = {d: getattr(book.case, jrt.COLUMNS[d]) for d in jrt.DIMENSIONS}
+        new = {d: codes.get(d) or None for d in jrt.DIMENSIONS}
+        if new != old:
+            for dimension, value in new.items():
+                setattr(book.case, jrt.COLUMNS[dimension], value)
+            self.record(book, actor, "classified", at, old=old, new=new)
+            self.changed(book)
         return self.ref(book)
 
     def _forward(self, book: _Book, actor: int, *, department: str, handler_id: int, handling_form: str,

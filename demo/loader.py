@@ -32,9 +32,11 @@ from demo import texts
 from demo.ledger import Ledger
 from services.administration.setup import DemoCredentials, DemoUser, SetupResult, first_run_setup, record_demo
 from services.casework import cases as svc
+from services.casework import classification
 from services.errors import InvalidInput
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
+from services.rules import jrt
 from services.rules.assess import Facts, assess, latest_extension
 from services.rules.calendar import WorkingCalendar
 from services.rules.duties import NOTIFICATION_METHODS
@@ -422,6 +424,9 @@ class _Services:
         service: Callable[..., svc.CaseRef] = getattr(svc, kind)
         return service(self.uow, actor, ref.case_no, ref.version, **values)
 
+    def classify(self, actor: int, ref: svc.CaseRef, *, at: datetime, **codes: str | None) -> svc.CaseRef:
+        return classification.classify(self.uow, actor, ref.case_no, ref.version, at=at, **codes)
+
     def open_deadline(self, ref: svc.CaseRef, milestone: str) -> CaseDeadline | None:
         return self.uow.session.scalar(select(CaseDeadline).where(
             CaseDeadline.case_id == ref.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
@@ -503,6 +508,8 @@ class _Runner:
                 return take("return_visit", clerk, ref, method=pick(texts.FEEDBACK_METHODS[:3]),
                             satisfaction=plan.satisfaction, note=say(texts.RETURN_VISITS), at=at)
             case "archive":
+                if self.policy.jrt is not None and self.policy.jrt.required:  # codes before filing (RULES.md §7.4)
+                    ref = self.writer.classify(clerk, ref, at=at, **self.jrt_codes())
                 return take("archive", clerk, ref, at=at)
         return take("withdraw", clerk, ref, reason=say(texts.WITHDRAW_REASONS), at=at)
 
@@ -516,6 +523,12 @@ class _Runner:
                     "sms": f"短信发送记录 {at:%Y%m%d}-{number}", "email": f"邮件 {at:%Y%m%d}-{number}",
                     "recorded_call": f"录音编号 REC{at:%Y%m%d}{number}"}[method]
         return {"notification_method": method, "notification_ref": ref_text}
+
+    def jrt_codes(self) -> dict[str, str | None]:
+        """The codes the facts suggest; a cause they leave open, the category's usual one (demo/texts.py)."""
+        facts = self.plan.facts
+        codes = jrt.suggest(self.policy.jrt, facts["channel"], facts["category"], facts.get("flags", ()))
+        return {**codes, "cause": codes["cause"] or texts.JRT_CAUSES.get(facts["category"], "C13")}
 
     def extend(self, ref: svc.CaseRef, at: datetime) -> svc.CaseRef:
         milestone = self.policy.extension.milestones[0]

@@ -17,6 +17,9 @@ from faker import Faker
 # How often complaints arrive by each channel, and the customers' satisfaction (5 = very satisfied).
 CHANNEL_MIX = {"phone": 30, "walk_in": 22, "online": 14, "email": 6, "letter": 5, "upper_level": 5,
                "comment_book": 4, "regulator": 3, "fax": 2, "media": 2}
+# The JR/T 0169 cause a demo bank case is filed with where its facts suggest none (RULES.md §7.4)
+JRT_CAUSES = {"deposit": "C05", "loan": "C11", "card": "C11", "payment_settlement": "C02", "cash": "C01",
+              "personal_information": "C10", "other": "C13"}
 SATISFACTION_MIX = {5: 35, 4: 35, 3: 15, 2: 10, 1: 5}
 
 COMPLAINTS: dict[str, dict[str, tuple[str, ...]]] = {

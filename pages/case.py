@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.components import case_actions, case_card, clock_forms, duties
+from dashboard.components import case_actions, case_card, classification, clock_forms, duties
 from dashboard.i18n import error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
@@ -42,6 +42,7 @@ with due:
     case_card.deadlines(detail, policy)
 with history:
     case_card.timeline(detail, policy)
+classification.show(detail)  # JR/T 0169 codes (issue 11 §6)
 duties.panel(detail, policy)  # decision letter, review, recusal (RULES.md §7.2)
 st.subheader(t("case.actions"))
 if not detail.allowed_actions:

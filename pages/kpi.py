@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboard.components import kpi_views
+from dashboard.components import kpi_views, statistics_views
 from dashboard.i18n import t
 from dashboard.session import page_user, uow
+from services.institution.access import ACTION_ROLES
 
 user = page_user("kpi")
 st.title(t("kpi.title"))
@@ -13,7 +14,9 @@ with uow() as work:
 first, last = kpi_views.period()
 by = st.segmented_control(t("kpi.by"), ["department", "person", "category", "channel", "grade"], default="department",
                           format_func=lambda b: t(f"kpi.by.{b}"), key="kpi_by") or "department"
-names = ["table", "trend", "scorecard", "before_after", "report"] + (["weights"] if "admin" in user.roles else [])
+names = ["table", "trend", "scorecard", "before_after", "report"]
+names += ["statistics"] if user.roles & ACTION_ROLES["view_statistics"] else []  # JR/T 0169 statistics (issue 11 §6)
+names += ["weights"] if "admin" in user.roles else []
 tabs = dict(zip(names, st.tabs([t(f"kpi.tab.{n}") for n in names]), strict=True))
 with tabs["table"]:
     kpi_views.table(user.id, first, last, by)
@@ -25,6 +28,9 @@ with tabs["before_after"]:
     kpi_views.before_after(user.id, policy)
 with tabs["report"]:
     kpi_views.monthly_report(user.id)
+if "statistics" in tabs:
+    with tabs["statistics"]:
+        statistics_views.show(user.id)
 if "weights" in tabs:
     with tabs["weights"]:
         kpi_views.weights(user.id)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.components import supervision
+from dashboard.components import sample_results, supervision
 from dashboard.i18n import t
 from dashboard.session import page_user, uow
 
@@ -10,9 +10,12 @@ user = page_user("sampling")
 st.title(t("sampling.title"))
 with uow() as work:
     policy = work.policy()
-plan, review, actions = st.tabs([t("sampling.plan"), t("sampling.review"), t("sampling.actions")])
+plan, results, review, actions = st.tabs([t("sampling.plan"), t("sampling.results"), t("sampling.review"),
+                                          t("sampling.actions")])
 with plan:
     supervision.plan(user.id, policy)
+with results:
+    sample_results.show(user.id, policy)
 with review:
     supervision.review(user.id, policy)
 with actions:

@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="department", help="department|person|category|channel|grade|month|all")
     p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
+    p = commands.add_parser("stats", help="JR/T 0169 quarterly complaint statistics, .xlsx (RULES.md §7.4)")
+    p.add_argument("--quarter", required=True, help="YYYYQn, e.g. 2026Q3")
+    p.add_argument("--out", required=True, help="stats.xlsx")
+    p.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS)
     p = commands.add_parser("import", help="import cases from an .xlsx or .csv file (issue 5 §5)")
     p.add_argument("file", help="cases.xlsx or cases.csv")
     p.add_argument("--as", dest="username", required=True, help="the importing user")
@@ -166,6 +170,18 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from services.supervision.statistics import quarter_bounds, system_statistics, to_xlsx
+    from services.unit_of_work import transaction
+
+    quarter_bounds(args.quarter)  # a bad quarter is refused before the database is opened
+    with transaction() as uow:
+        built = system_statistics(uow, args.quarter, lang=args.lang)  # runs as the system, every department
+    to_xlsx(built, args.out)
+    print(f"{built.title}: {args.out} ({len(built.tables)} tables)")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from services.administration.importer import import_file, user_id_by_username
     from services.unit_of_work import transaction
@@ -180,7 +196,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 2 if result.errors else 0
 
 
-COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import})
+COMMANDS.update({"report": cmd_report, "kpi": cmd_kpi, "import": cmd_import, "stats": cmd_stats})
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -12,10 +12,11 @@ from dashboard.components import tables
 from dashboard.i18n import choosing, code, lang, t
 from dashboard.session import attempt, now, uow
 from dashboard.text import literal
+from services import words
 from services.export import neutralised
 from services.institution.directory import handlers_by_department
 from services.rules.policy import Policy
-from services.supervision import reviews, sampling
+from services.supervision import inclusion, reviews, sampling
 
 
 def _stratum(policy: Policy, stratum: str, by: tuple[str, ...] = sampling.SamplingPlanInput.stratify_by) -> str:
@@ -32,18 +33,37 @@ def _sizing(left: Any, right: Any) -> dict[str, Any]:
     method = st.radio(t("sampling.sizing"), list(methods), format_func=methods.__getitem__, horizontal=True,
                       key="sp_sizing")
     if method == "rate":
-        return {"rate": left.number_input(t("sampling.rate"), 0.01, 1.0, 0.1, 0.01, key="sp_rate")}
+        return {"rate": left.number_input(t("sampling.rate"), 0.01, 1.0, 0.1, 0.01, key="sp_rate"),
+                "evaluation_tolerable": _evaluation_tolerable(right)}
     if method == "aql":
         st.caption(t("sampling.aql_help"))
-        return {"rate": None, "aql": True}
+        return {"rate": None, "aql": True, "evaluation_tolerable": _evaluation_tolerable(right)}
     confidence = left.select_slider(t("sampling.confidence"), [0.9, 0.95, 0.99], value=0.95, key="sp_conf")
     if method == "margin":
         return {"rate": None, "confidence": confidence,
-                "margin": right.number_input(t("sampling.margin"), 0.01, 0.5, 0.05, 0.01, key="sp_margin")}
+                "margin": right.number_input(t("sampling.margin"), 0.01, 0.5, 0.05, 0.01, key="sp_margin"),
+                "evaluation_tolerable": _evaluation_tolerable(right)}
     tolerable = right.number_input(t("sampling.tolerable"), 0.01, 0.5, 0.05, 0.01, key="sp_tolerable",
                                    help=t("sampling.tolerable_help"))
     accepted = left.number_input(t("sampling.accepted"), 0, 50, 0, key="sp_accepted", help=t("sampling.accepted_help"))
     return {"rate": None, "confidence": confidence, "tolerable": tolerable, "accepted": int(accepted)}
+
+
+def _evaluation_tolerable(column: Any) -> float | None:
+    """Issue 12 §3: a plan not sized by a tolerable rate may name one to be evaluated against; empty: none."""
+    return column.number_input(t("sampling.evaluation_tolerable"), 0.01, 0.5, None, 0.01, key="sp_eval_tolerable",
+                               help=t("sampling.evaluation_tolerable_help"))
+
+
+def _risk_rules() -> tuple[bool, tuple[str, ...]]:
+    """Issue 12 §2: major/L1 and the risk rules whose cases are always in the sample."""
+    st.caption(t("sampling.rules"))
+    columns = st.columns(len(sampling.RISK_RULES) + 1)
+    census = columns[0].checkbox(t("sampling.all_major"), value=True, key="sp_census")
+    chosen = tuple(rule for rule, column in zip(sampling.RISK_RULES, columns[1:], strict=True)
+                   if column.checkbox(t(inclusion.RULE_NAMES[rule]), key=f"sp_rule_{rule}",
+                                      help=t(inclusion.RULE_HELP[rule])))
+    return census, chosen
 
 
 def _size(summary: sampling.PlanSummary) -> None:
@@ -77,17 +97,21 @@ def plan(user_id: int, policy: Policy) -> None:
     sizing = _sizing(left, right)
     low = left.number_input(t("sampling.min"), 0, 1000, 1, key="sp_min")
     high = right.number_input(t("sampling.max"), 0, 100000, 0, key="sp_max", help=t("sampling.max_help"))
-    census = st.checkbox(t("sampling.all_major"), value=True, key="sp_census")
+    census, include = _risk_rules()
     if not isinstance(period, tuple) or len(period) != 2:
         st.stop()
     chosen = sampling.SamplingPlanInput(period_from=period[0], period_to=period[1], departments=tuple(departments),
                                         grades=tuple(grades), **sizing,
                                         min_per_stratum=int(low), max_per_stratum=int(high) or None,
-                                        include_all_major=census, seed=seed or None)
+                                        include_all_major=census, include=include, seed=seed or None)
     done, summary = attempt(sampling.plan_summary, user_id, chosen)
     if not done:
         return
     _size(summary)
+    if summary.by_rule:  # how many cases each rule takes in full (a case may fall under several)
+        counts = [t("sampling.rule_count", rule=t(inclusion.RULE_NAMES[rule]), n=n)
+                  for rule, n in summary.by_rule.items()]
+        st.caption(t("sampling.by_rule", rules=words.joined(counts, lang())))
     strata = summary.strata
     # issue 10 §2: how much of each stratum the sample takes, as a bar in percent with one decimal
     st.dataframe(pd.DataFrame([{t("sampling.stratum"): _stratum(policy, s.stratum),
@@ -112,7 +136,7 @@ def review(user_id: int, policy: Policy) -> None:
     # the reviewer's sampled cases as a table (issue 10 §2): each links to its case; those to review first
     st.dataframe(pd.DataFrame([{
         "case": tables.case_link(i.case_no), "stratum": _stratum(policy, i.stratum),
-        "reason": t("sampling.census") if i.reason == "all_major" else t("sampling.drawn"),
+        "reason": inclusion.described(i.included_by, lang()),
         "status": t("sampling.done") if i.reviewed else t("sampling.todo")} for i in items]),
         hide_index=True, column_config={
             "case": tables.case_column(t("field.case_no")),

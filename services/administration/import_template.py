@@ -12,6 +12,7 @@ from typing import Any
 
 from services.errors import InvalidInput, Phrase, Said
 from services.export import neutralise
+from services.rules import jrt
 from services.rules.policy import Label, Policy
 from services.rules.validation import CONTENT_CHARS
 
@@ -64,11 +65,15 @@ COLUMNS = tuple(Column(*c) for c in (
     ("return_visit_method", "回访方式", False, "回访时必填"),
     ("return_visit_note", "回访情况", False, "回访时必填"),
     ("archived_at", "归档时间", False),
+    # JR/T 0169-2018 codes (RULES.md §7.4); a bank case is filed only with all three
+    ("jrt_channel", "JR/T 0169 渠道", False, "A1–A5（见代码表）；空白按受理信息建议（归档时）"),
+    ("jrt_business", "JR/T 0169 业务类别", False, "B01–B12（见代码表）；空白按受理信息建议（归档时）"),
+    ("jrt_cause", "JR/T 0169 投诉原因", False, "C01–C13（见代码表）；银行业归档时必填，可按类别建议"),
 ))
 HEADER = {c.zh: c for c in COLUMNS} | {c.key: c for c in COLUMNS}
 # Bounds on what one import may read (issue 8 §5): memory stays bounded whatever the file claims.
 MAX_ROWS = 20_000
-MAX_COLUMNS = 64  # the template has 34 columns
+MAX_COLUMNS = 64  # the template has 37 columns
 MAX_CELL_CHARS = CONTENT_CHARS
 MAX_FILE_BYTES = 16 * 2**20
 MAX_UNPACKED_BYTES = 64 * 2**20  # an .xlsx of MAX_ROWS full rows unpacks to well under this
@@ -107,6 +112,9 @@ def template_xlsx(policy: Policy | None = None) -> bytes:
                                  ("department", "责任部门", policy.departments)):
             for code in values:
                 codes.append([neutralise(v) for v in (zh, code, policy.label(kind, code))])  # labels are editable
+        for dimension, key in jrt.COLUMNS.items():
+            for code, label in jrt.VOCABULARY[dimension].items():
+                codes.append([HEADER[key].zh, code, label.zh])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -36,11 +36,11 @@ from services.administration.import_template import (
     read_rows,
 )
 from services.administration.import_template import template_xlsx as template_xlsx
-from services.casework import cases
+from services.casework import cases, classification
 from services.errors import DomainError, InvalidInput, Listing, NotFound, NotPermitted, Phrase, Said
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, load_actor, may
-from services.rules import validation
+from services.rules import jrt, validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI
 from services.rules.duties import NOTIFICATION_METHODS
@@ -99,7 +99,12 @@ class _Context:
             "satisfaction": SATISFACTION,
             "notification_method": _vocab(dict.fromkeys(NOTIFICATION_METHODS), lambda c: [
                 text(f"notification_method.{c}", "zh"), text(f"notification_method.{c}", "en")]),
+            **{column: _vocab(jrt.VOCABULARY[d], _jrt_zh(d)) for d, column in jrt.COLUMNS.items()},
         }
+
+
+def _jrt_zh(dimension: str) -> Callable[[str], list[str]]:
+    return lambda code: [jrt.VOCABULARY[dimension][code].zh]
 
 
 def _vocab(codes: Mapping[str, Any], labels: Callable[[str], list[str]]) -> dict[str, str]:
@@ -227,7 +232,8 @@ def _plan(c: _Cells) -> _Plan:
             "flags": c.choices("flags")}
     times = {key: c.instant(key) for key in STEPS[1:]}
     values = {"satisfaction": c.choice("satisfaction"), "department": c.choice("department"),
-              "compensation_paid": c.amount("compensation_paid")}
+              "compensation_paid": c.amount("compensation_paid"),
+              **{column: c.choice(column) for column in jrt.COLUMNS.values()}}
     _check_order(c, form["received_at"], times, at_intake)
     if at_intake:
         form.update(resolved_at_intake=True, explanation=c.needed("fact_finding", "resolved_at_intake"),
@@ -406,10 +412,24 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
     return ImportResult(case_nos=tuple(case_nos))
 
 
+def _classify(uow: UnitOfWork, plan: _Plan, ref: cases.CaseRef) -> cases.CaseRef:
+    """The sheet's JR/T 0169 codes (RULES.md §7.4); for a case filed on the sheet, a blank one as the facts suggest
+    (a bank case still missing one is refused by the archive step, naming it)."""
+    given = {d: plan.values.get(column) for d, column in jrt.COLUMNS.items()}
+    if not any(given.values()) and not plan.times["archived_at"]:
+        return ref
+    case = cases.case_by_number(uow, ref.case_no)
+    codes = {d: given[d] or (suggested if plan.times["archived_at"] else None)
+             for d, suggested in classification.suggested(case, uow.policy(case.pack)).items()}
+    return classification.classify(uow, plan.responder_id, ref.case_no, ref.version, at=plan.form["received_at"],
+                                   **codes)
+
+
 def _replay(uow: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
     """The case's lifecycle, step by step at the sheet's times, through the same use cases as the UI."""
     t, v, responder = plan.times, plan.values, plan.responder_id
     ref = cases.intake(uow, responder, plan.form)
+    ref = _classify(uow, plan, ref)
     # (time column, use case, actor: no handler unless forwarded, and then only its time is set, keywords)
     steps: list[tuple[str, Callable[..., cases.CaseRef], int | None, dict[str, Any]]] = [
         ("forwarded_at", cases.forward, responder, {"department": v.get("department"), "handler_id": v.get(

@@ -386,6 +386,8 @@ def missing_for_archive(case: Case, policy: Policy) -> list[str]:
     required = {"fact_finding": case.fact_finding, "measures": case.measures,
                 "accountability": case.accountability, "feedback": case.feedback_at,
                 "satisfaction": case.satisfaction}
+    if policy.jrt is not None and policy.jrt.required:  # RULES.md §7.4: JR/T 0169 codes on every filed case
+        required |= {"jrt_channel": case.jrt_channel, "jrt_business": case.jrt_business, "jrt_cause": case.jrt_cause}
     if case.outcome == "resolved":
         required["handling_form"] = case.handling_form
         if case.compensation_paid > 0:

@@ -148,6 +148,7 @@ def merge_repeat(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     """The same matter complained of again while the case is handled: recorded on the open case, no new case and
     no new clock (order 3 art. 18); new facts restart the clock instead (`restart_clock`)."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "merge_repeat")
+    _layer(policy)
     received = uow.at(received_at)
     if received < case.received_at or received > uow.now():
         raise InvalidInput("error.statutory.repeat_out_of_range", field="received_at")
@@ -240,7 +241,7 @@ def clock_actions(uow: UnitOfWork, actor: Actor, case: Case) -> set[str]:
     """The statutory actions with something to do on this case now (the case page offers only those)."""
     policy = uow.policy(case.pack)
     if policy.statutory is None or not policy.statutory.enabled:
-        return {"merge_repeat"}
+        return set()  # a pack without the layer works as it did
     row = uow.session.scalar(select(CaseDeadline).where(
         CaseDeadline.case_id == case.id, CaseDeadline.milestone == statutory.MILESTONE))
     if row is None or row.status not in RUNNING:

@@ -56,6 +56,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "merge_repeat": frozenset({"intake", "handler", "dept_head"}),
     "request_extension": frozenset({"handler", "dept_head"}),
     "approve_extension": frozenset({"executive"}),
+    # JR/T 0169 codes (RULES.md §7.4): whoever handles or files the case; statistics are read by supervision
+    "classify": frozenset({"intake", "handler", "dept_head"}),
+    "view_statistics": frozenset({"supervisor", "executive", "admin"}),
 }
 ACTION_ROLES["extend_statutory"] = ACTION_ROLES["extend"]
 # Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).

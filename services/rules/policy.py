@@ -188,6 +188,19 @@ class StatutoryLayer:
 
 
 @dataclass(frozen=True)
+class JrtMapping:
+    """A pack's `[jrt]` table (RULES.md §7.4): whether the JR/T 0169 codes are required before archive, and the
+    codes its intake facts suggest (pack code → JR/T code), applied by services/rules/jrt.py."""
+
+    required: bool
+    channels: Mapping[str, str]  # pack channel → A code
+    categories: Mapping[str, str]  # pack category → B code
+    category_causes: Mapping[str, str]  # pack category → C code, where the category implies the cause
+    flag_causes: Mapping[str, str]  # pack flag → C code
+    source: str
+
+
+@dataclass(frozen=True)
 class Duty:
     code: str
     every: str | None
@@ -222,6 +235,8 @@ class Policy:
     documents: Mapping[str, Label] = field(default_factory=dict, repr=False, compare=False)
     # The regulator's clock beside the pack's own (RULES.md §7.1); None: the pack has no `[statutory]` table
     statutory: StatutoryLayer | None = None
+    # JR/T 0169 classification (RULES.md §7.4); None: the pack has no `[jrt]` table (the codes stay optional)
+    jrt: JrtMapping | None = None
 
     @property
     def statutory_on(self) -> bool:

@@ -16,6 +16,8 @@ optionally `inferred = true` (RULES.md marks it inferred):
   [extension]        milestones, max_count, limit = "same_period" | "from_start", steps?
   [[duties]]         code, every?, period?        standing duties, not per case
   [documents."seed 004"]  zh, en                  the title of each document `source` cites (issue 10 §3)
+  [jrt]              source, required?, channels?, categories?, category_causes?, flag_causes?   pack code →
+                     JR/T 0169 code tables suggesting a case's codes; required: codes before archive (§7.4)
   [statutory]        enabled, decision?, extensions?, approval_from?, review_request?, review_decision?,
                      roll_forward?       the regulator's clock beside the pack's (RULES.md §7.1); left out:
                      order 3's 15 / 30 / 60 calendar days, approval from the 2nd extension, reviews 30 + 30
@@ -34,6 +36,7 @@ from typing import Any, NoReturn
 
 from services.errors import DomainError, Phrase, PolicyError
 from services.rules.calendar import Period
+from services.rules.jrt import VOCABULARY
 from services.rules.policy import (
     ANSWERING_ROLES,
     DUTY_EVERY,
@@ -52,6 +55,7 @@ from services.rules.policy import (
     Duty,
     Escalation,
     Extension,
+    JrtMapping,
     Label,
     MilestoneRule,
     Policy,
@@ -83,7 +87,7 @@ def read_pack(data: Mapping[str, Any], origin: str, code: str | None = None) -> 
 _CITE_KEYS = ("zh", "en", "source")
 _TOP_KEYS = ("code", "zh", "en", "source", "warning_window", "lifecycle", "channels", "flags", "causes",
              "departments", "roles", "categories", "grades", "milestones", "extension")
-_TOP_OPTIONAL = ("handling_levels", "routing", "escalations", "duties", "documents", "statutory")
+_TOP_OPTIONAL = ("handling_levels", "routing", "escalations", "duties", "documents", "statutory", "jrt")
 # CBIRC order 2020 no. 3 (RULES.md §7.1, §7.2): what a `[statutory]` table that says no more applies
 _STATUTORY_DEFAULTS = {"decision": "15 calendar_days", "extensions": ["30 calendar_days", "60 calendar_days"],
                        "approval_from": 2, "review_request": "30 calendar_days",
@@ -98,7 +102,9 @@ _WHAT_ZH = {"pack": "政策包", "channel": "渠道", "flag": "标记", "departm
             "category": "类别", "grade": "等级", "handling_level": "处理级别",
             "handling level": "处理级别", "milestone": "时限节点", "start": "起算事件",
             "event": "事件", "cause": "原因", "limit": "延期方式", "frequency": "频率",
-            "return-visit rule": "回访要求", "system role": "系统角色"}
+            "return-visit rule": "回访要求", "system role": "系统角色",
+            "JR/T 0169 channel": "JR/T 0169 渠道", "JR/T 0169 business": "JR/T 0169 业务类别",
+            "JR/T 0169 cause": "JR/T 0169 投诉原因"}
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
@@ -234,7 +240,30 @@ class _PackReader(_Reader):
             milestones=milestones, extension=self.extension(top["extension"], milestones),
             duties=self.each(top, "duties", self.duty), data=_frozen(copy.deepcopy(dict(raw))),
             documents=_frozen(self.documents(top)),
-            statutory=self.statutory(top["statutory"]) if "statutory" in top else None)
+            statutory=self.statutory(top["statutory"]) if "statutory" in top else None,
+            jrt=self.jrt(top["jrt"]) if "jrt" in top else None)
+
+    def jrt(self, value: Any) -> JrtMapping:
+        """`[jrt]`: required?, source, and pack code → JR/T 0169 code tables (RULES.md §7.4)."""
+        path = "jrt"
+        e = self.table(value, path, ("source",), ("required", "channels", "categories", "category_causes",
+                                                  "flag_causes"))
+
+        def table(key: str, own: Container[str], what: str, dimension: str) -> Mapping[str, str]:
+            out = {}
+            for code, target in self.mapping(e.get(key, {}), f"{path}.{key}").items():
+                self.code(code, f"{path}.{key}.{code}", own, what)
+                out[code] = self.code(target, f"{path}.{key}.{code}", VOCABULARY[dimension],
+                                        f"JR/T 0169 {dimension}")
+            return _frozen(out)
+
+        return JrtMapping(
+            required=self.flag(e.get("required", False), f"{path}.required"),
+            channels=table("channels", self.channels, "channel", "channel"),
+            categories=table("categories", self.categories, "category", "business"),
+            category_causes=table("category_causes", self.categories, "category", "cause"),
+            flag_causes=table("flag_causes", self.flags, "flag", "cause"),
+            source=self.text(e["source"], f"{path}.source"))
 
     def statutory(self, value: Any) -> StatutoryLayer:
         path = "statutory"

@@ -24,6 +24,7 @@ from services.errors import InvalidInput
 from services.rules.calendar import SHANGHAI, end_of_day, format_deadline, start_of_day
 from services.rules.citation import cite
 from services.rules.policy import Policy
+from services.supervision import sample_report
 from services.supervision.kpi import RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
 from services.unit_of_work import UnitOfWork
 from services.words import LOCALES
@@ -146,6 +147,7 @@ def build_report(uow: UnitOfWork, scope: Scope, month: str, now: datetime | None
           word("report.yes" if f.overdue else "report.no", lang)) for f in findings],
         columns=[word(f"report.finding.{c}", lang) for c in ("action_id", "finding", "owner", "due_date", "status",
                                                              "closed_at", "overdue")])
+    tables |= sample_report.sample_tables(uow, scope, first, last, lang)  # RULES.md §8: by rule or drawn; evaluation
     return Report(month, word("report.title", lang, year=first.year, month=first.month), scope_name, generated,
                   {word("report.sheet.cover", lang): _cover(month, scope_name, generated, now, lang,
                                                             uow.policy()), **tables})
@@ -157,7 +159,8 @@ def _cover(month: str, scope: str, generated: datetime, now: datetime | None, la
     basis = word("report.cover.basis_text", lang, document=cite(policy.source, policy.documents, lang))
     as_of = format_deadline(min(now or generated, end_of_day(month_bounds(month)[1])))
     lines = [("month", month), ("scope", scope), ("generated", _local(generated)), ("as_of", as_of),
-             ("basis", basis), ("method", word("report.cover.method_text", lang))]
+             ("basis", basis), ("method", word("report.cover.method_text", lang)),
+             ("sample", word(sample_report.COVER_TEXT, lang))]
     rows = [(word(f"report.cover.{item}", lang), value) for item, value in lines]
     rows += [(word(f"kpi.column.{column}", lang), word(f"report.how.{column}", lang)) for *_, column in OVERVIEW]
     return pd.DataFrame(rows, columns=[word("report.cover.item", lang), word("report.cover.content", lang)])
@@ -224,7 +227,8 @@ def _local(at: Any) -> str | None:
 
 def _is_rate(header: str) -> bool:
     """A rate's column (or overview row), in either language."""
-    return header in {word(f"kpi.column.{column}", lang) for column in RATES for lang in LOCALES}
+    return header in {word(f"kpi.column.{column}", lang) for column in RATES for lang in LOCALES} | {
+        word(sample_report.HEADERS[column], lang) for column in sample_report.RATE_COLUMNS for lang in LOCALES}
 
 
 def _is_value(header: str) -> bool:

@@ -17,27 +17,30 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from statistics import NormalDist
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, literal, select, values
+from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, literal, or_, select, values
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from db.models import GRADES, STATES, Case, Department, User
-from db.supervision_models import PERIOD_BASES, STRATIFIERS, Review, SampleItem, SamplingPlan
+from db.supervision_models import PERIOD_BASES, RISK_RULES, STRATIFIERS, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, Listing, NotFound, NotPermitted
 from services.institution import audit
 from services.institution.access import ACTION_ROLES, Actor, load_actor, may
 from services.rules import audit_sampling
 from services.rules.audit_sampling import SampleSize
 from services.rules.calendar import end_of_day, start_of_day
+from services.supervision import inclusion
+from services.supervision.inclusion import CENSUS_GRADES
 from services.unit_of_work import UnitOfWork
 
-CENSUS_GRADES = ("major", "L1")  # always reviewed in full (RULES.md §6)
+__all__ = ["CENSUS_GRADES", "RISK_RULES"]  # re-exported for the page
 FILTERS = ("departments", "grades", "categories", "channels", "states")
 
 
@@ -64,6 +67,8 @@ class SamplingPlanInput:
     min_per_stratum: int = 1
     max_per_stratum: int | None = None
     include_all_major: bool = True
+    include: tuple[str, ...] = ()  # risk rules always included besides major/L1 (issue 12 §2), of RISK_RULES
+    evaluation_tolerable: float | None = None  # a rate/margin/AQL plan's tolerable rate for the evaluation (§3)
     seed: str | None = None
 
     @property
@@ -80,7 +85,7 @@ class SamplingPlanInput:
 class StratumPreview:
     stratum: str  # the stratum's codes joined by "/", e.g. "operations/general"; "all" when unstratified
     population: int  # cases of the stratum in the population
-    all_major: int  # major/L1 cases taken in full
+    all_major: int  # cases taken in full by a rule: major/L1 and the plan's risk rules (issue 12 §2)
     drawn: int  # cases drawn at random from the rest
 
     @property
@@ -102,6 +107,7 @@ class SampleRow:
     reviewer_id: int
     reviewer: str
     reviewed: bool
+    included_by: tuple[str, ...] = ()  # the rules that took the case in full; empty when drawn (issue 12 §2)
 
 
 def require_supervision(session: Session, actor_id: int) -> Actor:
@@ -147,6 +153,9 @@ def _validate(uow: UnitOfWork, plan: SamplingPlanInput) -> None:
     _check_codes(plan.departments, known, "departments")
     if plan.seed is not None and not 0 < len(plan.seed.strip()) <= 64:
         raise InvalidInput("error.sampling.bad_seed", field="seed")
+    if len(set(plan.include)) != len(plan.include):
+        raise InvalidInput("error.sampling.rule_repeated", field="include")
+    _check_codes(plan.include, RISK_RULES, "include")
 
 
 def _validate_sizing(plan: SamplingPlanInput) -> None:
@@ -164,6 +173,11 @@ def _validate_sizing(plan: SamplingPlanInput) -> None:
         raise InvalidInput("error.sampling.confidence_range", field="confidence")
     if plan.sizing == "attribute":  # the ranges, and a size that exists at all, in the arithmetic's words
         audit_sampling.attribute_sample_size(plan.confidence or 0, plan.tolerable or 0, plan.accepted)
+    if plan.evaluation_tolerable is not None:  # an attribute plan is evaluated against its own tolerable rate
+        if plan.sizing == "attribute":
+            raise InvalidInput("error.sampling.one_sizing_method", field="evaluation_tolerable")
+        if not 0 < plan.evaluation_tolerable < 1:
+            raise InvalidInput("error.sampling.evaluation_tolerable_range", field="evaluation_tolerable")
 
 
 def _stratum(plan: SamplingPlanInput) -> ColumnElement[str]:
@@ -174,8 +188,14 @@ def _stratum(plan: SamplingPlanInput) -> ColumnElement[str]:
     return func.concat_ws("/", *parts)
 
 
+def _rules(plan: SamplingPlanInput) -> dict[str, ColumnElement[bool]]:
+    return inclusion.conditions(plan.include_all_major, plan.include, plan.period_to)
+
+
 def _census(plan: SamplingPlanInput) -> ColumnElement[bool]:
-    return Case.grade.in_(CENSUS_GRADES) if plan.include_all_major else false()
+    """Taken in full: any of the plan's rules (major/L1 and the risk rules, issue 12 §2)."""
+    rules = list(_rules(plan).values())
+    return or_(*rules) if rules else false()
 
 
 def _in_population(stmt: Select[Any], plan: SamplingPlanInput) -> Select[Any]:
@@ -236,8 +256,9 @@ def _allocate(plan: SamplingPlanInput, drawable: dict[str, int]) -> dict[str, in
 class PlanSummary:
     """Before drawing (issue 12 §1): the size asked for with its method and formula, and the strata."""
 
-    size: SampleSize  # size.population: the cases drawn from (major/L1 taken in full are not among them)
+    size: SampleSize  # size.population: the cases drawn from (the cases taken in full by a rule are not among them)
     strata: list[StratumPreview]
+    by_rule: dict[str, int] = default(default_factory=dict)  # cases of the population each rule takes (issue 12 §2)
 
     @property
     def population(self) -> int:
@@ -256,8 +277,12 @@ def _summary(session: Session, plan: SamplingPlanInput) -> PlanSummary:
     ).group_by(stratum).order_by(stratum)).all()
     drawable = {s: total - major for s, total, major in rows}
     allocation = _allocate(plan, drawable)
+    rules = _rules(plan)
+    counts = session.execute(_in_population(select(*(func.count().filter(condition) for condition in rules.values()))
+                                            .select_from(Case), plan)).one() if rules else ()
     return PlanSummary(planned_size(plan, drawable),
-                       [StratumPreview(s, total, major, allocation[s]) for s, total, major in rows])
+                       [StratumPreview(s, total, major, allocation[s]) for s, total, major in rows],
+                       dict(zip(rules, counts, strict=True)))
 
 
 def _preview(session: Session, plan: SamplingPlanInput) -> list[StratumPreview]:
@@ -287,16 +312,18 @@ class _Chosen:
     stratum: str
     census: bool
     draw_key: str
+    included_by: tuple[str, ...]  # the rules that took it; empty when drawn at random
 
 
 def _choose(session: Session, plan: SamplingPlanInput, seed: str, strata: list[StratumPreview]) -> list[_Chosen]:
     if not strata:
         return []
-    stratum, census = _stratum(plan), _census(plan)
+    stratum, census, rules = _stratum(plan), _census(plan), _rules(plan)
     draw_key = func.md5(func.concat(literal(seed, String), ":", Case.id))
     ranked = _in_population(select(
         Case.id, Case.case_no, Case.responsible_department_id, Case.first_responder_id, Case.assignee_id,
         stratum.label("stratum"), census.label("census"), draw_key.label("draw_key"),
+        *(condition.label(f"rule_{rule}") for rule, condition in rules.items()),
         func.row_number().over(partition_by=(stratum, census), order_by=(draw_key, Case.id)).label("rank"),
     ).select_from(Case), plan).subquery()
     allocation = values(column("stratum", String), column("n", Integer), name="allocation").data(
@@ -305,7 +332,8 @@ def _choose(session: Session, plan: SamplingPlanInput, seed: str, strata: list[S
         ranked.c.census | (ranked.c.rank <= allocation.c.n),
     ).order_by(ranked.c.stratum, ranked.c.census.desc(), ranked.c.rank)).all()
     return [_Chosen(r.id, r.case_no, r.responsible_department_id, (r.first_responder_id, r.assignee_id),
-                    r.stratum, r.census, r.draw_key) for r in rows]
+                    r.stratum, r.census, r.draw_key, tuple(rule for rule in rules if r._mapping[f"rule_{rule}"]))
+            for r in rows]
 
 
 def _assign_reviewers(session: Session, chosen: list[_Chosen]) -> list[int]:
@@ -351,16 +379,19 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
         sizing_method=plan.sizing, tolerable=_decimal(plan.tolerable),
         accepted=plan.accepted if plan.sizing == "attribute" else None,
         min_per_stratum=plan.min_per_stratum, max_per_stratum=plan.max_per_stratum,
-        include_all_major=plan.include_all_major, seed=seed, population_size=sum(s.population for s in strata),
-        sample_size=len(chosen), created_by_id=actor.id)
+        include_all_major=plan.include_all_major, include_rules=list(plan.include),
+        evaluation_tolerable=_decimal(plan.evaluation_tolerable),
+        strata={s.stratum: {"population": s.population, "included": s.all_major, "drawn": s.drawn} for s in strata},
+        seed=seed, population_size=sum(s.population for s in strata), sample_size=len(chosen), created_by_id=actor.id)
     uow.session.add(row)
     uow.flush()
     uow.session.add_all(SampleItem(plan_id=row.id, case_id=c.case_id, stratum=c.stratum, draw_key=c.draw_key,
-                                   reason="all_major" if c.census else "drawn", reviewer_id=reviewer)
+                                   reason=inclusion.reason(c.included_by), included_by=list(c.included_by),
+                                   reviewer_id=reviewer)
                         for c, reviewer in zip(chosen, reviewers, strict=True))
     audit.record(uow.session, actor.id, "sample_drawn", plan_id=row.id, seed=seed,
                  cases=[c.case_id for c in chosen], sizing=summary.size.method, planned=summary.size.n,
-                 formula=summary.size.formula)
+                 formula=summary.size.formula, include=list(plan.include))
     uow.flush()
     return row.id
 
@@ -385,15 +416,30 @@ def stored_plan(uow: UnitOfWork, actor_id: int, plan_id: int) -> SamplingPlanInp
         stratify_by=tuple(row.stratify_by), rate=_float(row.rate), confidence=_float(row.confidence),
         margin=_float(row.margin), tolerable=_float(row.tolerable), accepted=row.accepted or 0,
         aql=row.sizing_method == "aql", min_per_stratum=row.min_per_stratum, max_per_stratum=row.max_per_stratum,
-        include_all_major=row.include_all_major, seed=row.seed)
+        include_all_major=row.include_all_major, include=tuple(row.include_rules),
+        evaluation_tolerable=_float(row.evaluation_tolerable), seed=row.seed)
 
 
 def replay(uow: UnitOfWork, actor_id: int, plan_id: int) -> tuple[list[int], list[int]]:
     """For an audit: (case ids stored with the plan, case ids the same plan and seed select today)."""
+    stored, again = replay_reasons(uow, actor_id, plan_id)
+    return sorted(stored), sorted(again)
+
+
+def replay_reasons(uow: UnitOfWork, actor_id: int, plan_id: int) -> tuple[dict[int, tuple[str, ...]],
+                                                                         dict[int, tuple[str, ...]]]:
+    """For an audit: case id → the rules that took it (empty: drawn at random), as stored with the plan and as the
+    same plan and seed select them today (issue 12 §2)."""
     plan = stored_plan(uow, actor_id, plan_id)
     again = _choose(uow.session, plan, plan.seed or "", _preview(uow.session, plan))
-    stored = uow.session.scalars(select(SampleItem.case_id).where(SampleItem.plan_id == plan_id)).all()
-    return sorted(stored), sorted(c.case_id for c in again)
+    stored = uow.session.execute(select(SampleItem.case_id, SampleItem.included_by)
+                                 .where(SampleItem.plan_id == plan_id)).tuples().all()
+    return ({case_id: tuple(rules) for case_id, rules in stored}, {c.case_id: c.included_by for c in again})
+
+
+def _sample_row(row: Any) -> SampleRow:
+    item_id, case_id, case_no, stratum, reason, reviewer_id, reviewer, reviewed, included_by = row
+    return SampleRow(item_id, case_id, case_no, stratum, reason, reviewer_id, reviewer, reviewed, tuple(included_by))
 
 
 def sample_rows(uow: UnitOfWork, actor_id: int, plan_id: int) -> list[SampleRow]:
@@ -401,11 +447,11 @@ def sample_rows(uow: UnitOfWork, actor_id: int, plan_id: int) -> list[SampleRow]
     require_supervision(uow.session, actor_id)
     rows = uow.session.execute(
         select(SampleItem.id, SampleItem.case_id, Case.case_no, SampleItem.stratum, SampleItem.reason,
-               SampleItem.reviewer_id, User.display_name, Review.id.is_not(None))
+               SampleItem.reviewer_id, User.display_name, Review.id.is_not(None), SampleItem.included_by)
         .join(Case, Case.id == SampleItem.case_id).join(User, User.id == SampleItem.reviewer_id)
         .outerjoin(Review, Review.sample_item_id == SampleItem.id)
         .where(SampleItem.plan_id == plan_id).order_by(SampleItem.stratum, SampleItem.id)).all()
-    return [SampleRow(*row) for row in rows]
+    return [_sample_row(row) for row in rows]
 
 
 def my_review_items(uow: UnitOfWork, actor_id: int) -> list[SampleRow]:
@@ -414,8 +460,8 @@ def my_review_items(uow: UnitOfWork, actor_id: int) -> list[SampleRow]:
     reviewed = Review.id.is_not(None)
     rows = uow.session.execute(
         select(SampleItem.id, SampleItem.case_id, Case.case_no, SampleItem.stratum, SampleItem.reason,
-               SampleItem.reviewer_id, User.display_name, reviewed)
+               SampleItem.reviewer_id, User.display_name, reviewed, SampleItem.included_by)
         .join(Case, Case.id == SampleItem.case_id).join(User, User.id == SampleItem.reviewer_id)
         .outerjoin(Review, Review.sample_item_id == SampleItem.id)
         .where(SampleItem.reviewer_id == actor_id).order_by(reviewed, SampleItem.plan_id.desc(), SampleItem.id)).all()
-    return [SampleRow(*row) for row in rows]
+    return [_sample_row(row) for row in rows]

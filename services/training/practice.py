@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import recreate_database, training_engine
 from db.models import ROLES, Case, CaseDeadline, Department, Setting, User
-from services.casework import cases
+from services.casework import cases, classification
 from services.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted, PolicyError
 from services.institution import audit
 from services.institution.access import PRACTICE_ROLES, load_actor, may, require_page
@@ -245,6 +245,10 @@ def _act(uow: UnitOfWork, policy: Policy, staff: _Staff, scenario: Scenario, ste
             return cases.withdraw(uow, who, no, version, reason=v["reason"], at=at)
         case "escalate":
             return cases.escalate(uow, who, no, version, to_role=v["to_role"], reason=v["reason"], at=at)
+        case "classify":  # a code the step leaves out: the one the facts suggest (RULES.md §7.4)
+            codes = {**classification.suggested(case, policy), **v}
+            return classification.classify(uow, who, no, version, channel=codes["channel"],
+                                           business=codes["business"], cause=codes["cause"], at=at)
         case "extend":
             milestone = v.get("milestone", policy.extension.milestones[0])
             return cases.extend(uow, who, no, version, milestone=milestone,

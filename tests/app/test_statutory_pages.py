@@ -29,7 +29,7 @@ def test_the_case_page_and_the_queue_show_both_clocks(app, bank):
     assert {"暂停法定时限（鉴定、检测、评估、调解）", "延长法定处理时限"} <= {e.label for e in page.expander}
     queue = open_page(app, bank.users["handler"], "queue")
     assert not queue.exception
-    assert next(iter(queue.dataframe[0].value["statutory"])).endswith("2026-10-08 24:00")
+    assert queue.dataframe[0].value["statutory"].iloc[0].endswith("2026-10-08 24:00")
 
 
 def test_the_further_extension_is_asked_for_then_approved_by_an_executive(app, bank):

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import text
 
 from services.casework import cases
-from services.supervision import sampling
+from services.supervision import reviews, sampling
 from services.supervision.sampling import SamplingPlanInput
 from tests.app.test_shell import submit
 from tests.app.test_workflow import open_page
@@ -166,3 +166,76 @@ def test_the_checklist_suggestions_are_in_the_readers_language_naming_fields_by_
         assert page.text_input(key=f"rv_{item}_case_record_note").value == expected
         assert page.text_input(key=f"rv_{item}_archive_complete_note").value.startswith(
             "缺少：" if lang == "zh" else "Missing: ")
+
+
+def test_risk_toggles_take_the_risky_cases_in_full_and_the_results_say_why(institution, app, clock):
+    """Issue 12 §2: a dissatisfied case toggled in is in the sample by rule; the others are drawn; the results tab
+    names the reason per case, and the stored plan keeps the toggle for a replay."""
+    _three_archived_cases(institution)
+    with institution.engine.begin() as conn:
+        unhappy = conn.scalar(text("UPDATE cases SET satisfaction = 1 WHERE id = (SELECT min(id) FROM cases)"
+                                   " RETURNING case_no"))
+    page = open_page(app, institution.users["supervisor"], "sampling")
+    today = clock.at.date()
+    page.date_input(key="sp_period").set_value((today - timedelta(days=1), today + timedelta(days=1)))
+    page.number_input(key="sp_rate").set_value(0.5)
+    page.checkbox(key="sp_rule_dissatisfied").check()
+    page = page.run()
+    assert not page.exception and not page.error
+    preview = page.dataframe[0].value
+    assert (preview["按规则纳入"].sum(), preview["随机抽取"].sum()) == (1, 1)  # ⌈50 % × 2⌉ of the other two
+    assert any("客户不满意 1 件" in c.value for c in page.caption)
+    page = next(b for b in page.button if b.label == "执行抽取").click().run()
+    assert page.success[0].value.startswith("已抽取")
+    sample = _table(page, "reviewer").value
+    reasons = dict(zip([link.split("=")[-1] for link in sample["case"]], sample["reason"], strict=True))
+    assert reasons.pop(unhappy) == "按规则纳入：客户不满意"
+    assert list(reasons.values()) == ["随机抽取"]
+    with institution.uow() as uow:
+        plan_id = uow.session.scalar(text("SELECT max(id) FROM sampling_plans"))
+        assert sampling.stored_plan(uow, institution.users["supervisor"], plan_id).include == ("dissatisfied",)
+
+
+def test_the_results_tab_evaluates_the_reviewed_sample_against_the_tolerable_rate(institution, app, clock):
+    """Issue 12 §3: every one of 3 cases drawn (N = 3), 1 fails a checklist item: 33.3 %, exact, against 5 % the
+    control is not effective; the tolerable rate was entered with the rate plan before drawing."""
+    _three_archived_cases(institution)
+    page = open_page(app, institution.users["supervisor"], "sampling")
+    today = clock.at.date()
+    page.date_input(key="sp_period").set_value((today - timedelta(days=1), today + timedelta(days=1)))
+    page.number_input(key="sp_rate").set_value(1.0)
+    page.number_input(key="sp_eval_tolerable").set_value(0.05)
+    page = page.run()
+    page = next(b for b in page.button if b.label == "执行抽取").click().run()
+    assert "尚无已复核的随机样本（暂定：尚有案件待复核）" in list(_table(page, "conclusion").value["conclusion"])
+    with institution.uow() as uow:
+        plan_id = uow.session.scalar(text("SELECT max(id) FROM sampling_plans"))
+        items = sampling.sample_rows(uow, institution.users["supervisor"], plan_id)
+        for index, item in enumerate(items):
+            answers = {c.code: ("pass", "") for c in reviews.CHECKLIST}
+            if index == 0:
+                answers["archive_complete"] = ("fail", "归档材料缺回访记录")
+            reviews.submit_review(uow, item.reviewer_id, item.item_id, answers)
+    page = page.run()
+    assert not page.exception
+    evaluation = _table(page, "conclusion").value.set_index("stratum")
+    overall = evaluation.loc["合计"]
+    assert (overall["population"], overall["reviewed"], overall["deviations"]) == (3, 3, 1)
+    assert (overall["rate"], overall["upper"], overall["conclusion"]) == (33.3, 33.3, "控制无效")
+    captions = [c.value.replace("\\", "") for c in page.caption]
+    assert any("可容忍偏差率 5%" in c for c in captions)
+    assert any(c.startswith("精确超几何分布单侧上限") for c in captions)
+
+
+def test_the_results_tab_speaks_english_too(institution, app, clock):
+    _three_archived_cases(institution)
+    with institution.uow() as uow:
+        sampling.draw(uow, institution.users["supervisor"], SamplingPlanInput(
+            period_from=date(2026, 11, 1), period_to=date(2026, 11, 30), rate=1.0, include=("overdue",)))
+    page = app(institution.users["supervisor"], lang="en")
+    page.switch_page("../pages/sampling.py")
+    page = page.run()
+    assert not page.exception
+    assert set(_table(page, "reviewer").value["reason"]) == {"Drawn"}
+    assert list(_table(page, "conclusion").value["conclusion"])[-1] == (
+        "No reviewed random sample yet (provisional: cases still to review)")

@@ -201,6 +201,13 @@ def test_every_pack_takes_a_case_from_intake_to_archive_through_the_pages(app_en
         page.text_input(key="rv_method").input("电话")
         page.text_area(key="rv_note").input("客户确认已解决")
         assert submit(page, "action_return_visit").success[0].value == "已完成：回访。"
+    if pack == "bank":  # RULES.md §7.4: the JR/T 0169 codes before filing, the facts' suggestion pre-filled
+        page = submit(open_page(app, inst.users["clerk"], "case", case=ref.case_no), "action_archive")
+        assert literal("缺少 JR/T 0169 渠道分类、JR/T 0169 业务类别、JR/T 0169 投诉原因") in page.error[0].value
+        page = open_page(app, inst.users["clerk"], "case", case=ref.case_no)
+        assert (page.selectbox(key="jrt_channel").value, page.selectbox(key="jrt_business").value) == ("A3", "B01")
+        page.selectbox(key="jrt_cause").set_value("C01")
+        assert submit(page, "jrt_form").success[0].value == "已完成：JR/T 0169 分类。"
     page = submit(open_page(app, inst.users["clerk"], "case", case=ref.case_no), "action_archive")
     assert page.success[0].value == "已完成：归档。"
 

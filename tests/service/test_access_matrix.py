@@ -22,7 +22,16 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, decision_letter, duties, escalation, handling_form, queue, statutory
+from services.casework import (
+    cases,
+    classification,
+    decision_letter,
+    duties,
+    escalation,
+    handling_form,
+    queue,
+    statutory,
+)
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
@@ -30,7 +39,7 @@ from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
-from services.supervision import kpi, report, reviews, sampling
+from services.supervision import evaluation, kpi, report, reviews, sampling, statistics
 from services.training import walkthrough
 from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
@@ -151,7 +160,7 @@ def _supervision(inst: Institution, made: dict[tuple[str, str], Case]) -> dict[s
                               [reviews.FindingInput("回访记录不完整", HERE, u["handler"], date(2026, 12, 15))])
     with inst.uow() as uow:
         action = reviews.open_actions(uow, u["supervisor"], at("2026-11-10 10:00"))[0].id
-    return {"item": theirs, "action": action}
+    return {"item": theirs, "action": action, "plan": plan_id}
 
 
 PROOF = {"notification_method": "recorded_call", "notification_ref": "录音编号 01"}  # the layer is on (RULES.md §7.2)
@@ -281,6 +290,11 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no)),
     "walkthrough": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.walkthrough(
         uow, uid, c.case_no)),
+    # JR/T 0169 codes (RULES.md §7.4): the desk that handles or files the case; the page's view: every viewer
+    "classify": ("feedback_given", DESK, lambda w, whose, c: lambda uow, uid: classification.classify(
+        uow, uid, c.case_no, c.version, cause="C01")),
+    "classification_view": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid:
+                            classification.classification_view(uow, uid, c.case_no)),
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
     # RULES.md §7.2: the desk records a review request and whom the complaint is about; viewers print the letter
@@ -417,6 +431,11 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
                                                               **PERIOD)),
     "scorecard": (has(KPI_READERS), lambda uow, uid: kpi.scorecard(uow, uid, level="department", **PERIOD)),
     "monthly_report": (has(KPI_READERS), lambda uow, uid: report.monthly_report(uow, uid, "2026-11")),
+    # JR/T 0169 statistics (RULES.md §7.4): supervision, the executives and the admin read the institution's
+    "quarterly_statistics": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                             statistics.quarterly_statistics(uow, uid, "2026Q4")),
+    "annual_disclosure": (has({"supervisor", "executive", "admin"}), lambda uow, uid:
+                          statistics.annual_disclosure(uow, uid, 2026)),
     "set_kpi_weights": (has(ADMIN), lambda uow, uid: kpi.set_kpi_weights(uow, uid, kpi.kpi_weights(uow.session))),
     "list_users": (has(ADMIN), lambda uow, uid: admin.list_users(uow, uid)),
     "add_user": (has(ADMIN), lambda uow, uid: admin.add_user(uow, uid, username="new.user", display_name="新人",
@@ -457,6 +476,10 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
                                              rate=None, confidence=0.95, tolerable=0.05))),
     "draw": (has({"supervisor", "admin"}), lambda uow, uid: sampling.draw(
         uow, uid, sampling.SamplingPlanInput(period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)))),
+    # issue 12 §2–3: the draw's reasons replayed, the drawn plans and their evaluation are supervision's
+    "replay_reasons": (has({"supervisor", "admin"}), lambda uow, uid: sampling.replay_reasons(uow, uid, EXTRA["plan"])),
+    "drawn_plans": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.drawn_plans(uow, uid)),
+    "evaluate_plan": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.evaluate_plan(uow, uid, EXTRA["plan"])),
 }
 
 

@@ -80,3 +80,27 @@ def test_plans_drawn_before_0017_keep_their_sizing_as_rate_or_margin(futures, ow
     with owner_engine.connect() as conn:
         rows = conn.execute(text("SELECT sizing_method, tolerable, accepted FROM sampling_plans ORDER BY id")).all()
     assert [tuple(row) for row in rows] == [("rate", None, None), ("margin", None, None)]
+
+
+def test_cases_taken_in_full_before_0018_are_recorded_as_included_by_the_major_rule(futures, owner_engine):
+    """Issue 12 §2, migration 0018: an older sample's all_major items name their rule; drawn ones none; an older
+    plan has no strata stored (its evaluation is binomial) and no risk rules."""
+    ref = futures.intake()
+    _migrate(owner_engine, "0017", down=True)
+    with owner_engine.begin() as conn:
+        supervisor = conn.scalar(text("SELECT id FROM users WHERE username = 'supervisor'"))
+        case_id = conn.scalar(text("SELECT id FROM cases WHERE case_no = :no"), {"no": ref.case_no})
+        plans = [conn.scalar(text(
+            "INSERT INTO sampling_plans (period_from, period_to, population_filter, stratify_by, seed,"
+            " population_size, sample_size, created_by_id, rate) VALUES ('2026-10-01', '2026-10-31', '{}',"
+            " ARRAY['department'], 's', 1, 1, :who, 0.1) RETURNING id"), {"who": supervisor}) for _ in range(2)]
+        for plan_id, reason in zip(plans, ("all_major", "drawn"), strict=True):
+            conn.execute(text("INSERT INTO sample_items (plan_id, case_id, stratum, reason, reviewer_id)"
+                              " VALUES (:plan, :case, 'x', :reason, :who)"),
+                         {"plan": plan_id, "case": case_id, "reason": reason, "who": supervisor})
+    _migrate(owner_engine, "head")
+    with owner_engine.connect() as conn:
+        items = conn.execute(text("SELECT reason, included_by FROM sample_items ORDER BY id")).all()
+        stored = conn.execute(text("SELECT include_rules, strata, evaluation_tolerable FROM sampling_plans")).all()
+    assert [tuple(row) for row in items] == [("all_major", ["major"]), ("drawn", [])]
+    assert [tuple(row) for row in stored] == [([], {}, None)] * 2

@@ -19,14 +19,15 @@ from db.engine import owner_url_of
 from db.models import Case, Department
 from db.supervision_models import RectificationAction, Review, SampleItem, SamplingPlan
 from services.errors import InvalidInput, NotPermitted
-from services.supervision import report
+from services.supervision import report, reviews, sampling
 from services.unit_of_work import transaction
 from tests.service.conftest import Institution, at
 from tests.service.test_import import GOOD, xlsx
 from tests.service.test_kpi import NOW, build_cases
 
 ROOT = Path(__file__).resolve().parents[2]
-SHEETS = ["说明", "总览", "按类别", "按等级", "按部门", "按渠道", "逾期案件", "升级案件", "监督发现"]
+SHEETS = ["说明", "总览", "按类别", "按等级", "按部门", "按渠道", "逾期案件", "升级案件", "监督发现",
+          "抽查评价", "抽查样本"]
 
 
 def add_findings(inst: Institution, case_no: str) -> None:
@@ -162,6 +163,64 @@ def test_without_the_supervision_tables_the_report_has_no_findings(october, owne
     assert monthly.tables["监督发现"].empty
 
 
+# --- the supervision sample (RULES.md §8, issue 12 §2–3) --------------------------------------------
+
+
+def sample_october(inst: Institution) -> dict[str, str]:
+    """Every October case received, dissatisfied ones by rule and half the rest drawn; all reviewed, the first
+    drawn case failing one checklist item. Returns case number → how it was included."""
+    with inst.uow() as uow:
+        plan_id = sampling.draw(uow, inst.users["supervisor"], sampling.SamplingPlanInput(
+            period_from=date(2026, 10, 1), period_to=date(2026, 10, 31), period_basis="received", states=(),
+            stratify_by=(), rate=0.5, include=("dissatisfied",), evaluation_tolerable=0.05, seed="2026-10"))
+        rows = sampling.sample_rows(uow, inst.users["supervisor"], plan_id)
+        first = next(r.item_id for r in rows if not r.included_by)
+        for row in rows:
+            answers = {c.code: ("pass", "") for c in reviews.CHECKLIST}
+            if row.item_id == first:
+                answers["case_record"] = ("fail", "未记录事实认定")
+            reviews.submit_review(uow, row.reviewer_id, row.item_id, answers)
+    return {r.case_no: r.reason for r in rows}
+
+
+def test_the_report_says_which_cases_were_included_by_rule_and_evaluates_the_sample(october):
+    inst, _ = october
+    reasons = sample_october(inst)
+    assert set(reasons.values()) == {"rule", "drawn"}
+    with inst.uow() as uow:
+        monthly = report.monthly_report(uow, inst.users["supervisor"], "2026-10", now=NOW)
+    buffer = io.BytesIO()
+    report.to_xlsx(monthly, buffer)
+    book = load_workbook(io.BytesIO(buffer.getvalue()))
+    sample = {row[1]: row for row in sheet_rows(book, "抽查样本")}
+    assert {no: row[3] for no, row in sample.items()} == {
+        no: "按规则纳入：客户不满意" if reason == "rule" else "随机抽取" for no, reason in reasons.items()}
+    assert sorted(row[5] for row in sample.values()) == ["否"] * (len(sample) - 1) + ["是"]
+    evaluation = sheet_rows(book, "抽查评价")
+    assert [row[2] for row in evaluation] == ["全部案件", "合计"]  # unstratified: one stratum, then overall
+    overall = evaluation[-1]
+    drawn = sum(reason == "drawn" for reason in reasons.values())
+    assert (overall[4], overall[5], overall[6]) == (drawn, drawn, 1)
+    assert overall[7] == pytest.approx(1 / drawn) and overall[8] > 0.05 and overall[10] == 0.05
+    assert overall[11] == "控制无效"
+    assert book["抽查评价"]["H3"].number_format == "0.0%"
+    page = report.to_html(monthly)
+    assert "<h2>抽查评价</h2>" in page and "<td>控制无效</td>" in page and "<td>5.0%</td>" in page
+    assert "<td>按规则纳入：客户不满意</td>" in page
+
+
+def test_a_department_head_sees_the_sample_of_their_department_without_the_overall(october):
+    inst, _ = october
+    sample_october(inst)
+    with inst.uow() as uow:
+        monthly = report.monthly_report(uow, inst.users["head"], "2026-10", now=NOW)
+        department = uow.session.scalar(select(Department.id).where(Department.code == "customer_service"))
+        theirs = set(uow.session.scalars(select(Case.case_no).where(Case.responsible_department_id != department)))
+    assert monthly.tables["抽查评价"].empty  # an unstratified plan has no stratum that is their department
+    listed = set(monthly.tables["抽查样本"]["案件编号"])
+    assert listed and not listed & theirs
+
+
 # --- the command line, in a subprocess against the test database ----------------------------------
 
 
@@ -190,7 +249,8 @@ def test_report_command_writes_the_report_in_english_when_asked(october, engine,
     assert done.returncode == 0, done.stderr
     book = load_workbook(out)
     assert book.sheetnames == ["Notes", "Overview", "By category", "By grade", "By department", "By channel",
-                               "Overdue cases", "Escalated cases", "Supervision findings"]
+                               "Overdue cases", "Escalated cases", "Supervision findings", "Sample evaluation",
+                               "Sampled cases"]
     assert {r[0]: r[3] for r in sheet_rows(book, "Overview")}["Complaints"] == 9
     assert book["Overview"]["D3"].number_format == "0.0%"  # the timeliness rate, found in English too
     assert done.stdout.startswith("Complaint handling compliance report, 2026-10:")

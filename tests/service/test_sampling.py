@@ -313,3 +313,70 @@ def test_a_bad_auditors_plan_is_refused_with_the_field_named_in_both_languages(p
         preview(population, SamplingPlanInput(**{**NOVEMBER, **change}))
     assert refused.value.field == field
     assert refused.value.message("zh") != refused.value.message("en")
+
+
+# --- risk-based inclusion (issue 12 §2, RULES.md §8) --------------------------------------------
+
+RISKY = ("dissatisfied", "regulator", "recomplaint", "re_complained", "extended", "overdue")
+
+
+def risky_cases(inst: Institution) -> dict[str, int]:
+    """Six of operations' general November cases made risky, one way each, the way the case record would show it."""
+    with inst.uow() as uow:
+        ids = uow.session.scalars(select(Case.id).join(Department, Department.id == Case.responsible_department_id)
+                                  .where(Department.code == "operations", Case.grade == "general",
+                                         Case.state == "archived").order_by(Case.id)).all()
+    risky = dict(zip(RISKY, ids, strict=False))
+    with inst.engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET satisfaction = 2 WHERE id = :id"), {"id": risky["dissatisfied"]})
+        conn.execute(text("UPDATE cases SET source = 'nfra_12378' WHERE id = :id"), {"id": risky["regulator"]})
+        conn.execute(text("UPDATE cases SET parent_case_id = :parent WHERE id = :id"),
+                     {"id": risky["recomplaint"], "parent": risky["re_complained"]})
+        conn.execute(text(
+            "INSERT INTO extensions (case_id, milestone, old_due_at, new_due_at, reason, customer_informed_at,"
+            " customer_informed_method, requested_by_id) SELECT id, 'resolve', received_at + interval '15 days',"
+            " received_at + interval '30 days', '需调取录音', received_at, '电话', first_responder_id FROM cases"
+            " WHERE id = :id"), {"id": risky["extended"]})
+        conn.execute(text("UPDATE case_deadlines SET status = 'met_late', due_at = met_at - interval '1 hour'"
+                          " WHERE case_id = :id AND milestone = 'feedback'"), {"id": risky["overdue"]})
+    return risky
+
+
+def test_a_plan_with_risk_based_inclusion_records_why_each_case_is_in_the_sample(population):
+    risky = risky_cases(population)
+    plan = SamplingPlanInput(**NOVEMBER, rate=0.1, min_per_stratum=0, seed="2026-11",
+                             include=("overdue", "extended", "regulator", "recomplaint", "dissatisfied"))
+    shown = summary(population, plan)
+    assert shown.by_rule == {"major": 2, "overdue": 1, "extended": 1, "regulator": 1, "recomplaint": 2,
+                             "dissatisfied": 1}
+    # operations/general: 6 of 12 taken by a rule, ⌈10 % × 6⌉ = 1 drawn from the other 6
+    assert preview(population, plan)["operations/general"] == (12, 6, 1)
+    plan_id = draw(population, plan)
+    with population.uow() as uow:
+        rows = {r.case_id: (r.reason, r.included_by)
+                for r in sampling.sample_rows(uow, population.users["supervisor"], plan_id)}
+        majors = set(uow.session.scalars(select(Case.id).where(Case.grade == "major")))
+        stored, today = sampling.replay_reasons(uow, population.users["supervisor"], plan_id)
+        again = sampling.stored_plan(uow, population.users["supervisor"], plan_id)
+    expected = {"dissatisfied": ("dissatisfied",), "regulator": ("regulator",), "recomplaint": ("recomplaint",),
+                "re_complained": ("recomplaint",), "extended": ("extended",), "overdue": ("overdue",)}
+    assert {name: rows[risky[name]] for name in expected} == {name: ("rule", rules) for name, rules in expected.items()}
+    assert {rows[case_id] for case_id in majors} == {("all_major", ("major",))}
+    drawn_at_random = [case_id for case_id, (reason, rules) in rows.items() if reason == "drawn"]
+    assert all(not rows[case_id][1] for case_id in drawn_at_random) and len(drawn_at_random) == 1 + 1 + 1
+    assert again.include == plan.include
+    assert stored == today == {case_id: rules for case_id, (_, rules) in rows.items()}
+
+
+def test_without_the_toggles_risky_cases_are_only_drawn_like_the_others(population):
+    risky_cases(population)
+    plan = SamplingPlanInput(**NOVEMBER, rate=0.1, min_per_stratum=0, seed="2026-11")
+    assert preview(population, plan)["operations/general"] == (12, 0, 2)
+    assert summary(population, plan).by_rule == {"major": 2}
+
+
+def test_an_unknown_or_repeated_rule_is_refused(population):
+    for include, field in ((("astrology",), "include"), (("overdue", "overdue"), "include")):
+        with pytest.raises(InvalidInput) as refused:
+            preview(population, SamplingPlanInput(**NOVEMBER, include=include))
+        assert refused.value.field == field

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from services.errors import InvalidInput, Listing, Phrase
+from services.rules import jrt
 from services.rules.assess import Facts, assess, parse_facts
 from services.rules.calendar import SHANGHAI, WorkingCalendar
 from services.rules.packs import load_policy
@@ -57,11 +58,13 @@ STEP_VALUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "extend": (("reason", "informed_method"), ("milestone", "new_due")),  # new_due: "latest" or a duration
     "escalate": (("to_role", "reason"), ()),
     "re_complaint": (("content",), ("compensation_claim",)),
+    "classify": ((), ("channel", "business", "cause")),  # JR/T 0169 codes; one left out: the suggested (§7.4)
 }
 # Who does each step unless the step says otherwise (RULES.md §1: the first responder tracks the case).
 DEFAULT_BY = {"forward": "clerk", "first_contact": "handler", "resolve": "handler", "invalid": "clerk",
               "feedback": "clerk", "return_visit": "clerk", "archive": "clerk", "withdraw": "clerk",
-              "extend": "handler", "escalate": "head", "re_complaint": "clerk"}
+              "extend": "handler", "escalate": "head", "re_complaint": "clerk",
+              "classify": "clerk"}
 KINDS = {"major": ("重大投诉", "major case"), "invalid": ("无效投诉", "invalid complaint"),
          "re_complaint": ("再投诉", "re-complaint"), "extension": ("延期", "extension"),
          "group": ("群体投诉", "group complaint"), "media": ("媒体投诉", "media case"),
@@ -251,6 +254,8 @@ class _ScenarioReader(_Reader):
             self.code(v, path, p.departments, "department")
         elif key == "milestone":
             self.code(v, path, p.extension.milestones, "milestone")
+        elif action == "classify":
+            self.code(v, path, jrt.VOCABULARY[key], f"JR/T 0169 {key}")
         elif key == "new_due" and v != "latest":
             self.duration(v, path)
         else:
