@@ -11,7 +11,7 @@ from dashboard.i18n import t
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 SECTIONS = {"section.work": ("home", "intake", "queue", "case", "escalation", "print", "letter"),
-            "section.supervision": ("sampling", "kpi", "training"),
+            "section.supervision": ("sampling", "disputes", "kpi", "training"),
             "section.system": ("admin", "audit")}
 HIDDEN = ("case", "print", "letter")  # reached by links with ?case=TS-…, not from the menu
 REGISTRY = "nav_pages"

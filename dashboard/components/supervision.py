@@ -156,7 +156,8 @@ def review(user_id: int, policy: Policy) -> None:
         for check in reviews.CHECKLIST:
             hint = suggested.get(check.code)
             left, right = st.columns([1, 2])
-            result = left.radio(literal(f"{check.label(lang())}（{check.weight}）"), ["pass", "fail", "na"],
+            weight = f"（{check.weight}）" if lang() == "zh" else f" ({check.weight})"  # no full-width in English
+            result = left.radio(literal(check.label(lang()) + weight), ["pass", "fail", "na"],
                                 horizontal=True, index=["pass", "fail", "na"].index(hint.result) if hint else 0,
                                 format_func=lambda r: t(f"review.{r}"), key=f"rv_{item.item_id}_{check.code}")
             note = right.text_input(t("review.note"), value=hint.text(lang()) if hint else "",

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
+import db.calibration_models  # registers the calibration and dispute tables on Base
 import db.session_models  # registers the sign-in session tables on Base
 import db.supervision_models  # noqa: F401 - registers the supervision tables on Base
 from db.engine import owner_engine

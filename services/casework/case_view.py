@@ -7,7 +7,7 @@ timeline (RULES.md §6, seed 003 §8, seed 004 art. 6).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -285,4 +285,15 @@ def event_note(policy: Policy, entry: TimelineEntry, lang: str) -> str | None:
         return text(f"timeline.pii_revealed.{entry.data.get('field')}", lang)
     if entry.data.get("at_intake"):  # the customer accepted the explanation at intake (seed 000 art. 17(1))
         return text("timeline.accepted_at_intake", lang)
+    if entry.data.get("dispute_event"):  # a dispute of a review finding (issue 12 §5)
+        return dispute_note(entry.data, lang)
     return entry.note
+
+
+def dispute_note(data: Mapping[str, Any], lang: str) -> str:
+    """The timeline's words for a dispute filed or decided (issue 12 §5, services.supervision.disputes)."""
+    item = text(f"review.item.{data.get('item')}", lang)
+    if data.get("dispute_event") == "filed":
+        return text("timeline.dispute_filed", lang, item=item)
+    decision = text(f"dispute.status.{data.get('status')}", lang)
+    return text("timeline.dispute_decided", lang, item=item, decision=decision, score=data.get("score_after") or "-")

@@ -59,10 +59,18 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # JR/T 0169 codes (RULES.md §7.4): whoever handles or files the case; statistics are read by supervision
     "classify": frozenset({"intake", "handler", "dept_head"}),
     "view_statistics": frozenset({"supervisor", "executive", "admin"}),
+    # Supervision as an audit (RULES.md §8, issue 12 §4–6): a supervisor runs calibration sessions among the
+    # reviewers; the reviewed department's head disputes a finding; a supervisor other than its reviewer decides.
+    "calibrate": frozenset({"supervisor"}),
+    "dispute": frozenset({"dept_head"}),
+    "decide_dispute": frozenset({"supervisor"}),
+    "view_reviewer_quality": frozenset({"supervisor"}),
 }
 ACTION_ROLES["extend_statutory"] = ACTION_ROLES["extend"]
 # Import replays the intake of each row: a clerk imports their own, an admin any (issue 5 §5).
 ACTION_ROLES["import_cases"] = ACTION_ROLES["intake"] | ACTION_ROLES["administer"]
+# Disputes are read by those who file them (their department's) and those who decide them (all).
+ACTION_ROLES["view_disputes"] = ACTION_ROLES["dispute"] | ACTION_ROLES["decide_dispute"]
 SEES_ALL = frozenset({"supervisor", "executive", "admin"})
 STAFF = frozenset({"intake", "handler", "dept_head", "supervisor", "executive", "admin"})
 DEPARTMENT_STAFF = frozenset({"handler", "dept_head"})  # see their department's work; may be given a case
@@ -78,6 +86,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "print": ACTION_ROLES["view_case"],
     "letter": ACTION_ROLES["view_case"],  # the decision letter (RULES.md §7.2 art. 19)
     "sampling": frozenset({"supervisor"}),
+    "disputes": ACTION_ROLES["view_disputes"],
     "kpi": frozenset({"dept_head", "supervisor", "executive", "admin"}),
     "training": frozenset({"trainee", "admin", "supervisor"}),
     "admin": frozenset({"admin"}),

@@ -36,6 +36,7 @@ ACTIONS = (
     "account_unlocked", "department_saved", "pack_value_changed", "calendar_day_set", "kpi_weights_set",
     "cases_imported", "training_reset", "sample_drawn", "rectification_closed",
     "idle_timeout_changed", "calendar_year_marked",
+    "calibration_created", "calibration_closed", "calibration_baseline", "dispute_filed", "dispute_decided",
 )
 VIEW_WINDOW = timedelta(minutes=10)  # one view/print row per user and case per window: the page reruns per click
 CHAIN_LOCK = 0x6175646974  # the advisory lock key of migration 0009's trigger

@@ -61,8 +61,8 @@ WORK = {"home", "case", "print", "letter"}  # every staff role; case, print and 
 @pytest.mark.parametrize("who, pages", [
     ("clerk", WORK | {"intake", "queue"}),
     ("handler", WORK | {"intake", "queue"}),
-    ("head", WORK | {"intake", "queue", "escalation", "kpi"}),
-    ("supervisor", WORK | {"escalation", "sampling", "kpi", "training", "audit"}),
+    ("head", WORK | {"intake", "queue", "escalation", "disputes", "kpi"}),  # disputes: issue 12 §5
+    ("supervisor", WORK | {"escalation", "sampling", "disputes", "kpi", "training", "audit"}),
     ("admin", WORK | {"kpi", "training", "admin", "audit"}),
     ("trainee", {"home", "training"}),
 ])

@@ -39,7 +39,7 @@ from services.institution import audit
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.calendar import DayType
-from services.supervision import evaluation, kpi, report, reviews, sampling, statistics
+from services.supervision import calibration, disputes, evaluation, kpi, quality, report, reviews, sampling, statistics
 from services.training import walkthrough
 from services.unit_of_work import UnitOfWork
 from tests.conftest import TEMPLATE, database_url
@@ -155,12 +155,46 @@ def _supervision(inst: Institution, made: dict[tuple[str, str], Case]) -> dict[s
     with inst.uow() as uow:
         items = {row.case_no: row.item_id for row in sampling.sample_rows(uow, u["supervisor"], plan_id)}
     mine, theirs = items[made[("mine", "archived")].case_no], items[made[("theirs", "archived")].case_no]
+    # This desk's case is reviewed by a second supervisor (outside PEOPLE), so the supervisor may decide its
+    # disputes (issue 12 §5); two findings: one already disputed by the head, one free to dispute.
     with inst.uow() as uow:
-        reviews.submit_review(uow, u["supervisor"], mine, {c.code: ("pass", "") for c in reviews.CHECKLIST},
-                              [reviews.FindingInput("回访记录不完整", HERE, u["handler"], date(2026, 12, 15))])
+        second = create_user(uow, "second_reviewer", "Second", "Kp7-hz!rq2Lm", ["supervisor"], None).id
+        uow.session.execute(text("UPDATE sample_items SET reviewer_id = :r WHERE id = :i"), {"r": second, "i": mine})
+    failed = {"feedback_and_visit": ("fail", "未回访"), "archive_complete": ("fail", "归档不全")}
+    with inst.uow() as uow:
+        review = reviews.submit_review(uow, second, mine, {c.code: failed.get(c.code, ("pass", ""))
+                                                           for c in reviews.CHECKLIST},
+                                       [reviews.FindingInput("回访记录不完整", HERE, u["handler"], date(2026, 12, 15))])
     with inst.uow() as uow:
         action = reviews.open_actions(uow, u["supervisor"], at("2026-11-10 10:00"))[0].id
-    return {"item": theirs, "action": action, "plan": plan_id}
+        dispute = disputes.file_dispute(uow, u["head"], review, "feedback_and_visit", "已电话回访")
+    closed_cases = [made[(w, "archived")].case_no for w in ("mine", "theirs")]
+    with inst.uow() as uow:
+        calibrating = calibration.create_session(uow, u["supervisor"], "校准", closed_cases, [u["supervisor"], second])
+        closed = calibration.create_session(uow, u["supervisor"], "已结束", closed_cases[:1], [u["supervisor"], second])
+        case_id = calibration.session_view(uow, u["supervisor"], closed).cases[0][0]
+        for who in (u["supervisor"], second):
+            calibration.submit_calibration_review(uow, who, closed, case_id, ALL_PASS)
+        calibration.close_session(uow, u["supervisor"], closed)
+        cell = calibration.session_view(uow, u["supervisor"], closed).reviews[0].id
+    return {"item": theirs, "action": action, "plan": plan_id, "review": review, "dispute": dispute, "second": second,
+            "calibrating": calibrating, "closed_cases": closed_cases, "calibration_review": cell}
+
+
+ALL_PASS = {c.code: ("pass", "") for c in reviews.CHECKLIST}
+
+
+def _calibrated_case(uow: UnitOfWork) -> int:
+    return calibration.session_view(uow, EXTRA["second"], EXTRA["calibrating"]).cases[0][0]
+
+
+def _close_calibration(uow: UnitOfWork, uid: int) -> None:
+    """Every reviewer hands in every case of the open session, then `uid` closes it."""
+    view = calibration.session_view(uow, EXTRA["second"], EXTRA["calibrating"])
+    for reviewer, _ in view.reviewers:
+        for case_id, _ in view.cases:
+            calibration.submit_calibration_review(uow, reviewer, EXTRA["calibrating"], case_id, ALL_PASS)
+    calibration.close_session(uow, uid, EXTRA["calibrating"])
 
 
 PROOF = {"notification_method": "recorded_call", "notification_ref": "录音编号 01"}  # the layer is on (RULES.md §7.2)
@@ -480,6 +514,27 @@ OTHER_ENTRIES: dict[str, tuple[Callable[[str], bool], Callable[[UnitOfWork, int]
     "replay_reasons": (has({"supervisor", "admin"}), lambda uow, uid: sampling.replay_reasons(uow, uid, EXTRA["plan"])),
     "drawn_plans": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.drawn_plans(uow, uid)),
     "evaluate_plan": (has({"supervisor", "admin"}), lambda uow, uid: evaluation.evaluate_plan(uow, uid, EXTRA["plan"])),
+    # Calibration (issue 12 §4): a supervisor sets it up; its organiser and reviewers (supervisors) take part.
+    "create_calibration": (has({"supervisor"}), lambda uow, uid: calibration.create_session(
+        uow, uid, "校准", EXTRA["closed_cases"], [EXTRA["second"], _user(uow, "supervisor")])),
+    "calibration_reviewers": (has({"supervisor"}), lambda uow, uid: calibration.reviewers(uow, uid)),
+    "calibration_sessions": (has({"supervisor"}), lambda uow, uid: calibration.sessions(uow, uid)),
+    "calibration_view": (has({"supervisor"}), lambda uow, uid: calibration.session_view(
+        uow, uid, EXTRA["calibrating"])),
+    "submit_calibration_review": (has({"supervisor"}), lambda uow, uid: calibration.submit_calibration_review(
+        uow, uid, EXTRA["calibrating"], _calibrated_case(uow), ALL_PASS)),
+    "close_calibration": (has({"supervisor"}), _close_calibration),
+    "set_calibration_baseline": (has({"supervisor"}), lambda uow, uid: calibration.set_baseline(
+        uow, uid, EXTRA["calibration_review"])),
+    # Disputes (issue 12 §5): this desk's head files; a supervisor other than the review's author decides.
+    "file_dispute": (has({"dept_head"}), lambda uow, uid: disputes.file_dispute(
+        uow, uid, EXTRA["review"], "archive_complete", "已补齐归档材料")),
+    "decide_dispute": (has({"supervisor"}), lambda uow, uid: disputes.decide_dispute(
+        uow, uid, EXTRA["dispute"], "rejected", "回访记录缺失属实")),
+    "findings": (has({"dept_head", "supervisor"}), lambda uow, uid: disputes.findings(uow, uid)),
+    "disputes": (has({"dept_head", "supervisor"}), lambda uow, uid: disputes.disputes(uow, uid)),
+    "dispute_stats": (has({"dept_head", "supervisor"}), lambda uow, uid: disputes.dispute_stats(uow, uid)),
+    "reviewer_quality": (has({"supervisor"}), lambda uow, uid: quality.reviewer_quality(uow, uid)),
 }
 
 

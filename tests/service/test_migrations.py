@@ -8,6 +8,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
+import db.calibration_models  # registers the calibration and dispute tables
 import db.session_models  # registers the sign-in session tables  # registers the sign-in session tables
 import db.supervision_models  # noqa: F401 - registers the supervision tables  # noqa: F401 - registers the supervision tables
 from db.engine import ROOT
