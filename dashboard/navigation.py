@@ -10,10 +10,10 @@ import streamlit as st
 from dashboard.i18n import t
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
-SECTIONS = {"section.work": ("home", "intake", "queue", "case", "escalation", "print", "reply"),
+SECTIONS = {"section.work": ("home", "intake", "queue", "case", "escalation", "print", "letter", "reply"),
             "section.supervision": ("sampling", "disputes", "kpi", "training"),
             "section.system": ("admin", "audit")}
-HIDDEN = ("case", "print", "reply")  # reached by links with ?case=TS-…, not from the menu
+HIDDEN = ("case", "print", "letter", "reply")  # reached by links with ?case=TS-…, not from the menu
 REGISTRY = "nav_pages"
 
 

@@ -36,6 +36,7 @@ from services.errors import Phrase
 from services.rules import jrt, validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI, iso
+from services.rules.duties import notification_proof
 from services.rules.intake_extras import intake_extras, top_role
 from services.rules.policy import Policy
 from services.unit_of_work import UnitOfWork
@@ -203,10 +204,15 @@ class Ledger:
         self.met(book, "invalid", at)
         self.changed(book)
 
-    def _feedback(self, book: _Book, actor: int, *, method: str, satisfaction: int, note: str, at: datetime) -> None:
+    def _feedback(self, book: _Book, actor: int, *, method: str, satisfaction: int, note: str, at: datetime,
+                  notification_method: str | None = None, notification_ref: str | None = None) -> None:
+        proof = notification_proof(self.policy, notification_method, notification_ref)  # RULES.md §7.2
         book.case.satisfaction, book.case.feedback_at = satisfaction, at
+        if proof:
+            book.case.notification_method, book.case.notification_ref = (proof["notification_method"],
+                                                                         proof["notification_ref"])
         self.record(book, actor, "feedback", at, "feedback_given", note or None, method=method,
-                    satisfaction=satisfaction)
+                    satisfaction=satisfaction, **proof)
         self.met(book, "feedback", at)
         self.changed(book)
 

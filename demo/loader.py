@@ -39,6 +39,7 @@ from services.institution.settings import activate_pack
 from services.rules import jrt
 from services.rules.assess import Facts, assess, latest_extension
 from services.rules.calendar import WorkingCalendar
+from services.rules.duties import NOTIFICATION_METHODS
 from services.rules.intake_extras import OTHER_CHANNEL
 from services.rules.policy import Policy
 from services.rules.transitions import RE_COMPLAINT_FROM
@@ -521,7 +522,8 @@ class _Runner:
                 return take("mark_invalid", clerk, ref, explanation=say(texts.INVALID_EXPLANATIONS), at=at)
             case "feedback":
                 return take("feedback", clerk, ref, method=pick(texts.FEEDBACK_METHODS),
-                            satisfaction=plan.satisfaction, note=say(texts.FEEDBACK_NOTES), at=at)
+                            satisfaction=plan.satisfaction, note=say(texts.FEEDBACK_NOTES), at=at,
+                            **self.proof(ref, at))
             case "return_visit":
                 return take("return_visit", clerk, ref, method=pick(texts.FEEDBACK_METHODS[:3]),
                             satisfaction=plan.satisfaction, note=say(texts.RETURN_VISITS), at=at)
@@ -530,6 +532,17 @@ class _Runner:
                     ref = self.writer.classify(clerk, ref, at=at, **self.jrt_codes())
                 return take("archive", clerk, ref, at=at)
         return take("withdraw", clerk, ref, reason=say(texts.WITHDRAW_REASONS), at=at)
+
+    def proof(self, ref: svc.CaseRef, at: datetime) -> dict[str, str]:
+        """How the complainant was told, with its evidence: required by the statutory layer (RULES.md §7.2)."""
+        if not self.policy.statutory_on:
+            return {}
+        number = ref.case_no[-6:]
+        method = NOTIFICATION_METHODS[int(number) % len(NOTIFICATION_METHODS)]  # the random stream stays as it was
+        ref_text = {"written_handed": f"签收回执 {number}", "written_posted": f"挂号信 XA{at:%m%d}{number}CN",
+                    "sms": f"短信发送记录 {at:%Y%m%d}-{number}", "email": f"邮件 {at:%Y%m%d}-{number}",
+                    "recorded_call": f"录音编号 REC{at:%Y%m%d}{number}"}[method]
+        return {"notification_method": method, "notification_ref": ref_text}
 
     def jrt_codes(self) -> dict[str, str | None]:
         """The codes the facts suggest; a cause they leave open, the category's usual one (demo/texts.py)."""

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.components import case_actions, case_card, classification, clock_forms, transfer_panel
+from dashboard.components import case_actions, case_card, classification, clock_forms, duties, transfer_panel
 from dashboard.i18n import error, t
 from dashboard.navigation import link
 from dashboard.session import page_user, uow
@@ -44,6 +44,7 @@ with due:
 with history:
     case_card.timeline(detail, policy)
 classification.show(detail)  # JR/T 0169 codes (issue 11 §6)
+duties.panel(detail, policy)  # decision letter, review, recusal (RULES.md §7.2)
 st.subheader(t("case.actions"))
 if not detail.allowed_actions:
     st.info(t("case.no_actions"))

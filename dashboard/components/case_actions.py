@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.components import duties
 from dashboard.components.field_errors import FieldErrors
 from dashboard.i18n import code, error, t
 from dashboard.session import acting_user_id, now, uow
@@ -65,9 +66,10 @@ def forward(detail: CaseDetail, policy: Policy) -> None:
         me = list(people).index(acting_user_id()) if acting_user_id() in people else 0  # small desks forward to self
         handler = st.selectbox(t("form.handler"), list(people), index=me, format_func=people.get, key="fw_handler")
         text = st.text_area(t("form.handling_form"), key="fw_text")
+        recusal = duties.recusal_field(detail, "fw")  # RULES.md §7.2 art. 17
         if st.form_submit_button(t("form.submit")):
             _submit(detail, "forward", cases.forward, department=department, handler_id=handler or 0,
-                    handling_form=text)
+                    handling_form=text, recusal_reason=recusal)
 
 
 def reassign(detail: CaseDetail, policy: Policy) -> None:
@@ -78,8 +80,10 @@ def reassign(detail: CaseDetail, policy: Policy) -> None:
     with st.form("action_reassign"):
         handler = st.selectbox(t("form.handler"), list(people), format_func=people.get, key="ra_handler")
         reason = st.text_area(t("form.reassign_reason"), key="ra_reason")
+        recusal = duties.recusal_field(detail, "ra")  # RULES.md §7.2 art. 17
         if st.form_submit_button(t("form.submit")):
-            _submit(detail, "reassign", cases.reassign, handler_id=handler or 0, reason=reason)
+            _submit(detail, "reassign", cases.reassign, handler_id=handler or 0, reason=reason,
+                    recusal_reason=recusal)
 
 
 def _one_text(detail: CaseDetail, action: str, call: Callable[..., Any], label: str, argument: str,
@@ -129,7 +133,16 @@ def _customer_contact(detail: CaseDetail, action: str, call: Callable[..., Any],
 
 
 def feedback(detail: CaseDetail, policy: Policy) -> None:
-    _customer_contact(detail, "feedback", cases.feedback, "fb")
+    """As the return visit, with the proof of notification (RULES.md §7.2, dashboard/components/duties.py)."""
+    errors = FieldErrors()
+    with st.form("action_feedback"):
+        method = st.text_input(t("form.method"), key="fb_method")
+        proof = duties.proof_fields(policy, "fb", errors)
+        satisfaction = _satisfaction("fb_satisfaction")
+        note = st.text_area(t("form.note"), key="fb_note")
+        if st.form_submit_button(t("form.submit")):
+            _submit(detail, "feedback", cases.feedback, errors, method=method, satisfaction=satisfaction, note=note,
+                    **proof)
 
 
 def return_visit(detail: CaseDetail, policy: Policy) -> None:

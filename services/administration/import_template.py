@@ -63,6 +63,12 @@ COLUMNS = tuple(Column(*c) for c in (
     ("signed_confirmation", "客户签字确认", False, "赔付金额大于 0 时必填"),
     ("feedback_at", "反馈时间", False),
     ("feedback_method", "反馈方式", False, "反馈时必填，如 电话"),
+    # the proof of notification (RULES.md §7.2 art. 21): required with feedback where the pack has the statutory layer
+    ("notification_method", "告知方式", False,
+     "书面告知（当面送达）/书面告知（邮寄）/短信/电子邮件/录音电话，或其代码；启用法定时限层的机构反馈时必填",
+     "书面告知（邮寄）"),
+    ("notification_ref", "告知凭证编号", False, "如挂号信单号、录音编号；启用法定时限层的机构反馈时必填",
+     "挂号信 XA123456789CN"),
     ("satisfaction", "满意度", False, "1–5 或 非常满意/满意/一般/不满意/非常不满意；反馈、回访、当场解决时必填"),
     ("return_visit_at", "回访时间", False),
     ("return_visit_method", "回访方式", False, "回访时必填"),
@@ -76,7 +82,7 @@ COLUMNS = tuple(Column(*c) for c in (
 HEADER = {c.zh: c for c in COLUMNS} | {c.key: c for c in COLUMNS}
 # Bounds on what one import may read (issue 8 §5): memory stays bounded whatever the file claims.
 MAX_ROWS = 20_000
-MAX_COLUMNS = 64  # the template has 40 columns
+MAX_COLUMNS = 64  # the template has 42 columns
 MAX_CELL_CHARS = CONTENT_CHARS
 MAX_FILE_BYTES = 16 * 2**20
 MAX_UNPACKED_BYTES = 64 * 2**20  # an .xlsx of MAX_ROWS full rows unpacks to well under this

@@ -43,10 +43,11 @@ from services.institution.access import ACTION_ROLES, load_actor, may
 from services.rules import jrt, validation
 from services.rules.assess import assess, parse_facts
 from services.rules.calendar import SHANGHAI
+from services.rules.duties import NOTIFICATION_METHODS
 from services.rules.intake_extras import SOURCES
 from services.rules.policy import Label, Policy
 from services.unit_of_work import UnitOfWork
-from services.words import text as word
+from services.words import text
 
 LENGTHS = {"customer_name": 128, "customer_phone": 32, "customer_id_number": 32, "customer_account_no": 64,
            "first_responder": 64, "handler": 64, "channel_note": 200,
@@ -98,8 +99,10 @@ class _Context:
                                  lambda c: [p.label("department", c), *(d.name for d in departments if d.code == c)]),
             "cause": _vocab(p.causes, lambda c: [p.label("cause", c), p.label("cause", c, "en")]),
             "satisfaction": SATISFACTION,
+            "notification_method": _vocab(dict.fromkeys(NOTIFICATION_METHODS), lambda c: [
+                text(f"notification_method.{c}", "zh"), text(f"notification_method.{c}", "en")]),
             # issue 11 §3: a source by its code, its label in either language, or its hotline (12378)
-            "source": _vocab({s: s for s in SOURCES}, lambda c: [word(f"source.{c}", "zh"), word(f"source.{c}", "en"),
+            "source": _vocab({s: s for s in SOURCES}, lambda c: [text(f"source.{c}", "zh"), text(f"source.{c}", "en"),
                                                                  c.rpartition("_")[2]]),
             **{column: _vocab(jrt.VOCABULARY[d], _jrt_zh(d)) for d, column in jrt.COLUMNS.items()},
         }
@@ -287,6 +290,12 @@ def _check_steps(c: _Cells, times: dict[str, datetime | None], values: dict[str,
             values["signed_confirmation"] = c.needed("signed_confirmation", "compensation_paid")
     if times["feedback_at"]:
         values["feedback_method"] = c.needed("feedback_method", "feedback_at")
+        values["notification_method"] = c.choice("notification_method")  # checked again by cases.feedback
+        values["notification_ref"] = c.text("notification_ref") or None
+        if c.ctx.policy.statutory_on:  # the proof of notification (RULES.md §7.2 art. 21)
+            for key in ("notification_method", "notification_ref"):
+                if not values[key]:
+                    c.needed(key, "feedback_at")
     for step in ("feedback_at", "return_visit_at"):
         if times[step] and not values["satisfaction"]:
             c.needed("satisfaction", step)
@@ -437,7 +446,9 @@ def _replay(uow: UnitOfWork, plan: _Plan, actor_id: int, origin: str) -> str:
         ("resolved_at", cases.resolve, v.get("handler_id"), {k: v.get(k) for k in (
             "fact_finding", "measures", "accountability", "compensation_paid", "signed_confirmation")}),
         ("feedback_at", cases.feedback, responder, {"method": v.get("feedback_method"),
-                                                    "satisfaction": v.get("satisfaction")}),
+                                                    "satisfaction": v.get("satisfaction"),
+                                                    "notification_method": v.get("notification_method"),
+                                                    "notification_ref": v.get("notification_ref")}),
         ("return_visit_at", cases.return_visit, responder, {"method": v.get("return_visit_method"),
                                                             "satisfaction": v.get("satisfaction"),
                                                             "note": v.get("return_visit_note")}),

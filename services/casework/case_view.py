@@ -274,6 +274,10 @@ def escalation_reason(label: Callable[[str, str], str], rule_key: str | None, re
 def event_note(policy: Policy, entry: TimelineEntry, lang: str) -> str | None:
     """A timeline note for a reader of `lang`: a note the system wrote is in Chinese, so any other reader gets
     it from the catalogue; what a person typed is shown as typed."""
+    if "complained_employee" in entry.data:  # RULES.md §7.2 art. 17 (services/casework/duties.py)
+        name = entry.data.get("name")
+        return text("timeline.complained_employee", lang, name=name) if name else \
+            text("timeline.complained_employee_cleared", lang)
     if lang == "zh":
         return entry.note
     if entry.event_type in ("escalation", "escalation_ack") and entry.data.get("rule"):

@@ -17,13 +17,14 @@ from sqlalchemy import select, text
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, Setting, User
 from services import words
-from services.casework.deadlines import case_facts, mark_met, sync_deadlines, waive_open
+from services.casework.deadlines import case_facts, mark_met, meet, sync_deadlines, waive_open
 from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
 from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, headed_department, load_actor, require_role
 from services.institution.directory import department_by_code
 from services.rules import validation
 from services.rules.assess import assess, latest_extension, parse_facts
 from services.rules.calendar import SHANGHAI, format_deadline, iso
+from services.rules.duties import REVIEW_MILESTONE, notification_proof
 from services.rules.intake_extras import intake_extras, top_role
 from services.rules.policy import Policy
 from services.rules.transitions import states_for
@@ -132,13 +133,14 @@ def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:
 
 
 def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Policy,
-              parent: Case | None = None) -> Case:
-    """Shared by intake and re-complaint: validate everything first, then write (RULES.md §2)."""
+              parent: Case | None = None, customer_of: Case | None = None) -> Case:
+    """Shared by intake, re-complaint and review: validate everything first, then write (RULES.md §2)."""
     content = _text(form, "content", Phrase("error.field.content"))
     facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                               "cause", "flags") if k in form}, policy)
     extras = intake_extras(form, facts.channel, facts.received_at, uow.now())  # RULES.md §7.2, §7.3
-    customer = uow.session.get(Customer, parent.customer_id) if parent else _customer(uow, form)
+    known = parent or customer_of  # the same customer record, never a copy
+    customer = uow.session.get(Customer, known.customer_id) if known else _customer(uow, form)
     assert customer is not None  # cases.customer_id is a NOT NULL foreign key
     assessment = assess(policy, facts, uow.calendar())
     department = department_by_code(uow.session, assessment.responsible_department)
@@ -176,6 +178,12 @@ def declare_major(uow: UnitOfWork, case: Case, actor: Actor, policy: Policy, cau
     _record(uow, case, actor, "major_declared", at, cause=cause, people=people)
     role = top_role(policy)
     _escalate(uow, case, actor, role, f"major:{role}", major_reason(policy, cause), at)
+def register_for(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Policy, customer_of: Case) -> Case:
+    """A new case of `customer_of`'s customer that is not a re-complaint (a review, RULES.md §7.2 art. 20)."""
+    return _register(uow, actor, form, policy, customer_of=customer_of)
+
+
+record, finish = _record, _finish  # for the other use cases of a case (services/casework/duties.py)
 
 
 def _submitted_before(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any]) -> Case | None:
@@ -222,7 +230,8 @@ def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy
 
 
 def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, department: str,
-            handler_id: int, handling_form: str, at: datetime | None = None) -> CaseRef:
+            handler_id: int, handling_form: str, recusal_reason: str | None = None,
+            at: datetime | None = None) -> CaseRef:
     """Hand the case and its handling form to the responsible department (seed 000 art. 17(2))."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "forward")
     handling_form = _text({"handling_form": handling_form}, "handling_form", Phrase("error.field.handling_form"))
@@ -232,6 +241,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
             or not DEPARTMENT_STAFF & set(handler.roles):
         raise InvalidInput("error.case.handler_not_in_department", field="handler")
     at = uow.at(at)
+    _recuse(uow, case, actor, handler, recusal_reason, at)
     case.responsible_department_id, case.assignee_id = target.id, handler.id
     case.handling_form, case.forwarded_at = handling_form, at
     _record(uow, case, actor, "forward", at, "forwarded", handling_form,
@@ -242,7 +252,7 @@ def forward(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, depar
 
 
 def reassign(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, handler_id: int, reason: str,
-             at: datetime | None = None) -> CaseRef:
+             recusal_reason: str | None = None, at: datetime | None = None) -> CaseRef:
     """The department head gives a forwarded case to another handler of the same department; the deadlines
     stay as they are (issue 10 §5). Recorded on the timeline with who had it and who has it now."""
     actor, case, _ = _open(uow, actor_id, case_no, version, "reassign")
@@ -257,11 +267,24 @@ def reassign(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, hand
         raise InvalidInput("error.case.reassign_same_handler", field="handler")
     previous = uow.session.get(User, case.assignee_id) if case.assignee_id is not None else None
     at = uow.at(at)
+    _recuse(uow, case, actor, handler, recusal_reason, at)
     case.assignee_id = handler.id
     _record(uow, case, actor, "reassign", at, note=reason, handler=handler.username,
             previous_handler=previous.username if previous else None)
     case.updated_at = at
     return _finish(uow, case)
+
+
+def _recuse(uow: UnitOfWork, case: Case, actor: Actor, handler: User, reason: str | None, at: datetime) -> None:
+    """Nobody handles a complaint about themselves (RULES.md §7.2, order 3 art. 17) unless overridden with a
+    recorded reason."""
+    if case.complained_employee_id is None or handler.id != case.complained_employee_id:
+        return
+    reason = validation.text(reason, "recusal_reason", Phrase("error.field.recusal_reason"), required=False)
+    if not reason:
+        raise InvalidInput("error.case.recusal", field="handler", name=handler.display_name)
+    case.recusal_override = reason
+    _record(uow, case, actor, "recusal_override", at, note=reason, handler=handler.username)
 
 
 def reassign_many(uow: UnitOfWork, actor_id: int, picked: Iterable[tuple[str, int]], *, handler_id: int,
@@ -337,15 +360,27 @@ def mark_invalid(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
 
 
 def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, method: str,
-             satisfaction: int, note: str = "", at: datetime | None = None) -> CaseRef:
-    """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2)."""
+             satisfaction: int, note: str = "", notification_method: str | None = None,
+             notification_ref: str | None = None, at: datetime | None = None) -> CaseRef:
+    """Tell the customer the result and record satisfaction on the 5-point scale (RULES.md §2), with the proof
+    of notification: how they were told and its evidence, required where the statutory layer applies (RULES.md
+    §7.2, order 3 art. 21) — without it feedback is refused, so no milestone it meets is met unproven."""
     actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
     method = _text({"method": method}, "method", Phrase("error.field.feedback_method"))
+    proof = notification_proof(policy, notification_method, notification_ref)
+    satisfaction = _satisfaction(satisfaction)
     at = uow.at(at)
-    case.satisfaction, case.feedback_at = _satisfaction(satisfaction), at
+    case.satisfaction, case.feedback_at = satisfaction, at
+    if proof:
+        case.notification_method, case.notification_ref = proof["notification_method"], proof["notification_ref"]
     _record(uow, case, actor, "feedback", at, "feedback_given", note or None, method=method,
-            satisfaction=case.satisfaction)
+            satisfaction=case.satisfaction, **proof)
     mark_met(uow, case, policy, "feedback", at)
+    if case.reviewed_case_id is not None:  # a review (核查) is decided when its result is told (art. 20)
+        for row in uow.session.scalars(select(CaseDeadline).where(
+                CaseDeadline.case_id == case.id, CaseDeadline.milestone == REVIEW_MILESTONE,
+                CaseDeadline.status == "open")):
+            meet(row, at)
     return _finish(uow, case)
 
 

@@ -23,7 +23,9 @@ from services.rules.calendar import SHANGHAI, format_deadline
 from services.rules.citation import cite, numeral
 from services.rules.policy import Policy
 from services.unit_of_work import UnitOfWork
-from services.words import text
+from services.words import N_, text
+
+_PROOF = (N_("printed.notification_method"), N_("printed.notification_ref"))  # `_word` builds these keys
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class HandlingForm:
     policy: Policy  # the pack as this institution runs it (edits included), for the form's labels
     deadlines: list[FormDeadline] = field(default_factory=list)
     extensions: list[FormExtension] = field(default_factory=list)
+    notification_method: str | None = None  # the proof of notification (RULES.md §7.2 art. 21)
+    notification_ref: str | None = None
     # the statutory intake fields (issue 11 §3, §5, §7)
     source: str = "own"
     regulator_ref: str | None = None
@@ -151,6 +155,7 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
                    for d in deadlines],
         extensions=[FormExtension(e.milestone, e.old_due_at, e.new_due_at, e.reason, e.customer_informed_at,
                                   e.customer_informed_method) for e in extensions],
+        notification_method=case.notification_method, notification_ref=case.notification_ref,
         source=case.source, regulator_ref=case.regulator_ref, transferred_on=case.transferred_on,
         channel_note=case.channel_note, agent_name=case.agent_name, agent_authorisation=case.agent_authorisation,
         major_cause=case.major_cause)
@@ -249,6 +254,9 @@ def to_html(form: HandlingForm, lang: str = "zh") -> str:
                 _row("satisfaction", satisfaction, lang), _row("return_visit_at", _when(form.return_visit_at), lang),
                 _row("return_visit_method", form.return_visit_method, lang),
                 _row("return_visit_note", form.return_visit_note, lang)]
+    if form.notification_method:  # the proof of notification, where it was recorded (RULES.md §7.2 art. 21)
+        feedback[2:2] = [_row("notification_method", text(f"notification_method.{form.notification_method}", lang),
+                              lang), _row("notification_ref", form.notification_ref, lang)]
     deadlines = [(label("milestone", d.milestone), format_deadline(d.due_at), format_deadline(d.original_due_at),
                   _when(d.met_at), _word(f"result.{d.result}", lang)) for d in form.deadlines]
     extensions = [(label("milestone", e.milestone), format_deadline(e.old_due_at), format_deadline(e.new_due_at),

@@ -269,7 +269,8 @@ def sections(package: ReplyPackage, lang: str = "zh") -> list[tuple[str, list[tu
         (word("notification"), [
             (word("feedback_at"), _when(p.feedback_at)), (word("feedback_method"), p.feedback_method or ""),
             (word("satisfaction"), satisfaction),
-            (word("notification_method"), p.notification_method or unrecorded),
+            (word("notification_method"), text(f"notification_method.{p.notification_method}", lang)
+             if p.notification_method else unrecorded),
             (word("notification_ref"), p.notification_ref or unrecorded)]),
         (word("replies"), [(r.sent_on.isoformat(), f"{r.method} · {r.recorded_by}" + (f" · {r.note}" if r.note else ""))
                            for r in p.replies] or [(word("not_yet_sent"), "")]),

@@ -45,6 +45,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "review": frozenset({"supervisor"}),  # review a sampled case assigned to one (RULES.md §6)
     "train_others": frozenset({"admin", "supervisor"}),  # reset the training database (issue 5 §4)
     "view_department": frozenset({"dept_head"}),  # the department's queue, counts and KPIs (issue 3 §6, 5 §2)
+    # Handling duties (RULES.md §7.2): the desk records a review request and whom the complaint is about
+    "request_review": frozenset({"intake", "handler", "dept_head"}),
+    "name_complained_employee": frozenset({"intake", "handler", "dept_head"}),
     # The regulator's clock (RULES.md §7.1): the department handling the case pauses, restarts and extends it; a
     # further extension needs a senior manager of the superior institution or head office: an executive.
     "pause_clock": frozenset({"handler", "dept_head"}),
@@ -85,6 +88,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "case": ACTION_ROLES["view_case"],
     "escalation": frozenset({"dept_head", "supervisor", "executive"}),
     "print": ACTION_ROLES["view_case"],
+    "letter": ACTION_ROLES["view_case"],  # the decision letter (RULES.md §7.2 art. 19)
     "reply": ACTION_ROLES["view_case"],  # a transferred case's reply package (issue 11 §3)
     "sampling": frozenset({"supervisor"}),
     "disputes": ACTION_ROLES["view_disputes"],

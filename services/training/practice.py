@@ -233,9 +233,12 @@ def _act(uow: UnitOfWork, policy: Policy, staff: _Staff, scenario: Scenario, ste
         case "invalid":
             return cases.mark_invalid(uow, who, no, version, explanation=v["explanation"], at=at)
         case "feedback" | "return_visit":
-            use_case = cases.feedback if step.action == "feedback" else cases.return_visit
-            return use_case(uow, who, no, version, method=v["method"], satisfaction=v["satisfaction"],
-                            note=v.get("note", ""), at=at)
+            if step.action == "feedback":
+                return cases.feedback(uow, who, no, version, method=v["method"], satisfaction=v["satisfaction"],
+                                      note=v.get("note", ""), notification_method=v.get("notification_method"),
+                                      notification_ref=v.get("notification_ref"), at=at)
+            return cases.return_visit(uow, who, no, version, method=v["method"], satisfaction=v["satisfaction"],
+                                      note=v.get("note", ""), at=at)
         case "archive":
             return cases.archive(uow, who, no, version, at=at)
         case "withdraw":

@@ -55,7 +55,7 @@ def test_after_five_wrong_passwords_the_form_asks_to_wait_even_for_the_right_one
     assert "秒后再试" in at.error[0].value
 
 
-WORK = {"home", "case", "print", "reply"}  # every staff role; case, print and reply are reached by links
+WORK = {"home", "case", "print", "letter", "reply"}  # every staff role; reached by links with ?case=
 
 
 @pytest.mark.parametrize("who, pages", [

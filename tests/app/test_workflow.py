@@ -193,6 +193,8 @@ def test_every_pack_takes_a_case_from_intake_to_archive_through_the_pages(app_en
     assert submit(page, "action_resolve").success[0].value == "已完成：办结。"
     page = open_page(app, inst.users["clerk"], "case", case=ref.case_no)
     page.text_input(key="fb_method").input("电话")
+    if pack in ("bank", "consumer_finance"):  # the statutory layer asks for the proof of notification (§7.2)
+        page.text_input(key="fb_notification_ref").input("签收回执 0001")
     assert submit(page, "action_feedback").success[0].value == "已完成：反馈客户。"
     if pack == "branch":  # seed 001 art. 8: the return visit is required before filing
         page = open_page(app, inst.users["clerk"], "case", case=ref.case_no)

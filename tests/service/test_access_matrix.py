@@ -22,7 +22,17 @@ from db.models import Case as CaseRow
 from db.models import CaseDeadline, Escalation
 from services.administration import admin, importer, setup
 from services.administration.calendar_edits import mark_year_complete, set_calendar_day
-from services.casework import cases, classification, escalation, handling_form, queue, statutory, transfers
+from services.casework import (
+    cases,
+    classification,
+    decision_letter,
+    duties,
+    escalation,
+    handling_form,
+    queue,
+    statutory,
+    transfers,
+)
 from services.casework.case_view import case_detail, reveal_pii
 from services.casework.home import todays_work
 from services.errors import DomainError, NotPermitted
@@ -199,6 +209,9 @@ def _close_calibration(uow: UnitOfWork, uid: int) -> None:
     calibration.close_session(uow, uid, EXTRA["calibrating"])
 
 
+PROOF = {"notification_method": "recorded_call", "notification_ref": "录音编号 01"}  # the layer is on (RULES.md §7.2)
+
+
 def _advance(inst: Institution, clerk: str, department: str, handler: str, state: str) -> cases.CaseRef:
     """A new branch-level case of `clerk`, taken through the lifecycle up to `state`."""
     u = inst.users
@@ -208,7 +221,8 @@ def _advance(inst: Institution, clerk: str, department: str, handler: str, state
                                              "handling_form": "请核实", "at": at("2026-11-02 11:00")}),
         ("resolved", cases.resolve, handler, {"fact_finding": "属实", "measures": "道歉", "accountability": "批评",
                                               "at": at("2026-11-03 10:00")}),
-        ("feedback_given", cases.feedback, clerk, {"method": "电话", "satisfaction": 2, "at": at("2026-11-03 11:00")}),
+        ("feedback_given", cases.feedback, clerk, {"method": "电话", "satisfaction": 2, "at": at("2026-11-03 11:00"),
+                                                   **PROOF}),
         ("return_visit", cases.return_visit, clerk, {"method": "电话", "satisfaction": 2, "note": "仍不满意",
                                                      "at": at("2026-11-04 11:00")}),
         ("archived", cases.archive, clerk, {"at": at("2026-11-05 10:00")}),
@@ -284,7 +298,7 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
         uow, uid, c.case_no, c.version, milestone="resolve", new_due=w.extra["due"][whose] + timedelta(hours=1),
         reason="需调取录音", customer_informed_at=at("2026-11-02 12:00"), informed_method="电话")),
     "feedback": ("resolved", DESK, lambda w, whose, c: lambda uow, uid: cases.feedback(
-        uow, uid, c.case_no, c.version, method="电话", satisfaction=4)),
+        uow, uid, c.case_no, c.version, method="电话", satisfaction=4, **PROOF)),
     "report_hq": ("resolved", HANDLING, lambda w, whose, c: lambda uow, uid: cases.report_hq(
         uow, uid, c.case_no, c.version, note="已报备")),
     "return_visit": ("feedback_given", DESK | {"supervisor"}, lambda w, whose, c: lambda uow, uid: cases.return_visit(
@@ -336,6 +350,14 @@ CASE_ENTRIES: dict[str, tuple[str, set[str], Callable[[World, str, Case], Callab
                             classification.classification_view(uow, uid, c.case_no)),
     "judge": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: walkthrough.judge(
         uow, uid, c.case_no, "feedback")),
+    # RULES.md §7.2: the desk records a review request and whom the complaint is about; viewers print the letter
+    "request_review": ("feedback_given", DESK, lambda w, whose, c: lambda uow, uid: duties.request_review(
+        uow, uid, c.case_no, c.version, at("2026-11-05 09:00"), "申请核查")),
+    "name_complained_employee": ("forwarded", DESK, lambda w, whose, c: lambda uow, uid: (
+        duties.name_complained_employee(uow, uid, c.case_no, c.version, w.users["outsider"]))),
+    "duties_view": ("forwarded", VIEWERS, lambda w, whose, c: lambda uow, uid: duties.duties_view(uow, uid, c.case_no)),
+    "decision_letter": ("resolved", VIEWERS, lambda w, whose, c: lambda uow, uid: decision_letter.decision_letter(
+        uow, uid, c.case_no)),
 }
 
 

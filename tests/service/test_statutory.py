@@ -194,7 +194,8 @@ def test_once_the_decision_is_told_the_clock_stops(bank):
                             measures="退还费用", accountability="无", at=at("2026-09-30 10:00"))
     with bank.uow() as uow:
         ref = cases.feedback(uow, bank.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4,
-                             at=at("2026-10-08 10:00"))
+                             notification_method="recorded_call", notification_ref="录音编号 REC20261008-01",
+                             at=at("2026-10-08 10:00"))  # with the proof of notification (RULES.md §7.2)
     assert clock(bank, ref.case_no).status == "met"
     with pytest.raises(InvalidTransition), bank.uow() as uow:
         statutory.restart_clock(uow, bank.users["handler"], ref.case_no, ref.version,
@@ -209,7 +210,8 @@ def test_kpis_report_the_statutory_on_time_rate_apart_from_the_packs_own(consume
                             measures="退还费用", accountability="无", at=at("2026-10-07 10:00"))
     with consumer_finance.uow() as uow:
         cases.feedback(uow, consumer_finance.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4,
-                       at=at("2026-10-08 10:00"))
+                       notification_method="sms", notification_ref="短信发送记录 20261008-01",
+                       at=at("2026-10-08 10:00"))  # with the proof of notification (RULES.md §7.2)
     with consumer_finance.uow() as uow:
         figures = kpi.kpis(uow, consumer_finance.users["supervisor"], date_from=date(2026, 9, 1),
                            date_to=date(2026, 10, 31), by="all").iloc[0]

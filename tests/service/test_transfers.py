@@ -144,6 +144,7 @@ def _decided_transfer(bank):
                             measures="补偿利息 120 元并致歉", accountability="批评教育", at=at("2026-11-05 10:00"))
     with bank.uow() as uow:
         return cases.feedback(uow, u["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4,
+                              notification_method="recorded_call", notification_ref="录音 20261105-0042",
                               at=at("2026-11-05 15:00"))
 
 
@@ -159,11 +160,11 @@ def test_the_reply_package_holds_every_required_field(bank):
     assert shown["投诉内容"] == "营业部柜员办理业务出错，要求更正"
     assert shown["核实情况"] == "柜员未告知计息规则属实" and shown["处理措施及结果"] == "补偿利息 120 元并致歉"
     assert shown["告知时间"] == "2026-11-05 15:00" and shown["反馈方式"] == "电话"
-    # proof of notification is recorded by the feedback step (issue 11 §4, another change): none yet
-    assert shown["告知方式（证明）"] == "未记录" and shown["告知凭证编号"] == "未记录"
+    # the proof of notification the feedback recorded (RULES.md §7.2 art. 21)
+    assert shown["告知方式（证明）"] == "录音电话" and shown["告知凭证编号"] == "录音 20261105-0042"
     assert shown["代理人（授权委托书）"] == "王律师 (授权委托书 2026-118 号)"
     html = transfers.to_html(package, "en")
-    for value in ("PBOC / 12363", "12363-2026-0077", "2026-10-31", "not recorded", "Measures and result"):
+    for value in ("PBOC / 12363", "12363-2026-0077", "2026-10-31", "recorded call", "Measures and result"):
         assert value in html
 
 

@@ -50,7 +50,8 @@ STEP_VALUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "first_contact": (("note",), ()),
     "resolve": (("fact_finding", "measures", "accountability"), ("compensation_paid", "signed_confirmation")),
     "invalid": (("explanation",), ()),
-    "feedback": (("method", "satisfaction"), ("note",)),
+    # the proof of notification: required where the pack has the statutory layer (RULES.md §7.2)
+    "feedback": (("method", "satisfaction"), ("note", "notification_method", "notification_ref")),
     "return_visit": (("method", "satisfaction", "note"), ()),
     "archive": ((), ()),
     "withdraw": (("reason",), ()),
