@@ -22,6 +22,7 @@ from db.models import Case, CaseDeadline, CaseEvent, Setting, User
 from services.casework.case_view import visible_case
 from services.casework.cases import field_names, missing_for_archive
 from services.casework.deadlines import case_facts, pack_events
+from services.casework.statutory import ACTIONS as CLOCK_ACTIONS
 from services.errors import InvalidInput, PolicyError
 from services.institution.access import Actor, load_actor, may
 from services.rules.assess import assess, latest_extension
@@ -102,6 +103,11 @@ def next_action(state: str, grade: str, policy: Policy, outcome: str | None = No
             "return_visit": "archive"}
     action = path.get(state)
     return action if action and state in ACTION_STATES[action] else None
+
+
+def _offered(c: _Case, state: str) -> list[str]:
+    """The actions the state allows on this case: the regulator's clock only where its pack has one."""
+    return [a for a in actions_in(state) if a not in CLOCK_ACTIONS or c.policy.statutory_on]
 
 
 def _lifecycle(event_type: str, lang: str) -> tuple[str, str]:
@@ -187,7 +193,7 @@ def walkthrough(uow: UnitOfWork, actor_id: int, case_no: str, lang: str = "zh") 
         label = _pick(EVENTS.get(event.event_type, [event.event_type] * 2), lang)
         steps.append(WalkStep(number, event.at.astimezone(SHANGHAI), name, event.event_type, label, event.from_state,
                               event.to_state, _recorded(c, event), _rules(c, event, name), action,
-                              list(actions_in(state)), _next_lines(c, state, action, event.at, open_dues)))
+                              _offered(c, state), _next_lines(c, state, action, event.at, open_dues)))
     return steps
 
 
@@ -315,8 +321,8 @@ def judge(uow: UnitOfWork, actor_id: int, case_no: str, action: str, *, at: date
     now, state = uow.at(at), c.case.state
     state_label, action_label = _pick(STATES[state], lang), _pick(ACTIONS[action], lang)
     expected = next_action(state, c.case.grade, c.policy, c.case.outcome)
-    if action not in actions_in(state):
-        allowed = joined((_pick(ACTIONS[a], lang) for a in actions_in(state)), lang) or "—"
+    if action not in _offered(c, state):
+        allowed = joined((_pick(ACTIONS[a], lang) for a in _offered(c, state)), lang) or "—"
         lines = [c.say("not_allowed", state=state_label, action=action_label, allowed=allowed)]
         return lines + ([c.say("not_next", action=_pick(ACTIONS[expected], lang))] if expected else [])
     text, source = _lifecycle(_EVENT_OF.get(action, action), lang)

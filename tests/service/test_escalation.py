@@ -115,7 +115,9 @@ def test_the_board_shows_overdue_at_risk_and_major_cases_with_who_is_responsible
     rows = {r.case_no: r for r in board(inst, "head", now=now)}
     assert set(rows) == {late.case_no, risky.case_no, major.case_no}
     overdue = rows[late.case_no]
-    assert overdue.reasons == ("overdue", "escalated")
+    # overdue on the pack's own 3 working days, at risk on the regulator's 15 calendar days (due 10-14 24:00,
+    # the last quarter of its period began 10-11 02:30: RULES.md §7.1, §3)
+    assert overdue.reasons == ("overdue", "at_risk", "escalated")
     assert (overdue.deadline.status, overdue.deadline.unit, overdue.deadline.amount) == ("overdue", "working_days", 2)
     assert overdue.responsible_person == "Clerk"  # not forwarded yet: the first responder
     assert [e.rule_key for e in overdue.escalations] == ["overdue:resolve"]

@@ -38,7 +38,8 @@ def test_the_queue_puts_the_nearest_open_deadline_first_and_cases_without_one_la
     assert numbers(page) == [four_cases[k] for k in ("L3", "L2", "L1", "done")]
     assert [(r.deadline.milestone, r.deadline.due_at) if r.deadline else None for r in page.rows] == [
         ("resolve", at("2026-11-06 00:00")), ("resolve", at("2026-11-12 00:00")),
-        ("resolve", at("2026-11-24 00:00")), None]
+        # L1: the regulator's 15 calendar days (Tue 17 Nov) come before the pack's 15 working days (RULES.md §7.1)
+        ("statutory_decision", at("2026-11-18 00:00")), None]
     first = page.rows[0]
     assert (first.customer_name, first.grade, first.category, first.channel, first.state) == (
         "张伟", "L3", "service", "phone", "registered")
@@ -124,7 +125,8 @@ def test_the_intake_preview_runs_the_rules_without_saving(consumer_finance):
         assessment = queue.intake_preview(uow, inst.users["clerk"], form)
         saved = uow.session.scalar(select(func.count()).select_from(Case))
     assert (assessment.grade, assessment.escalate_to) == ("L1", ("supervisor", "management"))
-    assert assessment.deadlines == {"resolve": at("2026-11-24 00:00")}  # 15 working days (seed 003 §5)
+    assert assessment.deadlines == {"resolve": at("2026-11-24 00:00"),  # 15 working days (seed 003 §5)
+                                    "statutory_decision": at("2026-11-18 00:00")}  # 15 days (RULES.md §7.1)
     assert any("《消费金融投诉管理制度》" in line for line in assessment.explanation)
     assert saved == 0
     with pytest.raises(InvalidInput) as refused, inst.uow() as uow:
