@@ -32,7 +32,9 @@ def securities(engine) -> Institution:
 def fed_back(inst: Institution, **form) -> cases.CaseRef:
     ref = take_to_resolved(inst, inst.intake(**form))
     with inst.uow() as uow:
+        # the bank answers to order 3: the decision's notification is proven (RULES.md §7.2, art. 21)
         return cases.feedback(uow, inst.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4,
+                              notification_method="recorded_call", notification_ref="录音编号 REC20261103-01",
                               at=at("2026-11-03 16:00"))
 
 
@@ -119,7 +121,8 @@ def _bank_sheet(**extra) -> bytes:
            "customer_phone": "13900139000", "content": "存款利息计算有误", "forwarded_at": "2026-10-12 10:30",
            "handler": "handler", "handling_form": "请核实", "resolved_at": "2026-10-13 09:00",
            "fact_finding": "属实", "measures": "更正", "accountability": "无", "feedback_at": "2026-10-13 10:00",
-           "feedback_method": "电话", "satisfaction": "满意", "archived_at": "2026-10-14 09:00", **extra}
+           "feedback_method": "电话", "notification_method": "recorded_call", "notification_ref": "录音编号 REC-01",
+           "satisfaction": "满意", "archived_at": "2026-10-14 09:00", **extra}
     book["案件"].append([row.get(c.key) for c in importer.COLUMNS])
     out = io.BytesIO()
     book.save(out)
