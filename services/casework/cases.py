@@ -183,7 +183,7 @@ def register_for(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy:
     return _register(uow, actor, form, policy, customer_of=customer_of)
 
 
-record, finish = _record, _finish  # for the other use cases of a case (services/casework/duties.py)
+record_event, finish = _record, _finish  # for the other use cases of a case (duties.py, statutory.py)
 
 
 def _submitted_before(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any]) -> Case | None:

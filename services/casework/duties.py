@@ -78,7 +78,7 @@ def request_review(uow: UnitOfWork, actor_id: int, case_no: str, version: int, r
     uow.session.add(CaseDeadline(case_id=review.id, milestone=REVIEW_MILESTONE, starts_at=received, due_at=due,
                                  original_due_at=due, period=str(layer.review_decision),
                                  source=f"{layer.cite.source} art. 20", status="open", extensions=0))
-    cases.record(uow, case, actor, "review_requested", received, note=content, review_case=review.case_no)
+    cases.record_event(uow, case, actor, "review_requested", received, note=content, review_case=review.case_no)
     return cases.finish(uow, review)
 
 
@@ -92,7 +92,7 @@ def name_complained_employee(uow: UnitOfWork, actor_id: int, case_no: str, versi
         raise InvalidInput("error.recusal.unknown_employee", field="complained_employee")
     at = uow.at(at)
     case.complained_employee_id = employee.id if employee else None
-    cases.record(uow, case, actor, "note", at, complained_employee=employee.username if employee else None,
+    cases.record_event(uow, case, actor, "note", at, complained_employee=employee.username if employee else None,
                  name=employee.display_name if employee else None)  # the timeline says it (case_view.event_note)
     case.updated_at = at  # the case changed: bump its version
     return cases.finish(uow, case)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import PAUSE_KINDS, Case, CaseDeadline, ClockPause, ExtensionApproval
-from services.casework.cases import CaseRef, _finish, _open, _record, _text, record_extension
+from services.casework.cases import CaseRef, _open, _text, finish, record_event, record_extension
 from services.casework.deadlines import RUNNING
 from services.errors import InvalidInput, InvalidTransition, Listing, NotPermitted, Phrase
 from services.institution.access import Actor, may
@@ -95,11 +95,11 @@ def pause_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, k
     else:
         case.paused_days += statutory.days_paused(starts_on, ends_on)
         moved = _move(uow, layer, case, row)
-    _record(uow, case, actor, "clock_paused", at, note=pause.reason, kind=kind, starts_on=starts_on.isoformat(),
+    record_event(uow, case, actor, "clock_paused", at, note=pause.reason, kind=kind, starts_on=starts_on.isoformat(),
             ends_on=ends_on.isoformat() if ends_on else None, informed_method=pause.informed_method,
             complainant_informed_at=iso(pause.complainant_informed_at), **moved)
     case.updated_at = at
-    return _finish(uow, case)
+    return finish(uow, case)
 
 
 def resume_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, ends_on: date,
@@ -115,10 +115,10 @@ def resume_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     case.paused_days += days
     row.status = "open"
     at = uow.at(at)
-    _record(uow, case, actor, "clock_resumed", at, kind=pause.kind, starts_on=pause.starts_on.isoformat(),
+    record_event(uow, case, actor, "clock_resumed", at, kind=pause.kind, starts_on=pause.starts_on.isoformat(),
             ends_on=pause.ends_on.isoformat(), days=days, **_move(uow, layer, case, row))
     case.updated_at = at
-    return _finish(uow, case)
+    return finish(uow, case)
 
 
 def restart_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, received_at: datetime,
@@ -138,9 +138,9 @@ def restart_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *,
     moved = _move(uow, layer, case, row)
     row.original_due_at = row.due_at  # the first deadline of the new clock: the KPIs' "within the first deadline"
     at = uow.at(at)
-    _record(uow, case, actor, "clock_restarted", at, note=note, received_at=iso(received), **moved)
+    record_event(uow, case, actor, "clock_restarted", at, note=note, received_at=iso(received), **moved)
     case.updated_at = at
-    return _finish(uow, case)
+    return finish(uow, case)
 
 
 def merge_repeat(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, received_at: datetime,
@@ -157,9 +157,9 @@ def merge_repeat(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
                            choices=Listing(policy.channels))
     content = _text({"content": content}, "content", Phrase("error.field.content"))
     at = uow.at(at)
-    _record(uow, case, actor, "repeat_merged", at, note=content, received_at=iso(received), channel=channel)
+    record_event(uow, case, actor, "repeat_merged", at, note=content, received_at=iso(received), channel=channel)
     case.updated_at = at
-    return _finish(uow, case)
+    return finish(uow, case)
 
 
 def _pending(uow: UnitOfWork, case: Case) -> ExtensionApproval | None:
@@ -190,7 +190,7 @@ def extend_statutory(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
     if approval is not None:
         uow.flush()
         approval.extension_id = extension.id
-    return _finish(uow, case)
+    return finish(uow, case)
 
 
 def request_extension(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, reason: str,
@@ -211,10 +211,10 @@ def request_extension(uow: UnitOfWork, actor_id: int, case_no: str, version: int
         reason=_text({"reason": reason}, "reason", Phrase("error.field.extension_reason")))
     uow.session.add(approval)
     uow.flush()
-    _record(uow, case, actor, "extension_requested", at, note=approval.reason, approval_id=approval.id,
+    record_event(uow, case, actor, "extension_requested", at, note=approval.reason, approval_id=approval.id,
             new_due=iso(approval.new_due_at))
     case.updated_at = at
-    return _finish(uow, case)
+    return finish(uow, case)
 
 
 def decide_extension(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, approve: bool, reason: str,
@@ -231,10 +231,10 @@ def decide_extension(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
     at = uow.at(at)
     approval.approved, approval.decided_by_id, approval.decided_at = bool(approve), actor.id, at
     approval.decision_reason = _text({"reason": reason}, "reason", Phrase("error.field.approval_reason"))
-    _record(uow, case, actor, "extension_decided", at, note=approval.decision_reason, approval_id=approval.id,
+    record_event(uow, case, actor, "extension_decided", at, note=approval.decision_reason, approval_id=approval.id,
             approved=approval.approved, new_due=iso(approval.new_due_at))
     case.updated_at = at
-    return _finish(uow, case)
+    return finish(uow, case)
 
 
 def clock_actions(uow: UnitOfWork, actor: Actor, case: Case) -> set[str]:
