@@ -66,8 +66,10 @@ def _satisfaction(value: Any) -> int:
     return int(value)
 
 
-def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: str) -> tuple[Actor, Case, Policy]:
-    """Lock the case, then check the user, the version and the state (services.rules.transitions), in that order.
+def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: str,
+          states: tuple[str, ...] | None = None) -> tuple[Actor, Case, Policy]:
+    """Lock the case, then check the user, the version and the state (services.rules.transitions, or `states`
+    for an action outside the case page's table), in that order.
 
     The role and scope come first, so a case the user may not touch says nothing about itself (issue 8 §1).
     """
@@ -77,9 +79,9 @@ def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: st
     case = case_for(uow.session, actor, case_no, action, lock=True)
     if case.version != version:
         raise Conflict("error.case.changed_by_someone_else", case_no=case_no)
-    if case.state not in states_for(action):
-        raise InvalidTransition("error.case.action_not_allowed_in_state", field="state", state=case.state,
-                                action=action)
+    if case.state not in (states or states_for(action)):  # said in words, not codes (issue 10 §3)
+        raise InvalidTransition("error.case.action_not_allowed_in_state", field="state",
+                                state=Phrase(f"state.{case.state}"), action=Phrase(f"action.{action}"))
     return actor, case, uow.policy(case.pack)
 
 
@@ -183,7 +185,8 @@ def register_for(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy:
     return _register(uow, actor, form, policy, customer_of=customer_of)
 
 
-record_event, finish = _record, _finish  # for the other use cases of a case (duties.py, statutory.py)
+# for the other use cases of a case (duties.py, statutory.py, transfers.py)
+open_case, record_event, finish = _open, _record, _finish
 
 
 def _submitted_before(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any]) -> Case | None:

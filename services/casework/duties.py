@@ -15,8 +15,8 @@ from sqlalchemy import select
 from db.models import Case, CaseDeadline, User
 from services.casework import cases
 from services.casework.case_view import visible_case
-from services.errors import Conflict, InvalidInput, InvalidTransition, Phrase
-from services.institution.access import STAFF, Actor, case_for, load_actor, may
+from services.errors import InvalidInput, Phrase
+from services.institution.access import STAFF, load_actor, may
 from services.rules import validation
 from services.rules.calendar import format_deadline
 from services.rules.duties import REVIEW_MILESTONE, review_decision_due, review_request_ends
@@ -27,26 +27,12 @@ from services.unit_of_work import UnitOfWork
 REVIEW_FROM = ("feedback_given", "return_visit", "archived")  # the decision was told (art. 20)
 
 
-def _locked(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: str,
-            states: tuple[str, ...]) -> tuple[Actor, Case]:
-    """As cases._open: role and scope first, then the version, then the state."""
-    actor = load_actor(uow.session, actor_id)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("error.case.version_missing", field="version")
-    case = case_for(uow.session, actor, case_no, action, lock=True)
-    if case.version != version:
-        raise Conflict("error.case.changed_by_someone_else", case_no=case_no)
-    if case.state not in states:
-        raise InvalidTransition("error.duties.not_in_this_state", field="state", state=Phrase(f"state.{case.state}"))
-    return actor, case
-
-
 def request_review(uow: UnitOfWork, actor_id: int, case_no: str, version: int, received_at: datetime,
                    content: str) -> cases.CaseRef:
     """The complainant asks for a review (核查) of the decision (art. 20): a NEW case of the same customer, linked
     to the first (cases.reviewed_case_id), decided within `review_decision` of the request — a deadline met by
     feedback — and only within `review_request` of the day the decision was told (cases.feedback_at)."""
-    actor, case = _locked(uow, actor_id, case_no, version, "request_review", REVIEW_FROM)
+    actor, case, _ = cases.open_case(uow, actor_id, case_no, version, "request_review", REVIEW_FROM)
     policy = uow.policy(case.pack)
     layer = policy.statutory
     if layer is None or not policy.statutory_on:
@@ -86,7 +72,7 @@ def name_complained_employee(uow: UnitOfWork, actor_id: int, case_no: str, versi
                              employee_id: int | None, at: datetime | None = None) -> cases.CaseRef:
     """Record the employee the complaint is about (art. 17), or clear it (None): forwarding or reassigning the case
     to them is then refused unless overridden with a recorded reason (cases.forward / cases.reassign)."""
-    actor, case = _locked(uow, actor_id, case_no, version, "name_complained_employee", OPEN_STATES)
+    actor, case, _ = cases.open_case(uow, actor_id, case_no, version, "name_complained_employee", OPEN_STATES)
     employee = uow.session.get(User, employee_id) if isinstance(employee_id, int) else None
     if employee_id is not None and (employee is None or not STAFF & set(employee.roles)):
         raise InvalidInput("error.recusal.unknown_employee", field="complained_employee")

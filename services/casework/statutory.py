@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import PAUSE_KINDS, Case, CaseDeadline, ClockPause, ExtensionApproval
-from services.casework.cases import CaseRef, _open, _text, finish, record_event, record_extension
+from services.casework.cases import CaseRef, _text, finish, open_case, record_event, record_extension
 from services.casework.deadlines import RUNNING
 from services.errors import InvalidInput, InvalidTransition, Listing, NotPermitted, Phrase
 from services.institution.access import Actor, may
@@ -73,7 +73,7 @@ def pause_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, k
                 at: datetime | None = None) -> CaseRef:
     """Appraisal, testing, assessment or mediation: the statutory clock stands still from `starts_on` (order 3
     arts. 18, 23); with `ends_on` a pause already over, which moves the deadline at once."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "pause_clock")
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "pause_clock")
     layer, row = _layer(policy), _clock(uow, case)
     if row.status == "paused":
         raise InvalidTransition("error.statutory.already_paused", field="kind")
@@ -105,7 +105,7 @@ def pause_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, k
 def resume_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, ends_on: date,
                  at: datetime | None = None) -> CaseRef:
     """The pause is over: the deadline moves by its calendar days (RULES.md §7.1)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "resume_clock")
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "resume_clock")
     layer, row = _layer(policy), _clock(uow, case)
     pause = _open_pause(uow, case)
     if row.status != "paused" or pause is None:
@@ -125,7 +125,7 @@ def restart_clock(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *,
                   note: str, at: datetime | None = None) -> CaseRef:
     """New facts or materials: the statutory clock runs again from their receipt (order 3 art. 18), its first
     limit again, earlier pauses and extensions spent."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "restart_clock")
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "restart_clock")
     layer, row = _layer(policy), _clock(uow, case)
     if row.status == "paused":
         raise InvalidTransition("error.statutory.end_pause_first", field="received_at")
@@ -147,7 +147,7 @@ def merge_repeat(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
                  channel: str, content: str, at: datetime | None = None) -> CaseRef:
     """The same matter complained of again while the case is handled: recorded on the open case, no new case and
     no new clock (order 3 art. 18); new facts restart the clock instead (`restart_clock`)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "merge_repeat")
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "merge_repeat")
     _layer(policy)
     received = uow.at(received_at)
     if received < case.received_at or received > uow.now():
@@ -173,7 +173,7 @@ def extend_statutory(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
                      customer_informed_at: datetime, informed_method: str, at: datetime | None = None) -> CaseRef:
     """The statutory limit extended to its next step (30 days, then 60, never beyond), the complainant told; the
     step that needs a superior's approval only once it was approved (order 3 art. 18)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "extend_statutory")
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "extend_statutory")
     layer, row = _layer(policy), _clock(uow, case)
     if row.status == "paused":
         raise InvalidTransition("error.statutory.end_pause_first", field="reason")
@@ -196,7 +196,7 @@ def extend_statutory(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
 def request_extension(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, reason: str,
                       at: datetime | None = None) -> CaseRef:
     """Ask a superior to approve the further extension (especially complex or special reasons)."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "request_extension")
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "request_extension")
     layer, row = _layer(policy), _clock(uow, case)
     step = statutory.next_limit(layer, row.extensions)
     if not layer.needs_approval(row.extensions):
@@ -221,7 +221,7 @@ def decide_extension(uow: UnitOfWork, actor_id: int, case_no: str, version: int,
                      at: datetime | None = None) -> CaseRef:
     """A superior (a senior manager of the superior institution or head office) approves or refuses, with a
     reason; recorded who, when and why, once."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "approve_extension")
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "approve_extension")
     _layer(policy)
     approval = _pending(uow, case)
     if approval is None or approval.approved is not None:

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from db.models import Case, CaseEvent, Customer, Department, User
 from services.casework.case_view import mask, visible_case
-from services.casework.cases import SATISFACTION, CaseRef, declare_major
-from services.errors import Conflict, InvalidInput, InvalidTransition, Phrase
+from services.casework.cases import SATISFACTION, CaseRef, declare_major, open_case
+from services.errors import InvalidInput, Phrase
 from services.export import write_xlsx
 from services.institution import audit
-from services.institution.access import Actor, case_for, load_actor, may
+from services.institution.access import load_actor, may
 from services.rules import validation
 from services.rules.calendar import SHANGHAI
 from services.rules.intake_extras import major
@@ -46,21 +46,6 @@ def source_label(source: str, lang: str) -> str:
     return text(f"source.{source}", lang)
 
 
-def _open(uow: UnitOfWork, actor_id: int, case_no: str, version: int, action: str,
-          states: tuple[str, ...]) -> tuple[Actor, Case, Policy]:
-    """As cases._open: role and scope first, then the version the user saw, then the state."""
-    actor = load_actor(uow.session, actor_id)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("error.case.version_missing", field="version")
-    case = case_for(uow.session, actor, case_no, action, lock=True)
-    if case.version != version:
-        raise Conflict("error.case.changed_by_someone_else", case_no=case_no)
-    if case.state not in states:
-        raise InvalidTransition("error.case.action_not_allowed_in_state", field="state", state=case.state,
-                                action=action)
-    return actor, case, uow.policy(case.pack)
-
-
 def _ref(uow: UnitOfWork, case: Case, at: datetime) -> CaseRef:
     case.updated_at = at  # the change bumps the case's version
     uow.flush()
@@ -72,7 +57,7 @@ def _ref(uow: UnitOfWork, case: Case, at: datetime) -> CaseRef:
 def declare_major_later(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, cause: str,
                         people: int | None = None, at: datetime | None = None) -> CaseRef:
     """A case found major after intake (order 3 art. 29): the same emergency flow as at intake, once."""
-    actor, case, policy = _open(uow, actor_id, case_no, version, "declare_major", OPEN_STATES)
+    actor, case, policy = open_case(uow, actor_id, case_no, version, "declare_major", OPEN_STATES)
     if case.major_cause:
         raise InvalidInput("error.major.already_declared", field="major_cause")
     checked, people = major({"major_cause": cause, "major_people": people})
@@ -168,7 +153,7 @@ def reply_package(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
 def record_reply(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, sent_on: date, method: str,
                  note: str = "", at: datetime | None = None) -> CaseRef:
     """The reply package went to the regulator on `sent_on` by `method` (RULES.md §7.3): a timeline event."""
-    actor, case, _ = _open(uow, actor_id, case_no, version, "regulator_reply", REPLY_STATES)
+    actor, case, _ = open_case(uow, actor_id, case_no, version, "regulator_reply", REPLY_STATES)
     if case.source == "own":
         raise InvalidInput("error.reply.not_transferred", field="source", case_no=case.case_no)
     method = validation.text(method, "method", Phrase("error.field.reply_method"))

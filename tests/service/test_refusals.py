@@ -72,8 +72,10 @@ def test_forwarding_needs_a_handler_of_the_chosen_department(futures):
 
 def test_a_case_cannot_skip_states(futures):
     ref = futures.intake()
-    with pytest.raises(InvalidTransition), futures.uow() as uow:
+    with pytest.raises(InvalidTransition) as refused, futures.uow() as uow:
         cases.feedback(uow, futures.users["clerk"], ref.case_no, ref.version, method="电话", satisfaction=4)
+    # the state and the action in the clerk's words, not their codes (issue 10 §3)
+    assert refused.value.message("zh") == "案件当前状态为“已登记”，不能执行此操作（反馈客户）。"
     with pytest.raises(InvalidTransition), futures.uow() as uow:
         cases.re_complaint(uow, futures.users["clerk"], ref.case_no, ref.version,
                            {"received_at": at("2026-11-03 09:00"), "content": "再次投诉"})
