@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.components.case_actions import DONE
+from dashboard.components.case_actions import _submit
 from dashboard.components.field_errors import FieldErrors
 from dashboard.i18n import error, lang, pair, t
 from dashboard.session import acting_user_id, uow
 from services.casework.case_view import CaseDetail
 from services.casework.classification import DIMENSION_WORDS, ClassificationView, classification_view, classify
-from services.errors import Conflict, DomainError
+from services.errors import DomainError
 from services.rules import jrt
 
 
@@ -49,14 +49,4 @@ def _form(detail: CaseDetail, view: ClassificationView) -> None:
         if st.form_submit_button(t("jrt.save")):
             # a dimension the page does not offer keeps its code
             codes = {d: (chosen[d] or None) if d in chosen else view.codes[d] for d in jrt.DIMENSIONS}
-            try:
-                with uow() as work:
-                    classify(work, acting_user_id(), detail.case_no, detail.version, **codes)
-            except Conflict as exc:
-                error(exc)
-                st.info(t("case.conflict_kept"))
-            except DomainError as exc:
-                errors.show(exc)
-            else:
-                st.session_state[DONE] = "classify"
-                st.rerun()
+            _submit(detail, "classify", classify, errors, **codes)

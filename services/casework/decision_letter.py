@@ -13,6 +13,7 @@ from html import escape
 
 from db.models import Case, Customer, Department
 from services.casework.case_view import visible_case
+from services.casework.handling_form import html_row, when
 from services.errors import InvalidTransition
 from services.institution import audit
 from services.institution.access import load_actor
@@ -103,13 +104,8 @@ def _word(key: str, lang: str, **params: object) -> str:
     return text(f"letter.{key}", lang, **params)
 
 
-def _when(at: datetime | None) -> str:
-    return f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if at else ""
-
-
 def _row(key: str, value: object, lang: str) -> str:
-    shown = "" if value is None else str(value)
-    return f'<tr><th>{escape(_word(key, lang))}</th><td class="text">{escape(shown)}</td></tr>'
+    return html_row(_word(key, lang), value)
 
 
 def _section(key: str, body: str, lang: str) -> str:
@@ -128,15 +124,15 @@ def to_html(letter: DecisionLetter, lang: str = "zh") -> str:
     outcome = text(f"printed.outcome.{letter.outcome}", lang) if letter.outcome else ""
     case = "".join([
         _row("institution", f"{institution} {letter.department}", lang), _row("case_no", letter.case_no, lang),
-        _row("customer_name", letter.customer_name, lang), _row("received_at", _when(letter.received_at), lang),
+        _row("customer_name", letter.customer_name, lang), _row("received_at", when(letter.received_at), lang),
         _row("complaint", letter.complaint, lang)]
         + ([_row("reviewed_case_no", letter.reviewed_case_no, lang)] if letter.reviewed_case_no else []))
     facts = f'<p class="text">{escape(letter.fact_finding)}</p>'
     decision = "".join([
         _row("outcome", outcome, lang), _row("measures", letter.measures, lang),
         _row("accountability", letter.accountability, lang), _row("compensation_paid", letter.compensation_paid, lang),
-        _row("basis", basis, lang), _row("decided_at", _when(letter.decided_at), lang)])
-    told = "".join([_row("told_at", _when(letter.told_at), lang), _row("notification_method", method, lang),
+        _row("basis", basis, lang), _row("decided_at", when(letter.decided_at), lang)])
+    told = "".join([_row("told_at", when(letter.told_at), lang), _row("notification_method", method, lang),
                     _row("notification_ref", letter.notification_ref, lang)])
     remedies = []
     if letter.review_days is not None:

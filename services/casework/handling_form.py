@@ -178,13 +178,19 @@ def _word(key: str, lang: str) -> str:
     return text(f"printed.{key}", lang)
 
 
-def _when(at: datetime | None) -> str:
+def when(at: datetime | None) -> str:
+    """An instant as printed documents show it (Shanghai, to the minute); blank when it did not happen."""
     return f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if at else ""
 
 
-def _row(key: str, value: object, lang: str) -> str:
+def html_row(label: str, value: object) -> str:
+    """One line of a printed table, both sides escaped: the printed form, the decision letter, the reply package."""
     shown = "" if value is None else str(value)
-    return f'<tr><th>{escape(_word(key, lang))}</th><td class="text">{escape(shown)}</td></tr>'
+    return f'<tr><th>{escape(label)}</th><td class="text">{escape(shown)}</td></tr>'
+
+
+def _row(key: str, value: object, lang: str) -> str:
+    return html_row(_word(key, lang), value)
 
 
 def _heading(key: str, number: int, lang: str) -> str:
@@ -227,7 +233,7 @@ def to_html(form: HandlingForm, lang: str = "zh") -> str:
 
     satisfaction = text(f"satisfaction.{form.satisfaction}", lang) if form.satisfaction in SATISFACTION else ""
     sep = text("reason.sep", lang)
-    intake = [_row("case_no", form.case_no, lang), _row("received_at", _when(form.received_at), lang),
+    intake = [_row("case_no", form.case_no, lang), _row("received_at", when(form.received_at), lang),
               _row("channel", label("channel", form.channel), lang), _row("customer_name", form.customer_name, lang),
               _row("customer_phone", form.customer_phone, lang),
               _row("customer_id_number", form.customer_id_number, lang), _row("content", form.content, lang),
@@ -241,27 +247,27 @@ def to_html(form: HandlingForm, lang: str = "zh") -> str:
         intake.append(_row("parent_case_no", form.parent_case_no, lang))
     intake += _statutory_rows(form, lang)
     forward = [_row("responsible_department", form.responsible_department, lang),
-               _row("handler", form.handler, lang), _row("forwarded_at", _when(form.forwarded_at), lang),
+               _row("handler", form.handler, lang), _row("forwarded_at", when(form.forwarded_at), lang),
                _row("handling_form", form.handling_form, lang)]
-    handling = [_row("first_contact_at", _when(form.first_contact_at), lang),
+    handling = [_row("first_contact_at", when(form.first_contact_at), lang),
                 _row("fact_finding", form.fact_finding, lang), _row("measures", form.measures, lang),
                 _row("accountability", form.accountability, lang),
                 _row("compensation_paid", form.compensation_paid, lang),
                 _row("signed_confirmation", form.signed_confirmation, lang),
-                _row("resolved_at", _when(form.resolved_at), lang),
+                _row("resolved_at", when(form.resolved_at), lang),
                 _row("outcome", _word(f"outcome.{form.outcome}", lang) if form.outcome else "", lang)]
-    feedback = [_row("feedback_at", _when(form.feedback_at), lang), _row("feedback_method", form.feedback_method, lang),
-                _row("satisfaction", satisfaction, lang), _row("return_visit_at", _when(form.return_visit_at), lang),
+    feedback = [_row("feedback_at", when(form.feedback_at), lang), _row("feedback_method", form.feedback_method, lang),
+                _row("satisfaction", satisfaction, lang), _row("return_visit_at", when(form.return_visit_at), lang),
                 _row("return_visit_method", form.return_visit_method, lang),
                 _row("return_visit_note", form.return_visit_note, lang)]
     if form.notification_method:  # the proof of notification, where it was recorded (RULES.md §7.2 art. 21)
         feedback[2:2] = [_row("notification_method", text(f"notification_method.{form.notification_method}", lang),
                               lang), _row("notification_ref", form.notification_ref, lang)]
     deadlines = [(label("milestone", d.milestone), format_deadline(d.due_at), format_deadline(d.original_due_at),
-                  _when(d.met_at), _word(f"result.{d.result}", lang)) for d in form.deadlines]
+                  when(d.met_at), _word(f"result.{d.result}", lang)) for d in form.deadlines]
     extensions = [(label("milestone", e.milestone), format_deadline(e.old_due_at), format_deadline(e.new_due_at),
-                   e.reason, f"{_when(e.customer_informed_at)} {e.informed_method}") for e in form.extensions]
-    archive = [_row("archived_at", _when(form.archived_at), lang),
+                   e.reason, f"{when(e.customer_informed_at)} {e.informed_method}") for e in form.extensions]
+    archive = [_row("archived_at", when(form.archived_at), lang),
                _row("state", text(f"state.{form.state}", lang), lang)]
     title = _word("title", lang)
     # The institution's own document (issue 10 §5), never another pack's seed

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from db.models import Case, CaseEvent, Customer, Department, User
 from services.casework.case_view import mask, visible_case
 from services.casework.cases import SATISFACTION, CaseRef, declare_major, open_case
+from services.casework.handling_form import html_row, when
 from services.errors import InvalidInput, Phrase
 from services.export import write_xlsx
 from services.institution import audit
@@ -218,10 +219,6 @@ th { width: 28%; font-weight: normal; background: #f2f2f2; } td.text { white-spa
 section { break-inside: avoid; } .sign { margin-top: 10mm; }"""
 
 
-def _when(at: datetime | None) -> str:
-    return f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if at else ""
-
-
 def sections(package: ReplyPackage, lang: str = "zh") -> list[tuple[str, list[tuple[str, str]]]]:
     """The package's sections as (title, [(label, value)]) in `lang`: the one content of the HTML and the xlsx."""
     p, policy = package, package.policy
@@ -239,7 +236,7 @@ def sections(package: ReplyPackage, lang: str = "zh") -> list[tuple[str, list[tu
     return [
         (word("transfer"), [
             (word("source"), source_label(p.source, lang)), (word("regulator_ref"), p.regulator_ref),
-            (word("transferred_on"), p.transferred_on.isoformat()), (word("received_at"), _when(p.received_at)),
+            (word("transferred_on"), p.transferred_on.isoformat()), (word("received_at"), when(p.received_at)),
             (word("case_no"), p.case_no)]),
         (word("summary"), [
             (word("customer_name"), p.customer_name), (word("customer_phone"), p.customer_phone or ""),
@@ -250,9 +247,9 @@ def sections(package: ReplyPackage, lang: str = "zh") -> list[tuple[str, list[tu
         (word("decision"), [
             (word("fact_finding"), p.fact_finding or ""), (word("measures"), p.measures or ""),
             (word("outcome"), text(f"printed.outcome.{p.outcome}", lang) if p.outcome else ""),
-            (word("compensation_paid"), str(p.compensation_paid)), (word("resolved_at"), _when(p.resolved_at))]),
+            (word("compensation_paid"), str(p.compensation_paid)), (word("resolved_at"), when(p.resolved_at))]),
         (word("notification"), [
-            (word("feedback_at"), _when(p.feedback_at)), (word("feedback_method"), p.feedback_method or ""),
+            (word("feedback_at"), when(p.feedback_at)), (word("feedback_method"), p.feedback_method or ""),
             (word("satisfaction"), satisfaction),
             (word("notification_method"), text(f"notification_method.{p.notification_method}", lang)
              if p.notification_method else unrecorded),
@@ -267,8 +264,7 @@ def to_html(package: ReplyPackage, lang: str = "zh") -> str:
     title = text("reply.title", lang)
     body = []
     for number, (heading, rows) in enumerate(sections(package, lang), 1):
-        cells = "".join(f'<tr><th>{escape(label)}</th><td class="text">{escape(value)}</td></tr>'
-                        for label, value in rows)
+        cells = "".join(html_row(label, value) for label, value in rows)
         body.append(f"<section><h2>{number}. {escape(heading)}</h2><table>{cells}</table></section>")
     basis = text("reply.basis", lang)
     return "".join([
