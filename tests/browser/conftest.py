@@ -111,3 +111,9 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+def idle(page) -> None:
+    """Until Streamlit's script run is over (its status widget gone): a click during a rerun can land on an
+    element the rerun then replaces, and its input is lost."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)

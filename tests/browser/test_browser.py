@@ -12,7 +12,7 @@ from services.administration.setup import first_run_setup
 from services.casework.cases import case_by_number
 from services.institution.directory import create_user
 from services.unit_of_work import transaction
-from tests.browser.conftest import Server, serve
+from tests.browser.conftest import Server, idle, serve
 
 pytestmark = pytest.mark.browser
 WAIT = 15_000  # ms for an ordinary rerun
@@ -131,12 +131,13 @@ def test_a_complaint_from_intake_to_archive(set_up_server, context):
 def act(page, action: str, fields: dict[str, str]) -> None:
     """Open an action's expander on the case page, fill its form and submit it. Everything is looked up inside
     that expander: under load the previous action's form can still be on screen while the page reruns."""
+    idle(page)  # the previous action's rerun is over
     summary = page.locator("summary").filter(has=page.get_by_text(action, exact=True)).first
     expander = page.locator("details").filter(has=summary).first
     summary.click()
     for label, value in fields.items():
         expander.get_by_label(label, exact=True).fill(value)
     expander.get_by_role("button", name="归档" if action == "归档" else "提交", exact=True).click()
-    page.get_by_text(f"已完成：{action}。").wait_for()
+    page.get_by_text(f"已完成：{action}。").wait_for(timeout=60_000)
 
 

@@ -17,7 +17,7 @@ from services.rules.packs import load_policy
 from services.rules.policy import Policy
 from services.unit_of_work import transaction
 from services.words import text as word
-from tests.browser.conftest import Server, serve
+from tests.browser.conftest import Server, idle, serve
 
 pytestmark = pytest.mark.browser
 PACK = "bank"
@@ -67,7 +67,7 @@ def walker(browser):
 def settle(page) -> None:
     """Until the script run is over: Streamlit's status widget gone, the page's elements current."""
     page.wait_for_load_state("networkidle")
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
+    idle(page)
     page.wait_for_timeout(300)
     assert not page.get_by_text("Page not found").count(), "a page this role does not have"
 
