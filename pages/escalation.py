@@ -14,7 +14,8 @@ from services.supervision.reviews import overdue_actions
 
 user = page_user("escalation")
 st.title(t("board.title"))
-with uow() as work:  # only reads: the server's sweep or cron records the escalations (issue 9 §8)
+# only reads (the server's sweep or cron records the escalations, issue 9 §8): the read engine (issue 13 §5)
+with uow(reading=True) as work:
     rows, policy = board(work, user.id), work.policy()
     late_actions = overdue_actions(work, user.id)
 if not rows:
