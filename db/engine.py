@@ -122,10 +122,11 @@ def app_engine(owner_url: str | None = None) -> Engine:
     return make_engine(app_url(owner))
 
 
-def read_url() -> str | None:
-    """DATABASE_READ_URL: a streaming standby (or any copy) the reporting reads go to (issue 13 §5); None → the
-    primary. Without a user in it, the app role and its password (a physical standby has the same roles)."""
-    url = os.environ.get("DATABASE_READ_URL")
+def read_url(url: str | None = None) -> str | None:
+    """`url` (default DATABASE_READ_URL): a streaming standby (or any copy) the reporting reads go to (issue 13
+    §5); None → the primary. Without a user in it, the app role and its password (a physical standby has the
+    same roles)."""
+    url = url or os.environ.get("DATABASE_READ_URL")
     if not url:
         return None
     parsed = make_url(url)
@@ -139,7 +140,7 @@ def read_engine(owner_url: str | None = None, standby_url: str | None = None) ->
     """The engine of the reads that may lag a moment behind (KPIs, reports, sampling preview, the board):
     `standby_url` (default: DATABASE_READ_URL), else the app's engine on the primary. Every transaction on a
     standby engine is read-only from its first statement (default_transaction_read_only): it never writes."""
-    url = standby_url or read_url()
+    url = read_url(standby_url)
     if url is None:
         return app_engine(owner_url)
     return make_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})

@@ -17,17 +17,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import streamlit as st
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+from streamlit.testing.v1 import AppTest
 
 from db import embedded
 from db.engine import app_engine, embedded_server_url, read_engine, read_url
 from services.casework import cases
 from services.casework.escalation import board
+from services.institution.sessions import open_session
 from services.supervision import kpi, report
 from services.unit_of_work import transaction
+from tests.app.conftest import ENTRYPOINT
+from tests.app.test_workflow import open_page
 from tests.service.conftest import Institution, make_institution
 
 REPLICATION_HBA = "\n# issue 13 §5 test: the standby streams through the socket, with the superuser's password\n" \
@@ -99,7 +104,7 @@ def _replayed(primary: Engine, standby: Engine) -> None:
     pytest.fail(f"the standby did not replay up to {lsn} within 30 s")
 
 
-def test_the_standby_gives_the_primarys_kpis_report_and_board(pair, monkeypatch):
+def test_the_standby_gives_the_primarys_kpis_report_and_board_and_the_pages_read_it(pair, monkeypatch):
     primary = app_engine(pair.owner_url)
     inst: Institution = make_institution(primary, "futures")
     for _ in range(4):
@@ -129,5 +134,32 @@ def test_the_standby_gives_the_primarys_kpis_report_and_board(pair, monkeypatch)
     # and nothing is ever written through it
     with pytest.raises(DBAPIError, match="read-only transaction"), transaction(standby, reading=True) as uow:
         cases.intake(uow, inst.users["clerk"], inst.complaint())
+
+    # The pages read it: with its replay paused, a fifth intake on the primary is not yet in the KPI page's
+    # figures nor on the board; once replayed, it is.
+    monkeypatch.setenv("DATABASE_URL", pair.owner_url)
+    st.cache_resource.clear()
+
+    def start(user_id: int) -> AppTest:
+        page = AppTest.from_file(ENTRYPOINT, default_timeout=60)
+        with transaction(primary) as uow:
+            page.session_state["session_token"] = open_session(uow, user_id).token
+        return page.run()
+
+    def shown() -> tuple[int, int]:
+        kpis, board_page = (open_page(start, inst.users["supervisor"], name) for name in ("kpi", "escalation"))
+        assert not kpis.exception and not board_page.exception
+        return int(kpis.dataframe[0].value["投诉量"].sum()), len(board_page.dataframe[0].value)
+
+    with embedded_owner(pair.standby) as conn:
+        conn.execute(text("SELECT pg_wal_replay_pause()"))
+        try:
+            inst.intake()
+            assert shown() == (4, 4)
+        finally:
+            conn.execute(text("SELECT pg_wal_replay_resume()"))
+    _replayed(primary, standby)
+    assert shown() == (5, 5)
+    st.cache_resource.clear()
     primary.dispose()
     standby.dispose()
