@@ -2,6 +2,8 @@
 
 `DATABASE_URL` set → that server. Unset → an embedded PostgreSQL whose data lives in
 `$COMPLAINTS_DATA_DIR/pg` (default `.data/pg` in the checkout), started on first use (db.embedded).
+`DATABASE_READ_URL` set → the reads that may lag a moment (KPIs, reports, sampling preview, board) go to that
+standby through `read_engine`, read-only (issue 13 §5).
 
 Two database roles (issue 8 §6):
 - the owner, `DATABASE_URL`'s user (embedded: the superuser): runs migrations and grants, backups, and
