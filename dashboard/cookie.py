@@ -11,12 +11,14 @@ import base64
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 from pathlib import Path
 
 from db.engine import data_dir
 
+LOG = logging.getLogger("complaints.cookie")
 NAME = "complaints_session"
 KEY_ENV = "COMPLAINTS_SECRET_KEY"
 
@@ -31,6 +33,9 @@ def secret_key() -> bytes:
     if configured:
         return configured.encode()
     path = key_file()
+    if os.environ.get("DATABASE_URL"):  # a shared database: maybe other machines, each with its own file
+        LOG.warning("%s is not set: this server signs the sign-in cookie with its own key file (%s); app servers on "
+                    "other machines sharing DATABASE_URL will not accept its cookies (issue 13 §5)", KEY_ENV, path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         # Written aside, then linked into place: a second process starting at the same moment either

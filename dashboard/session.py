@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from dashboard import cookie
 from dashboard.i18n import error, t
-from db.engine import app_engine, training_engine
+from db.engine import app_engine, read_engine, training_engine
 from services.errors import DomainError, NotPermitted
 from services.institution import sessions
 from services.institution.access import load_actor, require_page
@@ -43,6 +43,11 @@ def _training_engine(url: str | None) -> Engine:
     return training_engine(url)
 
 
+@st.cache_resource(show_spinner=False)  # its default "Running …" is English (issue 10 §3)
+def _read_engine(url: str | None, standby: str | None) -> Engine:
+    return read_engine(url, standby)
+
+
 def practice_engine() -> Engine:
     return _training_engine(os.environ.get("DATABASE_URL"))
 
@@ -57,11 +62,17 @@ def main_uow() -> AbstractContextManager[UnitOfWork]:
     return transaction(_engine(os.environ.get("DATABASE_URL")))
 
 
-def uow() -> AbstractContextManager[UnitOfWork]:
+def uow(*, reading: bool = False) -> AbstractContextManager[UnitOfWork]:
     """A transaction on the database this session works on (the training one while practising, issue 5 §4);
-    committed when the block ends without an exception."""
+    committed when the block ends without an exception.
+
+    reading: a read-only transaction for the reads that may lag a moment (KPIs, report, sampling preview,
+    board: issue 13 §5), on DATABASE_READ_URL's standby when set; practice reads its own database."""
     if in_training():
-        return transaction(practice_engine())
+        return transaction(practice_engine(), reading=reading)
+    if reading:
+        return transaction(_read_engine(os.environ.get("DATABASE_URL"), os.environ.get("DATABASE_READ_URL")),
+                           reading=True)
     return main_uow()
 
 
@@ -152,13 +163,15 @@ def sign_out_state() -> None:
     st.session_state["lang"] = lang
 
 
-def attempt(call: Callable[..., Any], *args: Any, confirm: bool = False, **kwargs: Any) -> tuple[bool, Any]:
+def attempt(call: Callable[..., Any], *args: Any, confirm: bool = False, reading: bool = False,
+            **kwargs: Any) -> tuple[bool, Any]:
     """Run one service call in its own unit of work; a domain error is shown in place, not raised.
 
-    Returns (succeeded, result); with `confirm`, a success says "saved".
+    Returns (succeeded, result); with `confirm`, a success says "saved"; with `reading`, a read-only unit of
+    work on the read engine (see `uow`).
     """
     try:
-        with uow() as work:
+        with uow(reading=reading) as work:
             result = call(work, *args, **kwargs)
     except DomainError as exc:
         error(exc)

@@ -2,6 +2,8 @@
 
 `DATABASE_URL` set → that server. Unset → an embedded PostgreSQL whose data lives in
 `$COMPLAINTS_DATA_DIR/pg` (default `.data/pg` in the checkout), started on first use (db.embedded).
+`DATABASE_READ_URL` set → the reads that may lag a moment (KPIs, reports, sampling preview, board) go to that
+standby through `read_engine`, read-only (issue 13 §5).
 
 Two database roles (issue 8 §6):
 - the owner, `DATABASE_URL`'s user (embedded: the superuser): runs migrations and grants, backups, and
@@ -120,6 +122,30 @@ def app_engine(owner_url: str | None = None) -> Engine:
     owner = owner_url or database_url()
     prepare(owner_engine(owner))
     return make_engine(app_url(owner))
+
+
+def read_url(url: str | None = None) -> str | None:
+    """`url` (default DATABASE_READ_URL): a streaming standby (or any copy) the reporting reads go to (issue 13
+    §5); None → the primary. Without a user in it, the app role and its password (a physical standby has the
+    same roles)."""
+    url = url or os.environ.get("DATABASE_READ_URL")
+    if not url:
+        return None
+    parsed = make_url(url)
+    if parsed.username is None:
+        parsed = parsed.set(username=APP_ROLE, password=app_password())
+    return parsed.render_as_string(hide_password=False)
+
+
+@functools.cache
+def read_engine(owner_url: str | None = None, standby_url: str | None = None) -> Engine:
+    """The engine of the reads that may lag a moment behind (KPIs, reports, sampling preview, the board):
+    `standby_url` (default: DATABASE_READ_URL), else the app's engine on the primary. Every transaction on a
+    standby engine is read-only from its first statement (default_transaction_read_only): it never writes."""
+    url = read_url(standby_url)
+    if url is None:
+        return app_engine(owner_url)
+    return make_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
 
 
 def default_engine() -> Engine:

@@ -14,7 +14,9 @@ from services.supervision.reviews import overdue_actions
 
 user = page_user("escalation")
 st.title(t("board.title"))
-with uow() as work:  # only reads: the server's sweep or cron records the escalations (issue 9 §8)
+# only reads (the server's sweep or cron records the escalations, issue 9 §8): the read engine (issue 13 §5) —
+# except right after an acknowledgement, which a standby may not have replayed yet
+with uow(reading=not st.session_state.pop("board_acknowledged", False)) as work:
     rows, policy = board(work, user.id), work.policy()
     late_actions = overdue_actions(work, user.id)
 if not rows:
@@ -59,6 +61,7 @@ else:  # one table, not one button per escalation (issue 10 §1)
             error(exc)
         else:
             st.session_state["board_round"] = st.session_state.get("board_round", 0) + 1
+            st.session_state["board_acknowledged"] = True
             st.rerun()
 if late_actions:
     st.subheader(t("board.overdue_actions"))

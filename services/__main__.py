@@ -148,7 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from services.supervision.report import system_report, to_html, to_xlsx
     from services.unit_of_work import transaction
 
-    with transaction() as uow:
+    with transaction(reading=True) as uow:  # DATABASE_READ_URL's standby when set (issue 13 §5)
         report = system_report(uow, args.month, lang=args.lang)  # headers in --lang (issue 9 §6)
     if args.out.lower().endswith((".html", ".htm")):
         with open(args.out, "w", encoding="utf-8") as handle:
@@ -163,7 +163,7 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     from services.supervision.kpi import SYSTEM, kpi_frame
     from services.unit_of_work import transaction
 
-    with transaction() as uow:
+    with transaction(reading=True) as uow:  # DATABASE_READ_URL's standby when set (issue 13 §5)
         frame = kpi_frame(uow, SYSTEM, date_from=_date(args.first, "from"), date_to=_date(args.last, "to"),
                           by=args.by)
     print(frame.to_json(orient="records", force_ascii=False) if args.json else frame.to_string(index=False))

@@ -18,10 +18,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.engine import default_engine
+from db.engine import default_engine, read_engine
 from db.models import CalendarDayRow, CalendarYear, Setting
 from services.errors import DomainError, InvalidInput
 from services.rules import clock as clocks
@@ -38,14 +38,20 @@ class UnitOfWork:
     """One transaction: rolls back unless `commit()` was called (cosmicpython's pattern).
 
     clock: where `now()` comes from; None → the process's clock (`services.rules.clock.now`, which tests set).
+    reading: a read-only transaction (issue 13 §5) — KPIs, reports, sampling preview, the board — on `engine`
+    or, by default, the read engine (DATABASE_READ_URL's standby, else the primary); any write in it fails.
     """
 
-    def __init__(self, engine: Engine | None = None, *, clock: Clock | None = None) -> None:
-        self._factory = sessionmaker(bind=engine or default_engine(), expire_on_commit=False)
+    def __init__(self, engine: Engine | None = None, *, clock: Clock | None = None, reading: bool = False) -> None:
+        bind = engine or (read_engine() if reading else default_engine())
+        self._factory = sessionmaker(bind=bind, expire_on_commit=False)
         self._clock = clock
+        self.reading = reading
 
     def __enter__(self) -> UnitOfWork:
         self.session: Session = self._factory()
+        if self.reading:  # the transaction's first statement: nothing in it may write, on any server
+            self.session.execute(text("SET TRANSACTION READ ONLY"))
         self._now: datetime | None = None
         self._policies: dict[str, Policy] = {}
         self._calendar: WorkingCalendar | None = None
@@ -131,9 +137,11 @@ def _edited_policy(code: str, data: str) -> Policy:
 
 
 @contextmanager
-def transaction(engine: Engine | None = None, *, clock: Clock | None = None) -> Iterator[UnitOfWork]:
-    """A unit of work that commits when its block ends without an exception (§3: the caller commits)."""
-    with UnitOfWork(engine, clock=clock) as uow:
+def transaction(engine: Engine | None = None, *, clock: Clock | None = None,
+                reading: bool = False) -> Iterator[UnitOfWork]:
+    """A unit of work that commits when its block ends without an exception (§3: the caller commits);
+    `reading`: a read-only one (see UnitOfWork)."""
+    with UnitOfWork(engine, clock=clock, reading=reading) as uow:
         try:
             yield uow
         except DomainError:

@@ -34,6 +34,7 @@ TODAY = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)  # "now" for every servic
 os.environ.setdefault("COMPLAINTS_BCRYPT_ROUNDS", "4")  # hashing speed only; the check is the same
 # The app role's password for this run (inherited by the CLI subprocesses): no secret file in the checkout.
 os.environ.setdefault("COMPLAINTS_APP_DB_PASSWORD", secrets.token_urlsafe(16))
+os.environ.pop("DATABASE_READ_URL", None)  # an operator's standby never serves the tests' reads (issue 13 §5)
 _numbers = itertools.count()
 
 

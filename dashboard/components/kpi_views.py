@@ -100,7 +100,7 @@ def period() -> tuple[date, date]:
 
 
 def table(user_id: int, first: date, last: date, by: str) -> None:
-    done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by, lang=lang())
+    done, frame = attempt(kpi.kpis, user_id, date_from=first, date_to=last, by=by, lang=lang(), reading=True)
     if not done:
         return
     shown, config = figures(frame.drop(columns=["group"]))
@@ -110,7 +110,7 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
     groups = dict(zip(frame["group"], frame["label"], strict=True))
     group = left.selectbox(t("kpi.drill_group"), list(groups), format_func=lambda g: str(groups[g]), key="kpi_group")
     name = right.selectbox(t("kpi.drill_kpi"), kpi.KPIS, format_func=lambda k: t(f"kpi.name.{k}"), key="kpi_name")
-    with uow() as work:
+    with uow(reading=True) as work:  # the reads that may lag a moment go to the read engine (issue 13 §5)
         policy = work.policy()
         cases = kpi.kpi_cases(work, user_id, kpi=name, group=None if by == "all" else group, date_from=first,
                               date_to=last, by=by, limit=500)
@@ -123,7 +123,7 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
 
 def trend(user_id: int, first: date, last: date, by: str) -> None:
     rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend")
-    with uow() as work:
+    with uow(reading=True) as work:
         frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by, lang=lang())
         target = kpi.kpi_weights(work.session).get(RATE_KPIS[rate], {}).get("target")
     if frame.empty:
@@ -145,7 +145,8 @@ def trend(user_id: int, first: date, last: date, by: str) -> None:
 def scorecards(user_id: int, first: date, last: date) -> None:
     level = st.segmented_control(t("kpi.level"), ["department", "person"], default="department",
                                  format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level") or "department"
-    done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last, lang=lang())
+    done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last, lang=lang(),
+                         reading=True)
     if not done:
         return
     summary, config = figures(card.summary.drop(columns=["group"]))
@@ -162,7 +163,8 @@ def before_after(user_id: int, policy: Policy) -> None:
                                 format_func=lambda d: code(policy, "department", d) if d else "—")
     pivot = middle.date_input(t("kpi.pivot"), key="ba_pivot")
     days = right.number_input(t("kpi.days"), 7, 366, 30, key="ba_days")
-    done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days))
+    done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days),
+                          reading=True)
     if not done:
         return
     shown, config = figures(frame)
@@ -172,7 +174,7 @@ def before_after(user_id: int, policy: Policy) -> None:
 def monthly_report(user_id: int) -> None:
     month = st.text_input(t("kpi.report_month"), (now().date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
                           key="report_month")
-    done, built = attempt(report.monthly_report, user_id, month, lang=lang())
+    done, built = attempt(report.monthly_report, user_id, month, lang=lang(), reading=True)
     if not done:
         return
     workbook = io.BytesIO()
@@ -200,6 +202,6 @@ def weights(user_id: int) -> None:
 
 def transfers(user_id: int, first: date, last: date) -> None:
     """Complaints by source in the period: own channels and each regulator's transfers (issue 11 §3)."""
-    done, frame = attempt(transfer_stats.transfers_by_source, user_id, date_from=first, date_to=last)
+    done, frame = attempt(transfer_stats.transfers_by_source, user_id, date_from=first, date_to=last, reading=True)
     if done:
         st.dataframe(transfer_stats.labelled(frame, lang()), hide_index=True)

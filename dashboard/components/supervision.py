@@ -105,7 +105,7 @@ def plan(user_id: int, policy: Policy) -> None:
                                         grades=tuple(grades), **sizing,
                                         min_per_stratum=int(low), max_per_stratum=int(high) or None,
                                         include_all_major=census, include=include, seed=seed or None)
-    done, summary = attempt(sampling.plan_summary, user_id, chosen)
+    done, summary = attempt(sampling.plan_summary, user_id, chosen, reading=True)  # the preview (issue 13 §5)
     if not done:
         return
     _size(summary)

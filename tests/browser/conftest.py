@@ -49,15 +49,16 @@ def server() -> Iterator[Server]:
 
 
 @contextmanager
-def serve(*options: str) -> Iterator[Server]:
-    """The app served as `make run` serves it, with extra `streamlit run` options (e.g. --secrets.files)."""
+def serve(*options: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """The app served as `make run` serves it, with extra `streamlit run` options (e.g. --secrets.files) and
+    environment (e.g. a shared DATABASE_URL: several servers on one database, issue 13 §5)."""
     port = _free_port()
     data = str(embedded.scratch_dir("complaints-browser-"))  # the server's OS user must enter it (as root)
     # bcrypt at 4 rounds: the same checks, at a pace a 2-core CI machine can repeat many sign-ins at;
     # none of the test process's own switches (an in-process identity provider's plain-HTTP one) reach the app
     private = ("DATABASE_URL", "COMPLAINTS_SECRET_KEY", "AUTHLIB_INSECURE_TRANSPORT")
     env = {k: v for k, v in os.environ.items() if k not in private} | {
-        "COMPLAINTS_DATA_DIR": data, "COMPLAINTS_BCRYPT_ROUNDS": "4"}
+        "COMPLAINTS_DATA_DIR": data, "COMPLAINTS_BCRYPT_ROUNDS": "4"} | (env or {})
     log = open(Path(data) / "server.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/server.py", "--server.address",
                                 "127.0.0.1", "--server.port", str(port), *options],

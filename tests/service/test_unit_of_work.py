@@ -63,3 +63,17 @@ def test_a_refusal_rolls_the_callers_transaction_back(futures):
         cases.intake(uow, futures.users["clerk"], futures.complaint())
         cases.intake(uow, futures.users["clerk"], {**futures.complaint(), "channel": "carrier pigeon"})
     assert case_count(futures) == 0  # the first intake went with the refused second one
+
+
+def test_a_reading_unit_of_work_reads_like_any_other_but_refuses_every_write(futures):
+    """Issue 13 §5: the KPI, report, sampling-preview and board reads run read-only, so that pointing them at a
+    standby (DATABASE_READ_URL) can never hide a write that would fail there."""
+    from sqlalchemy.exc import DBAPIError
+
+    futures.intake()
+    with transaction(futures.engine, reading=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == 1
+        assert uow.policy() is not None  # the pack and the calendar are read as in any unit of work
+    with pytest.raises(DBAPIError, match="read-only transaction"), transaction(futures.engine, reading=True) as uow:
+        cases.intake(uow, futures.users["clerk"], futures.complaint())
+    assert case_count(futures) == 1

@@ -45,3 +45,18 @@ def test_a_cookie_signed_with_another_key_or_altered_is_refused(key_dir, monkeyp
 ])
 def test_after_the_cookie_the_browser_goes_only_to_a_path_on_this_site(asked, goes_to):
     assert cookie.safe_next(asked) == goes_to
+
+
+def test_a_server_on_a_shared_database_without_the_shared_key_says_so(key_dir, monkeypatch, caplog):
+    """Issue 13 §5: servers on other machines sharing DATABASE_URL each make their own key file and would refuse
+    each other's cookies: the server says which setting to give them all."""
+    cookie.secret_key()
+    assert not caplog.records  # one machine, its own database: the key file is all it needs
+    cookie.secret_key.cache_clear()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://owner@db.internal/complaints")
+    cookie.secret_key()
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and cookie.KEY_ENV in caplog.text
+    caplog.clear()
+    cookie.secret_key.cache_clear()
+    monkeypatch.setenv(cookie.KEY_ENV, "the institution's one key")
+    assert cookie.secret_key() == b"the institution's one key" and not caplog.records

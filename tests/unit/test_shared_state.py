@@ -1,0 +1,50 @@
+"""Several app servers share one database (issue 13 §5): nothing read from it may be kept in a server's memory,
+or two servers would show different figures and one would go stale. Every cache in the code is listed here
+with why it is safe; a new one has to be argued for."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = ("services", "db", "demo", "dashboard", "pages")
+CACHES = {"cache", "lru_cache", "cache_data", "cache_resource", "memo", "singleton", "experimental_memo"}
+ALLOWED = {
+    # connection pools, one per process and database
+    ("dashboard/session.py", "_engine"), ("dashboard/session.py", "_training_engine"),
+    ("dashboard/session.py", "_read_engine"), ("dashboard/server.py", "_engine"),
+    ("db/engine.py", "owner_engine"), ("db/engine.py", "app_engine"), ("db/engine.py", "read_engine"),
+    ("db/engine.py", "training_engine"),
+    # the cookie key: the same on every server by configuration (COMPLAINTS_SECRET_KEY), never from the database
+    ("dashboard/cookie.py", "secret_key"),
+    # a random bcrypt hash for unknown user names: any value will do
+    ("services/institution/auth.py", "_dummy_hash"),
+    # files of the checkout, the same on every server of one version: shipped packs, the shipped calendar,
+    # training scenarios, the compiled word catalogues
+    ("services/rules/packs.py", "load_policy"), ("services/rules/calendar.py", "shipped"),
+    ("services/training/scenarios/__init__.py", "load_scenarios"), ("services/words.py", "catalogue"),
+    # a pack parsed from the admin's edited copy, keyed by that copy's content: an edit is a new key
+    ("services/unit_of_work.py", "_edited_policy"),
+}
+
+
+def _decorator_name(node: ast.expr) -> str | None:
+    node = node.func if isinstance(node, ast.Call) else node
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def test_no_server_keeps_database_reads_in_memory():
+    found = set()
+    for folder in FOLDERS:
+        for path in (ROOT / folder).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                        _decorator_name(d) in CACHES for d in node.decorator_list):
+                    found.add((path.relative_to(ROOT).as_posix(), node.name))
+    assert found - ALLOWED == set(), "a new cache: state outside PostgreSQL? (README 'Running on several machines')"
+    assert ALLOWED - found == set(), "gone from the code: drop it from ALLOWED"
