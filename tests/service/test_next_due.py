@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from db.models import CaseDeadline
+from services.administration import admin
 from services.administration.calendar_edits import set_calendar_day
 from services.casework import cases, duties, statutory
 from services.casework.deadlines import next_due_differences
@@ -175,3 +176,13 @@ def test_migration_0020_fills_the_columns_of_the_cases_already_there(consumer_fi
     _migrate(owner_engine, "0019", down=True)
     _migrate(owner_engine, "head")
     assert stored(consumer_finance, ref.case_no) == (at("2026-11-06 00:00"), "resolve")
+
+
+def test_a_new_warning_window_moves_the_stored_at_risk_instants(consumer_finance):
+    ref = consumer_finance.intake()
+    with consumer_finance.uow() as uow:
+        before = cases.case_by_number(uow, ref.case_no).next_at_risk_at
+        admin.set_pack_value(uow, consumer_finance.users["admin"], "warning_window", 0.5)
+    stored(consumer_finance, ref.case_no)
+    with consumer_finance.uow() as uow:
+        assert cases.case_by_number(uow, ref.case_no).next_at_risk_at < before
