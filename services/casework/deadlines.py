@@ -227,5 +227,6 @@ def at_risk_sql(uow: UnitOfWork, now: datetime) -> ColumnElement[bool]:
 
 
 def overdue_sql(now: datetime) -> ColumnElement[bool]:
-    """SQL twin of `sla`'s overdue: an open deadline of the case is due (RULES.md §3)."""
-    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at <= now)
+    """SQL twin of `sla`'s overdue: an open deadline of the case is due (RULES.md §3) — so its nearest one is,
+    which the case stores (issue 13 §1)."""
+    return Case.next_due_at <= now

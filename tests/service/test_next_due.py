@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from db.models import CaseDeadline
 from services.administration import admin
 from services.administration.calendar_edits import set_calendar_day
-from services.casework import cases, duties, statutory
+from services.casework import cases, duties, queue, statutory
 from services.casework.deadlines import next_due_differences
 from services.rules.calendar import DayType, at_risk_from
 from tests.service.conftest import HANDLING, Institution, at, make_institution
@@ -186,3 +186,18 @@ def test_a_new_warning_window_moves_the_stored_at_risk_instants(consumer_finance
     stored(consumer_finance, ref.case_no)
     with consumer_finance.uow() as uow:
         assert cases.case_by_number(uow, ref.case_no).next_at_risk_at < before
+
+
+def test_the_queue_pages_by_the_stored_deadline(futures):
+    early = futures.intake(received_at=at("2026-11-02 10:00"))
+    late = futures.intake(received_at=at("2026-11-03 10:00"), customer_phone="13900139000")
+
+    def order() -> list[str]:
+        with futures.uow() as uow:
+            return [r.case_no for r in queue.my_queue(uow, futures.users["clerk"], view="first_responder").rows]
+
+    assert order() == [early.case_no, late.case_no]
+    with futures.uow() as uow:  # read from the index, not recomputed per view: a planted value shows
+        uow.session.execute(text("UPDATE cases SET next_due_at = next_due_at + interval '30 days' "
+                                 "WHERE case_no = :no"), {"no": early.case_no})
+    assert order() == [late.case_no, early.case_no]
