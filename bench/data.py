@@ -34,7 +34,7 @@ from db import embedded
 from db.engine import embedded_server_url, make_engine, migrate
 from db.models import Case, CaseDeadline
 from demo import texts
-from services.casework.deadlines import case_facts
+from services.casework.deadlines import case_facts, next_due_differences
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
 from services.rules.assess import Facts, assess
@@ -252,7 +252,7 @@ def _params(policy: Policy, staff: dict[str, Any], now: datetime, fake: Faker, r
     return {
         "now": now, "pack": policy.code, "n_texts": TEXTS, "supervisor": staff["ids"]["bench.supervisor"],
         "executive": staff["ids"]["bench.executive"], "ext_milestone": _main_milestone(policy),
-        "ext_from_start": extension.limit == "from_start",
+        "ext_from_start": extension.limit == "from_start", "warning_window": policy.warning_window,
         "ext_step": str(extension.steps[0]) if extension.steps else "1 hours",
         "roles": list(policy.roles), "labels": json.dumps({m: policy.label("milestone", m) for m in
                                                            policy.milestone_codes()}, ensure_ascii=False),
@@ -314,6 +314,9 @@ def check(engine: Engine, sample: int = 300) -> list[str]:
             found = {d.milestone: d.original_due_at for d in rows}
             if found != expected:
                 problems.append(f"{case.case_no}: deadlines {found} but assess gives {expected}")
+        # every case's stored nearest deadline recomputed from its rows (issue 13 §1)
+        problems += [f"{d.case_no}: stored next deadline {d.stored} but its rows give {d.fresh}"
+                     for d in next_due_differences(uow)]
     return problems
 
 
@@ -578,7 +581,7 @@ INSERT INTO cases (id, case_no, pack, channel, category, grade, handling_level, 
     received_at, content, customer_id, first_responder_id, assignee_id, responsible_department_id, parent_case_id,
     compensation_claimed, compensation_paid, handling_form, fact_finding, measures, accountability,
     signed_confirmation, satisfaction, forwarded_at, first_contact_at, resolved_at, feedback_at, return_visit_at,
-    closed_at, assessment, version, created_at, updated_at)
+    closed_at, assessment, version, created_at, updated_at, next_due_at, next_milestone, next_at_risk_at)
 SELECT c.id, c.case_no, :pack, tp.channel, tp.category, tp.grade, tp.handling_level, tp.cause, tp.flags, c.state,
   c.outcome, c.received_at,
   CASE WHEN par.id IS NULL THEN ct.body ELSE replace({_pick('recomplaints', 'c.id % 3')}, '{{case_no}}',
@@ -601,8 +604,11 @@ SELECT c.id, c.case_no, :pack, tp.channel, tp.category, tp.grade, tp.handling_le
     + CASE WHEN c.fate = 'at_intake' THEN 0 ELSE (c.resolved_at IS NOT NULL)::int + (c.feedback_at IS NOT
         NULL)::int END,
   c.received_at, greatest(c.received_at, c.forwarded_at, c.first_contact_at, c.resolved_at, c.feedback_at,
-                          c.return_visit_at, c.closed_at, c.ext_at)
+                          c.return_visit_at, c.closed_at, c.ext_at),
+  nd.final_due, nd.milestone, nd.final_due - (nd.final_due - nd.starts_at) * CAST(:warning_window AS float8)
 FROM bench_case c JOIN bench_templates tp ON tp.t = c.t
+LEFT JOIN (SELECT DISTINCT ON (case_id) case_id, final_due, milestone, starts_at FROM bench_dl WHERE status = 'open'
+           ORDER BY case_id, final_due, id) nd ON nd.case_id = c.id  -- the stored nearest deadline (issue 13 §1)
 LEFT JOIN bench_case par ON par.k = c.parent_k
 LEFT JOIN bench_content ct ON ct.category = tp.category AND ct.k = c.id % :n_texts
 LEFT JOIN (SELECT case_id, jsonb_object_agg(milestone, {_iso('due_at')}) AS deadlines FROM bench_dl
