@@ -37,8 +37,9 @@ from demo import texts
 from services.casework.deadlines import case_facts, next_due_differences
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
+from services.rules import statutory
 from services.rules.assess import Facts, assess
-from services.rules.calendar import SHANGHAI, WorkingCalendar, due
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, due
 from services.rules.packs import load_policy
 from services.rules.policy import Policy
 from services.rules.transitions import OPEN_STATES
@@ -180,7 +181,8 @@ def _stage(conn: Connection, policy: Policy, calendar: WorkingCalendar, template
     conn.execute(text("INSERT INTO bench_rules VALUES (:t, :r, :code, :anchor, :period, :source, :met_by)"), [
         {"t": t["t"], "r": r, "code": policy.milestones[r].code, "anchor": policy.milestones[r].start,
          "period": str(policy.milestones[r].period), "source": policy.milestones[r].cite.source,
-         "met_by": list(policy.milestones[r].met_by)} for t in templates for r in t["rules"]])
+         "met_by": list(policy.milestones[r].met_by)} for t in templates for r in t["rules"]] + [
+        {"t": t["t"], "r": len(policy.milestones), **rule} for t in templates for rule in _statutory_rule(policy)])
     conn.execute(text("INSERT INTO bench_due_days SELECT * FROM unnest(CAST(:p AS text[]), CAST(:d AS date[]), "
                       "CAST(:l AS boolean[]), CAST(:a AS timestamptz[]))"), _due_days(policy, calendar, now, years))
     staffed = [(username, role, department) for username, role, department in staff["people"]
@@ -202,10 +204,23 @@ def _stage(conn: Connection, policy: Policy, calendar: WorkingCalendar, template
     conn.execute(text("ANALYZE bench_templates; ANALYZE bench_rules; ANALYZE bench_due_days; ANALYZE bench_staff"))
 
 
+def _statutory_rule(policy: Policy) -> list[dict[str, Any]]:
+    """The regulator's decision clock beside the pack's own milestones, as `assess` adds it (RULES.md §7.1): from
+    receipt, met by the feedback; none for a pack without the layer. Only its rolling-forward form is a `due` of
+    calendar days, which every pack with the layer uses."""
+    layer = policy.statutory
+    if layer is None or not layer.enabled:
+        return []
+    assert layer.roll_forward, "bench: a statutory layer without roll-forward is not generated"
+    return [{"code": statutory.MILESTONE, "anchor": "received", "period": str(layer.decision),
+             "source": layer.cite.source, "met_by": list(statutory.MET_BY)}]
+
+
 def _due_days(policy: Policy, calendar: WorkingCalendar, now: datetime, years: int) -> dict[str, list[Any]]:
     """`due(period, start)` for every day of the span: day-based periods depend on the start's date only,
     a same-day cutoff also on whether the start is after the cutoff; hours are added in SQL."""
     periods = {m.period for m in policy.milestones} | set(policy.extension.steps)
+    periods |= {Period.parse(rule["period"]) for rule in _statutory_rule(policy)}
     first, last = now.date() - timedelta(days=366 * years + 3), now.date() + timedelta(days=400)
     out: dict[str, list[Any]] = {"p": [], "d": [], "l": [], "a": []}
     for period in sorted((p for p in periods if p.kind != "hours"), key=str):
@@ -255,7 +270,8 @@ def _params(policy: Policy, staff: dict[str, Any], now: datetime, fake: Faker, r
         "ext_from_start": extension.limit == "from_start", "warning_window": policy.warning_window,
         "ext_step": str(extension.steps[0]) if extension.steps else "1 hours",
         "roles": list(policy.roles), "labels": json.dumps({m: policy.label("milestone", m) for m in
-                                                           policy.milestone_codes()}, ensure_ascii=False),
+                                                           (*policy.milestone_codes(), statutory.MILESTONE)},
+                                                          ensure_ascii=False),
         "names": [fake.name() for _ in range(2000)], "recomplaints": list(texts.RE_COMPLAINTS),
         **{key: variants(choices) for key, choices in (
             ("handling_forms", texts.HANDLING_FORMS), ("first_contacts", texts.FIRST_CONTACTS),
