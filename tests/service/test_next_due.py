@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select, text
 
 from db.models import CaseDeadline
-from services.administration import admin
+from services.administration import admin, importer
 from services.administration.calendar_edits import set_calendar_day
 from services.casework import cases, duties, queue, statutory
 from services.casework.deadlines import next_due_differences
 from services.rules.calendar import DayType, at_risk_from
 from tests.service.conftest import HANDLING, Institution, at, make_institution
+from tests.service.test_import import GOOD, xlsx
 from tests.service.test_migrations import _migrate
 
 PROOF = {"notification_method": "written_posted", "notification_ref": "挂号信 XA123456789CN"}
@@ -201,3 +202,12 @@ def test_the_queue_pages_by_the_stored_deadline(futures):
         uow.session.execute(text("UPDATE cases SET next_due_at = next_due_at + interval '30 days' "
                                  "WHERE case_no = :no"), {"no": early.case_no})
     assert order() == [late.case_no, early.case_no]
+
+
+def test_imported_cases_carry_their_stored_deadline(futures):
+    with futures.uow() as uow:
+        result = importer.import_file(uow, futures.users["clerk"], xlsx(GOOD), "cases.xlsx")
+    assert result.imported
+    with futures.uow() as uow:
+        assert next_due_differences(uow) == []
+        assert uow.session.scalar(text("SELECT count(*) FROM cases WHERE next_due_at IS NOT NULL")) > 0
