@@ -155,7 +155,8 @@ class Case(Base):
               postgresql_where=OPEN_CASE),
         Index("ix_cases_open_department_due", "responsible_department_id", "next_due_at", "received_at", "id",
               postgresql_where=OPEN_CASE),
-        Index("ix_cases_open_due", "next_due_at", postgresql_where=OPEN_CASE),
+        # every case with an open deadline, closed ones owing a report too: overdue filters of any state
+        Index("ix_cases_next_due", "next_due_at", postgresql_where="next_due_at IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

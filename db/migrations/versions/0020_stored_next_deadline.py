@@ -1,6 +1,7 @@
 """Each case keeps its nearest open deadline and that deadline's at-risk instant (issue 13 §1): `cases.next_due_at`,
 `next_milestone`, `next_at_risk_at`, kept by services.casework.deadlines.store_next_due, and partial indexes of the
-open cases by assignee, department and due time for the queues and the board.
+open cases by assignee and department and of the cases with an open deadline by due time, for the queues and the
+board.
 
 Revision ID: 0020
 Revises: 0019
@@ -52,11 +53,11 @@ def upgrade() -> None:
     op.create_index("ix_cases_open_department_due", "cases",
                     ["responsible_department_id", "next_due_at", "received_at", "id"],
                     postgresql_where=sa.text(OPEN_CASE))
-    op.create_index("ix_cases_open_due", "cases", ["next_due_at"], postgresql_where=sa.text(OPEN_CASE))
+    op.create_index("ix_cases_next_due", "cases", ["next_due_at"], postgresql_where=sa.text("next_due_at IS NOT NULL"))
 
 
 def downgrade() -> None:
-    for name in ("ix_cases_open_due", "ix_cases_open_department_due", "ix_cases_open_assignee_due"):
+    for name in ("ix_cases_next_due", "ix_cases_open_department_due", "ix_cases_open_assignee_due"):
         op.drop_index(name, table_name="cases")
     for column in ("next_at_risk_at", "next_milestone", "next_due_at"):
         op.drop_column("cases", column)
