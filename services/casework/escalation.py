@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select, text
+from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select, text, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -83,13 +83,19 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     major = Case.grade.in_(MAJOR_GRADES)
     major_complaint = Case.major_cause.is_not(None)  # order 3 art. 29: on the board while open (issue 11 §5)
     closed = Case.state.not_in(OPEN_STATES)
-    # the page of cases by the stored nearest deadline (issue 13 §1); people and deadlines for those rows only
+    # the page of cases by the stored nearest deadline (issue 13 §1); people and deadlines for those rows only.
+    # Only open or escalated cases can be on it: their ids from the open cases' index and the escalations first,
+    # never a scan of every case ever received.
+    candidates = union(select(Case.id).where(open_case()),
+                       select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None))
+                       ).cte("candidates").prefix_with("MATERIALIZED")
     page = (select(Case.id, Case.case_no, Case.pack, Case.state, Case.grade, Case.handling_level,
                    Department.code.label("department_code"), Department.name.label("department_name"),
                    Case.assignee_id, Case.first_responder_id, Case.next_due_at, Case.next_milestone,
                    overdue.label("overdue"), at_risk.label("at_risk"), major.label("major"),
                    escalated.label("escalated"), closed.label("closed"), major_complaint.label("major_complaint"),
                    Case.source, Case.major_cause)
+            .join(candidates, candidates.c.id == Case.id)
             .join(Department, Department.id == Case.responsible_department_id)
             .where(case_scope(actor), or_(and_(open_case(), or_(overdue, at_risk, major, major_complaint)), escalated))
             .order_by(Case.handling_level.asc().nulls_last(), Department.name, Case.next_due_at.asc().nulls_last(),
