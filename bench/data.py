@@ -34,11 +34,12 @@ from db import embedded
 from db.engine import embedded_server_url, make_engine, migrate
 from db.models import Case, CaseDeadline
 from demo import texts
-from services.casework.deadlines import case_facts
+from services.casework.deadlines import case_facts, next_due_differences
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
+from services.rules import statutory
 from services.rules.assess import Facts, assess
-from services.rules.calendar import SHANGHAI, WorkingCalendar, due
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, due
 from services.rules.packs import load_policy
 from services.rules.policy import Policy
 from services.rules.transitions import OPEN_STATES
@@ -180,7 +181,8 @@ def _stage(conn: Connection, policy: Policy, calendar: WorkingCalendar, template
     conn.execute(text("INSERT INTO bench_rules VALUES (:t, :r, :code, :anchor, :period, :source, :met_by)"), [
         {"t": t["t"], "r": r, "code": policy.milestones[r].code, "anchor": policy.milestones[r].start,
          "period": str(policy.milestones[r].period), "source": policy.milestones[r].cite.source,
-         "met_by": list(policy.milestones[r].met_by)} for t in templates for r in t["rules"]])
+         "met_by": list(policy.milestones[r].met_by)} for t in templates for r in t["rules"]] + [
+        {"t": t["t"], "r": len(policy.milestones), **rule} for t in templates for rule in _statutory_rule(policy)])
     conn.execute(text("INSERT INTO bench_due_days SELECT * FROM unnest(CAST(:p AS text[]), CAST(:d AS date[]), "
                       "CAST(:l AS boolean[]), CAST(:a AS timestamptz[]))"), _due_days(policy, calendar, now, years))
     staffed = [(username, role, department) for username, role, department in staff["people"]
@@ -202,10 +204,23 @@ def _stage(conn: Connection, policy: Policy, calendar: WorkingCalendar, template
     conn.execute(text("ANALYZE bench_templates; ANALYZE bench_rules; ANALYZE bench_due_days; ANALYZE bench_staff"))
 
 
+def _statutory_rule(policy: Policy) -> list[dict[str, Any]]:
+    """The regulator's decision clock beside the pack's own milestones, as `assess` adds it (RULES.md §7.1): from
+    receipt, met by the feedback; none for a pack without the layer. Only its rolling-forward form is a `due` of
+    calendar days, which every pack with the layer uses."""
+    layer = policy.statutory
+    if layer is None or not layer.enabled:
+        return []
+    assert layer.roll_forward, "bench: a statutory layer without roll-forward is not generated"
+    return [{"code": statutory.MILESTONE, "anchor": "received", "period": str(layer.decision),
+             "source": layer.cite.source, "met_by": list(statutory.MET_BY)}]
+
+
 def _due_days(policy: Policy, calendar: WorkingCalendar, now: datetime, years: int) -> dict[str, list[Any]]:
     """`due(period, start)` for every day of the span: day-based periods depend on the start's date only,
     a same-day cutoff also on whether the start is after the cutoff; hours are added in SQL."""
     periods = {m.period for m in policy.milestones} | set(policy.extension.steps)
+    periods |= {Period.parse(rule["period"]) for rule in _statutory_rule(policy)}
     first, last = now.date() - timedelta(days=366 * years + 3), now.date() + timedelta(days=400)
     out: dict[str, list[Any]] = {"p": [], "d": [], "l": [], "a": []}
     for period in sorted((p for p in periods if p.kind != "hours"), key=str):
@@ -252,10 +267,11 @@ def _params(policy: Policy, staff: dict[str, Any], now: datetime, fake: Faker, r
     return {
         "now": now, "pack": policy.code, "n_texts": TEXTS, "supervisor": staff["ids"]["bench.supervisor"],
         "executive": staff["ids"]["bench.executive"], "ext_milestone": _main_milestone(policy),
-        "ext_from_start": extension.limit == "from_start",
+        "ext_from_start": extension.limit == "from_start", "warning_window": policy.warning_window,
         "ext_step": str(extension.steps[0]) if extension.steps else "1 hours",
         "roles": list(policy.roles), "labels": json.dumps({m: policy.label("milestone", m) for m in
-                                                           policy.milestone_codes()}, ensure_ascii=False),
+                                                           (*policy.milestone_codes(), statutory.MILESTONE)},
+                                                          ensure_ascii=False),
         "names": [fake.name() for _ in range(2000)], "recomplaints": list(texts.RE_COMPLAINTS),
         **{key: variants(choices) for key, choices in (
             ("handling_forms", texts.HANDLING_FORMS), ("first_contacts", texts.FIRST_CONTACTS),
@@ -314,6 +330,9 @@ def check(engine: Engine, sample: int = 300) -> list[str]:
             found = {d.milestone: d.original_due_at for d in rows}
             if found != expected:
                 problems.append(f"{case.case_no}: deadlines {found} but assess gives {expected}")
+        # every case's stored nearest deadline recomputed from its rows (issue 13 §1)
+        problems += [f"{d.case_no}: stored next deadline {d.stored} but its rows give {d.fresh}"
+                     for d in next_due_differences(uow)]
     return problems
 
 
@@ -578,7 +597,7 @@ INSERT INTO cases (id, case_no, pack, channel, category, grade, handling_level, 
     received_at, content, customer_id, first_responder_id, assignee_id, responsible_department_id, parent_case_id,
     compensation_claimed, compensation_paid, handling_form, fact_finding, measures, accountability,
     signed_confirmation, satisfaction, forwarded_at, first_contact_at, resolved_at, feedback_at, return_visit_at,
-    closed_at, assessment, version, created_at, updated_at)
+    closed_at, assessment, version, created_at, updated_at, next_due_at, next_milestone, next_at_risk_at)
 SELECT c.id, c.case_no, :pack, tp.channel, tp.category, tp.grade, tp.handling_level, tp.cause, tp.flags, c.state,
   c.outcome, c.received_at,
   CASE WHEN par.id IS NULL THEN ct.body ELSE replace({_pick('recomplaints', 'c.id % 3')}, '{{case_no}}',
@@ -601,8 +620,11 @@ SELECT c.id, c.case_no, :pack, tp.channel, tp.category, tp.grade, tp.handling_le
     + CASE WHEN c.fate = 'at_intake' THEN 0 ELSE (c.resolved_at IS NOT NULL)::int + (c.feedback_at IS NOT
         NULL)::int END,
   c.received_at, greatest(c.received_at, c.forwarded_at, c.first_contact_at, c.resolved_at, c.feedback_at,
-                          c.return_visit_at, c.closed_at, c.ext_at)
+                          c.return_visit_at, c.closed_at, c.ext_at),
+  nd.final_due, nd.milestone, nd.final_due - (nd.final_due - nd.starts_at) * CAST(:warning_window AS float8)
 FROM bench_case c JOIN bench_templates tp ON tp.t = c.t
+LEFT JOIN (SELECT DISTINCT ON (case_id) case_id, final_due, milestone, starts_at FROM bench_dl WHERE status = 'open'
+           ORDER BY case_id, final_due, id) nd ON nd.case_id = c.id  -- the stored nearest deadline (issue 13 §1)
 LEFT JOIN bench_case par ON par.k = c.parent_k
 LEFT JOIN bench_content ct ON ct.category = tp.category AND ct.k = c.id % :n_texts
 LEFT JOIN (SELECT case_id, jsonb_object_agg(milestone, {_iso('due_at')}) AS deadlines FROM bench_dl

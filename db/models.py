@@ -67,6 +67,10 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# A case still being handled (services.rules.transitions.OPEN_STATES): the partial indexes' predicate (issue 13 §1).
+OPEN_CASE = _in("state", STATES[:6])
+
+
 def _array_within(column: str, values: tuple[str, ...]) -> str:
     return f"{column} <@ ARRAY[{', '.join(repr(v) for v in values)}]::varchar[]"
 
@@ -146,6 +150,13 @@ class Case(Base):
         Index("ix_cases_resolved_at", "resolved_at"),
         Index("ix_cases_feedback_at", "feedback_at"),
         Index("ix_cases_parent_case", "parent_case_id", postgresql_where="parent_case_id IS NOT NULL"),
+        # issue 13 §1: the queues and the board page open cases by their stored nearest deadline
+        Index("ix_cases_open_assignee_due", "assignee_id", "next_due_at", "received_at", "id",
+              postgresql_where=OPEN_CASE),
+        Index("ix_cases_open_department_due", "responsible_department_id", "next_due_at", "received_at", "id",
+              postgresql_where=OPEN_CASE),
+        # every case with an open deadline, closed ones owing a report too: overdue filters of any state
+        Index("ix_cases_next_due", "next_due_at", postgresql_where="next_due_at IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -200,6 +211,10 @@ class Case(Base):
     reviewed_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # §7.2 art. 20: a 核查 case
     notification_method: Mapped[str | None] = mapped_column(String(32))  # §7.2 art. 21 proof of notification
     notification_ref: Mapped[str | None] = mapped_column(String(200))
+    # --- the nearest open deadline, kept by services.casework.deadlines.store_next_due (issue 13 §1) ---
+    next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_milestone: Mapped[str | None] = mapped_column(String(32))
+    next_at_risk_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # RULES.md §3 warning window
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(

@@ -31,7 +31,7 @@ from services.casework.cases import (
     rule_reason,
     timeline_entry,
 )
-from services.casework.deadlines import RUNNING, case_facts, meet, milestones_met, reconcile
+from services.casework.deadlines import RUNNING, case_facts, meet, milestones_met, reconcile, store_next_due
 from services.errors import Phrase
 from services.rules import jrt, validation
 from services.rules.assess import assess, parse_facts
@@ -305,6 +305,7 @@ class Ledger:
         self.insert(Customer.__table__, customers, created_at=now)
         self.insert(Case.__table__, [b.case for b in self.books], created_at=now)
         self.insert(CaseDeadline.__table__, [d for b in self.books for d in b.deadlines.values()], keep_id=False)
+        store_next_due(self.uow, Case.id.in_([b.case.id for b in self.books]))  # as cases.finish (issue 13 §1)
         self.insert(Extension.__table__, [x for b in self.books for x in b.extensions], keep_id=False,
                     created_at=now)
         self.insert(Escalation.__table__, escalations)

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.models import ROLES, Department, Setting, User
+from db.models import ROLES, Case, Department, Setting, User
+from services.casework.deadlines import store_next_due
 from services.errors import InvalidInput, Listing, NotFound, Phrase
 from services.institution import audit, identity, sessions
 from services.institution.access import Actor, load_actor, require_role
@@ -232,6 +233,8 @@ def set_pack_value(uow: UnitOfWork, actor_id: int, path: str, value: Any) -> Non
     uow.configuration_changed()  # this unit of work now runs the edited pack
     _audit(uow, actor, "pack_value_changed", pack=code, path=path, old=old, new=value)
     uow.flush()
+    if path == "warning_window":  # the stored at-risk instants of the pack's cases move with it (issue 13 §1)
+        store_next_due(uow, (Case.pack == code) & Case.next_due_at.is_not(None))
 
 
 def _walk(node: Any, prefix: str = "") -> list[tuple[str, Any]]:

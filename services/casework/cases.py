@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, Setting, User
 from services import words
-from services.casework.deadlines import case_facts, mark_met, meet, sync_deadlines, waive_open
+from services.casework.deadlines import case_facts, mark_met, meet, store_next_due, sync_deadlines, waive_open
 from services.errors import Conflict, InvalidInput, InvalidTransition, Listing, NotFound, NotPermitted, Phrase
 from services.institution.access import DEPARTMENT_STAFF, Actor, case_for, headed_department, load_actor, require_role
 from services.institution.directory import department_by_code
@@ -103,6 +103,7 @@ def timeline_entry(case: Case, actor_id: int | None, event_type: str, at: dateti
 def _finish(uow: UnitOfWork, case: Case) -> CaseRef:
     uow.flush()  # bumps case.version
     uow.flush()
+    store_next_due(uow, Case.id == case.id)  # whatever moved a deadline, the stored nearest one follows (issue 13 §1)
     return _ref(case)
 
 

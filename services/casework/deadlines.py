@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select, true, update
 from sqlalchemy import case as sql_case
 
 from db.models import Case, CaseDeadline, CaseEvent
@@ -20,7 +20,7 @@ from services.rules import statutory
 from services.rules.assess import Assessment, Facts, assess
 from services.rules.calendar import WorkingCalendar, at_risk_from, iso
 from services.rules.policy import EVENTS, PACK_CODES, Policy
-from services.rules.transitions import CLOSED_STATES
+from services.rules.transitions import CLOSED_STATES, OPEN_STATES
 from services.unit_of_work import UnitOfWork
 
 
@@ -134,7 +134,64 @@ def recompute_open_deadlines(uow: UnitOfWork, actor_id: int, reason: str) -> int
                                       event_type="deadlines_recomputed", note=reason,
                                       data={"changes": changes}))
     uow.flush()
+    store_next_due(uow, Case.id.in_([case.id for case in cases]))
     return changed
+
+
+# --- the stored nearest deadline (issue 13 §1) ----------------------------------------------------------------
+
+
+def next_due_query(uow: UnitOfWork) -> Select[Any]:
+    """Each case's nearest open deadline from its rows (case id, due_at, milestone, at_risk_at; NULLs when nothing
+    is open — a paused deadline stands still, RULES.md §7.1): what `cases.next_*` must say. Filter it with
+    `.where(...)` on `Case`."""
+    nearest = (select(CaseDeadline.due_at, CaseDeadline.milestone,
+                      at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at,
+                                   warning_window_sql(uow)).label("at_risk_at"))
+               .where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open")
+               .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
+    return (select(Case.id, nearest.c.due_at, nearest.c.milestone, nearest.c.at_risk_at)
+            .outerjoin(nearest, true()))
+
+
+def _differs(fresh: Any) -> ColumnElement[bool]:
+    return or_(Case.next_due_at.is_distinct_from(fresh.c.due_at),
+               Case.next_milestone.is_distinct_from(fresh.c.milestone),
+               Case.next_at_risk_at.is_distinct_from(fresh.c.at_risk_at))
+
+
+def store_next_due(uow: UnitOfWork, which: ColumnElement[bool]) -> None:
+    """Recompute the stored nearest deadline of the cases `which` selects from their deadline rows, in the caller's
+    transaction: every use case that moves a deadline ends here (cases.finish). One statement; neither the
+    case's version nor its updated_at move (the deadline rows already did, issue 13 §1)."""
+    uow.flush()
+    fresh = next_due_query(uow).where(which).cte("fresh")
+    uow.session.execute(
+        update(Case).where(Case.id == fresh.c.id, _differs(fresh))
+        .values(next_due_at=fresh.c.due_at, next_milestone=fresh.c.milestone, next_at_risk_at=fresh.c.at_risk_at,
+                updated_at=Case.updated_at)
+        .execution_options(synchronize_session="fetch"))
+
+
+@dataclass(frozen=True)
+class NextDueDifference:
+    case_no: str
+    stored: tuple[datetime | None, str | None, datetime | None]  # next_due_at, next_milestone, next_at_risk_at
+    fresh: tuple[datetime | None, str | None, datetime | None]
+
+
+def next_due_differences(uow: UnitOfWork, limit: int = 100) -> list[NextDueDifference]:
+    """The consistency check (issue 13 §1): every open case, and every case with a stored or an open deadline,
+    recomputed from its rows; the first `limit` whose stored nearest deadline says otherwise. Empty: none."""
+    fresh = next_due_query(uow).where(or_(
+        Case.state.in_(OPEN_STATES), Case.next_due_at.is_not(None),
+        exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open"))).subquery("fresh")
+    rows = uow.session.execute(
+        select(Case.case_no, Case.next_due_at, Case.next_milestone, Case.next_at_risk_at,
+               fresh.c.due_at, fresh.c.milestone, fresh.c.at_risk_at)
+        .join(fresh, fresh.c.id == Case.id).where(_differs(fresh)).order_by(Case.case_no).limit(limit))
+    return [NextDueDifference(r.case_no, (r.next_due_at, r.next_milestone, r.next_at_risk_at),
+                              (r.due_at, r.milestone, r.at_risk_at)) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -170,5 +227,6 @@ def at_risk_sql(uow: UnitOfWork, now: datetime) -> ColumnElement[bool]:
 
 
 def overdue_sql(now: datetime) -> ColumnElement[bool]:
-    """SQL twin of `sla`'s overdue: an open deadline of the case is due (RULES.md §3)."""
-    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at <= now)
+    """SQL twin of `sla`'s overdue: an open deadline of the case is due (RULES.md §3) — so its nearest one is,
+    which the case stores (issue 13 §1)."""
+    return Case.next_due_at <= now

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select, text, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select, text, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -23,7 +23,7 @@ from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, Use
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.cases import rule_reason
 from services.casework.deadlines import at_risk_sql, overdue_sql
-from services.casework.queue import SlaBadge, nearest_open_deadline, row_badges
+from services.casework.queue import SlaBadge, open_case, row_badges, stored_nearest
 from services.errors import Conflict, NotPermitted
 from services.institution.access import Actor, answers, case_scope, load_actor, require_role
 from services.rules.calendar import format_deadline
@@ -77,31 +77,40 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     actor = load_actor(session, actor_id)
     require_role(actor, "view_case")
     now = uow.at(now)
-    nearest = nearest_open_deadline()
     at_risk = at_risk_sql(uow, now)
     escalated = awaiting_acknowledgement()
     overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
     major_complaint = Case.major_cause.is_not(None)  # order 3 art. 29: on the board while open (issue 11 §5)
     closed = Case.state.not_in(OPEN_STATES)
+    # the page of cases by the stored nearest deadline (issue 13 §1); people and deadlines for those rows only.
+    # Only open or escalated cases can be on it: their ids from the open cases' index and the escalations first,
+    # never a scan of every case ever received.
+    candidates = union(select(Case.id).where(open_case()),
+                       select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None))
+                       ).cte("candidates").prefix_with("MATERIALIZED")
+    page = (select(Case.id, Case.case_no, Case.pack, Case.state, Case.grade, Case.handling_level,
+                   Department.code.label("department_code"), Department.name.label("department_name"),
+                   Case.assignee_id, Case.first_responder_id, Case.next_due_at, Case.next_milestone,
+                   overdue.label("overdue"), at_risk.label("at_risk"), major.label("major"),
+                   escalated.label("escalated"), closed.label("closed"), major_complaint.label("major_complaint"),
+                   Case.source, Case.major_cause)
+            .join(candidates, candidates.c.id == Case.id)
+            .join(Department, Department.id == Case.responsible_department_id)
+            .where(case_scope(actor), or_(and_(open_case(), or_(overdue, at_risk, major, major_complaint)), escalated))
+            .order_by(Case.handling_level.asc().nulls_last(), Department.name, Case.next_due_at.asc().nulls_last(),
+                      Case.id)
+            .limit(limit)).subquery("page")
     assignee, responder = aliased(User), aliased(User)
     rows = session.execute(
-        select(Case.id, Case.case_no, Case.pack, Case.state, Case.grade, Case.handling_level,
-               Department.code.label("department_code"), Department.name.label("department_name"),
-               assignee.display_name.label("assignee"), responder.display_name.label("responder"),
-               nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status,
-               overdue.label("overdue"), at_risk.label("at_risk"), major.label("major"),
-               escalated.label("escalated"), closed.label("closed"), major_complaint.label("major_complaint"),
-               Case.source, Case.major_cause)
-        .join(Department, Department.id == Case.responsible_department_id)
-        .join(responder, responder.id == Case.first_responder_id)
-        .outerjoin(assignee, assignee.id == Case.assignee_id)
-        .outerjoin(nearest, true())
-        .where(case_scope(actor),
-               or_(and_(Case.state.in_(OPEN_STATES), or_(overdue, at_risk, major, major_complaint)), escalated))
-        .order_by(Case.handling_level.asc().nulls_last(), Department.name, nearest.c.due_at.asc().nulls_last(),
-                  Case.id)
-        .limit(limit)).all()
+        select(page, assignee.display_name.label("assignee"), responder.display_name.label("responder"),
+               CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at, CaseDeadline.period,
+               CaseDeadline.status)
+        .join(responder, responder.id == page.c.first_responder_id)
+        .outerjoin(assignee, assignee.id == page.c.assignee_id)
+        .outerjoin(CaseDeadline, stored_nearest(page))
+        .order_by(page.c.handling_level.asc().nulls_last(), page.c.department_name,
+                  page.c.next_due_at.asc().nulls_last(), page.c.id)).all()
     badges = row_badges(uow, rows, now)
     escalations = case_escalations(session, [r.id for r in rows])
     return [BoardRow(

@@ -15,7 +15,7 @@ from itertools import accumulate
 from math import ceil
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Customer, User
@@ -148,6 +148,19 @@ def nearest_open_deadline() -> Any:
             .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
 
 
+def stored_nearest(page: Any) -> ColumnElement[bool]:
+    """Join condition of the open deadline a page's stored `next_milestone` names (issue 13 §1): the deadline's
+    columns for the rows shown, not for every case before paging."""
+    return and_(CaseDeadline.case_id == page.c.id, CaseDeadline.milestone == page.c.next_milestone,
+                CaseDeadline.status == "open")
+
+
+def open_case() -> ColumnElement[bool]:
+    """The case is still handled; its states written into the statement, so the partial indexes of open cases
+    (db.models.OPEN_CASE) serve it however the statement is prepared (issue 13 §1)."""
+    return Case.state.in_([literal(state, literal_execute=True) for state in OPEN_STATES])
+
+
 def row_badges(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> list[SlaBadge | None]:
     """Badges of query rows carrying `pack` and the `nearest_open_deadline` columns; None: nothing open."""
     windows = warning_windows(uow)
@@ -247,21 +260,27 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     filters = [case_scope(actor), _view_filter(view, actor), *_codes(Case.grade, grades),
                *_codes(Case.category, categories), *_codes(Case.channel, channels)]
     filters += [_due_filter(uow, due, now)] if due else []
-    filters += [Case.state.in_(list(states or OPEN_STATES))] if states or not due else []
+    filters += [Case.state.in_(list(states)) if states else open_case()] if states or not due else []
     total = uow.session.scalar(select(func.count()).select_from(Case).where(*filters)) or 0
-    nearest = nearest_open_deadline()
+    # a page of ids from the index of open cases by their stored nearest deadline; people and deadlines joined
+    # for those rows only (issue 13 §1)
+    page_rows = (select(Case.id, Case.case_no, Case.version, Case.pack, Case.state, Case.grade, Case.category,
+                        Case.channel, Case.customer_id, Case.assignee_id, Case.received_at, Case.next_due_at,
+                        Case.next_milestone, Case.source, Case.major_cause)
+                 .where(*filters)
+                 .order_by(Case.next_due_at.asc().nulls_last(), Case.received_at, Case.id)
+                 .limit(page_size).offset((page - 1) * page_size)).subquery("page")
     assignee = aliased(User)
     query: Select[Any] = (
-        select(Case.id, Case.case_no, Case.version, Case.pack, Case.state, Case.grade, Case.category, Case.channel,
-               Customer.name.label("customer_name"), Case.received_at, assignee.display_name.label("assignee_name"),
-               nearest.c.milestone, nearest.c.due_at, nearest.c.starts_at, nearest.c.period, nearest.c.status,
-               Case.source, Case.major_cause)
-        .join(Customer, Customer.id == Case.customer_id)
-        .outerjoin(assignee, assignee.id == Case.assignee_id)
-        .outerjoin(nearest, true())
-        .where(*filters)
-        .order_by(nearest.c.due_at.asc().nulls_last(), Case.received_at, Case.id)
-        .limit(page_size).offset((page - 1) * page_size))
+        select(page_rows.c.id, page_rows.c.case_no, page_rows.c.version, page_rows.c.pack, page_rows.c.state,
+               page_rows.c.grade, page_rows.c.category, page_rows.c.channel, Customer.name.label("customer_name"),
+               page_rows.c.received_at, assignee.display_name.label("assignee_name"),
+               CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at, CaseDeadline.period,
+               CaseDeadline.status, page_rows.c.source, page_rows.c.major_cause)
+        .join(Customer, Customer.id == page_rows.c.customer_id)
+        .outerjoin(assignee, assignee.id == page_rows.c.assignee_id)
+        .outerjoin(CaseDeadline, stored_nearest(page_rows))
+        .order_by(page_rows.c.next_due_at.asc().nulls_last(), page_rows.c.received_at, page_rows.c.id))
     rows = uow.session.execute(query).all()
     badges, clocks = row_badges(uow, rows, now), _statutory_badges(uow, rows, now)
     return QueuePage([QueueRow(

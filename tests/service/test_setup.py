@@ -283,7 +283,7 @@ RECORDS = {
                c.fact_finding, c.measures, c.accountability, c.signed_confirmation, c.satisfaction, c.forwarded_at,
                c.first_contact_at, c.resolved_at, c.feedback_at, c.return_visit_at, c.closed_at, c.assessment,
                c.intake_key, c.version, CASE WHEN c.updated_at = c.created_at THEN NULL ELSE c.updated_at END,
-               c.notification_method, c.notification_ref,
+               c.notification_method, c.notification_ref, c.next_due_at, c.next_milestone, c.next_at_risk_at,
                c.source, c.regulator_ref, c.transferred_on, c.channel_note, c.agent_name, c.agent_authorisation,
                c.major_cause
         FROM cases c JOIN customers k ON k.id = c.customer_id JOIN users f ON f.id = c.first_responder_id
