@@ -66,7 +66,7 @@ def queue_differences(service: Any, floor: Sequence[Any]) -> list[str]:
         problems.append(f"total {service.total}, floor {total}")
     mine, theirs = [r.case_no for r in service.rows], [r.case_no for r in floor]
     if mine != theirs:
-        problems.append(f"cases {mine[:5]}…, floor {theirs[:5]}…")
+        problems.append(first_difference(mine, theirs))
     due = [r.deadline.due_at if r.deadline else None for r in service.rows]
     if mine == theirs and due != [r.due_at for r in floor]:
         problems.append("nearest deadlines differ")
@@ -127,11 +127,14 @@ def board_differences(service: Sequence[Any], floor: Sequence[Any], now: datetim
     """Where the board's rows and the floor's disagree: the cases, their order, reasons and escalations."""
     mine = [(r.case_no, r.reasons, len(r.escalations)) for r in service]
     theirs = [(r.case_no, _floor_reasons(r, now), len(r.escalations or ())) for r in floor]
-    if mine == theirs:
-        return []
-    first = next(i for i, (a, b) in enumerate(zip([*mine, None], [*theirs, None], strict=False)) if a != b)
-    return [f"{len(mine)} rows, floor {len(theirs)}; first difference at row {first + 1}: "
-            f"{mine[first] if first < len(mine) else '—'} vs {theirs[first] if first < len(theirs) else '—'}"]
+    return [] if mine == theirs else [first_difference(mine, theirs)]
+
+
+def first_difference(mine: Sequence[Any], theirs: Sequence[Any]) -> str:
+    """`12 rows, floor 12; row 3: <service's> vs <floor's>`."""
+    at = next(i for i, (a, b) in enumerate(zip([*mine, None], [*theirs, None], strict=False)) if a != b)
+    return (f"{len(mine)} rows, floor {len(theirs)}; row {at + 1}: {mine[at] if at < len(mine) else '—'} vs "
+            f"{theirs[at] if at < len(theirs) else '—'}")
 
 
 # KPIs by department for a period: each family of RULES.md §5 from its own rows over its index, grouped by the

@@ -1,0 +1,54 @@
+"""How the benchmark judges a row (issue 13 §4): the p95 against its target, service ÷ floor against its ratio,
+an earlier run's figure (`--against`), and the rows' own problems."""
+
+from __future__ import annotations
+
+import json
+
+from bench.__main__ import AGAINST_SLACK, Result, compare_with, p95, table
+
+
+def row(times, **extra):
+    return Result("own_queue", "own queue", 0.030, times, **extra)
+
+
+def test_p95_is_the_nearest_rank():
+    assert p95([0.01, 0.03, 0.02]) == 0.03
+    assert p95([i / 1000 for i in range(1, 101)]) == 0.095
+
+
+def test_a_row_fails_on_its_p95_its_floor_ratio_or_its_rows():
+    assert row([0.010, 0.020]).passed
+    assert row([0.010, 0.031]).failures() == ["p95"]
+    assert row([0.010] * 3, floor_times=[0.004] * 3, ratio_target=2.0).failures() == ["×floor"]
+    assert row([0.010] * 3, floor_times=[0.005] * 3, ratio_target=2.0).passed
+    assert row([0.010] * 3, floor_times=[0.001] * 3).passed  # a ratio without a target is printed, not judged
+    assert row([0.010], problems=["total 3, floor 4"]).failures() == ["rows"]
+
+
+def test_the_ratio_is_of_medians():
+    result = row([0.010, 0.010, 0.029], floor_times=[0.005, 0.005, 0.020], ratio_target=2.0)
+    assert result.ratio == 2.0 and result.passed
+
+
+def test_against_an_earlier_run_a_row_fails_above_twice_its_p95(tmp_path):
+    earlier = tmp_path / "1m.json"
+    earlier.write_text(json.dumps({"cases": 1000000, "rows": {
+        "own_queue": {"p95": 0.010}, "board": {"p95": 0.050}}}))
+    slower, faster = row([0.0211]), Result("intake", "intake", 0.030, [0.020])
+    notes = compare_with([slower, faster], earlier)
+    assert slower.against == 2.11 and slower.failures() == ["×earlier"]
+    assert faster.earlier is None and faster.passed  # not in the earlier run: nothing to compare
+    assert notes == [f"against 1000000 cases ({earlier}): not in this run: board"]
+
+
+def test_a_sub_millisecond_figure_may_double_with_the_scheduler_alone():
+    tiny = Result("assess", "assess", 0.005, [0.00016], earlier=0.00008)
+    assert tiny.against == 2.0 and tiny.passed
+    assert not Result("assess", "assess", 0.005, [0.00017 + AGAINST_SLACK], earlier=0.00008).passed
+
+
+def test_the_table_has_a_line_per_row_with_its_floor_and_verdict():
+    lines = table([row([0.010] * 3, floor_times=[0.004] * 3, ratio_target=2.0), row([0.020], earlier=0.020)])
+    assert "×floor" in lines.splitlines()[0] and "×earlier" in lines.splitlines()[0]
+    assert "2.5*" in lines and "FAIL (×floor)" in lines and "1.00" in lines
