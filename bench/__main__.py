@@ -206,11 +206,17 @@ def screens(inst: Institution) -> list[Benchmark]:
         with UnitOfWork(engine) as uow:  # rolled back: every run draws from the same data and reviewer load
             return draw(uow, inst.supervisor, sample_plan(inst, f"bench-{i}"))
 
+    def drawn_floor(i: int) -> Any:
+        plan = sample_plan(inst, f"bench-{i}")
+        assert plan.rate is not None  # the floor draws a rate plan, as the sampling page's default is
+        return floors.run(engine, floors.draw, plan.period_from, plan.period_to, plan.seed, rate=plan.rate,
+                          states=plan.states, least=plan.min_per_stratum)
+
     def draw_differences() -> list[str]:
         with UnitOfWork(engine) as uow:
             plan_id = draw(uow, inst.supervisor, sample_plan(inst, "bench-0"))
             mine = set(uow.session.scalars(select(SampleItem.case_id).where(SampleItem.plan_id == plan_id)))
-        theirs = {r.id for r in floors.run(engine, floors.draw, first, last, "bench-0")}
+        theirs = {r.id for r in drawn_floor(0)}
         return [] if mine == theirs else [f"draw: {len(mine)} cases, floor {len(theirs)}, "
                                           f"{len(mine ^ theirs)} differ"]
 
@@ -247,7 +253,7 @@ def screens(inst: Institution) -> list[Benchmark]:
                   warmup=1),
         Benchmark("case_page", "case page (case_detail, 40 cases open and closed)", 0.030, 40, detail),
         Benchmark("sample_draw", f"sample draw {first:%Y-%m} (10 % by department/grade)", 0.500, 5, drawn,
-                  warmup=1, floor=lambda i: floors.run(engine, floors.draw, first, last, f"bench-{i}"),
+                  warmup=1, floor=drawn_floor,
                   compare=draw_differences),
     ]
 

@@ -250,9 +250,10 @@ ORDER BY stratum, census DESC, rank
 """
 
 
-def draw(conn: Connection, first: date, last: date, seed: str, rate: float = 0.1, states: Sequence[str] = ("archived",),
-         least: int = 1) -> list[Any]:
-    """The cases a rate plan over cases closed in [first, last] draws with `seed` (before reviewers)."""
+def draw(conn: Connection, first: date, last: date, seed: str, *, rate: float, states: Sequence[str],
+         least: int) -> list[Any]:
+    """The cases a rate plan over cases closed in [first, last] draws with `seed` (before reviewers): strata
+    department/grade, major/L1 in full, at least `least` a stratum."""
     return list(conn.execute(text(DRAW), {"start": start_of_day(first), "end": end_of_day(last), "seed": seed,
                                      "rate": Decimal(str(rate)), "states": tuple(states), "least": least,
                                      "census": CENSUS_GRADES}).all())
