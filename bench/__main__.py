@@ -13,6 +13,7 @@ import gc
 import json
 import math
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -120,6 +121,17 @@ class Result:
         return {"name": self.name, "target": self.target, "median": self.median, "p95": self.p95,
                 "runs": len(self.times), "floor": self.floor, "ratio": self.ratio, "ratio_target": self.ratio_target,
                 "problems": self.problems, "passed": self.passed}
+
+
+def measured(row: Any) -> Result:
+    """A row a module timed by itself (bench/pages.py, bench/crowd.py: name, target, times, errors, notes) as a row
+    of the table. Its key is its name up to a parenthesis, which holds the run's own figures; its errors fail it."""
+    key = re.sub(r"\W+", "_", row.name.split(" (")[0]).strip("_").lower()
+    errors, notes = getattr(row, "errors", 0), list(getattr(row, "notes", []))
+    problems = [f"{row.name}: {errors} errors" + (f" ({', '.join(notes[:3])})" if notes else "")] if errors else []
+    if not row.times:
+        problems.append(f"{row.name}: no call succeeded")
+    return Result(key, row.name, row.target, list(row.times) or [math.inf], problems=problems)
 
 
 def p95(times: list[float]) -> float:
@@ -457,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     for benchmark in screens(inst):  # reads first, then what writes
         add(measure(benchmark))
     # issue 13 §4: bench/pages.py (each page's AppTest script run) and bench/crowd.py (the 30-thread mix) add
-    # their rows here, between the reads and the writes below.
+    # their rows here, between the reads and the writes below: `for row in pages.rows(inst): add(measured(row))`.
     add(import_once(inst, args.import_rows))
     add(measure(intake_benchmark(inst)))
     add(demo_beside(inst, rounds))

@@ -4,8 +4,9 @@ an earlier run's figure (`--against`), and the rows' own problems."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
-from bench.__main__ import AGAINST_SLACK, Result, compare_with, p95, table
+from bench.__main__ import AGAINST_SLACK, Result, compare_with, measured, p95, table
 
 
 def row(times, **extra):
@@ -52,3 +53,12 @@ def test_the_table_has_a_line_per_row_with_its_floor_and_verdict():
     lines = table([row([0.010] * 3, floor_times=[0.004] * 3, ratio_target=2.0), row([0.020], earlier=0.020)])
     assert "×floor" in lines.splitlines()[0] and "×earlier" in lines.splitlines()[0]
     assert "2.5*" in lines and "FAIL (×floor)" in lines and "1.00" in lines
+
+
+def test_a_row_timed_by_its_own_module_keeps_a_key_across_runs_and_fails_on_its_errors():
+    crowd = measured(SimpleNamespace(name="crowd 30: department queue (alone p95 12 ms)", target=0.024,
+                                     times=[0.010, 0.020], errors=2, notes=["OperationalError ×2"]))
+    assert crowd.key == "crowd_30_department_queue" and crowd.p95 == 0.020
+    assert crowd.failures() == ["rows"] and "2 errors (OperationalError ×2)" in crowd.problems[0]
+    page = measured(SimpleNamespace(name="page kpi as supervisor", target=1.0, times=[], errors=0, notes=[]))
+    assert page.key == "page_kpi_as_supervisor" and page.failures() == ["p95", "rows"]
