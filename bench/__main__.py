@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench import crowd, pages
 from bench.data import Institution, build, check, distribution, month_before, temporary_engine
+from bench.rows import Row
 from db.engine import ROOT
 from demo.loader import set_up
 from services.casework.case_view import case_detail
@@ -192,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, help="years they span (default: one per 300000 cases)")
     parser.add_argument("--pack", default="bank", help="policy pack (default bank: DESIGN.md's large bank)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--crowd-seconds", type=float, default=crowd.SECONDS, help="the 30 users' run (default 60)")
     parser.add_argument("--demo", action="store_true",
                         help="time only the first run with the demo (COMPLAINTS_DEMO_CASES, default 2000)")
     args = parser.parse_args(argv)
@@ -219,10 +222,11 @@ def main(argv: list[str] | None = None) -> int:
           f"busiest department {inst.department}\n")
     gc.collect()
     gc.freeze()  # the build's leftovers (Faker, templates) would make every full collection cost ~0.1 s
-    results = []
+    results: list[Result | Row] = []
     for benchmark in benchmarks(inst):
         results.append(measure(benchmark))
         print(f"  {benchmark.name}: median {_ms(results[-1].median)}", flush=True)
+    results += [*pages.rows(inst), *crowd.rows(inst, seconds=args.crowd_seconds)]  # issue 13 §4: timed by themselves
     print()
     print(table(results))
     failed = [r.benchmark.name for r in results if not r.passed]

@@ -61,15 +61,16 @@ def plan(inst: Institution) -> list[Page]:
     if cases["transferred"]:
         out.append(Page("reply", "head", (("case", cases["transferred"]),)))
     return [*out, Page("escalation", "head"), Page("escalation", "supervisor"), Page("kpi", "head"),
-                   Page("kpi", "supervisor"), Page("sampling", "supervisor"), Page("disputes", "supervisor"),
-                   Page("audit", "supervisor"), Page("training", "supervisor"), Page("admin", "admin")]
+            Page("kpi", "supervisor"), Page("sampling", "supervisor"), Page("disputes", "supervisor"),
+            Page("audit", "supervisor"), Page("training", "supervisor"), Page("admin", "admin")]
 
 
-def _cases(inst: Institution) -> dict[str, str | None]:
-    """An open case of the busiest handler, a decided closed one of their department, a transferred one."""
+def _cases(inst: Institution) -> dict[str, str]:
+    """An open case of the busiest handler, a decided closed one of their department, a transferred one ("": none
+    in the data)."""
     with inst.engine.connect() as conn:
         params = {"h": inst.handler, "head": inst.head, "open": list(OPEN_STATES)}
-        return {
+        found = {
             "open": conn.scalar(text("SELECT case_no FROM cases WHERE assignee_id = :h AND state = ANY(:open) "
                                      "ORDER BY next_due_at NULLS LAST, id LIMIT 1"), params),
             "closed": conn.scalar(text(
@@ -79,6 +80,7 @@ def _cases(inst: Institution) -> dict[str, str | None]:
             "transferred": conn.scalar(text("SELECT case_no FROM cases WHERE source <> 'own' AND regulator_ref "
                                             "IS NOT NULL AND transferred_on IS NOT NULL LIMIT 1")),
         }
+    return {kind: case_no or "" for kind, case_no in found.items()}
 
 
 def users(inst: Institution) -> dict[str, int]:
