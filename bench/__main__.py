@@ -114,7 +114,8 @@ def benchmarks(inst: Institution) -> list[Benchmark]:
         form = {"customer_name": "王芳", "customer_phone": f"139{i % 10**8:08d}", "customer_id_number": None,
                 "channel": list(policy.channels)[i % len(policy.channels)], "category": category,
                 "received_at": datetime.now(SHANGHAI), "compensation_claim": (0, 3000)[i % 2], "cause": "branch",
-                "flags": [], "content": "客户反映网点排队时间过长，大堂无人引导，要求改进。"}
+                "flags": [], "channel_note": "客户来信",  # read for the "other" channel only (RULES.md §7.2)
+                "content": "客户反映网点排队时间过长，大堂无人引导，要求改进。"}
         with transaction(engine) as uow:
             return intake(uow, inst.clerk, form)
 
