@@ -36,7 +36,7 @@ from services.unit_of_work import UnitOfWork, transaction
 
 THREADS = 30
 SECONDS = 60.0
-THINK = 1.0  # mean seconds between one user's calls
+THINK = 5.0  # mean seconds between one user's calls: reading the screen, typing (issue 13 §4 gives none)
 ALONE_RUNS = 20  # lone-user calls per screen (after two warm-up calls)
 # What each role does, and how often (relative weights)
 MIX: dict[str, dict[str, int]] = {

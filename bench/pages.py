@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
-import streamlit.logger
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -102,8 +101,7 @@ def app_configured(inst: Institution) -> Iterator[None]:
         if uow.session.get(Setting, SETUP_DONE) is None:
             uow.session.add(Setting(key=SETUP_DONE, value=True))
     previous = set_clock(lambda: inst.now)  # reads as of the data's now, as every benchmark reads
-    level = logging.getLogger("streamlit").level or logging.INFO
-    streamlit.logger.set_log_level(logging.ERROR)  # its info and deprecation notes would bury the table
+    logging.disable(logging.WARNING)  # Streamlit's notes on bare-mode threads and deprecations would bury the table
     st.cache_resource.clear()
     st.cache_data.clear()
     try:
@@ -112,7 +110,7 @@ def app_configured(inst: Institution) -> Iterator[None]:
         st.cache_resource.clear()
         st.cache_data.clear()
         set_clock(previous)
-        streamlit.logger.set_log_level(level)
+        logging.disable(logging.NOTSET)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
