@@ -177,7 +177,7 @@ def crowd(engine: Engine, users: Sequence[User], calls: dict[str, Callable[[User
 def rows(inst: Institution, *, threads: int = THREADS, seconds: float = SECONDS, think: float = THINK,
          single: dict[str, float] | None = None, log: Any = print) -> list[Row]:
     """The lone-user p95 of each screen (measured here unless `single` gives it, seconds by screen), then the
-    crowd: one row per screen (target twice the lone p95, every error counted) and one of throughput."""
+    crowd: one row per screen (target twice the lone p95, every error counted); the throughput is logged."""
     engine = make_engine(inst.engine.url.render_as_string(hide_password=False), pool_size=threads,
                          max_overflow=5, pool_timeout=60)
     try:
