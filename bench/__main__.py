@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
-from bench import floors, sheet
+from bench import crowd, floors, pages, sheet
 from bench.data import Institution, build, check, distribution, month_before, temporary_engine
 from db.engine import ROOT, make_engine, migrate
 from db.supervision_models import SampleItem
@@ -418,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--import-rows", type=int, default=IMPORT_ROWS,
                         help=f"rows of the import benchmark (default {IMPORT_ROWS}; the target scales with them)")
+    parser.add_argument("--crowd-seconds", type=float, default=crowd.SECONDS, help="the 30 users' run (default 60)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results to FILE")
     parser.add_argument("--against", type=Path, metavar="FILE",
                         help=f"an earlier run's --json: a row whose p95 is more than {AGAINST_RATIO:g}× its p95 "
@@ -468,8 +469,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for benchmark in screens(inst):  # reads first, then what writes
         add(measure(benchmark))
-    # issue 13 §4: bench/pages.py (each page's AppTest script run) and bench/crowd.py (the 30-thread mix) add
-    # their rows here, between the reads and the writes below: `for row in pages.rows(inst): add(measured(row))`.
+    # issue 13 §4: each page's script run and the 30 users time themselves
+    for timed in [*pages.rows(inst), *crowd.rows(inst, seconds=args.crowd_seconds)]:
+        add(measured(timed))
     add(import_once(inst, args.import_rows))
     add(measure(intake_benchmark(inst)))
     add(demo_beside(inst, rounds))
