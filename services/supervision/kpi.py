@@ -49,8 +49,9 @@ _FELL_DUE = ("cd.due_at >= :start AND cd.due_at < :end "
 # The `resolve` deadlines that can be in the backlog at a snapshot (issue 13 §2), in three disjoint parts, each
 # read from an index: open ones; those met since the period began and since the earliest snapshot (a met one
 # counts when met after its snapshot); waived ones of the cases closed since the earliest snapshot (a waived one
-# counts while its case was not yet closed). Not every waived deadline of the history, which the backlog condition
-# alone would read; that condition still decides. :backlog_from is the earliest snapshot (`_bounds`).
+# counts while its case was not yet closed; cases and waived deadlines are matched index only). Not every waived
+# deadline of the history, which the backlog condition alone would read; that condition still decides.
+# :backlog_from is the earliest snapshot, :backlog_met the later of it and the period's start (`_params`).
 _BACKLOG_ROWS = (
     "SELECT * FROM case_deadlines WHERE milestone = 'resolve' AND due_at < :end AND status = 'open' "
     "UNION ALL SELECT * FROM case_deadlines WHERE milestone = 'resolve' AND due_at < :end AND status <> 'open' "
