@@ -149,6 +149,7 @@ class Case(Base):
         Index("ix_cases_customer", "customer_id"),
         Index("ix_cases_resolved_at", "resolved_at"),
         Index("ix_cases_feedback_at", "feedback_at"),
+        Index("ix_cases_closed_at", "closed_at", "id"),  # issue 13 §2: the KPI backlog's cases closed since a period
         Index("ix_cases_parent_case", "parent_case_id", postgresql_where="parent_case_id IS NOT NULL"),
         # issue 13 §1: the queues and the board page open cases by their stored nearest deadline
         Index("ix_cases_open_assignee_due", "assignee_id", "next_due_at", "received_at", "id",
@@ -232,6 +233,10 @@ class CaseDeadline(Base):
         CheckConstraint("extensions >= 0", name="extensions_nonneg"),
         Index("ix_case_deadlines_open_due", "due_at", postgresql_where="status = 'open'"),
         Index("ix_case_deadlines_milestone_due", "milestone", "due_at"),
+        # issue 13 §2: the KPI backlog's deadlines met since a period, and its waived ones (index only, by case)
+        Index("ix_case_deadlines_milestone_met", "milestone", "met_at", "due_at"),
+        Index("ix_case_deadlines_resolve_waived", "case_id", "id",
+              postgresql_where="milestone = 'resolve' AND status = 'waived'"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -46,6 +46,20 @@ HOURS = "(EXTRACT(EPOCH FROM c.resolved_at - c.received_at) / 3600)::float8"
 _FELL_DUE = ("cd.due_at >= :start AND cd.due_at < :end "
              "AND (cd.status IN ('met', 'met_late') OR (cd.status = 'open' AND cd.due_at <= :now))")
 
+# The `resolve` deadlines that can be in the backlog at a snapshot (issue 13 §2), in three disjoint parts, each
+# read from an index: open ones; those met since the period began and since the earliest snapshot (a met one
+# counts when met after its snapshot); waived ones of the cases closed since the earliest snapshot (a waived one
+# counts while its case was not yet closed; cases and waived deadlines are matched index only). Not every waived
+# deadline of the history, which the backlog condition alone would read; that condition still decides.
+# :backlog_from is the earliest snapshot, :backlog_met the later of it and the period's start (`_params`).
+_BACKLOG_ROWS = (
+    "SELECT * FROM case_deadlines WHERE milestone = 'resolve' AND due_at < :end AND status = 'open' "
+    "UNION ALL SELECT * FROM case_deadlines WHERE milestone = 'resolve' AND due_at < :end AND status <> 'open' "
+    "AND met_at >= :backlog_met "
+    "UNION ALL SELECT * FROM case_deadlines WHERE id IN (SELECT k.id FROM case_deadlines k JOIN cases x "
+    "ON x.id = k.case_id WHERE k.milestone = 'resolve' AND k.status = 'waived' AND x.closed_at >= :backlog_from) "
+    "AND due_at < :end AND (met_at IS NULL OR met_at < :backlog_met)")
+
 
 @dataclass(frozen=True)
 class _Family:
@@ -99,7 +113,7 @@ FAMILIES: dict[str, _Family] = {
         f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {HOURS}) AS p90_handling_hours",
         f"c.resolved_at, {HOURS} AS handling_hours"),
     "backlog": _Family(
-        "JOIN case_deadlines cd ON cd.case_id = c.id AND cd.milestone = 'resolve' CROSS JOIN snapshots s",
+        f"JOIN ({_BACKLOG_ROWS}) cd ON cd.case_id = c.id CROSS JOIN snapshots s",
         "cd.due_at <= s.as_of AND (cd.status = 'open' OR cd.met_at >= s.as_of "
         "OR (cd.status = 'waived' AND c.closed_at >= s.as_of))"  # still unmet at the snapshot
         " AND cd.due_at < :end AND (cd.met_at IS NULL OR cd.met_at >= :start)",  # the same, sargable
@@ -202,18 +216,48 @@ def _where(scope: Scope, family: _Family) -> str:
     return " AND ".join(parts)
 
 
-def _params(scope: Scope, period: dict[str, Any]) -> dict[str, Any]:
-    return {**period, "scope_department": scope.department_id, "scope_category": scope.category}
+def _params(scope: Scope, period: dict[str, Any], monthly: bool) -> dict[str, Any]:
+    """The SQL parameters; `monthly`: the backlog has a snapshot per month (`_SNAPSHOTS[True]`)."""
+    as_of = min(period["now"], period["end"])  # the earliest snapshot, as `_SNAPSHOTS` computes it
+    if monthly:  # the first month's: at its end or earlier
+        first = period["first_day"].replace(day=1)
+        as_of = min(as_of, start_of_day((first.replace(day=28) + timedelta(days=4)).replace(day=1)))
+    return {**period, "scope_department": scope.department_id, "scope_category": scope.category,
+            "backlog_from": as_of, "backlog_met": max(as_of, period["start"])}
 
 
-def _kpi_sql(scope: Scope, by: str, per_month: bool) -> str:
-    keys = ["grp", "month"] if per_month else ["grp"]
-    ctes = [_SNAPSHOTS[per_month or by == "month"]]
+def _grouping(bys: tuple[str, ...], anchor: str, per_month: bool) -> tuple[str, str, str, str]:
+    """SQL of a family's dimension tag, group key, label and GROUP BY for each of `bys` at once: one by groups as
+    it always did; several by GROUPING SETS, so each row is read once for all of them (issue 13 §2)."""
+    month = [_month(anchor)] if per_month else []
+    pairs = {by: _key(by, anchor) for by in bys}
+    if len(bys) == 1:
+        key, label = pairs[bys[0]]
+        return f"'{bys[0]}'", key, f"min({label})", ", ".join(["grp", "month"] if per_month else ["grp"])
+    grouped = [key for by, (key, _) in pairs.items() if by != "all"]
+    if len(set(grouped)) != len(grouped) or "month" in bys:
+        raise ValueError(f"dimensions {bys} cannot be grouped in one statement")
+    tag = f"GROUPING({', '.join(grouped)})"
+    full = (1 << len(grouped)) - 1
+    masks = {by: full if by == "all" else full & ~(1 << (len(grouped) - 1 - grouped.index(pairs[by][0])))
+             for by in bys}
+
+    def case(value: Callable[[str], str]) -> str:
+        return f"CASE {tag} " + " ".join(f"WHEN {masks[by]} THEN {value(by)}" for by in bys) + " END"
+
+    sets = ", ".join("(" + ", ".join(([] if by == "all" else [pairs[by][0]]) + month) + ")" for by in bys)
+    return (case(lambda by: f"'{by}'"), case(lambda by: f"CAST({pairs[by][0]} AS text)"),
+            case(lambda by: f"min({pairs[by][1]})"), f"GROUPING SETS ({sets}) HAVING count(*) > 0")
+
+
+def _kpi_sql(scope: Scope, bys: tuple[str, ...], per_month: bool) -> str:
+    keys = ["dim", "grp", "month"] if per_month else ["dim", "grp"]
+    ctes = [_SNAPSHOTS[per_month or "month" in bys]]
     for name, family in FAMILIES.items():
-        key, label = _key(by, family.anchor)
+        dim, key, label, group_by = _grouping(bys, family.anchor, per_month)
         month = f", {_month(family.anchor)} AS month" if per_month else ""
-        ctes.append(f"k_{name} AS (SELECT {key} AS grp{month}, min({label}) AS label, {family.measures} "
-                    f"{_BASE} {family.join} WHERE {_where(scope, family)} GROUP BY {', '.join(keys)})")
+        ctes.append(f"k_{name} AS (SELECT {dim} AS dim, {key} AS grp{month}, {label} AS label, {family.measures} "
+                    f"{_BASE} {family.join} WHERE {_where(scope, family)} GROUP BY {group_by})")
     union = " UNION ALL ".join(f"SELECT {', '.join(keys)}, label FROM k_{name}" for name in FAMILIES)
     listed = ", ".join(keys)
     ctes.append(f"keyset AS (SELECT {listed}, min(label) AS label FROM ({union}) k GROUP BY {listed})")
@@ -221,17 +265,31 @@ def _kpi_sql(scope: Scope, by: str, per_month: bool) -> str:
     averages = ("avg_handling_hours", "p90_handling_hours")
     figures = [f"{c}" if c in averages else f"COALESCE({c}, 0) AS {c}" for c in COLUMNS if c not in RATES]
     rates = [f"COALESCE({n}, 0)::float8 / NULLIF({d}, 0) AS {r}" for r, (n, d) in RATES.items()]
+    order = ["dim", *reversed(keys[1:])]
     return (f"WITH {', '.join(ctes)} SELECT {', '.join(keys)}, keyset.label, {', '.join(figures + rates)} "
-            f"FROM keyset {joins} ORDER BY {', '.join(reversed(keys))}")
+            f"FROM keyset {joins} ORDER BY {', '.join(order)}")
 
 
 def kpi_frame(uow: UnitOfWork, scope: Scope, *, date_from: date, date_to: date, by: str,
               per_month: bool = False, now: datetime | None = None, lang: str = "zh") -> pd.DataFrame:
     """The KPIs of `scope` by one dimension (and month); no permission check: callers resolve the scope."""
+    return kpi_frames(uow, scope, date_from=date_from, date_to=date_to, bys=(by,), per_month=per_month, now=now,
+                      lang=lang)[by]
+
+
+def kpi_frames(uow: UnitOfWork, scope: Scope, *, date_from: date, date_to: date, bys: tuple[str, ...],
+               per_month: bool = False, now: datetime | None = None, lang: str = "zh") -> dict[str, pd.DataFrame]:
+    """`kpi_frame` by each of `bys` (distinct; "month" only alone) from one statement: the report's tables."""
     period = window(date_from, date_to, uow.at(now, "now"))
-    result = uow.session.execute(text(_kpi_sql(scope, by, per_month)), _params(scope, period))
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys())).rename(columns={"grp": "group"})
-    frame = frame[(["month"] if per_month else []) + ["group", "label", *COLUMNS]]
+    result = uow.session.execute(text(_kpi_sql(scope, bys, per_month)),
+                                 _params(scope, period, per_month or "month" in bys))
+    columns, rows = list(result.keys()), result.fetchall()
+    return {by: _frame(uow, pd.DataFrame([r for r in rows if r[0] == by], columns=columns), by, per_month, lang)
+            for by in bys}
+
+
+def _frame(uow: UnitOfWork, frame: pd.DataFrame, by: str, per_month: bool, lang: str) -> pd.DataFrame:
+    frame = frame.rename(columns={"grp": "group"})[(["month"] if per_month else []) + ["group", "label", *COLUMNS]]
     if frame.empty and by == "all" and not per_month:  # a period without cases still has its figures
         frame = pd.DataFrame([{"group": "all", "label": "全部", **dict.fromkeys(COLUMNS, 0)}])
         frame[[*RATES, "avg_handling_hours", "p90_handling_hours"]] = None
@@ -290,7 +348,7 @@ def case_frame(uow: UnitOfWork, scope: Scope, *, kpi: str, by: str, group: str |
            f"COALESCE(u.display_name, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
            f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
            f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, {family.order}c.case_no{page}")
-    params = {**_params(scope, window(date_from, date_to, uow.at(now, "now"))), "group": group}
+    params = {**_params(scope, window(date_from, date_to, uow.at(now, "now")), by == "month"), "group": group}
     result = uow.session.execute(text(sql), params)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     for column in TIME_COLUMNS.intersection(frame.columns):

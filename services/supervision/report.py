@@ -25,7 +25,7 @@ from services.rules.calendar import SHANGHAI, end_of_day, format_deadline, start
 from services.rules.citation import cite
 from services.rules.policy import Policy
 from services.supervision import sample_report, transfer_stats
-from services.supervision.kpi import RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frame, scope_for
+from services.supervision.kpi import RATES, SYSTEM, Scope, case_frame, code_labels, kpi_frames, scope_for
 from services.unit_of_work import UnitOfWork
 from services.words import LOCALES
 from services.words import text as word
@@ -130,11 +130,10 @@ def build_report(uow: UnitOfWork, scope: Scope, month: str, now: datetime | None
     scope_name = word("report.whole_institution", lang) if scope.department_id is None else session.scalar(
         text("SELECT name FROM departments WHERE id = :id"), {"id": scope.department_id})
     findings = findings_for_month(session, month, scope.department_id, now=now)
-    totals = kpi_frame(uow, scope, by="all", **period, lang=lang)
-    tables = {word("report.sheet.overview", lang): _overview(totals, findings, lang)}
+    frames = kpi_frames(uow, scope, bys=("all", *BREAKDOWNS), **period, lang=lang)  # one read (issue 13 §2)
+    tables = {word("report.sheet.overview", lang): _overview(frames["all"], findings, lang)}
     for by in BREAKDOWNS:
-        breakdown = kpi_frame(uow, scope, by=by, **period, lang=lang)
-        tables[word(f"report.sheet.{by}", lang)] = _breakdown(breakdown, lang)
+        tables[word(f"report.sheet.{by}", lang)] = _breakdown(frames[by], lang)
     overdue = case_frame(uow, scope, kpi="overdue_backlog", by="all", group=None, **period)
     escalated = case_frame(uow, scope, kpi="escalations", by="all", group=None, **period)
     tables[word("report.sheet.overdue", lang)] = _cases(uow, overdue, departments, (

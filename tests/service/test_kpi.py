@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -295,3 +296,56 @@ def test_a_period_without_cases_has_zero_counts_and_no_rates(october):
     empty = row(figures(inst, date_from=date(2026, 12, 1), date_to=date(2026, 12, 31), now=NOW), "all")
     assert (empty["volume"], empty["resolve_due"], empty["escalations"]) == (0, 0, 0)
     assert empty["timeliness_rate"] is None  # NaN: no denominator, no rate
+
+
+def test_the_backlog_at_each_snapshot_counts_waived_and_met_deadlines_by_when_they_closed(engine):
+    """Issue 13 §2: the backlog reads only open deadlines, those met since the period began and those waived on
+    cases closed since its snapshot, so these edges must count as the backlog condition says."""
+    inst = make_institution(engine, "futures")
+
+    def forwarded(when: str) -> cases.CaseRef:  # resolve due 24 hours after forwarding (seed 000 art. 17)
+        return _handle(inst, inst.intake(received_at=at(f"{when} 09:00")), f"{when} 09:30")
+
+    old = _step(inst, cases.withdraw, "clerk", forwarded("2026-03-02"), reason="客户撤诉", at=at("2026-03-10 10:00"))
+    withdrawn = _step(inst, cases.withdraw, "clerk", forwarded("2026-09-10"), reason="客户撤诉",
+                      at=at("2026-10-05 10:00"))
+    late = _handle(inst, forwarded("2026-09-14"), resolved="2026-10-20 09:00")
+    early = _handle(inst, forwarded("2026-09-21"), resolved="2026-09-25 09:00")
+    still_open = forwarded("2026-10-26")
+    with inst.uow() as uow:
+        def backlog(first: date, last: date, by: str = "all", group: str | None = None) -> set[str]:
+            frame = kpi.kpi_cases(uow, inst.users["supervisor"], kpi="overdue_backlog", by=by, group=group,
+                                  date_from=first, date_to=last, now=NOW)
+            return set(frame["case_no"])
+
+        trend = kpi.monthly_trend(uow, inst.users["supervisor"], date_from=date(2026, 3, 1),
+                                  date_to=date(2026, 11, 30), now=NOW)
+        september = backlog(date(2026, 9, 1), date(2026, 9, 30))
+        october = backlog(date(2026, 10, 1), date(2026, 10, 31))
+        november = backlog(date(2026, 11, 1), date(2026, 11, 30))  # at now, 2 November
+        by_month = backlog(date(2026, 9, 15), date(2026, 10, 31), by="month", group="2026-09")
+        totals = kpi.kpis(uow, inst.users["supervisor"], by="all", date_from=date(2026, 9, 1),
+                          date_to=date(2026, 9, 30), now=NOW)
+    # at 24:00 on 30 September: the case withdrawn on 5 October and the one resolved late on 20 October; the
+    # case withdrawn in March was waived long before, the one resolved on 25 September met its deadline then
+    assert september == by_month == {withdrawn.case_no, late.case_no}
+    assert early.case_no not in september and old.case_no not in september
+    assert october == november == {still_open.case_no}
+    assert int(totals["overdue_backlog"].iloc[0]) == 2
+    assert dict(zip(trend["month"], trend["overdue_backlog"], strict=True)) == {
+        "2026-03": 0, "2026-09": 2, "2026-10": 1, "2026-11": 1}  # months without a figure have no row
+
+
+def test_the_reports_breakdowns_from_one_statement_equal_each_dimension_alone(october):
+    """Issue 13 §2: the report reads its tables with GROUPING SETS; each must be what `kpi_frame` gives alone."""
+    inst, _ = october
+    bys = ("all", "category", "grade", "department", "channel", "person")
+    with inst.uow() as uow:
+        for first, last in ((date(2026, 10, 1), date(2026, 10, 31)), (date(2026, 12, 1), date(2026, 12, 31))):
+            together = kpi.kpi_frames(uow, kpi.SYSTEM, date_from=first, date_to=last, bys=bys, now=NOW, lang="en")
+            for by in bys:
+                alone = kpi.kpi_frame(uow, kpi.SYSTEM, date_from=first, date_to=last, by=by, now=NOW, lang="en")
+                pd.testing.assert_frame_equal(together[by], alone)
+        with pytest.raises(ValueError, match="cannot be grouped"):
+            kpi.kpi_frames(uow, kpi.SYSTEM, date_from=date(2026, 10, 1), date_to=date(2026, 10, 31),
+                           bys=("all", "month"), now=NOW)
