@@ -70,19 +70,20 @@ class _Family:
     anchor: str  # the instant that puts a row in a period and a month
     measures: str
     detail: str  # per-row columns of the drill-down
-    row_id: str = "c.id"  # orders a drill-down's rows of one instant and case, so every run lists them alike
+    order: str = ""  # drill-down order after the anchor
+    row_id: str = "c.id"  # last in that order: rows of one instant and case are listed alike on every run
 
 
 def _deadline_family(milestones: str, measures: str) -> _Family:
     return _Family(f"JOIN case_deadlines cd ON cd.case_id = c.id AND cd.milestone IN ({milestones})",
                    _FELL_DUE, "cd.due_at", measures,
                    "cd.milestone, cd.original_due_at, cd.due_at, cd.met_at, cd.status AS deadline_status, "
-                   "cd.extensions", "cd.id")
+                   "cd.extensions", row_id="cd.id")
 
 
 def _event_family(event_type: str, measure: str, detail: str) -> _Family:
     return _Family(f"JOIN case_events e ON e.case_id = c.id AND e.event_type = '{event_type}'",
-                   "e.at >= :start AND e.at < :end", "e.at", f"count(*) AS {measure}", detail, "e.id")
+                   "e.at >= :start AND e.at < :end", "e.at", f"count(*) AS {measure}", detail, row_id="e.id")
 
 
 FAMILIES: dict[str, _Family] = {
@@ -347,7 +348,8 @@ def case_frame(uow: UnitOfWork, scope: Scope, *, kpi: str, by: str, group: str |
     sql = (f"WITH {_SNAPSHOTS[by == 'month']} SELECT c.case_no, d.code AS department, "
            f"COALESCE(u.display_name, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
            f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
-           f"{_BASE} {family.join} WHERE {where} ORDER BY {family.anchor}, c.case_no, {family.row_id}{page}")
+           f"{_BASE} {family.join} WHERE {where} "
+           f"ORDER BY {family.anchor}, {family.order}c.case_no, {family.row_id}{page}")
     params = {**_params(scope, window(date_from, date_to, uow.at(now, "now")), by == "month"), "group": group}
     result = uow.session.execute(text(sql), params)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
