@@ -157,6 +157,7 @@ class Case(Base):
         Index("ix_cases_open_assignee_due", "assignee_id", "next_due_at", "received_at", "id",
               postgresql_where=OPEN_CASE),
         Index("ix_cases_open_department_due", "responsible_department_id", "next_due_at", "received_at", "id",
+              postgresql_include=["first_responder_id", "assignee_id"],  # the scope: a head's count reads the index
               postgresql_where=OPEN_CASE),
         # every case with an open deadline, closed ones owing a report too: overdue filters of any state
         Index("ix_cases_next_due", "next_due_at", postgresql_where="next_due_at IS NOT NULL"),

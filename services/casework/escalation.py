@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from itertools import groupby
 from typing import Any
 
@@ -125,6 +126,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
                   page.c.next_due_at.asc().nulls_last(), page.c.id)).all()
     badges = row_badges(uow, rows, now)
     escalations = case_escalations(session, [r.id for r in rows])
+    answers_to = cache(lambda pack, to_role: answerable(actor, uow.policy(pack), to_role))  # a few pairs, ~1000 asks
     return [BoardRow(
         r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
         r.assignee or r.responder, badge,
@@ -133,7 +135,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
                    if getattr(r, reason)),
         escalations.get(r.id, []),
         tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
-              and answerable(actor, uow.policy(r.pack), e.to_role)), r.source, r.major_cause)
+              and answers_to(r.pack, e.to_role)), r.source, r.major_cause)
         for r, badge in zip(rows, badges, strict=True)]
 
 

@@ -10,7 +10,7 @@ from calendar import monthrange
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from itertools import accumulate
 from math import ceil
 from typing import Any, Protocol
@@ -109,15 +109,20 @@ def working_day_counter(calendar: WorkingCalendar, dates: Iterable[date]) -> Cou
     return count
 
 
+@cache
+def _day_based(period: str) -> bool:
+    """Whether a stored period counts days (a pack has a handful; a board parses each once, issue 13 §1)."""
+    try:
+        return Period.parse(period).kind in _DAY_KINDS
+    except ValueError:
+        return False
+
+
 def _badge(row: DeadlineLike, now: datetime, warning_window: float, count: Count) -> SlaBadge:
     status = sla(row, now, warning_window).status  # type: ignore[arg-type]  # duck-typed row
     if status not in ("on_time", "at_risk", "overdue"):
         return SlaBadge(row.milestone, status, row.due_at)
-    try:
-        day_based = Period.parse(row.period).kind in _DAY_KINDS
-    except ValueError:
-        day_based = False
-    if day_based:
+    if _day_based(row.period):
         today, last_day = now.astimezone(SHANGHAI).date(), deadline_day(row.due_at)
         if status == "overdue":  # working days since the last day, today included
             days = count(last_day + timedelta(days=1), today)
@@ -140,14 +145,6 @@ def sla_badges(deadlines: Sequence[tuple[DeadlineLike, float]], now: datetime,
     return [_badge(row, now, window, count) for row, window in deadlines]
 
 
-def nearest_open_deadline() -> Any:
-    """LATERAL subquery: each case's earliest open deadline (milestone, due_at, starts_at, period, status)."""
-    return (select(CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at, CaseDeadline.period,
-                   CaseDeadline.status)
-            .where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open")
-            .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
-
-
 def stored_nearest(page: Any) -> ColumnElement[bool]:
     """Join condition of the open deadline a page's stored `next_milestone` names (issue 13 §1): the deadline's
     columns for the rows shown, not for every case before paging."""
@@ -162,7 +159,8 @@ def open_case() -> ColumnElement[bool]:
 
 
 def row_badges(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> list[SlaBadge | None]:
-    """Badges of query rows carrying `pack` and the `nearest_open_deadline` columns; None: nothing open."""
+    """Badges of query rows carrying `pack` and the deadline columns (milestone, due_at, starts_at, period, status)
+    of their nearest open deadline (`stored_nearest`); None: nothing open."""
     windows = warning_windows(uow)
     open_rows = [(r, windows[r.pack]) for r in rows if r.milestone]
     badges = iter(sla_badges(open_rows, now, uow.calendar()))

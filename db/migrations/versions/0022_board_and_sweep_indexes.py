@@ -1,6 +1,7 @@
 """Indexes that let the board and the escalation sweep read only the cases they can concern (issue 13 §1–2): the
 unacknowledged escalations, the open major cases, the open cases the pack's rules escalate, and the open deadlines
-with their start and case (the at-risk and overdue scans read the index alone).
+with their start and case (the at-risk and overdue scans read the index alone); the open cases by department carry
+the columns of a user's scope, so a department queue's count reads that index alone.
 
 Revision ID: 0022
 Revises: 0020
@@ -29,9 +30,18 @@ def upgrade() -> None:
     op.create_index("ix_case_deadlines_open_due", "case_deadlines", ["due_at"],
                     postgresql_include=["starts_at", "case_id", "milestone"],
                     postgresql_where=sa.text("status = 'open'"))
+    _department_index(include=["first_responder_id", "assignee_id"])
+
+
+def _department_index(include: list[str]) -> None:
+    op.drop_index("ix_cases_open_department_due", table_name="cases")
+    op.create_index("ix_cases_open_department_due", "cases",
+                    ["responsible_department_id", "next_due_at", "received_at", "id"],
+                    postgresql_include=include, postgresql_where=sa.text(OPEN_CASE))
 
 
 def downgrade() -> None:
+    _department_index(include=[])
     op.drop_index("ix_case_deadlines_open_due", table_name="case_deadlines")
     op.create_index("ix_case_deadlines_open_due", "case_deadlines", ["due_at"],
                     postgresql_where=sa.text("status = 'open'"))
