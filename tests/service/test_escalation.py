@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from db.models import Case, CaseDeadline, CaseEvent, Escalation
+from db.models import OPEN_MAJOR_CASE, Case, CaseDeadline, CaseEvent, Escalation
 from services.administration import admin
 from services.casework import cases, escalation
 from services.errors import Conflict, NotPermitted
@@ -344,3 +344,9 @@ def test_a_closed_case_is_not_escalated_by_its_rules_or_its_open_deadlines(consu
         uow.session.execute(delete(Escalation).where(Escalation.case_id == case_id))
         uow.session.execute(update(Case).where(Case.id == case_id).values(state="withdrawn"))  # deadlines left open
     assert run(inst, now=at("2026-12-30 12:00")) == 0
+
+
+def test_the_board_s_index_of_major_cases_names_the_board_s_major_grades():
+    """A grade missing from the partial index's predicate would still be shown, but read from every open case."""
+    assert OPEN_MAJOR_CASE.count("grade IN") == 1
+    assert all(f"'{grade}'" in OPEN_MAJOR_CASE for grade in escalation.MAJOR_GRADES)
