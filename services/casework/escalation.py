@@ -39,11 +39,11 @@ from sqlalchemy.orm import aliased
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.cases import rule_reason
-from services.casework.deadlines import at_risk_sql, overdue_sql, warning_windows
-from services.casework.queue import SlaBadge, open_case, row_badges, stored_nearest
+from services.casework.deadlines import at_risk_sql, overdue_sql
+from services.casework.queue import SlaBadge, at_risk_candidates, open_case, row_badges, stored_nearest
 from services.errors import Conflict, NotPermitted
 from services.institution.access import Actor, answers, case_scope, load_actor, require_role
-from services.rules.calendar import at_risk_from, format_deadline
+from services.rules.calendar import format_deadline
 from services.rules.policy import ANSWERING_ROLES, Policy
 from services.rules.transitions import OPEN_STATES
 from services.unit_of_work import UnitOfWork
@@ -145,11 +145,9 @@ def _candidates(uow: UnitOfWork, now: datetime) -> CompoundSelect[tuple[int]]:
     """Every case the board can show, and a few more, each part read from an index (issue 13 §1): open and overdue
     (the stored nearest deadline), an open deadline inside the widest warning window of any pack (a narrower pack's
     case may not be at risk yet: the board checks), open and major, or an escalation awaiting acknowledgement."""
-    widest = max(warning_windows(uow).values())
     return union(
         select(Case.id).where(overdue_sql(now), open_case()),
-        select(CaseDeadline.case_id).where(CaseDeadline.status == "open", CaseDeadline.due_at > now,
-                                           at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, widest) <= now),
+        at_risk_candidates(uow, now),
         select(Case.id).where(open_case(), or_(_literal_in(Case.grade, MAJOR_GRADES), Case.major_cause.is_not(None))),
         select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None)))
 

@@ -15,7 +15,7 @@ from itertools import accumulate
 from math import ceil
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, any_, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Customer, User
@@ -25,7 +25,7 @@ from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
 from services.rules import statutory
 from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
-from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, deadline_day, format_deadline
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, deadline_day, format_deadline
 from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
 from services.unit_of_work import UnitOfWork
 
@@ -224,9 +224,19 @@ _LISTS = ("states", "grades", "categories", "channels")
 def _due_filter(uow: UnitOfWork, due: str, now: datetime) -> ColumnElement[bool]:
     if due == "overdue":
         return overdue_sql(now)
-    if due == "at_risk":
-        return at_risk_sql(uow, now)
+    if due == "at_risk":  # any state: checked on the candidates alone, not on all the user's cases (issue 13 §1)
+        return and_(Case.id == any_(func.array(at_risk_candidates(uow, now).scalar_subquery())),
+                    at_risk_sql(uow, now))
     raise InvalidInput("error.queue.unknown_due", field="due", due=due)
+
+
+def at_risk_candidates(uow: UnitOfWork, now: datetime) -> Select[tuple[int]]:
+    """The cases with an open deadline inside the widest warning window of any pack, from the open deadlines' index
+    alone: every case at risk and a few more, for `at_risk_sql` to decide by each case's own pack (issue 13 §1)."""
+    widest = max(warning_windows(uow).values())
+    return select(CaseDeadline.case_id).where(
+        CaseDeadline.status == "open", CaseDeadline.due_at > now,
+        at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, widest) <= now)
 
 
 def queue_query(view: str, *, due: str | None = None, **lists: Sequence[str]) -> dict[str, str]:
