@@ -25,7 +25,6 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    exists,
     func,
     literal,
     or_,
@@ -82,8 +81,9 @@ class BoardGroup:
 
 def awaiting_acknowledgement() -> ColumnElement[bool]:
     """The cases with an escalation nobody has acknowledged, whatever their state: they stay on the board until
-    acknowledged, even archived (issue 10 §3). The board and the home tile both count this one set."""
-    return exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
+    acknowledged, even archived (issue 10 §3). The board and the home tile both count this one set: as IN, the few
+    waiting escalations are read once from their index, not looked up for each of the user's cases (issue 13 §1)."""
+    return Case.id.in_(select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None)))
 
 
 def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
