@@ -69,6 +69,9 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 # A case still being handled (services.rules.transitions.OPEN_STATES): the partial indexes' predicate (issue 13 §1).
 OPEN_CASE = _in("state", STATES[:6])
+# The grades the board shows while open (services.casework.escalation.MAJOR_GRADES), and order 3 art. 29's major
+# complaints: the board's candidates (issue 13 §1).
+OPEN_MAJOR_CASE = f"{OPEN_CASE} AND ({_in('grade', ('major', 'L1'))} OR major_cause IS NOT NULL)"
 
 
 def _array_within(column: str, values: tuple[str, ...]) -> str:
@@ -155,9 +158,14 @@ class Case(Base):
         Index("ix_cases_open_assignee_due", "assignee_id", "next_due_at", "received_at", "id",
               postgresql_where=OPEN_CASE),
         Index("ix_cases_open_department_due", "responsible_department_id", "next_due_at", "received_at", "id",
+              postgresql_include=["first_responder_id", "assignee_id"],  # the scope: a head's count reads the index
               postgresql_where=OPEN_CASE),
         # every case with an open deadline, closed ones owing a report too: overdue filters of any state
         Index("ix_cases_next_due", "next_due_at", postgresql_where="next_due_at IS NOT NULL"),
+        # issue 13 §1–2: the board's open major cases, the sweep's open cases the pack's rules escalate
+        Index("ix_cases_open_major", "id", postgresql_where=OPEN_MAJOR_CASE),
+        Index("ix_cases_open_escalate_to", "id",
+              postgresql_where=f"{OPEN_CASE} AND (assessment -> 'escalate_to') <> '[]'::jsonb"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -231,7 +239,9 @@ class CaseDeadline(Base):
         CheckConstraint(_in("milestone", MILESTONES), name="milestone_known"),
         CheckConstraint(_in("status", DEADLINE_STATUSES), name="status_known"),
         CheckConstraint("extensions >= 0", name="extensions_nonneg"),
-        Index("ix_case_deadlines_open_due", "due_at", postgresql_where="status = 'open'"),
+        # the at-risk and overdue scans of the board and the sweep read the index alone (issue 13 §1–2)
+        Index("ix_case_deadlines_open_due", "due_at", postgresql_include=["starts_at", "case_id", "milestone"],
+              postgresql_where="status = 'open'"),
         Index("ix_case_deadlines_milestone_due", "milestone", "due_at"),
         # issue 13 §2: the KPI backlog's deadlines met since a period, and its waived ones (index only, by case)
         Index("ix_case_deadlines_milestone_met", "milestone", "met_at", "due_at"),
@@ -335,7 +345,11 @@ class Escalation(Base):
     """One row per escalation; `rule_key` makes an automatic escalation happen exactly once."""
 
     __tablename__ = "escalations"
-    __table_args__ = (UniqueConstraint("case_id", "rule_key"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "rule_key"),
+        # the board's cases awaiting acknowledgement, never a scan of every escalation (issue 13 §1)
+        Index("ix_escalations_unacknowledged", "case_id", postgresql_where="acknowledged_at IS NULL"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -13,9 +13,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from itertools import groupby
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, literal, or_, select, text, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    String,
+    all_,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -23,7 +39,7 @@ from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, Use
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.cases import rule_reason
 from services.casework.deadlines import at_risk_sql, overdue_sql
-from services.casework.queue import SlaBadge, open_case, row_badges, stored_nearest
+from services.casework.queue import SlaBadge, at_risk_candidates, open_case, row_badges, stored_nearest
 from services.errors import Conflict, NotPermitted
 from services.institution.access import Actor, answers, case_scope, load_actor, require_role
 from services.rules.calendar import format_deadline
@@ -65,8 +81,9 @@ class BoardGroup:
 
 def awaiting_acknowledgement() -> ColumnElement[bool]:
     """The cases with an escalation nobody has acknowledged, whatever their state: they stay on the board until
-    acknowledged, even archived (issue 10 §3). The board and the home tile both count this one set."""
-    return exists().where(Escalation.case_id == Case.id, Escalation.acknowledged_at.is_(None))
+    acknowledged, even archived (issue 10 §3). The board and the home tile both count this one set: as IN, the few
+    waiting escalations are read once from their index, not looked up for each of the user's cases (issue 13 §1)."""
+    return Case.id.in_(select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None)))
 
 
 def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
@@ -84,20 +101,18 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     major_complaint = Case.major_cause.is_not(None)  # order 3 art. 29: on the board while open (issue 11 §5)
     closed = Case.state.not_in(OPEN_STATES)
     # the page of cases by the stored nearest deadline (issue 13 §1); people and deadlines for those rows only.
-    # Only open or escalated cases can be on it: their ids from the open cases' index and the escalations first,
-    # never a scan of every case ever received.
-    candidates = union(select(Case.id).where(open_case()),
-                       select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None))
-                       ).cte("candidates").prefix_with("MATERIALIZED")
+    # The conditions below are checked on the candidates alone, never on every open or received case; as an array,
+    # their rows are read in id order by one index scan.
+    candidates = func.array(_candidates(uow, now).scalar_subquery())
     page = (select(Case.id, Case.case_no, Case.pack, Case.state, Case.grade, Case.handling_level,
                    Department.code.label("department_code"), Department.name.label("department_name"),
                    Case.assignee_id, Case.first_responder_id, Case.next_due_at, Case.next_milestone,
                    overdue.label("overdue"), at_risk.label("at_risk"), major.label("major"),
                    escalated.label("escalated"), closed.label("closed"), major_complaint.label("major_complaint"),
                    Case.source, Case.major_cause)
-            .join(candidates, candidates.c.id == Case.id)
             .join(Department, Department.id == Case.responsible_department_id)
-            .where(case_scope(actor), or_(and_(open_case(), or_(overdue, at_risk, major, major_complaint)), escalated))
+            .where(Case.id == any_(candidates), case_scope(actor),
+                   or_(and_(open_case(), or_(overdue, at_risk, major, major_complaint)), escalated))
             .order_by(Case.handling_level.asc().nulls_last(), Department.name, Case.next_due_at.asc().nulls_last(),
                       Case.id)
             .limit(limit)).subquery("page")
@@ -113,6 +128,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
                   page.c.next_due_at.asc().nulls_last(), page.c.id)).all()
     badges = row_badges(uow, rows, now)
     escalations = case_escalations(session, [r.id for r in rows])
+    answers_to = cache(lambda pack, to_role: answerable(actor, uow.policy(pack), to_role))  # a few pairs, ~1000 asks
     return [BoardRow(
         r.case_no, r.pack, r.state, r.grade, r.handling_level, r.department_code, r.department_name,
         r.assignee or r.responder, badge,
@@ -121,8 +137,26 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
                    if getattr(r, reason)),
         escalations.get(r.id, []),
         tuple(e.id for e in escalations.get(r.id, []) if e.acknowledged_at is None
-              and answerable(actor, uow.policy(r.pack), e.to_role)), r.source, r.major_cause)
+              and answers_to(r.pack, e.to_role)), r.source, r.major_cause)
         for r, badge in zip(rows, badges, strict=True)]
+
+
+def _candidates(uow: UnitOfWork, now: datetime) -> CompoundSelect[tuple[int]]:
+    """Every case the board can show, and a few more, each part read from an index (issue 13 §1): open and overdue
+    (the stored nearest deadline), an open deadline inside the widest warning window of any pack (a narrower pack's
+    case may not be at risk yet: the board checks), open and major, or an escalation awaiting acknowledgement."""
+    return union(
+        select(Case.id).where(overdue_sql(now), open_case()),
+        at_risk_candidates(uow, now),
+        select(Case.id).where(open_case(), or_(_literal_in(Case.grade, MAJOR_GRADES), Case.major_cause.is_not(None))),
+        select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None)))
+
+
+def _literal_in(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """`column IN (…)` with the values written into the statement, so a partial index whose predicate names them
+    serves it however the statement is prepared (db.models.OPEN_MAJOR_CASE)."""
+    written: ColumnElement[bool] = column.in_([literal(value, literal_execute=True) for value in values])
+    return written
 
 
 def addressee(policy: Policy, to_role: str) -> str:
@@ -160,24 +194,39 @@ class _Due:
     reason: str
 
 
+def _not_recorded(case_id: Any, rule_key: Any) -> ColumnElement[bool]:
+    """No escalation of the case has this key: one lookup of the case's few escalations per row. As NOT EXISTS, the
+    planner hashed every escalation ever recorded instead (issue 13 §2). Only keys are compared, never NULL, so
+    `<> ALL` says the same."""
+    keys = select(Escalation.rule_key).where(Escalation.case_id == case_id, Escalation.rule_key.is_not(None))
+    unrecorded: ColumnElement[bool] = rule_key != all_(func.array(keys.scalar_subquery()))
+    return unrecorded
+
+
 def _overdue_escalations(uow: UnitOfWork, now: datetime) -> list[_Due]:
     rule_key = literal("overdue:") + CaseDeadline.milestone
     rows = uow.session.execute(
         select(Case.id, Case.state, Case.pack, CaseDeadline.milestone, CaseDeadline.due_at, Department.name)
         .join(CaseDeadline, CaseDeadline.case_id == Case.id)
         .join(Department, Department.id == Case.responsible_department_id)
-        .where(Case.state.in_(OPEN_STATES), CaseDeadline.status == "open", CaseDeadline.due_at <= now,
-               ~exists().where(Escalation.case_id == Case.id, Escalation.rule_key == rule_key)))
+        .where(open_case(), CaseDeadline.status == "open", CaseDeadline.due_at <= now,
+               _not_recorded(CaseDeadline.case_id, rule_key)))
     return [_Due(r.id, f"overdue:{r.milestone}", "dept_head", r.state,
                  f"“{uow.policy(r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
                  f"已过仍未完成，上报{r.name}负责人") for r in rows]
 
 
+# The open cases the pack's rules escalate, their ids from their partial index (db.models) and then their rows: the
+# planner cannot estimate the condition and read every open case instead. Per role, a lookup of the case's recorded
+# keys as in `_not_recorded` (issue 13 §2).
 _RULE_ESCALATIONS = text(
     "SELECT c.id, c.state, c.pack, c.grade, r.role FROM cases c "
     "CROSS JOIN LATERAL jsonb_array_elements_text(c.assessment -> 'escalate_to') AS r(role) "
-    "WHERE c.state IN :open AND NOT EXISTS (SELECT 1 FROM escalations e "
-    "WHERE e.case_id = c.id AND e.rule_key = 'rule:' || r.role)").bindparams(bindparam("open", expanding=True))
+    "WHERE c.id = ANY (ARRAY(SELECT id FROM cases WHERE state IN :open "
+    "AND (assessment -> 'escalate_to') <> '[]'::jsonb)) "
+    "AND 'rule:' || r.role <> ALL (ARRAY(SELECT e.rule_key FROM escalations e "
+    "WHERE e.case_id = c.id AND e.rule_key IS NOT NULL))"
+).bindparams(bindparam("open", expanding=True, literal_execute=True, type_=String()))
 
 
 def _rule_escalations(uow: UnitOfWork) -> list[_Due]:

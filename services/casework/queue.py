@@ -10,12 +10,12 @@ from calendar import monthrange
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from itertools import accumulate
 from math import ceil
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, any_, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Customer, User
@@ -25,7 +25,7 @@ from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
 from services.rules import statutory
 from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
-from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, deadline_day, format_deadline
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, deadline_day, format_deadline
 from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
 from services.unit_of_work import UnitOfWork
 
@@ -109,15 +109,20 @@ def working_day_counter(calendar: WorkingCalendar, dates: Iterable[date]) -> Cou
     return count
 
 
+@cache
+def _day_based(period: str) -> bool:
+    """Whether a stored period counts days (a pack has a handful; a board parses each once, issue 13 §1)."""
+    try:
+        return Period.parse(period).kind in _DAY_KINDS
+    except ValueError:
+        return False
+
+
 def _badge(row: DeadlineLike, now: datetime, warning_window: float, count: Count) -> SlaBadge:
     status = sla(row, now, warning_window).status  # type: ignore[arg-type]  # duck-typed row
     if status not in ("on_time", "at_risk", "overdue"):
         return SlaBadge(row.milestone, status, row.due_at)
-    try:
-        day_based = Period.parse(row.period).kind in _DAY_KINDS
-    except ValueError:
-        day_based = False
-    if day_based:
+    if _day_based(row.period):
         today, last_day = now.astimezone(SHANGHAI).date(), deadline_day(row.due_at)
         if status == "overdue":  # working days since the last day, today included
             days = count(last_day + timedelta(days=1), today)
@@ -140,14 +145,6 @@ def sla_badges(deadlines: Sequence[tuple[DeadlineLike, float]], now: datetime,
     return [_badge(row, now, window, count) for row, window in deadlines]
 
 
-def nearest_open_deadline() -> Any:
-    """LATERAL subquery: each case's earliest open deadline (milestone, due_at, starts_at, period, status)."""
-    return (select(CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at, CaseDeadline.period,
-                   CaseDeadline.status)
-            .where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open")
-            .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
-
-
 def stored_nearest(page: Any) -> ColumnElement[bool]:
     """Join condition of the open deadline a page's stored `next_milestone` names (issue 13 §1): the deadline's
     columns for the rows shown, not for every case before paging."""
@@ -162,7 +159,8 @@ def open_case() -> ColumnElement[bool]:
 
 
 def row_badges(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> list[SlaBadge | None]:
-    """Badges of query rows carrying `pack` and the `nearest_open_deadline` columns; None: nothing open."""
+    """Badges of query rows carrying `pack` and the deadline columns (milestone, due_at, starts_at, period, status)
+    of their nearest open deadline (`stored_nearest`); None: nothing open."""
     windows = warning_windows(uow)
     open_rows = [(r, windows[r.pack]) for r in rows if r.milestone]
     badges = iter(sla_badges(open_rows, now, uow.calendar()))
@@ -226,9 +224,19 @@ _LISTS = ("states", "grades", "categories", "channels")
 def _due_filter(uow: UnitOfWork, due: str, now: datetime) -> ColumnElement[bool]:
     if due == "overdue":
         return overdue_sql(now)
-    if due == "at_risk":
-        return at_risk_sql(uow, now)
+    if due == "at_risk":  # any state: checked on the candidates alone, not on all the user's cases (issue 13 §1)
+        return and_(Case.id == any_(func.array(at_risk_candidates(uow, now).scalar_subquery())),
+                    at_risk_sql(uow, now))
     raise InvalidInput("error.queue.unknown_due", field="due", due=due)
+
+
+def at_risk_candidates(uow: UnitOfWork, now: datetime) -> Select[tuple[int]]:
+    """The cases with an open deadline inside the widest warning window of any pack, from the open deadlines' index
+    alone: every case at risk and a few more, for `at_risk_sql` to decide by each case's own pack (issue 13 §1)."""
+    widest = max(warning_windows(uow).values())
+    return select(CaseDeadline.case_id).where(
+        CaseDeadline.status == "open", CaseDeadline.due_at > now,
+        at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, widest) <= now)
 
 
 def queue_query(view: str, *, due: str | None = None, **lists: Sequence[str]) -> dict[str, str]:

@@ -12,11 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 
-from db.models import Case, CaseEvent, Escalation
+from db.models import OPEN_MAJOR_CASE, Case, CaseDeadline, CaseEvent, Escalation
+from services.administration import admin
 from services.casework import cases, escalation
 from services.errors import Conflict, NotPermitted
+from services.rules import statutory
 from services.unit_of_work import transaction
 from tests.service.conftest import Institution, at
 
@@ -286,3 +288,65 @@ def test_an_escalation_is_dated_when_it_was_made_not_when_it_was_written(futures
         made = dict(uow.session.execute(select(Escalation.rule_key, Escalation.created_at)).tuples().all())
     assert made == {"rule:vp_business": at("2026-11-02 10:00"),  # the pack's rule, at receipt
                     "overdue:forward": OVERDUE, None: at("2026-11-03 09:30")}
+
+
+# --- the board's and the sweep's candidates (issue 13 §1–2): read from indexes, the same cases as before -----------
+
+
+def test_a_case_at_risk_on_a_deadline_other_than_its_nearest_is_on_the_board(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake(received_at=at("2026-11-02 09:00"))  # L3: resolve due 11-06 24:00, at risk from 11-05 ~02:00
+    with inst.uow() as uow:  # the regulator's clock (due 11-17 24:00) as if it had run since September: at risk
+        uow.session.execute(update(CaseDeadline).where(
+            CaseDeadline.case_id == cases.case_by_number(uow, ref.case_no).id,
+            CaseDeadline.milestone == statutory.MILESTONE).values(starts_at=at("2026-09-01 00:00")))
+    row = next(r for r in board(inst, "head", now=at("2026-11-03 12:00")) if r.case_no == ref.case_no)
+    assert row.reasons == ("at_risk",)
+    assert row.deadline.milestone == "resolve" and row.deadline.status == "on_time"  # the nearest is not at risk
+
+
+def test_the_board_judges_at_risk_by_the_window_of_the_case_s_own_pack(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake(received_at=at("2026-11-02 09:00"))  # L3: resolve due 11-06 00:00, 87 hours
+    with inst.uow() as uow:  # narrower than every other pack's 25 %: at risk from 11-05 15:18
+        admin.set_pack_value(uow, inst.users["admin"], "warning_window", 0.1)
+    assert ref.case_no not in {r.case_no for r in board(inst, "head", now=at("2026-11-05 12:00"))}
+    row = next(r for r in board(inst, "head", now=at("2026-11-05 16:00")) if r.case_no == ref.case_no)
+    assert row.reasons == ("at_risk",)
+
+
+def test_a_hand_escalation_does_not_stand_in_for_a_missing_rule_escalation(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake(flags=["litigation"])  # L1 → supervisor and management
+    with inst.uow() as uow:  # as if imported without them, then escalated by hand (no rule key)
+        uow.session.execute(delete(Escalation).where(Escalation.case_id == cases.case_by_number(uow, ref.case_no).id))
+    with inst.uow() as uow:
+        cases.escalate(uow, inst.users["clerk"], ref.case_no, ref.version, to_role="supervisor", reason="客户情绪激动",
+                       at=at("2026-11-02 10:30"))
+    assert run(inst, now=at("2026-11-02 11:00")) == 2
+    assert recorded(inst, ref.case_no, "rule:supervisor")[0] == 1
+
+
+def test_a_hand_escalation_does_not_stand_in_for_an_overdue_one(futures):
+    ref = futures.intake()
+    with futures.uow() as uow:
+        cases.escalate(uow, futures.users["clerk"], ref.case_no, ref.version, to_role="vp_business",
+                       reason="客户要求尽快处理", at=at("2026-11-02 10:30"))
+    assert run(futures) == 1
+    assert recorded(futures, ref.case_no, "overdue:forward") == (1, 1)
+
+
+def test_a_closed_case_is_not_escalated_by_its_rules_or_its_open_deadlines(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake(flags=["litigation"], received_at=at("2026-11-02 09:00"))
+    with inst.uow() as uow:
+        case_id = cases.case_by_number(uow, ref.case_no).id
+        uow.session.execute(delete(Escalation).where(Escalation.case_id == case_id))
+        uow.session.execute(update(Case).where(Case.id == case_id).values(state="withdrawn"))  # deadlines left open
+    assert run(inst, now=at("2026-12-30 12:00")) == 0
+
+
+def test_the_board_s_index_of_major_cases_names_the_board_s_major_grades():
+    """A grade missing from the partial index's predicate would still be shown, but read from every open case."""
+    assert OPEN_MAJOR_CASE.count("grade IN") == 1
+    assert all(f"'{grade}'" in OPEN_MAJOR_CASE for grade in escalation.MAJOR_GRADES)

@@ -4,12 +4,14 @@ the intake page's live preview and its "same customer complained before" warning
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from db.models import Case
+from db.models import Case, CaseDeadline
+from services.administration import admin
 from services.casework import cases, queue
 from services.errors import InvalidInput, NotPermitted
 from services.institution.directory import create_user
+from services.rules import statutory
 from tests.service.conftest import HANDLING, OTHER, Institution, at
 
 
@@ -149,3 +151,27 @@ def test_the_same_customer_within_twelve_months_is_found_by_phone_or_id_number(c
     assert by_phone[0].excerpt == ("还款扣款失败，多次致电未解决" * 5)[:60]
     assert [c.case_no for c in found(customer_id_number="110101199001011234")] == [recent.case_no]
     assert found() == []
+
+
+# --- the at-risk filter reads its candidates from the open deadlines (issue 13 §1), the same cases as before ---------
+
+
+def test_the_at_risk_filter_finds_a_case_at_risk_on_a_deadline_other_than_its_nearest(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake(received_at=at("2026-11-02 09:00"))  # L3: resolve due 11-06 24:00, at risk from 11-05 ~02:00
+    with inst.uow() as uow:  # the regulator's clock (due 11-17 24:00) as if it had run since September: at risk
+        uow.session.execute(update(CaseDeadline).where(
+            CaseDeadline.case_id == cases.case_by_number(uow, ref.case_no).id,
+            CaseDeadline.milestone == statutory.MILESTONE).values(starts_at=at("2026-09-01 00:00")))
+    assert numbers(my_queue(inst, "clerk", view="first_responder", due="at_risk", now=at("2026-11-03 12:00"))) == [
+        ref.case_no]
+
+
+def test_the_at_risk_filter_judges_by_the_window_of_the_case_s_own_pack(consumer_finance):
+    inst = consumer_finance
+    ref = inst.intake(received_at=at("2026-11-02 09:00"))  # L3: resolve due 11-06 00:00, 87 hours
+    with inst.uow() as uow:  # narrower than every other pack's 25 %: at risk from 11-05 15:18
+        admin.set_pack_value(uow, inst.users["admin"], "warning_window", 0.1)
+    assert my_queue(inst, "clerk", view="first_responder", due="at_risk", now=at("2026-11-05 12:00")).total == 0
+    assert numbers(my_queue(inst, "clerk", view="first_responder", due="at_risk", now=at("2026-11-05 16:00"))) == [
+        ref.case_no]

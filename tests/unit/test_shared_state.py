@@ -26,6 +26,10 @@ ALLOWED = {
     ("services/training/scenarios/__init__.py", "load_scenarios"), ("services/words.py", "catalogue"),
     # a pack parsed from the admin's edited copy, keyed by that copy's content: an edit is a new key
     ("services/unit_of_work.py", "_edited_policy"),
+    # the calendar built from the rows each unit of work reads, keyed by those rows: an edit is a new key (issue 13 §1)
+    ("services/unit_of_work.py", "_calendar"),
+    # a period's text parsed, never a database read
+    ("services/casework/queue.py", "_day_based"),
 }
 
 
