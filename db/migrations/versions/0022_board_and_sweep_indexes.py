@@ -4,7 +4,7 @@ with their start and case (the at-risk and overdue scans read the index alone); 
 the columns of a user's scope, so a department queue's count reads that index alone.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 """
 
 import sqlalchemy as sa
