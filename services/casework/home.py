@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 
 from db.models import Case
-from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.casework.escalation import awaiting_acknowledgement
-from services.casework.queue import queue_query
+from services.casework.queue import due_filter, queue_query
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may_open
+from services.rules.transitions import OPEN_STATES
 from services.unit_of_work import UnitOfWork
 
 
@@ -37,9 +37,9 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
         counts += [
             WorkCount("assigned_open", _count(uow, actor, mine, Case.state.in_(("forwarded", "in_progress"))),
                       "queue", queue_query("assigned", states=("forwarded", "in_progress"))),
-            WorkCount("overdue", _count(uow, actor, mine, overdue_sql(now)), "queue",
+            WorkCount("overdue", _count(uow, actor, mine, due_filter(uow, "overdue", now)), "queue",
                       queue_query("assigned", due="overdue")),
-            WorkCount("at_risk", _count(uow, actor, mine, at_risk_sql(uow, now)), "queue",
+            WorkCount("at_risk", _count(uow, actor, mine, due_filter(uow, "at_risk", now)), "queue",
                       queue_query("assigned", due="at_risk")),
         ]
     if "intake" in actor.roles:
@@ -55,9 +55,9 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
     if headed_department(actor) is not None:
         department = Case.responsible_department_id == headed_department(actor)
         counts += [
-            WorkCount("department_open", _count(uow, actor, department, Case.state.not_in(("archived", "withdrawn"))),
-                      "queue", queue_query("department")),  # the queue's default: the open states
-            WorkCount("overdue", _count(uow, actor, department, overdue_sql(now)), "queue",
+            WorkCount("department_open", _count(uow, actor, department, Case.state.in_(OPEN_STATES)),
+                      "queue", queue_query("department")),  # the queue's default; the open cases' index
+            WorkCount("overdue", _count(uow, actor, department, due_filter(uow, "overdue", now)), "queue",
                       queue_query("department", due="overdue")),
         ]
     if may_open(actor, "escalation"):

@@ -221,7 +221,8 @@ DUE = ("overdue", "at_risk")  # a deadline filter: the home tiles' 已超期 and
 _LISTS = ("states", "grades", "categories", "channels")
 
 
-def _due_filter(uow: UnitOfWork, due: str, now: datetime) -> ColumnElement[bool]:
+def due_filter(uow: UnitOfWork, due: str, now: datetime) -> ColumnElement[bool]:
+    """The cases a deadline filter shows; a home tile counts the same (issue 10 §4)."""
     if due == "overdue":
         return overdue_sql(now)
     if due == "at_risk":  # any state: checked on the candidates alone, not on all the user's cases (issue 13 §1)
@@ -267,7 +268,7 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
     now = uow.at(now)
     filters = [case_scope(actor), _view_filter(view, actor), *_codes(Case.grade, grades),
                *_codes(Case.category, categories), *_codes(Case.channel, channels)]
-    filters += [_due_filter(uow, due, now)] if due else []
+    filters += [due_filter(uow, due, now)] if due else []
     filters += [Case.state.in_(list(states)) if states else open_case()] if states or not due else []
     total = uow.session.scalar(select(func.count()).select_from(Case).where(*filters)) or 0
     # a page of ids from the index of open cases by their stored nearest deadline; people and deadlines joined
