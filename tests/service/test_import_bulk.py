@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from db.models import Department, User
 from services.administration import importer
+from services.casework.deadlines import next_due_differences
+from services.casework.ledger import Ledger
 from services.rules import jrt
 from services.rules.calendar import SHANGHAI
-from services.unit_of_work import UnitOfWork
-from tests.service.conftest import make_institution
+from services.unit_of_work import UnitOfWork, transaction
+from tests.service.conftest import at, make_institution
 from tests.service.test_import import GOOD, xlsx
 from tests.service.test_setup import RECORDS
 
@@ -50,6 +53,7 @@ def rows(count: int) -> list[dict]:
 def records(engine, clerk: int, data: bytes, one_by_one: bool) -> tuple[importer.ImportResult, dict[str, list]]:
     with UnitOfWork(engine) as uow:  # never committed: each run starts from the same institution
         result = importer.import_file(uow, clerk, data, "cases.xlsx", one_by_one=one_by_one)
+        assert next_due_differences(uow) == []  # the stored nearest deadline, as cases.finish leaves it
         return result, {table: [tuple(r) for r in uow.session.execute(text(sql))] for table, sql in TABLES.items()}
 
 
@@ -78,3 +82,17 @@ def test_a_row_the_checks_did_not_foresee_is_reported_the_same_way_and_nothing_i
         assert "contact" in result.errors[0].message("en")
         assert uow.session.scalar(text("SELECT count(*) FROM cases")) == 0
         assert uow.session.scalar(text("SELECT count(*) FROM case_counters")) == 0  # no number taken either
+
+
+def test_a_clerks_intake_while_an_import_is_written_keeps_its_number(engine):
+    # the set-based writer read every day's counter when it began; it moves on only the days it numbered, so a
+    # case taken in meanwhile on another day keeps its number and the next one does not repeat it
+    futures = make_institution(engine, "futures")
+    assert futures.intake().case_no == "TS-20261102-000001"
+    with transaction(engine) as uow:  # the import's transaction, open while the clerk works
+        ledger = Ledger(uow, uow.policy(), uow.session.scalars(select(User)).all(),
+                        {d.code: d.id for d in uow.session.scalars(select(Department))})
+        assert futures.intake().case_no == "TS-20261102-000002"  # committed meanwhile
+        ledger.intake(futures.users["clerk"], {**futures.complaint(), "received_at": at("2026-11-05 10:00")})
+        ledger.write()
+    assert futures.intake().case_no == "TS-20261102-000003"
