@@ -500,13 +500,20 @@ def many_objects() -> Iterator[None]:
             gc.enable()
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_text(value: Any) -> str:
     """A value as COPY's text format reads it (NULL is \\N; backslash, tab and line ends escaped)."""
     if value is None:
         return "\\N"
+    if type(value) is str:  # most values: one pass in C
+        return value.translate(_COPY_ESCAPES)
     if isinstance(value, bool):
-        out = "t" if value else "f"
-    elif isinstance(value, datetime | date):
+        return "t" if value else "f"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
         out = value.isoformat()
     elif isinstance(value, dict):
         out = json.dumps(value, ensure_ascii=False)
@@ -514,7 +521,7 @@ def _copy_text(value: Any) -> str:
         out = "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
     else:
         out = str(value)
-    return out.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return out.translate(_COPY_ESCAPES)
 
 
 def _value(row: Any, column: Column[Any]) -> Any:

@@ -44,6 +44,8 @@ def rows(count: int) -> list[dict]:
         if n % 4 == 1:  # paid compensation, confirmed; a return visit; the sheet's own codes
             base.update(compensation_paid="200", signed_confirmation="客户签字确认", return_visit_at=base.get(
                 "archived_at"), return_visit_method="电话", return_visit_note="客户满意", **CODES)
+        if n % 7 == 3:  # what COPY escapes, in a text and in the timeline's JSON
+            base["content"] = '第一行\n第二行\t制表符 \\反斜杠 "引号" \\N'
         if n % 5 == 2:
             base["jrt_cause"] = CODES["jrt_cause"]
         out.append(base)
