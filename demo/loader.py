@@ -6,7 +6,7 @@ so a failure anywhere leaves no half-loaded demo behind; `set_up` composes first
 in the caller's one transaction. Each case's steps are planned first (times in the past, each after the
 previous, aimed at the deadlines of the pack's own assessment); the runner decides each step's values
 and a writer takes it as the staff who would do it. The ~25 cases that cover every path go through
-`services.casework.cases`; the rest go through `demo.ledger`, which writes the same records a table at a
+`services.casework.cases`; the rest go through `services.casework.ledger`, which writes the same records a table at a
 time (issue 10 §4: 2,000 cases through the services took half a minute, set-based they take seconds).
 """
 
@@ -27,12 +27,11 @@ from typing import Any
 from faker import Faker
 from sqlalchemy import Engine, select
 
-from db.models import CaseDeadline, Department, Setting, User
+from db.models import Department, Setting, User
 from demo import texts
-from demo.ledger import Ledger
 from services.administration.setup import DemoCredentials, DemoUser, SetupResult, first_run_setup, record_demo
 from services.casework import cases as svc
-from services.casework import classification
+from services.casework.ledger import Ledger, Services, Writer
 from services.errors import InvalidInput
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
@@ -98,7 +97,7 @@ def load_demo(target: Engine | UnitOfWork, pack: str, *, cases: int = 2000, mont
     committed. Given a unit of work: inside the caller's transaction, which the caller commits.
 
     `replay` says which cases go through the case services step by step: the "coverage" cases (and their
-    re-complaints), "all" or "none"; the others are written set-based by `demo.ledger` (issue 10 §4: the
+    re-complaints), "all" or "none"; the others are written set-based by `services.casework.ledger` (issue 10 §4: the
     first run in seconds), with the same records."""
     if isinstance(target, UnitOfWork):
         return _load(target, pack, cases, months, now, seed, password, progress or _silent, replay)
@@ -133,7 +132,7 @@ def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | N
     by_services = [p for p in plans if replay == "all" or (replay == "coverage" and p.coverage)]
     by_ledger = [p for p in plans if replay == "none" or (replay == "coverage" and not p.coverage)]
     runner = _Runner(policy, ids, rng, fake)
-    ledger = Ledger(uow, policy, {u.id: u.username for u in staff}, {d.code: d.id for d in departments})
+    ledger = Ledger(uow, policy, staff, {d.code: d.id for d in departments})
     every, done = max(1, len(plans) // 50), 0  # ~50 updates of the bar, whatever the size
 
     def tick(share: float, offset: float) -> None:
@@ -146,7 +145,7 @@ def _load(uow: UnitOfWork, pack: str, cases: int, months: int, now: datetime | N
         tick(0.75, 0.05)
     progress(0.05 + 0.75 * done / len(plans), "setup.step.write", {})
     ledger.write()
-    services = _Services(uow)
+    services = Services(uow)
     for plan in by_services:  # after the ledger's: a re-complaint's parent is written first
         runner.run(plan, services)
         done += 1
@@ -422,34 +421,6 @@ def _office(at: datetime, rng: random.Random, back: bool = False) -> datetime:
         return datetime(day.year, day.month, day.day, 17, rng.randrange(60), tzinfo=at.tzinfo)
     day = at.date() + timedelta(days=1 if at.hour >= 19 else 0)
     return datetime(day.year, day.month, day.day, 9, rng.randrange(60), tzinfo=at.tzinfo)
-
-
-class _Services:
-    """Each step through the case services, as the staff would take it in the app."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow, self.calendar = uow, uow.calendar()
-
-    def intake(self, actor: int, form: dict[str, Any]) -> svc.CaseRef:
-        return svc.intake(self.uow, actor, form)
-
-    def re_complaint(self, actor: int, parent_no: str, form: dict[str, Any]) -> svc.CaseRef:
-        parent = svc.case_by_number(self.uow, parent_no)
-        return svc.re_complaint(self.uow, actor, parent_no, parent.version, form)
-
-    def step(self, kind: str, actor: int, ref: svc.CaseRef, **values: Any) -> svc.CaseRef:
-        service: Callable[..., svc.CaseRef] = getattr(svc, kind)
-        return service(self.uow, actor, ref.case_no, ref.version, **values)
-
-    def classify(self, actor: int, ref: svc.CaseRef, *, at: datetime, **codes: str | None) -> svc.CaseRef:
-        return classification.classify(self.uow, actor, ref.case_no, ref.version, at=at, **codes)
-
-    def open_deadline(self, ref: svc.CaseRef, milestone: str) -> CaseDeadline | None:
-        return self.uow.session.scalar(select(CaseDeadline).where(
-            CaseDeadline.case_id == ref.id, CaseDeadline.milestone == milestone, CaseDeadline.status == "open"))
-
-
-Writer = _Services | Ledger  # the same steps, one at a time through the services or set-based
 
 
 class _Runner:

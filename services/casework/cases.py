@@ -60,7 +60,8 @@ def _amount(value: Any, field: str) -> Decimal:
     return validation.amount(value, field)
 
 
-def _satisfaction(value: Any) -> int:
+def checked_satisfaction(value: Any) -> int:
+    """A satisfaction on the 5-point scale, or the error the form shows (shared with the set-based writer)."""
     if value not in SATISFACTION:
         raise InvalidInput("error.case.satisfaction_missing", field="satisfaction")
     return int(value)
@@ -220,7 +221,7 @@ def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
 def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy,
                        form: Mapping[str, Any]) -> None:
     explanation = _text(form, "explanation", Phrase("error.field.explanation"))
-    satisfaction = _satisfaction(form.get("satisfaction"))
+    satisfaction = checked_satisfaction(form.get("satisfaction"))
     at = case.received_at
     case.outcome, case.fact_finding, case.measures = "resolved_at_intake", explanation, AT_INTAKE["measures"]
     case.accountability, case.resolved_at, case.feedback_at = AT_INTAKE["accountability"], at, at
@@ -372,7 +373,7 @@ def feedback(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, meth
     actor, case, policy = _open(uow, actor_id, case_no, version, "feedback")
     method = _text({"method": method}, "method", Phrase("error.field.feedback_method"))
     proof = notification_proof(policy, notification_method, notification_ref)
-    satisfaction = _satisfaction(satisfaction)
+    satisfaction = checked_satisfaction(satisfaction)
     at = uow.at(at)
     case.satisfaction, case.feedback_at = satisfaction, at
     if proof:
@@ -395,7 +396,7 @@ def return_visit(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, 
     method = _text({"method": method}, "method", Phrase("error.field.visit_method"))
     note = _text({"note": note}, "note", Phrase("error.field.visit_note"))
     at = uow.at(at)
-    case.satisfaction, case.return_visit_at = _satisfaction(satisfaction), at
+    case.satisfaction, case.return_visit_at = checked_satisfaction(satisfaction), at
     _record(uow, case, actor, "return_visit", at, "return_visit", note, method=method,
             satisfaction=case.satisfaction)
     mark_met(uow, case, policy, "return_visit", at)

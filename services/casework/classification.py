@@ -69,7 +69,7 @@ def classification_view(uow: UnitOfWork, actor_id: int, case_no: str) -> Classif
                               may(actor, "classify") and case.state in CLASSIFY_STATES)
 
 
-def _code(dimension: str, value: str | None) -> str | None:
+def code(dimension: str, value: str | None) -> str | None:
     if value in (None, ""):
         return None
     if value not in jrt.VOCABULARY[dimension]:
@@ -91,8 +91,8 @@ def classify(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, chan
     if case.state not in CLASSIFY_STATES:
         raise InvalidTransition("error.case.action_not_allowed_in_state", field="state",
                                 state=Phrase(f"state.{case.state}"), action=Phrase("action.classify"))
-    new = {"channel": _code("channel", channel), "business": _code("business", business),
-           "cause": _code("cause", cause)}
+    new = {"channel": code("channel", channel), "business": code("business", business),
+           "cause": code("cause", cause)}
     old = current(case)
     if new != old:
         for dimension, value in new.items():

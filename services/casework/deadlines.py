@@ -6,13 +6,28 @@ before it; an open milestone past it is overdue, and inside the pack's warning w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select, true, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Row,
+    Select,
+    any_,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy import case as sql_case
 
 from db.models import Case, CaseDeadline, CaseEvent
@@ -23,8 +38,12 @@ from services.rules.policy import EVENTS, PACK_CODES, Policy
 from services.rules.transitions import CLOSED_STATES, OPEN_STATES
 from services.unit_of_work import UnitOfWork
 
+FACT_COLUMNS = ("received_at", "channel", "category", "compensation_claimed", "cause", "flags", "forwarded_at",
+                "resolved_at", "clock_started_at", "paused_days")  # what `case_facts` reads of a case
 
-def case_facts(case: Case) -> Facts:
+
+def case_facts(case: Case | Row[Any]) -> Facts:
+    """The facts `assess` reads, from a case or a row of its `FACT_COLUMNS`."""
     return Facts(received_at=case.received_at, channel=case.channel, category=case.category,
                  compensation_claim=Decimal(case.compensation_claimed), cause=case.cause,
                  flags=frozenset(case.flags), forwarded_at=case.forwarded_at, resolved_at=case.resolved_at,
@@ -55,7 +74,18 @@ def sync_deadlines(uow: UnitOfWork, case: Case, assessment: Assessment, *, new: 
     return changes
 
 
-def reconcile(rows: Mapping[str, CaseDeadline], assessment: Assessment
+class DeadlineRow(Protocol):
+    """What `reconcile` reads and moves of a deadline row."""
+
+    milestone: str
+    status: str
+    extensions: int
+    starts_at: datetime
+    due_at: datetime
+    original_due_at: datetime
+
+
+def reconcile(rows: Mapping[str, DeadlineRow], assessment: Assessment
               ) -> tuple[list[CaseDeadline], list[DeadlineChange]]:
     """`sync_deadlines` in memory, shared with the demo's set-based writer: the rows for milestones new to the
     case (without their case id), and the changes made to `rows` (by milestone)."""
@@ -120,22 +150,75 @@ def waive_open(uow: UnitOfWork, case: Case) -> None:
 
 
 def recompute_open_deadlines(uow: UnitOfWork, actor_id: int, reason: str) -> int:
-    """After a calendar edit, re-assess every open case and record each change on its timeline."""
+    """After a calendar edit, re-assess every open case and record each change on its timeline; returns how many
+    cases changed.
+
+    Set-based (issue 13 §3): one read of the open cases' facts, one of their deadline rows, `assess` and
+    `reconcile` in memory as `sync_deadlines` does per case, then one statement a table (moved rows, added rows,
+    the timeline entries, the stored nearest deadline) — ~1 ms a case instead of ~10 (20k open cases).
+    """
     calendar: WorkingCalendar = uow.calendar()
-    cases = uow.session.scalars(select(Case).where(
-        Case.state.not_in(CLOSED_STATES),
-        Case.id.in_(select(CaseDeadline.case_id).where(CaseDeadline.status == "open")))).all()
-    changed = 0
-    for case in cases:
-        changes = sync_deadlines(uow, case, assess(uow.policy(case.pack), case_facts(case), calendar))
-        if changes:
-            changed += 1
-            uow.session.add(CaseEvent(case_id=case.id, at=uow.now(), actor_id=actor_id,
-                                      event_type="deadlines_recomputed", note=reason,
-                                      data={"changes": changes}))
     uow.flush()
-    store_next_due(uow, Case.id.in_([case.id for case in cases]))
-    return changed
+    owing = Case.state.not_in(CLOSED_STATES) & Case.id.in_(
+        select(CaseDeadline.case_id).where(CaseDeadline.status == "open"))
+    facts = uow.session.execute(select(Case.id, Case.pack, *(getattr(Case, c) for c in FACT_COLUMNS))
+                                .where(owing).order_by(Case.id)).all()
+    rows: dict[int, dict[str, _Held]] = {}
+    for row in uow.session.execute(select(*(getattr(CaseDeadline, c) for c in _ROW_COLUMNS))
+                                   .where(CaseDeadline.case_id.in_(select(Case.id).where(owing)))):
+        rows.setdefault(row.case_id, {})[row.milestone] = _Held(**row._asdict())
+    moved: list[_Held] = []
+    added: list[CaseDeadline] = []
+    events: list[dict[str, Any]] = []
+    now = uow.now()
+    for case in facts:
+        deadlines = rows.get(case.id, {})
+        new, changes = reconcile(deadlines, assess(uow.policy(case.pack), case_facts(case), calendar, prose=False))
+        added += (_for_case(row, case.id) for row in new)
+        if changes:
+            moved += (deadlines[change["milestone"]] for change in changes)
+            events.append({"case_id": case.id, "at": now, "actor_id": actor_id, "event_type": "deadlines_recomputed",
+                           "note": reason, "data": {"changes": changes}})
+    if moved:
+        uow.session.execute(text(
+            "UPDATE case_deadlines d SET starts_at = v.starts_at, due_at = v.due_at, original_due_at = v.due_at "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:starts AS timestamptz[]), CAST(:dues AS timestamptz[])) "
+            "AS v(id, starts_at, due_at) WHERE d.id = v.id"),
+            {"ids": [r.id for r in moved], "starts": [r.starts_at for r in moved], "dues": [r.due_at for r in moved]})
+        for held in list(uow.session.identity_map.values()):  # a row loaded before now reads the moved one again
+            if isinstance(held, CaseDeadline):
+                uow.session.expire(held)
+    if added:
+        uow.session.execute(insert(CaseDeadline), [{c: getattr(r, c) for c in _ADDED_COLUMNS} for r in added])
+    if events:
+        uow.session.execute(insert(CaseEvent), events)
+    # only a case whose rows moved or grew can have another nearest deadline (all 20k open ones: 13 s of 18)
+    store_next_due(uow, case_among({r.case_id for r in moved} | {r.case_id for r in added}))
+    return len(events)
+
+
+@dataclass
+class _Held:
+    """A deadline row as `reconcile` reads and moves it, without the ORM's bookkeeping (0.2 ms an instance)."""
+
+    id: int
+    case_id: int
+    milestone: str
+    starts_at: datetime
+    due_at: datetime
+    original_due_at: datetime
+    status: str
+    extensions: int
+
+
+_ROW_COLUMNS = ("id", "case_id", "milestone", "starts_at", "due_at", "original_due_at", "status", "extensions")
+_ADDED_COLUMNS = ("case_id", "milestone", "starts_at", "due_at", "original_due_at", "period", "source", "status",
+                  "extensions")
+
+
+def _for_case(row: CaseDeadline, case_id: int) -> CaseDeadline:
+    row.case_id = case_id
+    return row
 
 
 # --- the stored nearest deadline (issue 13 §1) ----------------------------------------------------------------
@@ -171,6 +254,11 @@ def store_next_due(uow: UnitOfWork, which: ColumnElement[bool]) -> None:
         .values(next_due_at=fresh.c.due_at, next_milestone=fresh.c.milestone, next_at_risk_at=fresh.c.at_risk_at,
                 updated_at=Case.updated_at)
         .execution_options(synchronize_session="fetch"))
+
+
+def case_among(ids: Iterable[int]) -> ColumnElement[bool]:
+    """`Case.id` is one of `ids`: one array parameter, however many (an IN list binds one parameter each)."""
+    return Case.id == any_(bindparam("case_ids", sorted(ids), type_=ARRAY(BigInteger)))
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,10 @@ def load_actor(session: Session, user_id: int) -> Actor:
     user = session.get(User, user_id)
     if user is None or not user.active:
         raise NotPermitted("error.access.account_unusable")
+    return actor_of(user)
+
+
+def actor_of(user: User) -> Actor:
     return Actor(user.id, user.username, user.display_name, frozenset(user.roles), user.department_id, user.pack_role)
 
 

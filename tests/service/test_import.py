@@ -11,8 +11,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from db.models import AuditEvent, Case, CaseDeadline, CaseEvent
+from db.models import AuditEvent, Case, CaseDeadline, CaseEvent, ImportFile
 from services.administration import importer
+from services.casework.ledger import Ledger
 from services.errors import InvalidInput, InvalidTransition, NotPermitted
 from services.rules.packs import load_policy
 from tests.service.conftest import Institution, at
@@ -131,18 +132,26 @@ def test_the_packs_lifecycle_rules_are_checked_before_anything_is_written(branch
     assert case_count(branch) == 0
 
 
-def test_a_refusal_while_replaying_a_later_row_rolls_back_the_rows_before_it(futures, monkeypatch):
-    def refuse(uow, actor_id, case_no, version, **values):  # a rule the up-front checks did not foresee
-        assert uow.session.scalar(select(func.count()).select_from(Case)) == 2  # row 3 is written by now
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_a_refusal_while_replaying_a_later_row_rolls_back_the_rows_before_it(futures, monkeypatch, one_by_one):
+    def refuse(*args, **values):  # a rule the up-front checks did not foresee
         raise InvalidTransition("error.case.action_not_allowed_in_state", field="feedback_at", state="closed",
                                 action="feedback")
 
-    monkeypatch.setattr(importer.cases, "feedback", refuse)  # only row 4 reaches feedback
+    def refuse_after_row_3(uow, actor_id, case_no, version, **values):
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == 2  # row 3 is written by now
+        refuse()
+
+    monkeypatch.setattr(importer.cases, "feedback", refuse_after_row_3)  # only row 4 reaches feedback
+    monkeypatch.setattr(Ledger, "_feedback", refuse)  # the same step, set-based (issue 13 §3)
     with futures.uow() as uow:
-        result = importer.import_file(uow, futures.users["clerk"], xlsx([GOOD[0], GOOD[1]]), "cases.xlsx")
+        result = importer.import_file(uow, futures.users["clerk"], xlsx([GOOD[0], GOOD[1]]), "cases.xlsx",
+                                      one_by_one=one_by_one)
     assert [(e.row, e.column, e.message("en")) for e in result.errors] == [
         (4, "反馈时间", "The case is 'closed'; 'feedback' is not allowed now.")]
     assert case_count(futures) == 0
+    with futures.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(ImportFile)) == 0
 
 
 def test_only_intake_staff_and_admins_import(futures):

@@ -315,8 +315,8 @@ RECORDS = {
 
 @pytest.mark.parametrize("pack", ["bank", "securities", "consumer_finance"])
 def test_the_set_based_demo_writes_what_the_services_write(engine, pack):
-    # issue 10 §4: the first run in seconds writes most cases set-based (demo.ledger); the same plans replayed
-    # through the case services step by step give the very same records, table by table
+    # issue 10 §4: the first run in seconds writes most cases set-based (services.casework.ledger); the same plans
+    # replayed through the case services step by step give the very same records, table by table
     def records(replay: str) -> dict[str, list[tuple]]:
         with UnitOfWork(engine) as uow:  # never committed: each run starts from the same empty institution
             loader.load_demo(uow, pack, cases=150, now=NOW, seed=11, password="kite-harbour9-demo", replay=replay)
