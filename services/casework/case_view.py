@@ -208,7 +208,6 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
     actor = load_actor(session, actor_id)
     case = visible_case(session, actor, case_no)
     now = uow.at(now)
-    audit.record_once(uow, actor.id, "case_viewed", case.id, now)  # who viewed this case (issue 8 §7)
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
@@ -219,7 +218,7 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
     children = session.scalars(select(Case).where(Case.parent_case_id == case.id, case_scope(actor))
                                .order_by(Case.received_at))
     assessment = dict(case.assessment or {})
-    return CaseDetail(
+    detail = CaseDetail(
         case_no=case.case_no, pack=case.pack, version=case.version, state=case.state, outcome=case.outcome,
         channel=case.channel, category=case.category, grade=case.grade, handling_level=case.handling_level,
         cause=case.cause, flags=list(case.flags), received_at=case.received_at, content=case.content,
@@ -239,6 +238,10 @@ def case_detail(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | No
         escalations=case_escalations(session, [case.id]).get(case.id, []),
         parent=_link(parent) if parent else None, children=[_link(c) for c in children],
         allowed_actions=_actions(uow, actor, case, deadlines, extendable), extendable=extendable)
+    # Who viewed this case (issue 8 §7), recorded after the reads: the chain's lock is held from here to the
+    # commit, so every other view and audited action waits only for this insert, not for this page's reads.
+    audit.record_once(uow, actor.id, "case_viewed", case.id, now)
+    return detail
 
 
 def reveal_pii(uow: UnitOfWork, actor_id: int, case_no: str, field: str, now: datetime | None = None) -> str:

@@ -13,7 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, literal, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, Setting, User
 from services import words
@@ -108,18 +109,39 @@ def _finish(uow: UnitOfWork, case: Case) -> CaseRef:
     return _ref(case)
 
 
-def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
-    """TS-YYYYMMDD-NNNNNN; in a database whose settings say otherwise (the training one: PX-, issue 10 §6)
-    that prefix, so a practice case never shows a real case's number."""
-    day = received_at.astimezone(SHANGHAI).date()
+def _prefix(uow: UnitOfWork) -> str:
     prefix = uow.session.info.get(CASE_NO_PREFIX)
     if prefix is None:  # read once per unit of work: the demo numbers thousands of cases in one
         setting = uow.session.get(Setting, CASE_NO_PREFIX)
         prefix = uow.session.info[CASE_NO_PREFIX] = setting.value if setting else "TS"
+    return str(prefix)
+
+
+def _next_case_no(uow: UnitOfWork, received_at: datetime) -> str:
+    """TS-YYYYMMDD-NNNNNN; in a database whose settings say otherwise (the training one: PX-, issue 10 §6)
+    that prefix, so a practice case never shows a real case's number."""
+    day = received_at.astimezone(SHANGHAI).date()
+    prefix = _prefix(uow)
     number = uow.session.scalar(text(
         "INSERT INTO case_counters (day, last_no) VALUES (:day, 1) "
         "ON CONFLICT (day) DO UPDATE SET last_no = case_counters.last_no + 1 RETURNING last_no"), {"day": day})
     return f"{prefix}-{day:%Y%m%d}-{number:06d}"
+
+
+def _provisional_case_no(uow: UnitOfWork) -> Any:
+    """An intake's case number until `_number_last` gives it its own: number 000000, which no real case has, after
+    the server process's id, which no other open transaction has. Only this transaction ever sees it."""
+    return literal(f"{_prefix(uow)}-") + func.to_char(func.pg_backend_pid(), "FM00000000") + "-000000"
+
+
+def _number_last(uow: UnitOfWork, case: Case) -> None:
+    """The day's next number, taken as the last step of the intake (issue 13 §4): the day's counter row stays
+    locked to the commit, so intakes of the same day wait for each other only from here, not for each other's
+    case, deadline, event and escalation inserts. Numbers stay unique, gapless and in commit order per day."""
+    case_no = _next_case_no(uow, case.received_at)
+    uow.session.execute(update(Case).where(Case.id == case.id).values(case_no=case_no, updated_at=Case.updated_at)
+                        .execution_options(synchronize_session=False))
+    set_committed_value(case, "case_no", case_no)
 
 
 def new_customer(form: Mapping[str, Any]) -> Customer:
@@ -137,8 +159,10 @@ def _customer(uow: UnitOfWork, form: Mapping[str, Any]) -> Customer:
 
 
 def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Policy,
-              parent: Case | None = None, customer_of: Case | None = None) -> Case:
-    """Shared by intake, re-complaint and review: validate everything first, then write (RULES.md §2)."""
+              parent: Case | None = None, customer_of: Case | None = None, numbered: bool = True) -> Case:
+    """Shared by intake, re-complaint and review: validate everything first, then write (RULES.md §2).
+
+    numbered=False: the case holds a provisional number and the caller ends with `_number_last`."""
     content = _text(form, "content", Phrase("error.field.content"))
     facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                               "cause", "flags") if k in form}, policy)
@@ -149,7 +173,8 @@ def _register(uow: UnitOfWork, actor: Actor, form: Mapping[str, Any], policy: Po
     assessment = assess(policy, facts, uow.calendar())
     department = department_by_code(uow.session, assessment.responsible_department)
     uow.flush()
-    case = Case(case_no=_next_case_no(uow, facts.received_at), pack=policy.code, channel=facts.channel,
+    case_no = _next_case_no(uow, facts.received_at) if numbered else _provisional_case_no(uow)
+    case = Case(case_no=case_no, pack=policy.code, channel=facts.channel,
                 category=facts.category, grade=assessment.grade, handling_level=assessment.handling_level,
                 cause=facts.cause, flags=sorted(facts.flags), state="registered",
                 received_at=facts.received_at, content=content, customer_id=customer.id,
@@ -212,10 +237,12 @@ def intake(uow: UnitOfWork, actor_id: int, form: Mapping[str, Any]) -> CaseRef:
     if earlier is not None:
         return _ref(earlier)
     policy = uow.policy()
-    case = _register(uow, actor, form, policy)
+    case = _register(uow, actor, form, policy, numbered=False)
     if form.get("resolved_at_intake"):
         _resolve_at_intake(uow, actor, case, policy, form)
-    return _finish(uow, case)
+    _finish(uow, case)
+    _number_last(uow, case)
+    return _ref(case)
 
 
 def _resolve_at_intake(uow: UnitOfWork, actor: Actor, case: Case, policy: Policy,

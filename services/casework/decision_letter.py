@@ -67,14 +67,13 @@ def decision_letter(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime 
     if case.resolved_at is None:
         raise InvalidTransition("error.letter.not_decided", field="state")
     now = uow.at(now)
-    audit.record_once(uow, actor.id, "case_printed", case.id, now)
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
     policy = uow.policy(case.pack)
     layer = policy.statutory if policy.statutory_on else None
     reviewed = session.get(Case, case.reviewed_case_id) if case.reviewed_case_id else None
-    return DecisionLetter(
+    letter = DecisionLetter(
         case_no=case.case_no, institution=policy.name.text("zh"), institution_en=policy.name.text("en"),
         department=department.name, customer_name=customer.name, received_at=case.received_at,
         complaint=case.content, outcome=case.outcome, fact_finding=case.fact_finding or "",
@@ -86,6 +85,8 @@ def decision_letter(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime 
         review_days=layer.review_request.n if layer and not reviewed else None,
         review_ends=review_request_ends(layer, uow.calendar(), case.feedback_at)
         if layer and case.feedback_at and not reviewed else None, policy=policy)
+    audit.record_once(uow, actor.id, "case_printed", case.id, now)  # issue 8 §7: audited last (chain lock to commit)
+    return letter
 
 
 # --- printable HTML -------------------------------------------------------------------------------

@@ -124,7 +124,6 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
     actor = load_actor(session, actor_id)
     case = visible_case(session, actor, case_no)
     now = uow.at(now)
-    audit.record_once(uow, actor.id, "case_printed", case.id, now)  # issue 8 §7: prints are audited
     customer = session.get(Customer, case.customer_id)
     department = session.get(Department, case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
@@ -136,7 +135,7 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
     deadlines = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
                                 .order_by(CaseDeadline.due_at, CaseDeadline.id))
     extensions = session.scalars(select(Extension).where(Extension.case_id == case.id).order_by(Extension.id))
-    return HandlingForm(
+    form = HandlingForm(
         case_no=case.case_no, pack=case.pack, state=case.state, outcome=case.outcome, received_at=case.received_at,
         channel=case.channel, customer_name=customer.name, customer_phone=mask(customer.phone, "phone"),
         customer_id_number=mask(customer.id_number, "id_number"), content=case.content, category=case.category,
@@ -159,6 +158,8 @@ def handling_form(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
         source=case.source, regulator_ref=case.regulator_ref, transferred_on=case.transferred_on,
         channel_note=case.channel_note, agent_name=case.agent_name, agent_authorisation=case.agent_authorisation,
         major_cause=case.major_cause)
+    audit.record_once(uow, actor.id, "case_printed", case.id, now)  # issue 8 §7: audited last (chain lock to commit)
+    return form
 
 
 # --- printable HTML -------------------------------------------------------------------------------

@@ -123,7 +123,6 @@ def reply_package(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
     case = visible_case(session, actor, case_no)
     if case.source == "own" or case.regulator_ref is None or case.transferred_on is None:
         raise InvalidInput("error.reply.not_transferred", field="source", case_no=case.case_no)
-    audit.record_once(uow, actor.id, "case_printed", case.id, uow.at(now))  # issue 8 §7: prints are audited
     customer, department = session.get(Customer, case.customer_id), session.get(Department,
                                                                                 case.responsible_department_id)
     assert customer is not None and department is not None  # foreign keys
@@ -134,7 +133,7 @@ def reply_package(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
     feedback = [e for e in events if e.event_type == "feedback"]
     names: dict[int | None, str] = dict(session.execute(select(User.id, User.display_name).where(
         User.id.in_({e.actor_id for e in events if e.actor_id is not None}))).tuples().all())
-    return ReplyPackage(
+    package = ReplyPackage(
         case_no=case.case_no, pack=case.pack, source=case.source, regulator_ref=case.regulator_ref,
         transferred_on=case.transferred_on, received_at=case.received_at, channel=case.channel,
         channel_note=case.channel_note, customer_name=customer.name, customer_phone=mask(customer.phone, "phone"),
@@ -149,6 +148,8 @@ def reply_package(uow: UnitOfWork, actor_id: int, case_no: str, now: datetime | 
         policy=uow.policy(case.pack),
         replies=[ReplySent(date.fromisoformat(e.data["sent_on"]), e.data["method"], e.note,
                            names.get(e.actor_id, "")) for e in events if e.event_type == "regulator_reply"])
+    audit.record_once(uow, actor.id, "case_printed", case.id, uow.at(now))  # issue 8 §7: audited last (lock to commit)
+    return package
 
 
 def record_reply(uow: UnitOfWork, actor_id: int, case_no: str, version: int, *, sent_on: date, method: str,

@@ -14,17 +14,18 @@ import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, Case
 from services import words
 from services.administration import admin
 from services.administration.calendar_edits import set_calendar_day
-from services.casework import case_view, handling_form
+from services.casework import case_view, decision_letter, handling_form
 from services.errors import InvalidInput, NotPermitted
 from services.institution import audit
 from services.institution.directory import create_user
@@ -318,3 +319,60 @@ def test_every_action_written_in_the_services_is_a_known_code_with_words():
     assert {"case_viewed", "pii_revealed", "case_printed", "kpi_weights_set", "user_created"} <= written
     assert written <= set(audit.ACTIONS)
     assert all(words.known(f"audit.action.{code}") for code in audit.ACTIONS)
+
+
+def _statements_after_the_chain_lock(inst: Institution, read: Any) -> list[str]:
+    """The statements `read(uow)` sends from the moment it takes the audit chain's lock until it returns."""
+    sent: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(inst.engine, "before_cursor_execute", seen)
+    try:
+        with inst.uow() as uow:
+            read(uow)
+    finally:
+        event.remove(inst.engine, "before_cursor_execute", seen)
+    locked = [n for n, s in enumerate(sent) if "pg_advisory_xact_lock" in s]
+    assert locked, "the view was not audited"
+    return sent[locked[0] + 1:]
+
+
+@pytest.mark.parametrize("screen", ["case_detail", "handling_form", "decision_letter"])
+def test_a_view_or_print_holds_the_chain_only_for_its_own_audit_row(futures, screen):
+    """The chain's lock lasts to the commit and every audited action waits for it: a case page audits its
+    view after its reads, so the locked part is the re-check and the row (issue 13 §4, the 30-user run)."""
+    case_no = futures.intake(resolved_at_intake=True, explanation="当场解释", satisfaction=4).case_no
+    call = {"case_detail": case_view.case_detail, "handling_form": handling_form.handling_form,
+            "decision_letter": decision_letter.decision_letter}[screen]
+    after = _statements_after_the_chain_lock(futures, lambda uow: call(uow, futures.users["clerk"], case_no))
+    assert after and all("audit_events" in s for s in after), after
+    assert actions(futures, case_no) == ["case_viewed" if screen == "case_detail" else "case_printed"]
+
+
+def test_two_reruns_of_a_case_page_at_the_same_instant_record_one_view(futures, engine):
+    """Both reruns pass the quick check before either commits; the second re-checks under the lock and writes
+    nothing once the first has committed."""
+    case_no = futures.intake().case_no
+    clerk = futures.users["clerk"]
+    seen: list[object] = []
+    thread = threading.Thread(
+        target=lambda: seen.append(_view(engine, clerk, case_no)))
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    with UnitOfWork(engine) as first, engine.connect() as watcher:
+        case_view.case_detail(first, clerk, case_no)  # its row is written; the chain is held to its commit
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not watcher.scalar(text(waiting)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert watcher.scalar(text(waiting)) == 1  # the second rerun found no row yet and waits at the chain
+        first.commit()
+    thread.join(30)
+    assert seen == [case_no]
+    assert actions(futures, case_no) == ["case_viewed"] and verify(futures).intact
+
+
+def _view(engine: Engine, user_id: int, case_no: str) -> str:
+    with transaction(engine) as uow:
+        return case_view.case_detail(uow, user_id, case_no).case_no
