@@ -108,8 +108,11 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
     # Every figure leads to its cases (issue 5 §2): choose a row and a KPI.
     left, right = st.columns(2)
     groups = dict(zip(frame["group"], frame["label"], strict=True))
-    group = left.selectbox(t("kpi.drill_group"), list(groups), format_func=lambda g: str(groups[g]), key="kpi_group")
-    name = right.selectbox(t("kpi.drill_kpi"), kpi.KPIS, format_func=lambda k: t(f"kpi.name.{k}"), key="kpi_name")
+    # persist_state: a choice made here is kept while another tab is open (only the open tab runs, issue 13 §4)
+    group = left.selectbox(t("kpi.drill_group"), list(groups), format_func=lambda g: str(groups[g]), key="kpi_group",
+                           persist_state="page")
+    name = right.selectbox(t("kpi.drill_kpi"), kpi.KPIS, format_func=lambda k: t(f"kpi.name.{k}"), key="kpi_name",
+                           persist_state="page")
     with uow(reading=True) as work:  # the reads that may lag a moment go to the read engine (issue 13 §5)
         policy = work.policy()
         cases = kpi.kpi_cases(work, user_id, kpi=name, group=None if by == "all" else group, date_from=first,
@@ -122,7 +125,7 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
 
 
 def trend(user_id: int, first: date, last: date, by: str) -> None:
-    rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend")
+    rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend", persist_state="page")
     with uow(reading=True) as work:
         frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by, lang=lang())
         target = kpi.kpi_weights(work.session).get(RATE_KPIS[rate], {}).get("target")
@@ -144,7 +147,8 @@ def trend(user_id: int, first: date, last: date, by: str) -> None:
 
 def scorecards(user_id: int, first: date, last: date) -> None:
     level = st.segmented_control(t("kpi.level"), ["department", "person"], default="department",
-                                 format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level") or "department"
+                                 format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level",
+                                 persist_state="page") or "department"
     done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last, lang=lang(),
                          reading=True)
     if not done:
@@ -160,9 +164,9 @@ def scorecards(user_id: int, first: date, last: date) -> None:
 def before_after(user_id: int, policy: Policy) -> None:
     left, middle, right = st.columns(3)
     department = left.selectbox(t("field.department"), ["", *policy.departments], key="ba_department",
-                                format_func=lambda d: code(policy, "department", d) if d else "—")
-    pivot = middle.date_input(t("kpi.pivot"), key="ba_pivot")
-    days = right.number_input(t("kpi.days"), 7, 366, 30, key="ba_days")
+                                persist_state="page", format_func=lambda d: code(policy, "department", d) if d else "—")
+    pivot = middle.date_input(t("kpi.pivot"), key="ba_pivot", persist_state="page")
+    days = right.number_input(t("kpi.days"), 7, 366, 30, key="ba_days", persist_state="page")
     done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days),
                           reading=True)
     if not done:
@@ -173,7 +177,7 @@ def before_after(user_id: int, policy: Policy) -> None:
 
 def monthly_report(user_id: int) -> None:
     month = st.text_input(t("kpi.report_month"), (now().date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
-                          key="report_month")
+                          key="report_month", persist_state="page")
     done, built = attempt(report.monthly_report, user_id, month, lang=lang(), reading=True)
     if not done:
         return

@@ -24,7 +24,7 @@ def _last_quarter() -> str:
 
 
 def show(user_id: int) -> None:
-    quarter = st.text_input(t("stats.quarter"), _last_quarter(), key="stats_quarter").strip()
+    quarter = st.text_input(t("stats.quarter"), _last_quarter(), key="stats_quarter", persist_state="page").strip()
     done, built = attempt(statistics.quarterly_statistics, user_id, quarter, lang=lang())
     if not done:
         return

@@ -3,14 +3,14 @@ dimensions, the annual disclosure paragraph; only for those who may read them.""
 
 from __future__ import annotations
 
-from tests.app.test_workflow import open_page
+from tests.app.test_workflow import open_page, open_tab
 from tests.service.conftest import make_institution
 from tests.service.test_statistics import COLUMNS, build
 
 
 def test_the_quarterly_export_has_the_three_dimensions(app_env, app):
     inst, _ = build(app_env)
-    page = open_page(app, inst.users["supervisor"], "kpi")
+    page = open_tab(open_page(app, inst.users["supervisor"], "kpi"), "kpi_tab", "JR/T 0169 统计")
     page.text_input(key="stats_quarter").input("2026Q3")
     page = page.run()
     assert not page.exception

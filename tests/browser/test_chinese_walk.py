@@ -120,6 +120,7 @@ def check(page, name: str, codes: set[str], ignore: tuple[str, ...] = ()) -> lis
         if tab is not None:
             tab.click()
             page.wait_for_timeout(300)
+            settle(page)  # a tab of the KPI page runs when opened (issue 13 §4)
         closed = page.locator("details:not([open]) > summary:visible")  # expanders: what opening one shows
         for _ in range(20):
             if not closed.count():
