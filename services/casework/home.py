@@ -12,6 +12,7 @@ from services.casework.deadlines import at_risk_sql, overdue_sql
 from services.casework.escalation import awaiting_acknowledgement
 from services.casework.queue import queue_query
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may_open
+from services.rules.transitions import OPEN_STATES
 from services.unit_of_work import UnitOfWork
 
 
@@ -55,7 +56,8 @@ def todays_work(uow: UnitOfWork, actor_id: int, now: datetime | None = None) -> 
     if headed_department(actor) is not None:
         department = Case.responsible_department_id == headed_department(actor)
         counts += [
-            WorkCount("department_open", _count(uow, actor, department, Case.state.not_in(("archived", "withdrawn"))),
+            # the open states by name, not "not closed": the open cases' partial index answers it (issue 13 §4)
+            WorkCount("department_open", _count(uow, actor, department, Case.state.in_(OPEN_STATES)),
                       "queue", queue_query("department")),  # the queue's default: the open states
             WorkCount("overdue", _count(uow, actor, department, overdue_sql(now)), "queue",
                       queue_query("department", due="overdue")),
