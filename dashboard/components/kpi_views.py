@@ -15,7 +15,7 @@ from dashboard.components import tables
 from dashboard.components.transfer_panel import transfer_mark
 from dashboard.downloads import download
 from dashboard.i18n import code, lang, t
-from dashboard.session import attempt, now, uow
+from dashboard.session import attempt, in_training, now, uow
 from services.export import neutralised
 from services.rules.policy import Policy
 from services.supervision import kpi, report, transfer_stats
@@ -175,16 +175,27 @@ def before_after(user_id: int, policy: Policy) -> None:
     st.dataframe(shown.rename(index=_column), use_container_width=True, column_config=config)
 
 
+REPORT = "kpi_report"  # the last report built in this session: (whose, month, language), xlsx bytes, printable page
+
+
 def monthly_report(user_id: int) -> None:
+    """Built when asked, not on every run of the tab (issue 13 §4: the report alone outlasts a page's second; a
+    click on a download button reruns the page), and kept for the session until another month or language."""
     month = st.text_input(t("kpi.report_month"), (now().date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
                           key="report_month", persist_state="page")
-    done, built = attempt(report.monthly_report, user_id, month, lang=lang(), reading=True)
-    if not done:
+    whose = (user_id, in_training(), month, lang())
+    kept = st.session_state.get(REPORT)
+    if st.button(t("kpi.report_build"), key="report_build"):
+        done, built = attempt(report.monthly_report, user_id, month, lang=lang(), reading=True)
+        if not done:
+            return
+        workbook = io.BytesIO()
+        report.to_xlsx(built, workbook)
+        kept = st.session_state[REPORT] = (whose, workbook.getvalue(), report.to_html(built, lang()))
+    if kept is None or kept[0] != whose:
         return
-    workbook = io.BytesIO()
-    report.to_xlsx(built, workbook)
-    download(t("kpi.report_xlsx"), workbook.getvalue(), f"complaints-{month}.xlsx", what="kpi_report_xlsx", ref=month)
-    page = report.to_html(built, lang())
+    _, xlsx, page = kept
+    download(t("kpi.report_xlsx"), xlsx, f"complaints-{month}.xlsx", what="kpi_report_xlsx", ref=month)
     download(t("kpi.report_html"), page, f"complaints-{month}.html", what="kpi_report_html", ref=month,
              mime="text/html")
     st.html(page)

@@ -34,6 +34,8 @@ def test_the_monthly_report_offers_excel_and_print(institution, app):
     page = open_tab(open_page(app, institution.users["supervisor"], "kpi"), "kpi_tab", "月度报告")
     page.text_input(key="report_month").input("2026-10")
     page = page.run()
+    assert not page.get("download_button")  # built when asked, not on every run of the tab (issue 13 §4)
+    page = page.button(key="report_build").click().run()
     assert not page.exception
     labels = [b.proto.label for b in page.get("download_button")]
     assert "下载 Excel 报告" in labels and "下载可打印报告" in labels
@@ -48,12 +50,14 @@ def test_only_the_open_kpi_tab_runs_and_a_hidden_tabs_choice_is_kept(institution
     assert not page.get("download_button") and "report_month" not in [box.key for box in page.text_input]
     page = open_tab(page, "kpi_tab", "月度报告")
     page.text_input(key="report_month").input("2026-09")  # not the default (last month)
-    page = open_tab(page.run(), "kpi_tab", "指标")
+    page = page.run().button(key="report_build").click().run()
+    assert len(page.get("download_button")) == 2
+    page = open_tab(page, "kpi_tab", "指标")
     assert not page.get("download_button") and page.dataframe  # the table's tab, without the report's buttons
     page = open_tab(page, "kpi_tab", "月度报告")
     assert not page.exception
     assert page.text_input(key="report_month").value == "2026-09"
-    assert len(page.get("download_button")) == 2
+    assert len(page.get("download_button")) == 2  # the report built for that month is kept, not built again
 
 
 def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, app, clock):
