@@ -48,6 +48,17 @@ def figures(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     return shown.rename(columns=_column), config
 
 
+def _each(values: Any, label: Any) -> list[str]:
+    """`label` of each value, worked out once per distinct value, not once per row (issue 13 §4: 500 rows)."""
+    done: dict[Any, str] = {}
+    out = []
+    for value in values:
+        if value not in done:  # a NaN is never found (each is its own object): labelled again, still right
+            done[value] = label(value)
+        out.append(done[value])
+    return out
+
+
 def _labelled(policy: Policy, frame: pd.DataFrame) -> pd.DataFrame:
     """The drill-down's codes by their labels and its headers in the reader's language (issue 10 §2)."""
     kinds = {"department": "department", "category": "category", "channel": "channel", "grade": "grade",
@@ -55,11 +66,12 @@ def _labelled(policy: Policy, frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.drop(columns=[c for c in ("rule_key",) if c in frame.columns])  # a pack key path: internal
     for column, kind in kinds.items():
         if column in shown.columns:
-            shown[column] = [code(policy, kind, v) if v else "" for v in shown[column]]
+            shown[column] = _each(shown[column], lambda v, kind=kind: code(policy, kind, v) if v else "")
     words = {"state": "state", "deadline_status": "printed.result", "satisfaction": "satisfaction"}
     for column, prefix in words.items():
         if column in shown.columns:
-            shown[column] = ["" if v is None or pd.isna(v) else t(f"{prefix}.{v}") for v in shown[column]]
+            shown[column] = _each(shown[column], lambda v, prefix=prefix: "" if v is None or pd.isna(v)
+                                  else t(f"{prefix}.{v}"))
     if "assignee" in shown.columns:  # the SQL's "-": nobody has it
         shown["assignee"] = [t("kpi.unassigned") if v == "-" else v for v in shown["assignee"]]
     typed = kpi.TIME_COLUMNS | ONE_DECIMAL | {"in_numerator"}  # kept typed: they sort as times, numbers, ticks
