@@ -106,6 +106,10 @@ def test_english_screens_show_no_chinese_but_what_people_typed(busy, app, page, 
             other.switch_page(f"../pages/{page}.py")
             other = other.run()
             assert not other.exception and [tab.label for tab in other.tabs if tab.children] == [label]
+            built = [b for b in other.button if b.key in ("report_build", "stats_build")]
+            if built:  # the report and the statistics are built when asked
+                other = built[0].click().run()
+                assert not other.exception and other.get("download_button")
             texts += screen_texts(other)
     found = found_chinese(texts, allowed(institution))
     assert not found, "\n".join(found)

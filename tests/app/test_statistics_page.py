@@ -13,6 +13,8 @@ def test_the_quarterly_export_has_the_three_dimensions(app_env, app):
     page = open_tab(open_page(app, inst.users["supervisor"], "kpi"), "kpi_tab", "JR/T 0169 统计")
     page.text_input(key="stats_quarter").input("2026Q3")
     page = page.run()
+    assert not page.get("download_button") and not page.dataframe  # built when asked (issue 13 §4)
+    page = page.button(key="stats_build").click().run()
     assert not page.exception
     shown = next(d.value for d in page.dataframe if list(d.value.columns) == COLUMNS)
     assert shown.iloc[-1].tolist()[:4] == ["合计", "", "", 4]
