@@ -154,6 +154,7 @@ class Case(Base):
         Index("ix_cases_feedback_at", "feedback_at"),
         Index("ix_cases_closed_at", "closed_at", "id"),  # issue 13 §2: the KPI backlog's cases closed since a period
         Index("ix_cases_parent_case", "parent_case_id", postgresql_where="parent_case_id IS NOT NULL"),
+        Index("ix_cases_reviewed_case", "reviewed_case_id", postgresql_where="reviewed_case_id IS NOT NULL"),
         # issue 13 §1: the queues and the board page open cases by their stored nearest deadline
         Index("ix_cases_open_assignee_due", "assignee_id", "next_due_at", "received_at", "id",
               postgresql_where=OPEN_CASE),

@@ -1,5 +1,7 @@
 """升级看板: overdue, at-risk, major/L1 cases and every unacknowledged escalation, in one sortable table."""
 
+from functools import cache
+
 import pandas as pd
 import streamlit as st
 
@@ -22,13 +24,17 @@ with uow(reading=not st.session_state.pop("board_acknowledged", False)) as work:
 if not rows:
     st.success(t("board.empty"))
 else:  # one table, not one button per escalation (issue 10 §1)
+    # each label worked out once per distinct code, not for each of up to 500 rows (issue 13 §4)
+    label = cache(lambda kind, value: code(policy, kind, value))
+    why = cache(lambda reason: t(f"board.why.{reason}"))
+    unit = cache(lambda value, name: department(policy, value, name))
     table = pd.DataFrame([{
         "case": f"case?case={r.case_no}",
-        "level": code(policy, "handling_level", r.handling_level) if r.handling_level else "—",
-        "department": department(policy, r.department_code, r.department_name),
-        "reason": joined(t(f"board.why.{x}") for x in r.reasons),
-        "sla": sla.text(r.deadline), "grade": code(policy, "grade", r.grade), "assignee": r.responsible_person,
-        "escalated_to": joined(code(policy, "role", e.to_role) for e in r.escalations if e.acknowledged_at is None),
+        "level": label("handling_level", r.handling_level) if r.handling_level else "—",
+        "department": unit(r.department_code, r.department_name),
+        "reason": joined(why(x) for x in r.reasons),
+        "sla": sla.text(r.deadline), "grade": label("grade", r.grade), "assignee": r.responsible_person,
+        "escalated_to": joined(label("role", e.to_role) for e in r.escalations if e.acknowledged_at is None),
         "escalated_at": min((e.created_at.astimezone(SHANGHAI).replace(tzinfo=None)
                              for e in r.escalations if e.acknowledged_at is None), default=None),
         "yours": len(r.to_answer), "transfer": transfer_panel.transfer_mark(r.source),

@@ -15,7 +15,7 @@ from dashboard.components import tables
 from dashboard.components.transfer_panel import transfer_mark
 from dashboard.downloads import download
 from dashboard.i18n import code, lang, t
-from dashboard.session import attempt, now, uow
+from dashboard.session import attempt, in_training, now, uow
 from services.export import neutralised
 from services.rules.policy import Policy
 from services.supervision import kpi, report, transfer_stats
@@ -48,6 +48,17 @@ def figures(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     return shown.rename(columns=_column), config
 
 
+def _each(values: Any, label: Any) -> list[str]:
+    """`label` of each value, worked out once per distinct value, not once per row (issue 13 §4: 500 rows)."""
+    done: dict[Any, str] = {}
+    out = []
+    for value in values:
+        if value not in done:  # a NaN is never found (each is its own object): labelled again, still right
+            done[value] = label(value)
+        out.append(done[value])
+    return out
+
+
 def _labelled(policy: Policy, frame: pd.DataFrame) -> pd.DataFrame:
     """The drill-down's codes by their labels and its headers in the reader's language (issue 10 §2)."""
     kinds = {"department": "department", "category": "category", "channel": "channel", "grade": "grade",
@@ -55,11 +66,12 @@ def _labelled(policy: Policy, frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.drop(columns=[c for c in ("rule_key",) if c in frame.columns])  # a pack key path: internal
     for column, kind in kinds.items():
         if column in shown.columns:
-            shown[column] = [code(policy, kind, v) if v else "" for v in shown[column]]
+            shown[column] = _each(shown[column], lambda v, kind=kind: code(policy, kind, v) if v else "")
     words = {"state": "state", "deadline_status": "printed.result", "satisfaction": "satisfaction"}
     for column, prefix in words.items():
         if column in shown.columns:
-            shown[column] = ["" if v is None or pd.isna(v) else t(f"{prefix}.{v}") for v in shown[column]]
+            shown[column] = _each(shown[column], lambda v, prefix=prefix: "" if v is None or pd.isna(v)
+                                  else t(f"{prefix}.{v}"))
     if "assignee" in shown.columns:  # the SQL's "-": nobody has it
         shown["assignee"] = [t("kpi.unassigned") if v == "-" else v for v in shown["assignee"]]
     typed = kpi.TIME_COLUMNS | ONE_DECIMAL | {"in_numerator"}  # kept typed: they sort as times, numbers, ticks
@@ -108,8 +120,11 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
     # Every figure leads to its cases (issue 5 §2): choose a row and a KPI.
     left, right = st.columns(2)
     groups = dict(zip(frame["group"], frame["label"], strict=True))
-    group = left.selectbox(t("kpi.drill_group"), list(groups), format_func=lambda g: str(groups[g]), key="kpi_group")
-    name = right.selectbox(t("kpi.drill_kpi"), kpi.KPIS, format_func=lambda k: t(f"kpi.name.{k}"), key="kpi_name")
+    # persist_state: a choice made here is kept while another tab is open (only the open tab runs, issue 13 §4)
+    group = left.selectbox(t("kpi.drill_group"), list(groups), format_func=lambda g: str(groups[g]), key="kpi_group",
+                           persist_state="page")
+    name = right.selectbox(t("kpi.drill_kpi"), kpi.KPIS, format_func=lambda k: t(f"kpi.name.{k}"), key="kpi_name",
+                           persist_state="page")
     with uow(reading=True) as work:  # the reads that may lag a moment go to the read engine (issue 13 §5)
         policy = work.policy()
         cases = kpi.kpi_cases(work, user_id, kpi=name, group=None if by == "all" else group, date_from=first,
@@ -122,7 +137,7 @@ def table(user_id: int, first: date, last: date, by: str) -> None:
 
 
 def trend(user_id: int, first: date, last: date, by: str) -> None:
-    rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend")
+    rate = st.selectbox(t("kpi.trend_kpi"), list(RATE_KPIS), format_func=_column, key="kpi_trend", persist_state="page")
     with uow(reading=True) as work:
         frame = kpi.monthly_trend(work, user_id, date_from=first, date_to=last, by=by, lang=lang())
         target = kpi.kpi_weights(work.session).get(RATE_KPIS[rate], {}).get("target")
@@ -144,7 +159,8 @@ def trend(user_id: int, first: date, last: date, by: str) -> None:
 
 def scorecards(user_id: int, first: date, last: date) -> None:
     level = st.segmented_control(t("kpi.level"), ["department", "person"], default="department",
-                                 format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level") or "department"
+                                 format_func=lambda lv: t(f"kpi.by.{lv}"), key="kpi_level",
+                                 persist_state="page") or "department"
     done, card = attempt(kpi.scorecard, user_id, level=level, date_from=first, date_to=last, lang=lang(),
                          reading=True)
     if not done:
@@ -160,9 +176,9 @@ def scorecards(user_id: int, first: date, last: date) -> None:
 def before_after(user_id: int, policy: Policy) -> None:
     left, middle, right = st.columns(3)
     department = left.selectbox(t("field.department"), ["", *policy.departments], key="ba_department",
-                                format_func=lambda d: code(policy, "department", d) if d else "—")
-    pivot = middle.date_input(t("kpi.pivot"), key="ba_pivot")
-    days = right.number_input(t("kpi.days"), 7, 366, 30, key="ba_days")
+                                persist_state="page", format_func=lambda d: code(policy, "department", d) if d else "—")
+    pivot = middle.date_input(t("kpi.pivot"), key="ba_pivot", persist_state="page")
+    days = right.number_input(t("kpi.days"), 7, 366, 30, key="ba_days", persist_state="page")
     done, frame = attempt(kpi.before_after, user_id, {"department": department or None}, pivot, int(days),
                           reading=True)
     if not done:
@@ -171,16 +187,27 @@ def before_after(user_id: int, policy: Policy) -> None:
     st.dataframe(shown.rename(index=_column), use_container_width=True, column_config=config)
 
 
+REPORT = "kpi_report"  # the last report built in this session: (whose, month, language), xlsx bytes, printable page
+
+
 def monthly_report(user_id: int) -> None:
+    """Built when asked, not on every run of the tab (issue 13 §4: the report alone outlasts a page's second; a
+    click on a download button reruns the page), and kept for the session until another month or language."""
     month = st.text_input(t("kpi.report_month"), (now().date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
-                          key="report_month")
-    done, built = attempt(report.monthly_report, user_id, month, lang=lang(), reading=True)
-    if not done:
+                          key="report_month", persist_state="page")
+    whose = (user_id, in_training(), month, lang())
+    kept = st.session_state.get(REPORT)
+    if st.button(t("kpi.report_build"), key="report_build"):
+        done, built = attempt(report.monthly_report, user_id, month, lang=lang(), reading=True)
+        if not done:
+            return
+        workbook = io.BytesIO()
+        report.to_xlsx(built, workbook)
+        kept = st.session_state[REPORT] = (whose, workbook.getvalue(), report.to_html(built, lang()))
+    if kept is None or kept[0] != whose:
         return
-    workbook = io.BytesIO()
-    report.to_xlsx(built, workbook)
-    download(t("kpi.report_xlsx"), workbook.getvalue(), f"complaints-{month}.xlsx", what="kpi_report_xlsx", ref=month)
-    page = report.to_html(built, lang())
+    _, xlsx, page = kept
+    download(t("kpi.report_xlsx"), xlsx, f"complaints-{month}.xlsx", what="kpi_report_xlsx", ref=month)
     download(t("kpi.report_html"), page, f"complaints-{month}.html", what="kpi_report_html", ref=month,
              mime="text/html")
     st.html(page)

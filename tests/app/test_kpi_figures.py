@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.app.test_workflow import open_page
+from tests.app.test_workflow import open_page, open_tab
 from tests.service.conftest import at
 
 
@@ -21,16 +21,17 @@ def test_rates_are_percentages_with_one_decimal_and_the_drill_down_speaks_chines
     assert not page.exception
     table = page.dataframe[0].value
     assert table["满意率"].iloc[0] == 66.7  # 2 of 3, not 0.6667
-    before_after = next(d.value for d in page.dataframe if "之前" in d.value.index)
-    assert before_after.loc["之前", "满意率"] == 66.7  # the 30 days before today, in percent
     drill = page.dataframe[1].value
     assert "投诉编号" in drill.columns and "case_no" not in drill.columns
     shown = drill.astype(object).where(drill.notna(), "—").astype(str).to_numpy().ravel().tolist()  # "—": placeholder
     assert "None" not in shown and "staff_operation" not in shown and "branch" not in shown
+    page = open_tab(page, "kpi_tab", "整改前后对比")
+    before_after = next(d.value for d in page.dataframe if "之前" in d.value.index)
+    assert before_after.loc["之前", "满意率"] == 66.7  # the 30 days before today, in percent
 
 
 def test_the_weights_editor_names_each_kpi(institution, app):  # issue 10 §2: not "timeliness"
-    page = open_page(app, institution.users["admin"], "kpi")
+    page = open_tab(open_page(app, institution.users["admin"], "kpi"), "kpi_tab", "权重与目标")
     assert not page.exception
     editor = page.dataframe[-1].value  # the weights editor, last on the page
     assert "处理及时率" in set(editor["name"])

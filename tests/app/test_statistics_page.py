@@ -3,16 +3,18 @@ dimensions, the annual disclosure paragraph; only for those who may read them.""
 
 from __future__ import annotations
 
-from tests.app.test_workflow import open_page
+from tests.app.test_workflow import open_page, open_tab
 from tests.service.conftest import make_institution
 from tests.service.test_statistics import COLUMNS, build
 
 
 def test_the_quarterly_export_has_the_three_dimensions(app_env, app):
     inst, _ = build(app_env)
-    page = open_page(app, inst.users["supervisor"], "kpi")
+    page = open_tab(open_page(app, inst.users["supervisor"], "kpi"), "kpi_tab", "JR/T 0169 统计")
     page.text_input(key="stats_quarter").input("2026Q3")
     page = page.run()
+    assert not page.get("download_button") and not page.dataframe  # built when asked (issue 13 §4)
+    page = page.button(key="stats_build").click().run()
     assert not page.exception
     shown = next(d.value for d in page.dataframe if list(d.value.columns) == COLUMNS)
     assert shown.iloc[-1].tolist()[:4] == ["合计", "", "", 4]

@@ -11,7 +11,7 @@ from services.casework import cases
 from services.supervision import reviews, sampling
 from services.supervision.sampling import SamplingPlanInput
 from tests.app.test_shell import submit
-from tests.app.test_workflow import open_page
+from tests.app.test_workflow import open_page, open_tab
 from tests.service.conftest import at
 
 
@@ -31,12 +31,33 @@ def test_a_department_head_sees_kpis_and_the_cases_behind_them(institution, app)
 
 def test_the_monthly_report_offers_excel_and_print(institution, app):
     institution.intake(received_at=at("2026-10-12 10:00"))
-    page = open_page(app, institution.users["supervisor"], "kpi")
+    page = open_tab(open_page(app, institution.users["supervisor"], "kpi"), "kpi_tab", "月度报告")
     page.text_input(key="report_month").input("2026-10")
     page = page.run()
+    assert not page.get("download_button")  # built when asked, not on every run of the tab (issue 13 §4)
+    page = page.button(key="report_build").click().run()
     assert not page.exception
     labels = [b.proto.label for b in page.get("download_button")]
     assert "下载 Excel 报告" in labels and "下载可打印报告" in labels
+
+
+def test_only_the_open_kpi_tab_runs_and_a_hidden_tabs_choice_is_kept(institution, app):
+    """Issue 13 §4: the monthly report is built only when its tab is open, not on every click of the page;
+    the month chosen there is still chosen after a visit to another tab."""
+    institution.intake(received_at=at("2026-10-12 10:00"))
+    page = open_page(app, institution.users["supervisor"], "kpi")
+    assert "月度报告" in [tab.label for tab in page.tabs]
+    assert not page.get("download_button") and "report_month" not in [box.key for box in page.text_input]
+    page = open_tab(page, "kpi_tab", "月度报告")
+    page.text_input(key="report_month").input("2026-09")  # not the default (last month)
+    page = page.run().button(key="report_build").click().run()
+    assert len(page.get("download_button")) == 2
+    page = open_tab(page, "kpi_tab", "指标")
+    assert not page.get("download_button") and page.dataframe  # the table's tab, without the report's buttons
+    page = open_tab(page, "kpi_tab", "月度报告")
+    assert not page.exception
+    assert page.text_input(key="report_month").value == "2026-09"
+    assert len(page.get("download_button")) == 2  # the report built for that month is kept, not built again
 
 
 def test_a_supervisor_previews_and_draws_a_sample_then_reviews_it(institution, app, clock):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from db.models import Case, Escalation
 from services.casework import cases
-from tests.app.test_workflow import case_count, fill_intake, open_page, save
+from tests.app.test_workflow import case_count, fill_intake, open_page, open_tab, save
 from tests.service.conftest import at
 
 
@@ -148,6 +148,7 @@ def test_the_kpi_page_counts_transfers_by_source_and_marks_them_in_the_drill_dow
     drill = page.dataframe[1].value
     marks = dict(zip(drill["投诉编号"], drill["监管转办"], strict=True))
     assert marks[f"case?case={ref.case_no}"] == "金融监管总局 / 12378"
+    page = open_tab(page, "kpi_tab", "监管转办")
     by_source = next(d.value for d in page.dataframe if "来源" in d.value.columns)
     counts = dict(zip(by_source["来源"], by_source["受理件数"], strict=True))
     assert (counts["本机构渠道"], counts["金融监管总局 / 12378"], counts["信访"]) == (1, 1, 0)

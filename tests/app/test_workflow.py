@@ -23,6 +23,13 @@ def open_page(app, user_id: int, page: str, **query: str):
     return at_.run()
 
 
+def open_tab(at_, key: str, label: str):
+    """Click the tab `label` of the tabs `key`: only the open tab's content is on the page (issue 13 §4)."""
+    assert label in [tab.label for tab in at_.tabs], label
+    at_.session_state[key] = label
+    return at_.run()
+
+
 def fill_intake(at_, claim: float = 0.0):
     at_.text_input(key="intake_customer_name").input("张伟")
     at_.text_input(key="intake_customer_phone").input("13800138000")
