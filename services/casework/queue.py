@@ -270,44 +270,54 @@ def my_queue(uow: UnitOfWork, actor_id: int, *, view: str = "assigned", states: 
                *_codes(Case.category, categories), *_codes(Case.channel, channels)]
     filters += [due_filter(uow, due, now)] if due else []
     filters += [Case.state.in_(list(states)) if states else open_case()] if states or not due else []
-    total = uow.session.scalar(select(func.count()).select_from(Case).where(*filters)) or 0
+    counted = select(func.count()).select_from(Case).where(*filters)
     # a page of ids from the index of open cases by their stored nearest deadline; people and deadlines joined
-    # for those rows only (issue 13 §1)
+    # for those rows only (issue 13 §1); the count and the regulator's clock in the same statement (issue 13 §4)
     page_rows = (select(Case.id, Case.case_no, Case.version, Case.pack, Case.state, Case.grade, Case.category,
                         Case.channel, Case.customer_id, Case.assignee_id, Case.received_at, Case.next_due_at,
                         Case.next_milestone, Case.source, Case.major_cause)
                  .where(*filters)
                  .order_by(Case.next_due_at.asc().nulls_last(), Case.received_at, Case.id)
                  .limit(page_size).offset((page - 1) * page_size)).subquery("page")
-    assignee = aliased(User)
+    assignee, regulator = aliased(User), aliased(CaseDeadline)
     query: Select[Any] = (
         select(page_rows.c.id, page_rows.c.case_no, page_rows.c.version, page_rows.c.pack, page_rows.c.state,
                page_rows.c.grade, page_rows.c.category, page_rows.c.channel, Customer.name.label("customer_name"),
                page_rows.c.received_at, assignee.display_name.label("assignee_name"),
                CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at, CaseDeadline.period,
-               CaseDeadline.status, page_rows.c.source, page_rows.c.major_cause)
+               CaseDeadline.status, page_rows.c.source, page_rows.c.major_cause,
+               *(getattr(regulator, c).label(f"statutory_{c}") for c in _CLOCK),
+               counted.scalar_subquery().label("total"))
         .join(Customer, Customer.id == page_rows.c.customer_id)
         .outerjoin(assignee, assignee.id == page_rows.c.assignee_id)
         .outerjoin(CaseDeadline, stored_nearest(page_rows))
+        .outerjoin(regulator, and_(regulator.case_id == page_rows.c.id, regulator.milestone == statutory.MILESTONE))
         .order_by(page_rows.c.next_due_at.asc().nulls_last(), page_rows.c.received_at, page_rows.c.id))
     rows = uow.session.execute(query).all()
-    badges, clocks = row_badges(uow, rows, now), _statutory_badges(uow, rows, now)
+    total = rows[0].total if rows else (uow.session.scalar(counted) or 0) if page > 1 else 0
+    badges = row_badges(uow, rows, now)
+    # the statutory deadline of each listed case that has one, whatever its status: both clocks shown (RULES.md §7.1)
+    clocks = row_badges(uow, [_Clock(r.pack, *(getattr(r, f"statutory_{c}") for c in _CLOCK)) for r in rows], now)
     return QueuePage([QueueRow(
         r.case_no, r.pack, r.state, r.grade, r.category, r.channel, r.customer_name, r.received_at,
-        r.assignee_name, badge, r.version, clocks.get(r.id), r.source, r.major_cause)
-        for r, badge in zip(rows, badges, strict=True)],
+        r.assignee_name, badge, r.version, clock, r.source, r.major_cause)
+        for r, badge, clock in zip(rows, badges, clocks, strict=True)],
         total, page, page_size)
 
 
-def _statutory_badges(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> dict[int, SlaBadge]:
-    """The statutory deadline of each listed case that has one, whatever its status: the queue shows both clocks
-    (RULES.md §7.1). One query for the page's rows."""
-    clocks = uow.session.execute(
-        select(CaseDeadline.case_id, Case.pack, CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at,
-               CaseDeadline.period, CaseDeadline.status)
-        .join(Case, Case.id == CaseDeadline.case_id)
-        .where(CaseDeadline.case_id.in_([r.id for r in rows]), CaseDeadline.milestone == statutory.MILESTONE)).all()
-    return dict(zip((c.case_id for c in clocks), row_badges(uow, clocks, now), strict=True))
+_CLOCK = ("milestone", "due_at", "starts_at", "period", "status")
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """A listed case's statutory deadline as `row_badges` reads a row; no milestone: the case has none."""
+
+    pack: str
+    milestone: str | None
+    due_at: datetime | None
+    starts_at: datetime | None
+    period: str | None
+    status: str | None
 
 
 # --- intake helpers -------------------------------------------------------------------------------

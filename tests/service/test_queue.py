@@ -90,6 +90,8 @@ def test_pages_split_the_sorted_queue_and_keep_the_total(consumer_finance, four_
     assert numbers(first) == [four_cases["L3"], four_cases["L2"], four_cases["L1"]]
     assert numbers(second) == [four_cases["done"]]
     assert (first.total, second.total, first.pages) == (4, 4, 2)
+    beyond = my_queue(consumer_finance, "clerk", view="first_responder", page=3, page_size=3)
+    assert (numbers(beyond), beyond.total) == ([], 4)  # a page past the end still says how many there are
     with pytest.raises(InvalidInput) as refused:
         my_queue(consumer_finance, "clerk", page=0)
     assert refused.value.field == "page"
