@@ -141,15 +141,15 @@ class Ledger:
         self.by_number[case.case_no] = book
         added, _ = reconcile({}, assessment)
         book.deadlines = {row.milestone: row for row in added}
-        self.record(book, actor, "intake", facts.received_at, note=content, assessment=assessment.to_json(),
-                    parent_case=parent.case.case_no if parent else None)
+        self.log_event(book, actor, "intake", facts.received_at, note=content, assessment=assessment.to_json(),
+                       parent_case=parent.case.case_no if parent else None)
         for role in assessment.escalate_to:
             self.escalation(book, actor, role, f"rule:{role}", rule_reason(self.policy, case.grade, role),
                             facts.received_at)
         if extras.major_cause:  # cases.declare_major
             role = top_role(self.policy)
-            self.record(book, actor, "major_declared", facts.received_at, cause=extras.major_cause,
-                        people=extras.major_people)
+            self.log_event(book, actor, "major_declared", facts.received_at, cause=extras.major_cause,
+                           people=extras.major_people)
             self.escalation(book, actor, role, f"major:{role}", major_reason(self.policy, extras.major_cause),
                             facts.received_at)
         if form.get("resolved_at_intake"):
@@ -162,8 +162,8 @@ class Ledger:
         merged = {"channel": old.channel, "channel_note": old.channel_note, "category": old.category,
                   "cause": old.cause, "flags": list(old.flags), **form}
         ref = self.intake(actor, merged, parent)
-        self.record(parent, actor, "re_complaint", self.by_number[ref.case_no].case.received_at,
-                    note=ref.case_no, new_case=ref.case_no)
+        self.log_event(parent, actor, "re_complaint", self.by_number[ref.case_no].case.received_at,
+                       note=ref.case_no, new_case=ref.case_no)
         return ref
 
     def resolve_at_intake(self, book: _Book, actor: int, form: Mapping[str, Any]) -> None:
@@ -173,9 +173,9 @@ class Ledger:
         case.outcome, case.fact_finding, case.measures = "resolved_at_intake", explanation, AT_INTAKE["measures"]
         case.accountability, case.resolved_at, case.feedback_at = AT_INTAKE["accountability"], at, at
         case.satisfaction = satisfaction
-        self.record(book, actor, "resolve_at_intake", at, "resolved", explanation)
-        self.record(book, actor, "feedback", at, "feedback_given", AT_INTAKE["feedback"],
-                    method=AT_INTAKE["method"], satisfaction=case.satisfaction, at_intake=True)
+        self.log_event(book, actor, "resolve_at_intake", at, "resolved", explanation)
+        self.log_event(book, actor, "feedback", at, "feedback_given", AT_INTAKE["feedback"],
+                       method=AT_INTAKE["method"], satisfaction=case.satisfaction, at_intake=True)
         self.met(book, "resolve_at_intake", at)
         self.met(book, "feedback", at)
         self.waive(book)
@@ -202,7 +202,7 @@ class Ledger:
         if new != old:
             for dimension, value in new.items():
                 setattr(book.case, jrt.COLUMNS[dimension], value)
-            self.record(book, actor, "classified", at, old=old, new=new)
+            self.log_event(book, actor, "classified", at, old=old, new=new)
             self.changed(book)
         return self.ref(book)
 
@@ -220,8 +220,8 @@ class Ledger:
             raise InvalidInput("error.case.recusal", field="handler", name=handler.display_name)  # no override here
         case.responsible_department_id, case.assignee_id = self.departments[department], handler_id
         case.handling_form, case.forwarded_at = handling_form, at
-        self.record(book, actor, "forward", at, "forwarded", handling_form, department=department,
-                    handler=handler.username)
+        self.log_event(book, actor, "forward", at, "forwarded", handling_form, department=department,
+                       handler=handler.username)
         self.met(book, "forward", at)
         self.reassess(book, actor, at)
         self.changed(book)
@@ -229,7 +229,7 @@ class Ledger:
     def _first_contact(self, book: _Book, actor: int, *, note: str, at: datetime) -> None:
         note = validation.text(note, "note", Phrase("error.field.first_contact_note"))
         book.case.first_contact_at = at
-        self.record(book, actor, "first_contact", at, "in_progress", note)
+        self.log_event(book, actor, "first_contact", at, "in_progress", note)
         self.met(book, "first_contact", at)
         self.changed(book)
 
@@ -247,9 +247,9 @@ class Ledger:
                                          reason=reason, customer_informed_at=customer_informed_at,
                                          customer_informed_method=informed_method, requested_by_id=actor))
         old_due, row.due_at, row.extensions = row.due_at, new_due, row.extensions + 1
-        self.record(book, actor, "extension", at, note=reason, milestone=milestone, old_due=iso(old_due),
-                    new_due=iso(new_due), customer_informed_at=iso(customer_informed_at),
-                    informed_method=informed_method)
+        self.log_event(book, actor, "extension", at, note=reason, milestone=milestone, old_due=iso(old_due),
+                       new_due=iso(new_due), customer_informed_at=iso(customer_informed_at),
+                       informed_method=informed_method)
         self.changed(book, at)
 
     def _resolve(self, book: _Book, actor: int, *, fact_finding: str, measures: str, accountability: str,
@@ -263,8 +263,8 @@ class Ledger:
             case.signed_confirmation = validation.text(signed_confirmation, "signed_confirmation",
                                                        Phrase("error.field.signed_confirmation"))
         case.outcome, case.resolved_at = "resolved", at
-        self.record(book, actor, "resolve", at, "resolved", case.fact_finding, measures=case.measures,
-                    accountability=case.accountability, compensation_paid=str(case.compensation_paid))
+        self.log_event(book, actor, "resolve", at, "resolved", case.fact_finding, measures=case.measures,
+                       accountability=case.accountability, compensation_paid=str(case.compensation_paid))
         self.met(book, "resolve", at)
         self.reassess(book, actor, at)
         self.changed(book)
@@ -274,7 +274,7 @@ class Ledger:
         case = book.case
         case.outcome, case.fact_finding, case.resolved_at = "invalid", explanation, at
         case.measures, case.accountability = AT_INTAKE["invalid_measures"], AT_INTAKE["accountability"]
-        self.record(book, actor, "invalid", at, "resolved", explanation)
+        self.log_event(book, actor, "invalid", at, "resolved", explanation)
         self.met(book, "invalid", at)
         self.changed(book)
 
@@ -287,8 +287,8 @@ class Ledger:
         if proof:
             book.case.notification_method, book.case.notification_ref = (proof["notification_method"],
                                                                          proof["notification_ref"])
-        self.record(book, actor, "feedback", at, "feedback_given", note or None, method=method,
-                    satisfaction=satisfaction, **proof)
+        self.log_event(book, actor, "feedback", at, "feedback_given", note or None, method=method,
+                       satisfaction=satisfaction, **proof)
         self.met(book, "feedback", at)
         self.changed(book)
 
@@ -297,7 +297,7 @@ class Ledger:
         method = validation.text(method, "method", Phrase("error.field.visit_method"))
         note = validation.text(note, "note", Phrase("error.field.visit_note"))
         book.case.satisfaction, book.case.return_visit_at = svc.checked_satisfaction(satisfaction), at
-        self.record(book, actor, "return_visit", at, "return_visit", note, method=method, satisfaction=satisfaction)
+        self.log_event(book, actor, "return_visit", at, "return_visit", note, method=method, satisfaction=satisfaction)
         self.met(book, "return_visit", at)
         self.changed(book)
 
@@ -306,19 +306,19 @@ class Ledger:
         if missing:
             raise InvalidInput("error.case.handling_form_incomplete", field=missing[0], missing=field_names(missing))
         book.case.closed_at = book.case.closed_at or at
-        self.record(book, actor, "archive", at, "archived")
+        self.log_event(book, actor, "archive", at, "archived")
         self.changed(book)
 
     def _withdraw(self, book: _Book, actor: int, *, reason: str, at: datetime) -> None:
         reason = validation.text(reason, "reason", Phrase("error.field.withdrawal_reason"))
         book.case.outcome, book.case.closed_at = "withdrawn", at
-        self.record(book, actor, "withdraw", at, "withdrawn", reason)
+        self.log_event(book, actor, "withdraw", at, "withdrawn", reason)
         self.waive(book)
         self.changed(book)
 
     def note(self, actor: int, ref: CaseRef, at: datetime, note: str, **data: Any) -> None:
         """A note on the timeline that does not change the case (the import's origin)."""
-        self.record(self.by_number[ref.case_no], actor, "note", at, note=note, **data)
+        self.log_event(self.by_number[ref.case_no], actor, "note", at, note=note, **data)
 
     def open_deadline(self, ref: CaseRef, milestone: str) -> CaseDeadline | None:
         row = self.by_number[ref.case_no].deadlines.get(milestone)
@@ -326,15 +326,15 @@ class Ledger:
 
     # --- what every step shares -----------------------------------------------------------------------
 
-    def record(self, book: _Book, actor: int | None, event_type: str, at: datetime, to_state: str | None = None,
-               note: str | None = None, **data: Any) -> None:
+    def log_event(self, book: _Book, actor: int | None, event_type: str, at: datetime, to_state: str | None = None,
+                  note: str | None = None, **data: Any) -> None:
         book.events.append(timeline_entry(book.case, actor, event_type, at, to_state, note, **data))
 
     def escalation(self, book: _Book, actor: int, role: str, rule_key: str | None, reason: str, at: datetime) -> None:
         escalation = Escalation(to_role=role, rule_key=rule_key, reason=reason, created_by_id=actor, created_at=at)
         book.escalations.append(escalation)
-        self.record(book, actor, "escalation", at, note=reason, to_role=role, rule=rule_key,
-                    escalation_id=escalation)  # the row's id, once `write` has given it one
+        self.log_event(book, actor, "escalation", at, note=reason, to_role=role, rule=rule_key,
+                       escalation_id=escalation)  # the row's id, once `write` has given it one
 
     def met(self, book: _Book, event_type: str, at: datetime) -> None:
         for code in milestones_met(self.policy, event_type):
@@ -352,7 +352,7 @@ class Ledger:
                                                           prose=False))
         book.deadlines.update((row.milestone, row) for row in added)
         if changes:
-            self.record(book, actor, "deadlines_recomputed", at, note="start of milestone", changes=changes)
+            self.log_event(book, actor, "deadlines_recomputed", at, note="start of milestone", changes=changes)
 
     @staticmethod
     def changed(book: _Book, at: datetime | None = None) -> None:
