@@ -24,7 +24,7 @@ from fractions import Fraction
 from statistics import NormalDist
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, literal, or_, select, values
+from sqlalchemy import ColumnElement, Integer, Select, String, column, false, func, insert, literal, or_, select, values
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLCoreOperations
 
@@ -271,17 +271,17 @@ class PlanSummary:
 
 
 def _summary(session: Session, plan: SamplingPlanInput) -> PlanSummary:
-    stratum, census = _stratum(plan), _census(plan)
+    stratum, census, rules = _stratum(plan), _census(plan), _rules(plan)
+    # one pass over the population: each stratum's size, its cases taken in full and each rule's cases
     rows = session.execute(_in_population(
-        select(stratum.label("stratum"), func.count(), func.count().filter(census)).select_from(Case), plan,
+        select(stratum.label("stratum"), func.count(), func.count().filter(census),
+               *(func.count().filter(condition) for condition in rules.values())).select_from(Case), plan,
     ).group_by(stratum).order_by(stratum)).all()
-    drawable = {s: total - major for s, total, major in rows}
+    drawable = {s: total - major for s, total, major, *_ in rows}
     allocation = _allocate(plan, drawable)
-    rules = _rules(plan)
-    counts = session.execute(_in_population(select(*(func.count().filter(condition) for condition in rules.values()))
-                                            .select_from(Case), plan)).one() if rules else ()
+    counts = [sum(r[3 + i] for r in rows) for i in range(len(rules))]
     return PlanSummary(planned_size(plan, drawable),
-                       [StratumPreview(s, total, major, allocation[s]) for s, total, major in rows],
+                       [StratumPreview(s, total, major, allocation[s]) for s, total, major, *_ in rows],
                        dict(zip(rules, counts, strict=True)))
 
 
@@ -385,10 +385,11 @@ def draw(uow: UnitOfWork, actor_id: int, plan: SamplingPlanInput) -> int:
         seed=seed, population_size=sum(s.population for s in strata), sample_size=len(chosen), created_by_id=actor.id)
     uow.session.add(row)
     uow.flush()
-    uow.session.add_all(SampleItem(plan_id=row.id, case_id=c.case_id, stratum=c.stratum, draw_key=c.draw_key,
-                                   reason=inclusion.reason(c.included_by), included_by=list(c.included_by),
-                                   reviewer_id=reviewer)
-                        for c, reviewer in zip(chosen, reviewers, strict=True))
+    # thousands of rows the draw computed, no user text: one bulk insert, not an ORM object each
+    uow.session.execute(insert(SampleItem), [
+        {"plan_id": row.id, "case_id": c.case_id, "stratum": c.stratum, "draw_key": c.draw_key,
+         "reason": inclusion.reason(c.included_by), "included_by": list(c.included_by), "reviewer_id": reviewer}
+        for c, reviewer in zip(chosen, reviewers, strict=True)])
     audit.record(uow.session, actor.id, "sample_drawn", plan_id=row.id, seed=seed,
                  cases=[c.case_id for c in chosen], sizing=summary.size.method, planned=summary.size.n,
                  formula=summary.size.formula, include=list(plan.include))
