@@ -125,8 +125,9 @@ class Result:
 
 def measured(row: Any) -> Result:
     """A row a module timed by itself (bench/pages.py, bench/crowd.py: name, target, times, errors, notes) as a row
-    of the table. Its key is its name up to a parenthesis, which holds the run's own figures; its errors fail it."""
-    key = re.sub(r"\W+", "_", row.name.split(" (")[0]).strip("_").lower()
+    of the table. Its key is its name without a parenthesis holding the run's own figures ("(alone p95 40 ms)"), so
+    "page queue (own)" and "page queue (department)" keep apart; its errors fail it."""
+    key = re.sub(r"\W+", "_", re.sub(r"\([^)]*\d[^)]*\)", "", row.name)).strip("_").lower()
     errors, notes = getattr(row, "errors", 0), list(getattr(row, "notes", []))
     problems = [f"{row.name}: {errors} errors" + (f" ({', '.join(notes[:3])})" if notes else "")] if errors else []
     if not row.times:

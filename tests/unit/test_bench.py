@@ -62,3 +62,6 @@ def test_a_row_timed_by_its_own_module_keeps_a_key_across_runs_and_fails_on_its_
     assert crowd.failures() == ["rows"] and "2 errors (OperationalError ×2)" in crowd.problems[0]
     page = measured(SimpleNamespace(name="page kpi as supervisor", target=1.0, times=[], errors=0, notes=[]))
     assert page.key == "page_kpi_as_supervisor" and page.failures() == ["p95", "rows"]
+    own, department = (measured(SimpleNamespace(name=f"page queue ({view}) as head", target=1.0, times=[0.1], errors=0,
+                                                notes=[])) for view in ("own", "department"))
+    assert own.key != department.key  # --json keys its rows: one would have overwritten the other
