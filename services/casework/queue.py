@@ -7,11 +7,10 @@ the institution's calendar from the database (RULES.md §3).
 from __future__ import annotations
 
 from calendar import monthrange
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import cache, partial
-from itertools import accumulate
+from datetime import datetime, timedelta
+from functools import cache
 from math import ceil
 from typing import Any, Protocol
 
@@ -82,33 +81,6 @@ class SlaBadge:
         return f"{self.label(lang)} · {countdown}"
 
 
-Count = Callable[[date, date], int]  # working days in [first, last]
-
-
-def _working_days(calendar: WorkingCalendar, first: date, last: date) -> int:
-    return sum(1 for day in calendar.days(first, last) if calendar.is_working_day(day.day))
-
-
-def working_day_counter(calendar: WorkingCalendar, dates: Iterable[date]) -> Count:
-    """Working days in [first, last]: one pass over the span of `dates`, then O(1) per count inside it
-    (a board's overdue cases may span years)."""
-    span = sorted(dates)
-    if not span:
-        return partial(_working_days, calendar)
-    start, end = span[0], span[-1]
-    prefix = list(accumulate((calendar.is_working_day(start + timedelta(days=i))
-                              for i in range((end - start).days + 1)), initial=0))
-
-    def count(first: date, last: date) -> int:
-        if last < first:
-            return 0
-        if start <= first and last <= end:
-            return prefix[(last - start).days + 1] - prefix[(first - start).days]
-        return _working_days(calendar, first, last)
-
-    return count
-
-
 @cache
 def _day_based(period: str) -> bool:
     """Whether a stored period counts days (a pack has a handful; a board parses each once, issue 13 §1)."""
@@ -118,16 +90,16 @@ def _day_based(period: str) -> bool:
         return False
 
 
-def _badge(row: DeadlineLike, now: datetime, warning_window: float, count: Count) -> SlaBadge:
+def _badge(row: DeadlineLike, now: datetime, warning_window: float, calendar: WorkingCalendar) -> SlaBadge:
     status = sla(row, now, warning_window).status  # type: ignore[arg-type]  # duck-typed row
     if status not in ("on_time", "at_risk", "overdue"):
         return SlaBadge(row.milestone, status, row.due_at)
     if _day_based(row.period):
         today, last_day = now.astimezone(SHANGHAI).date(), deadline_day(row.due_at)
         if status == "overdue":  # working days since the last day, today included
-            days = count(last_day + timedelta(days=1), today)
+            days = calendar.working_days(last_day + timedelta(days=1), today)
         else:  # working days still to come after today, as a period counts them (RULES.md §3)
-            days = count(today + timedelta(days=1), last_day)
+            days = calendar.working_days(today + timedelta(days=1), last_day)
         if days:
             return SlaBadge(row.milestone, status, row.due_at, "working_days", days)
     hours = abs(row.due_at - now).total_seconds() / 3600  # hour-based, or the last part-day
@@ -137,12 +109,7 @@ def _badge(row: DeadlineLike, now: datetime, warning_window: float, count: Count
 def sla_badges(deadlines: Sequence[tuple[DeadlineLike, float]], now: datetime,
                calendar: WorkingCalendar) -> list[SlaBadge]:
     """RULES.md §3 status of each (deadline, pack warning window), with working days (or hours) left or overdue."""
-    today = now.astimezone(SHANGHAI).date()
-    days = {today, today + timedelta(days=1)}
-    for row, _ in deadlines:
-        days |= {deadline_day(row.due_at), deadline_day(row.due_at) + timedelta(days=1)}
-    count = working_day_counter(calendar, days)
-    return [_badge(row, now, window, count) for row, window in deadlines]
+    return [_badge(row, now, window, calendar) for row, window in deadlines]
 
 
 def stored_nearest(page: Any) -> ColumnElement[bool]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -110,6 +111,9 @@ class WorkingCalendar:
                     f"special day {entry.day} is both {known.day_type} and {entry.day_type}"
                 )
             self._special[entry.day] = entry
+        # the days a special entry turns from the Mon-Fri rule: working weekend days, and weekdays off
+        self._gained = sorted(d for d, e in self._special.items() if e.day_type in _WORKING_TYPES and d.weekday() >= 5)
+        self._lost = sorted(d for d, e in self._special.items() if e.day_type not in _WORKING_TYPES and d.weekday() < 5)
 
     @classmethod
     @cache
@@ -126,6 +130,14 @@ class WorkingCalendar:
     def is_working_day(self, d: date) -> bool:
         return self.day_type(d) in _WORKING_TYPES
 
+    def working_days(self, first: date, last: date) -> int:
+        """Working days in [first, last] (0 if last < first), without walking the days: a queue's badges count
+        across years of overdue cases."""
+        if last < first:
+            return 0
+        return (_weekdays_before(last + timedelta(days=1)) - _weekdays_before(first)
+                + _within(self._gained, first, last) - _within(self._lost, first, last))
+
     def has_data(self, year: int) -> bool:
         return year in self.years
 
@@ -137,6 +149,16 @@ class WorkingCalendar:
             out.append(self._special.get(d) or CalendarDay(d, self.day_type(d)))
             d += timedelta(days=1)
         return out
+
+
+def _weekdays_before(d: date) -> int:
+    """Mondays to Fridays from 0001-01-01 (a Monday) up to the day before `d`."""
+    weeks, rest = divmod(d.toordinal() - 1, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+def _within(days: list[date], first: date, last: date) -> int:
+    return bisect_right(days, last) - bisect_left(days, first)
 
 
 def shipped_years() -> range:

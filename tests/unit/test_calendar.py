@@ -363,3 +363,20 @@ def test_calendar_days_move_only_past_rest_days(specials, start, n) -> None:
 @given(periods)
 def test_period_text_round_trips(period: Period) -> None:
     assert Period.parse(str(period)) == period
+
+
+def test_working_days_between_two_dates_skip_holidays_and_count_make_up_days() -> None:
+    # week of Mon 7 Jan 2030 on HAND: the Monday off, the Saturday worked
+    assert HAND.working_days(date(2030, 1, 7), date(2030, 1, 13)) == 5
+    assert HAND.working_days(date(2030, 1, 12), date(2030, 1, 12)) == 1
+    assert HAND.working_days(date(2030, 1, 7), date(2030, 1, 7)) == 0
+    assert HAND.working_days(date(2030, 1, 8), date(2030, 1, 7)) == 0
+    assert CAL.working_days(date(2026, 10, 1), date(2026, 10, 11)) == 3  # National Day: 1–7 off, Sat 10 worked
+
+
+@settings(deadline=None)
+@given(special_2030, st.dates(date(2029, 12, 1), date(2030, 12, 31)), st.integers(-3, 500))
+def test_working_days_between_two_dates_are_the_working_days_among_them(specials, first, span) -> None:
+    cal = WorkingCalendar(specials, [2030])
+    last = first + timedelta(days=span)
+    assert cal.working_days(first, last) == sum(cal.is_working_day(d.day) for d in cal.days(first, last))
