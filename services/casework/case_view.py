@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Department, Escalation, User
+from services.casework.deadlines import case_among
 from services.casework.queue import SlaBadge, sla_badges
 from services.casework.statutory import ACTIONS as CLOCK_ACTIONS
 from services.casework.statutory import clock_actions
@@ -161,13 +162,14 @@ def _timeline(session: Session, case: Case) -> list[TimelineEntry]:
 def case_escalations(session: Session, case_ids: list[int]) -> dict[int, list[EscalationView]]:
     """Escalations of these cases, oldest first, by case id."""
     by, ack = aliased(User), aliased(User)
-    # columns, not entities: the board reads a thousand of them for its 500 rows (issue 13 §1)
-    rows = session.execute(select(Escalation.case_id, Escalation.id, Escalation.to_role, Escalation.rule_key,
-                                  Escalation.reason, Escalation.created_at, by.display_name, Escalation.acknowledged_at,
-                                  ack.display_name)
-                           .outerjoin(by, by.id == Escalation.created_by_id)
-                           .outerjoin(ack, ack.id == Escalation.acknowledged_by_id)
-                           .where(Escalation.case_id.in_(case_ids)).order_by(Escalation.created_at, Escalation.id))
+    # columns through the connection, not the ORM, and the ids as one array: the board reads a thousand escalations
+    # for its 500 rows, and the ORM's row loading and 500 bound ids cost it ~1.5 ms (issue 13 §1)
+    rows = session.connection().execute(
+        select(Escalation.case_id, Escalation.id, Escalation.to_role, Escalation.rule_key, Escalation.reason,
+               Escalation.created_at, by.display_name, Escalation.acknowledged_at, ack.display_name)
+        .outerjoin(by, by.id == Escalation.created_by_id)
+        .outerjoin(ack, ack.id == Escalation.acknowledged_by_id)
+        .where(case_among(case_ids, Escalation.case_id)).order_by(Escalation.created_at, Escalation.id)).all()
     out: dict[int, list[EscalationView]] = {}
     for case_id, *view in rows:
         out.setdefault(case_id, []).append(EscalationView(*view))

@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import case as sql_case
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import Case, CaseDeadline, CaseEvent
 from services.rules import statutory
@@ -256,9 +257,10 @@ def store_next_due(uow: UnitOfWork, which: ColumnElement[bool]) -> None:
         .execution_options(synchronize_session="fetch"))
 
 
-def case_among(ids: Iterable[int]) -> ColumnElement[bool]:
-    """`Case.id` is one of `ids`: one array parameter, however many (an IN list binds one parameter each)."""
-    return Case.id == any_(bindparam("case_ids", sorted(ids), type_=ARRAY(BigInteger)))
+def case_among(ids: Iterable[int], case_id: InstrumentedAttribute[int] = Case.id) -> ColumnElement[bool]:
+    """`case_id` (a case's id, by default `Case.id`) is one of `ids`: one array parameter, however many (an IN list
+    binds one parameter each)."""
+    return case_id == any_(bindparam("case_ids", sorted(ids), type_=ARRAY(BigInteger)))
 
 
 @dataclass(frozen=True)

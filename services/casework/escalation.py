@@ -39,7 +39,7 @@ from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, Use
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.cases import rule_reason
 from services.casework.deadlines import at_risk_sql, overdue_sql
-from services.casework.queue import SlaBadge, at_risk_candidates, open_case, row_badges, stored_nearest
+from services.casework.queue import SlaBadge, at_risk_candidates, open_case, plain_rows, row_badges, stored_nearest
 from services.errors import Conflict, NotPermitted
 from services.institution.access import Actor, answers, case_scope, load_actor, require_role
 from services.rules.calendar import format_deadline
@@ -117,7 +117,8 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
                       Case.id)
             .limit(limit)).subquery("page")
     assignee, responder = aliased(User), aliased(User)
-    rows = session.execute(
+    # through the connection: the ORM's row loading, for columns alone, cost ~1 ms more per 500 rows (issue 13 §1)
+    rows = plain_rows(session.connection().execute(
         select(page, assignee.display_name.label("assignee"), responder.display_name.label("responder"),
                CaseDeadline.milestone, CaseDeadline.due_at, CaseDeadline.starts_at, CaseDeadline.period,
                CaseDeadline.status)
@@ -125,7 +126,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         .outerjoin(assignee, assignee.id == page.c.assignee_id)
         .outerjoin(CaseDeadline, stored_nearest(page))
         .order_by(page.c.handling_level.asc().nulls_last(), page.c.department_name,
-                  page.c.next_due_at.asc().nulls_last(), page.c.id)).all()
+                  page.c.next_due_at.asc().nulls_last(), page.c.id)))
     badges = row_badges(uow, rows, now)
     escalations = case_escalations(session, [r.id for r in rows])
     answers_to = cache(lambda pack, to_role: answerable(actor, uow.policy(pack), to_role))  # a few pairs, ~1000 asks

@@ -7,14 +7,15 @@ the institution's calendar from the database (RULES.md §3).
 from __future__ import annotations
 
 from calendar import monthrange
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from math import ceil
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, any_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Result, Select, and_, any_, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Customer, User
@@ -90,12 +91,12 @@ def _day_based(period: str) -> bool:
         return False
 
 
-def _badge(row: DeadlineLike, now: datetime, warning_window: float, calendar: WorkingCalendar) -> SlaBadge:
+def _badge(row: DeadlineLike, now: datetime, warning_window: float, today: date, last_day: date,
+           calendar: WorkingCalendar) -> SlaBadge:
     status = sla(row, now, warning_window).status  # type: ignore[arg-type]  # duck-typed row
     if status not in ("on_time", "at_risk", "overdue"):
         return SlaBadge(row.milestone, status, row.due_at)
     if _day_based(row.period):
-        today, last_day = now.astimezone(SHANGHAI).date(), deadline_day(row.due_at)
         if status == "overdue":  # working days since the last day, today included
             days = calendar.working_days(last_day + timedelta(days=1), today)
         else:  # working days still to come after today, as a period counts them (RULES.md §3)
@@ -109,7 +110,10 @@ def _badge(row: DeadlineLike, now: datetime, warning_window: float, calendar: Wo
 def sla_badges(deadlines: Sequence[tuple[DeadlineLike, float]], now: datetime,
                calendar: WorkingCalendar) -> list[SlaBadge]:
     """RULES.md §3 status of each (deadline, pack warning window), with working days (or hours) left or overdue."""
-    return [_badge(row, now, window, calendar) for row, window in deadlines]
+    today = now.astimezone(SHANGHAI).date()
+    # each instant's day once: a board's ~440 deadlines fall on ~130 instants (issue 13 §1)
+    last_days = {due_at: deadline_day(due_at) for due_at in {row.due_at for row, _ in deadlines}}
+    return [_badge(row, now, window, today, last_days[row.due_at], calendar) for row, window in deadlines]
 
 
 def stored_nearest(page: Any) -> ColumnElement[bool]:
@@ -132,6 +136,17 @@ def row_badges(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> list[SlaB
     open_rows = [(r, windows[r.pack]) for r in rows if r.milestone]
     badges = iter(sla_badges(open_rows, now, uow.calendar()))
     return [next(badges) if r.milestone else None for r in rows]
+
+
+def plain_rows(result: Result[Any]) -> list[Any]:
+    """A result's rows as named tuples: a Row finds a name through `__getattr__` (~0.5 µs), and the board reads ~20
+    names of each of its 500 rows (issue 13 §1: 8 of its ~38 ms of Python at 300k cases)."""
+    return list(map(_named_row(tuple(result.keys()))._make, result.all()))
+
+
+@cache
+def _named_row(fields: tuple[str, ...]) -> Any:
+    return namedtuple("PlainRow", fields)
 
 
 # --- my queue -------------------------------------------------------------------------------------
