@@ -74,6 +74,22 @@ class _Family:
     row_id: str = "c.id"  # last in that order: rows of one instant and case are listed alike on every run
 
 
+# Deadline families: milestones, and each figure's predicate over their rows (None: every row). No pack defines both
+# first_contact and first_reply (RULES.md §4).
+_MILESTONES = {"resolve": "'resolve'", "contact": "'first_contact', 'first_reply'", "statutory": "'statutory_decision'"}
+_DEADLINE_COUNTS: dict[str, dict[str, str | None]] = {
+    "resolve": {"resolve_due": None, "resolve_met": "cd.status = 'met'",
+                "resolved_within_first_deadline": "cd.met_at < cd.original_due_at"},
+    "contact": {"first_contact_due": None, "first_contact_met": "cd.status = 'met'"},
+    "statutory": {"statutory_due": None, "statutory_met": "cd.status = 'met'"}}
+_EVENT_COUNTS = {"extension": "extensions", "escalation": "escalations"}  # event type → its figure
+
+
+def _counts(predicates: Mapping[str, str | None]) -> str:
+    return ", ".join(f"count(*) FILTER (WHERE {predicate}) AS {column}" if predicate else f"count(*) AS {column}"
+                     for column, predicate in predicates.items())
+
+
 def _deadline_family(milestones: str, measures: str) -> _Family:
     return _Family(f"JOIN case_deadlines cd ON cd.case_id = c.id AND cd.milestone IN ({milestones})",
                    _FELL_DUE, "cd.due_at", measures,
@@ -81,9 +97,9 @@ def _deadline_family(milestones: str, measures: str) -> _Family:
                    "cd.extensions", row_id="cd.id")
 
 
-def _event_family(event_type: str, measure: str, detail: str) -> _Family:
-    return _Family(f"JOIN case_events e ON e.case_id = c.id AND e.event_type = '{event_type}'",
-                   "e.at >= :start AND e.at < :end", "e.at", f"count(*) AS {measure}", detail, row_id="e.id")
+def _event_family(event_types: tuple[str, ...], measures: str, detail: str) -> _Family:
+    return _Family(f"JOIN case_events e ON e.case_id = c.id AND e.event_type IN ({', '.join(map(repr, event_types))})",
+                   "e.at >= :start AND e.at < :end", "e.at", measures, detail, row_id="e.id")
 
 
 FAMILIES: dict[str, _Family] = {
@@ -95,15 +111,7 @@ FAMILIES: dict[str, _Family] = {
         "sum(c.compensation_paid)::float8 AS compensation_paid",
         "p.case_no AS parent_case_no, c.compensation_claimed::float8 AS compensation_claimed, "
         "c.compensation_paid::float8 AS compensation_paid"),
-    "resolve": _deadline_family(
-        "'resolve'", "count(*) AS resolve_due, count(*) FILTER (WHERE cd.status = 'met') AS resolve_met, "
-        "count(*) FILTER (WHERE cd.met_at < cd.original_due_at) AS resolved_within_first_deadline"),
-    "contact": _deadline_family(
-        "'first_contact', 'first_reply'",  # no pack defines both (RULES.md §4)
-        "count(*) AS first_contact_due, count(*) FILTER (WHERE cd.status = 'met') AS first_contact_met"),
-    "statutory": _deadline_family(
-        "'statutory_decision'",
-        "count(*) AS statutory_due, count(*) FILTER (WHERE cd.status = 'met') AS statutory_met"),
+    **{name: _deadline_family(_MILESTONES[name], _counts(counts)) for name, counts in _DEADLINE_COUNTS.items()},
     "rated": _Family(
         "", "c.feedback_at >= :start AND c.feedback_at < :end AND c.satisfaction IS NOT NULL", "c.feedback_at",
         "count(*) AS rated, count(*) FILTER (WHERE c.satisfaction >= 4) AS satisfied",
@@ -121,12 +129,27 @@ FAMILIES: dict[str, _Family] = {
 
         "s.month_start", "count(*) AS overdue_backlog",
         "s.as_of, cd.due_at, cd.met_at, cd.status AS deadline_status", "cd.due_at, "),
-    "extension": _event_family("extension", "extensions",
+    "extension": _event_family(("extension",), _counts({_EVENT_COUNTS["extension"]: None}),
                                "e.at AS event_at, e.data->>'milestone' AS milestone, e.note AS reason"),
-    "escalation": _event_family("escalation", "escalations",
+    "escalation": _event_family(("escalation",), _counts({_EVENT_COUNTS["escalation"]: None}),
                                 "e.at AS event_at, e.data->>'to_role' AS to_role, e.note AS reason, "
                                 "e.data->>'rule' AS rule_key"),
 }
+
+# What the KPI statement reads (issue 13 §2): FAMILIES, but the three deadline families in one pass over their index
+# and one join to cases, and the two event families likewise, as the floor reads them: apart, each family paid its
+# own scan, its look-ups of cases and its parallel workers. Each figure still counts its family's rows (a FILTER on
+# the milestone or event type), month by each row's own anchor; the drill-downs read FAMILIES.
+READS: dict[str, _Family] = {
+    "received": FAMILIES["received"],
+    "deadline": _deadline_family(", ".join(_MILESTONES.values()), _counts({
+        column: " AND ".join([f"cd.milestone IN ({_MILESTONES[name]})", *([predicate] if predicate else [])])
+        for name, counts in _DEADLINE_COUNTS.items() for column, predicate in counts.items()})),
+    "rated": FAMILIES["rated"], "resolved": FAMILIES["resolved"], "backlog": FAMILIES["backlog"],
+    "event": _event_family(tuple(_EVENT_COUNTS), _counts({
+        column: f"e.event_type = '{event_type}'" for event_type, column in _EVENT_COUNTS.items()}), ""),
+}
+
 # KPI → its family and the predicate of its numerator (None: a count or an average).
 KPI_SETS: dict[str, tuple[str, str | None]] = {
     "volume": ("received", None), "repeat": ("received", "c.parent_case_id IS NOT NULL"),
@@ -254,15 +277,15 @@ def _grouping(bys: tuple[str, ...], anchor: str, per_month: bool) -> tuple[str, 
 def _kpi_sql(scope: Scope, bys: tuple[str, ...], per_month: bool) -> str:
     keys = ["dim", "grp", "month"] if per_month else ["dim", "grp"]
     ctes = [_SNAPSHOTS[per_month or "month" in bys]]
-    for name, family in FAMILIES.items():
+    for name, family in READS.items():
         dim, key, label, group_by = _grouping(bys, family.anchor, per_month)
         month = f", {_month(family.anchor)} AS month" if per_month else ""
         ctes.append(f"k_{name} AS (SELECT {dim} AS dim, {key} AS grp{month}, {label} AS label, {family.measures} "
                     f"{_BASE} {family.join} WHERE {_where(scope, family)} GROUP BY {group_by})")
-    union = " UNION ALL ".join(f"SELECT {', '.join(keys)}, label FROM k_{name}" for name in FAMILIES)
+    union = " UNION ALL ".join(f"SELECT {', '.join(keys)}, label FROM k_{name}" for name in READS)
     listed = ", ".join(keys)
     ctes.append(f"keyset AS (SELECT {listed}, min(label) AS label FROM ({union}) k GROUP BY {listed})")
-    joins = " ".join(f"LEFT JOIN k_{name} USING ({', '.join(keys)})" for name in FAMILIES)
+    joins = " ".join(f"LEFT JOIN k_{name} USING ({', '.join(keys)})" for name in READS)
     averages = ("avg_handling_hours", "p90_handling_hours")
     figures = [f"{c}" if c in averages else f"COALESCE({c}, 0) AS {c}" for c in COLUMNS if c not in RATES]
     rates = [f"COALESCE({n}, 0)::float8 / NULLIF({d}, 0) AS {r}" for r, (n, d) in RATES.items()]
