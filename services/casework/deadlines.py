@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from db.models import Case, CaseDeadline, CaseEvent
 from services.rules import statutory
@@ -305,15 +305,28 @@ def warning_windows(uow: UnitOfWork) -> dict[str, float]:
     return {code: uow.policy(code).warning_window for code in PACK_CODES}
 
 
-def warning_window_sql(uow: UnitOfWork) -> Any:
+def warning_window_sql(uow: UnitOfWork, pack: Any = Case.pack) -> Any:
     """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3)."""
-    return sql_case(*((Case.pack == code, share) for code, share in warning_windows(uow).items()))
+    return sql_case(*((pack == code, share) for code, share in warning_windows(uow).items()))
+
+
+def at_risk_candidates(uow: UnitOfWork, now: datetime) -> Select[tuple[int]]:
+    """The cases with an open deadline inside the widest warning window of any pack, from the open deadlines' index
+    alone: every case at risk and a few more, for `at_risk_sql` to decide by each case's own pack (issue 13 §1)."""
+    widest = max(warning_windows(uow).values())
+    return select(CaseDeadline.case_id).where(
+        CaseDeadline.status == "open", CaseDeadline.due_at > now,
+        at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, widest) <= now)
 
 
 def at_risk_sql(uow: UnitOfWork, now: datetime) -> ColumnElement[bool]:
-    """SQL twin of `sla`'s at_risk: an open deadline of the case inside its pack's warning window, not yet due."""
-    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open", CaseDeadline.due_at > now,
-                          at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, warning_window_sql(uow)) <= now)
+    """SQL twin of `sla`'s at_risk: an open deadline of the case inside its pack's warning window, not yet due.
+    As IN over the cases at risk, found once among the candidates: a correlated EXISTS let the planner scan the
+    open deadlines' index once per case (the board at 3M cases: 1.1 of its 2 s)."""
+    deadline_case = aliased(Case)
+    return Case.id.in_(at_risk_candidates(uow, now).join(deadline_case, deadline_case.id == CaseDeadline.case_id)
+                       .where(at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at,
+                                           warning_window_sql(uow, deadline_case.pack)) <= now))
 
 
 def overdue_sql(now: datetime) -> ColumnElement[bool]:

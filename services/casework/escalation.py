@@ -38,8 +38,8 @@ from sqlalchemy.orm import aliased
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.cases import rule_reason
-from services.casework.deadlines import at_risk_sql, overdue_sql
-from services.casework.queue import SlaBadge, at_risk_candidates, open_case, plain_rows, row_badges, stored_nearest
+from services.casework.deadlines import at_risk_candidates, at_risk_sql, overdue_sql
+from services.casework.queue import SlaBadge, open_case, plain_rows, row_badges, stored_nearest
 from services.errors import Conflict, NotPermitted
 from services.institution.access import Actor, answers, case_scope, load_actor, require_role
 from services.rules.calendar import format_deadline

@@ -20,12 +20,12 @@ from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Customer, User
 from services import words
-from services.casework.deadlines import at_risk_sql, overdue_sql, sla, warning_windows
+from services.casework.deadlines import at_risk_candidates, at_risk_sql, overdue_sql, sla, warning_windows
 from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
 from services.rules import statutory
 from services.rules.assess import FACT_KEYS, Assessment, assess, parse_facts
-from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, at_risk_from, deadline_day, format_deadline
+from services.rules.calendar import SHANGHAI, Period, WorkingCalendar, deadline_day, format_deadline
 from services.rules.transitions import OPEN_STATES, RE_COMPLAINT_FROM
 from services.unit_of_work import UnitOfWork
 
@@ -211,15 +211,6 @@ def due_filter(uow: UnitOfWork, due: str, now: datetime) -> ColumnElement[bool]:
         return and_(Case.id == any_(func.array(at_risk_candidates(uow, now).scalar_subquery())),
                     at_risk_sql(uow, now))
     raise InvalidInput("error.queue.unknown_due", field="due", due=due)
-
-
-def at_risk_candidates(uow: UnitOfWork, now: datetime) -> Select[tuple[int]]:
-    """The cases with an open deadline inside the widest warning window of any pack, from the open deadlines' index
-    alone: every case at risk and a few more, for `at_risk_sql` to decide by each case's own pack (issue 13 §1)."""
-    widest = max(warning_windows(uow).values())
-    return select(CaseDeadline.case_id).where(
-        CaseDeadline.status == "open", CaseDeadline.due_at > now,
-        at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, widest) <= now)
 
 
 def queue_query(view: str, *, due: str | None = None, **lists: Sequence[str]) -> dict[str, str]:
