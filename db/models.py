@@ -161,6 +161,8 @@ class Case(Base):
         Index("ix_cases_open_department_due", "responsible_department_id", "next_due_at", "received_at", "id",
               postgresql_include=["first_responder_id", "assignee_id"],  # the scope: a head's count reads the index
               postgresql_where=OPEN_CASE),
+        # a clerk's open cases by state: the home tiles, not the clerk's every case of ten years
+        Index("ix_cases_open_first_responder", "first_responder_id", "state", postgresql_where=OPEN_CASE),
         # every case with an open deadline, closed ones owing a report too: overdue filters of any state
         Index("ix_cases_next_due", "next_due_at", postgresql_where="next_due_at IS NOT NULL"),
         # issue 13 §1–2: the board's open major cases, the sweep's open cases the pack's rules escalate
