@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
-from db.models import Setting
+from db.models import CaseDeadline, Setting
 from services.administration.setup import SETUP_DONE
 from services.casework import cases
 from services.institution.directory import create_user
 from services.institution.settings import activate_pack
+from services.rules import statutory
 from services.rules.calendar import SHANGHAI
 from services.unit_of_work import UnitOfWork, transaction
 
@@ -56,6 +58,18 @@ OTHER = {"futures": "compliance", "branch": "marketing", "securities": "legal_co
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def at_risk_beyond_the_nearest(inst: Institution) -> cases.CaseRef:
+    """A consumer-finance case received 2026-11-02 09:00 (L3: resolve due 11-06 24:00, at risk from 11-05 ~02:00)
+    whose regulator's clock (due 11-17 24:00) is set as if it had run since September: on 2026-11-03 12:00 a
+    deadline other than its nearest is at risk (RULES.md §3, §7.1)."""
+    ref = inst.intake(received_at=at("2026-11-02 09:00"))
+    with inst.uow() as uow:
+        uow.session.execute(update(CaseDeadline).where(
+            CaseDeadline.case_id == cases.case_by_number(uow, ref.case_no).id,
+            CaseDeadline.milestone == statutory.MILESTONE).values(starts_at=at("2026-09-01 00:00")))
+    return ref
 
 
 def make_institution(engine: Any, pack: str) -> Institution:

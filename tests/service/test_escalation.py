@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from db.models import OPEN_MAJOR_CASE, Case, CaseDeadline, CaseEvent, Escalation
+from db.models import OPEN_MAJOR_CASE, Case, CaseEvent, Escalation
 from services.administration import admin
 from services.casework import cases, escalation
 from services.errors import Conflict, NotPermitted
-from services.rules import statutory
 from services.unit_of_work import transaction
-from tests.service.conftest import Institution, at
+from tests.service.conftest import Institution, at, at_risk_beyond_the_nearest
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERDUE = at("2026-11-02 12:00")  # futures: forward was due within 1 hour of 10:00 (seed 000 art. 17(2))
@@ -295,11 +294,7 @@ def test_an_escalation_is_dated_when_it_was_made_not_when_it_was_written(futures
 
 def test_a_case_at_risk_on_a_deadline_other_than_its_nearest_is_on_the_board(consumer_finance):
     inst = consumer_finance
-    ref = inst.intake(received_at=at("2026-11-02 09:00"))  # L3: resolve due 11-06 24:00, at risk from 11-05 ~02:00
-    with inst.uow() as uow:  # the regulator's clock (due 11-17 24:00) as if it had run since September: at risk
-        uow.session.execute(update(CaseDeadline).where(
-            CaseDeadline.case_id == cases.case_by_number(uow, ref.case_no).id,
-            CaseDeadline.milestone == statutory.MILESTONE).values(starts_at=at("2026-09-01 00:00")))
+    ref = at_risk_beyond_the_nearest(inst)
     row = next(r for r in board(inst, "head", now=at("2026-11-03 12:00")) if r.case_no == ref.case_no)
     assert row.reasons == ("at_risk",)
     assert row.deadline.milestone == "resolve" and row.deadline.status == "on_time"  # the nearest is not at risk

@@ -4,15 +4,14 @@ the intake page's live preview and its "same customer complained before" warning
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from db.models import Case, CaseDeadline
+from db.models import Case
 from services.administration import admin
 from services.casework import cases, queue
 from services.errors import InvalidInput, NotPermitted
 from services.institution.directory import create_user
-from services.rules import statutory
-from tests.service.conftest import HANDLING, OTHER, Institution, at
+from tests.service.conftest import HANDLING, OTHER, Institution, at, at_risk_beyond_the_nearest
 
 
 def my_queue(inst: Institution, who: str, **kw) -> queue.QueuePage:
@@ -160,11 +159,7 @@ def test_the_same_customer_within_twelve_months_is_found_by_phone_or_id_number(c
 
 def test_the_at_risk_filter_finds_a_case_at_risk_on_a_deadline_other_than_its_nearest(consumer_finance):
     inst = consumer_finance
-    ref = inst.intake(received_at=at("2026-11-02 09:00"))  # L3: resolve due 11-06 24:00, at risk from 11-05 ~02:00
-    with inst.uow() as uow:  # the regulator's clock (due 11-17 24:00) as if it had run since September: at risk
-        uow.session.execute(update(CaseDeadline).where(
-            CaseDeadline.case_id == cases.case_by_number(uow, ref.case_no).id,
-            CaseDeadline.milestone == statutory.MILESTONE).values(starts_at=at("2026-09-01 00:00")))
+    ref = at_risk_beyond_the_nearest(inst)
     assert numbers(my_queue(inst, "clerk", view="first_responder", due="at_risk", now=at("2026-11-03 12:00"))) == [
         ref.case_no]
 
