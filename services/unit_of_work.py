@@ -18,7 +18,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import default_engine, read_engine
@@ -32,6 +32,7 @@ from services.rules.policy import Policy
 
 ACTIVE_PACK = "active_pack"  # settings key: the code of the institution's one active pack (RULES.md §4)
 PACK_EDITS = "pack_edits"  # settings key: {pack code: the admin's edited copy of the pack data}
+CALENDAR_REVISION = "calendar_revision"  # settings key: a new stamp on every calendar change (migration 0025)
 
 
 class UnitOfWork:
@@ -55,7 +56,7 @@ class UnitOfWork:
         self._now: datetime | None = None
         self._policies: dict[str, Policy] = {}
         self._calendar: WorkingCalendar | None = None
-        self._edits: dict[str, Any] | None = None
+        self._settings: dict[str, Any] | None = None
         self.kept_when_refused = False
         return self
 
@@ -103,24 +104,43 @@ class UnitOfWork:
         return self._policies[code]
 
     def active_pack_code(self) -> str | None:
-        return active_pack_code(self.session)
+        code: str | None = self._configuration().get(ACTIVE_PACK)
+        return code
 
     def _edited_pack_data(self, code: str) -> dict[str, Any] | None:
-        """The admin's edited copy of pack `code`, if any (read once per unit of work)."""
-        if self._edits is None:
-            setting = self.session.get(Setting, PACK_EDITS)
-            self._edits = dict(setting.value or {}) if setting else {}
-        return self._edits.get(code)
+        """The admin's edited copy of pack `code`, if any."""
+        edits: dict[str, Any] = self._configuration().get(PACK_EDITS) or {}
+        return edits.get(code)
+
+    def _configuration(self) -> dict[str, Any]:
+        """The settings behind `policy()` and `calendar()`, read once per unit of work and in one statement: a
+        view read them in three (issue 13 §4)."""
+        if self._settings is None:
+            self._settings = dict(self.session.execute(
+                select(Setting.key, Setting.value).where(Setting.key.in_(_CONFIGURATION))).tuples().all())
+        return self._settings
 
     def calendar(self) -> WorkingCalendar:
-        """The institution's working calendar (RULES.md §3), read once per unit of work."""
+        """The institution's working calendar (RULES.md §3), read once per unit of work: built from its rows only
+        when their revision is new to this process."""
         if self._calendar is None:
-            self._calendar = _calendar(self.session.scalar(_CALENDAR_ROWS))
+            self._calendar = _calendars.get(self._configuration().get(CALENDAR_REVISION, "")) or self._read_calendar()
         return self._calendar
+
+    def _read_calendar(self) -> WorkingCalendar:
+        revision, rows = self.session.execute(_CALENDAR_ROWS).one()  # one statement: the stamp of these very rows
+        data = json.loads(rows)
+        calendar = WorkingCalendar((CalendarDay(date.fromisoformat(day), DayType(day_type), name)
+                                    for day, day_type, name in data["days"]), data["years"])
+        if revision is not None:
+            if len(_calendars) >= _CALENDARS_KEPT:
+                _calendars.clear()
+            _calendars[revision] = calendar
+        return calendar
 
     def configuration_changed(self) -> None:
         """An edit of the pack or the calendar in this unit of work: read them afresh from now on."""
-        self._policies, self._calendar, self._edits = {}, None, None
+        self._policies, self._calendar, self._settings = {}, None, None
 
 
 def active_pack_code(session: Session) -> str | None:
@@ -128,23 +148,20 @@ def active_pack_code(session: Session) -> str | None:
     return setting.value if setting else None
 
 
-# The calendar's days and the years an admin marked complete (issue 10 §6) as one text, in one statement: one
-# snapshot, and one row to fetch instead of ~800 (issue 13 §4: a queue view spent ~2 ms fetching them).
+_CONFIGURATION = (ACTIVE_PACK, PACK_EDITS, CALENDAR_REVISION)
+
+# The calendar's days and the years an admin marked complete (issue 10 §6) as one text, with the revision they
+# carry, in one statement: one snapshot, and one row to fetch instead of ~800.
 _CALENDAR_ROWS = text(
-    "SELECT json_build_object("
+    "SELECT (SELECT value #>> '{}' FROM settings WHERE key = 'calendar_revision'), json_build_object("
     "'days', COALESCE(json_agg(json_build_array(day, day_type, name) ORDER BY day), '[]'::json), "
     "'years', (SELECT COALESCE(json_agg(year ORDER BY year), '[]'::json) FROM calendar_years WHERE complete)"
     ")::text FROM working_calendar")
 
-
-@functools.lru_cache(maxsize=8)
-def _calendar(rows: str) -> WorkingCalendar:
-    """The calendar of these rows, built once while they stay the same: each unit of work still reads the table,
-    but a queue or board view no longer spends ~10 ms rebuilding the same ~800 days (issue 13 §1). A
-    WorkingCalendar is never changed once built."""
-    data = json.loads(rows)
-    return WorkingCalendar((CalendarDay(date.fromisoformat(day), DayType(day_type), name)
-                            for day, day_type, name in data["days"]), data["years"])
+# Calendars by revision: a view no longer reads and rebuilds the same ~800 days (issue 13 §1, §4). A revision
+# names one content on every server, so nothing goes stale; a WorkingCalendar is never changed once built.
+_calendars: dict[str, WorkingCalendar] = {}
+_CALENDARS_KEPT = 8
 
 
 @functools.lru_cache(maxsize=32)
