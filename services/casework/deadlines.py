@@ -323,10 +323,13 @@ def at_risk_sql(uow: UnitOfWork, now: datetime) -> ColumnElement[bool]:
     """SQL twin of `sla`'s at_risk: an open deadline of the case inside its pack's warning window, not yet due.
     As IN over the cases at risk, found once among the candidates: a correlated EXISTS let the planner scan the
     open deadlines' index once per case (the board at 3M cases: 1.1 of its 2 s)."""
-    deadline_case = aliased(Case)
+    deadline_case = _DEADLINE_CASE
     return Case.id.in_(at_risk_candidates(uow, now).join(deadline_case, deadline_case.id == CaseDeadline.case_id)
                        .where(at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at,
                                            warning_window_sql(uow, deadline_case.pack)) <= now))
+
+
+_DEADLINE_CASE = aliased(Case, name="deadline_case")  # made once (issue 13 §4): a fresh alias adapts its columns anew
 
 
 def overdue_sql(now: datetime) -> ColumnElement[bool]:

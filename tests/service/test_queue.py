@@ -10,7 +10,9 @@ from db.models import Case
 from services.administration import admin
 from services.casework import cases, queue
 from services.errors import InvalidInput, NotPermitted
+from services.institution.access import case_scope, load_actor
 from services.institution.directory import create_user
+from services.rules.transitions import CLOSED_STATES, OPEN_STATES
 from tests.service.conftest import HANDLING, OTHER, Institution, at, at_risk_beyond_the_nearest
 
 
@@ -119,6 +121,29 @@ def test_a_handler_or_head_of_another_department_sees_nothing_of_it(consumer_fin
         my_queue(inst, "outsider", view="department")
     with pytest.raises(NotPermitted):
         my_queue(inst, "trainee", view="assigned")
+
+
+def test_no_view_lists_a_case_outside_the_users_scope(consumer_finance, four_cases):
+    """The queue's filter is the view's alone: each view must stay inside what `case_scope` lets the user see."""
+    inst = consumer_finance
+    with inst.uow() as uow:
+        case = cases.case_by_number(uow, four_cases["L2"])
+        cases.forward(uow, inst.users["clerk"], case.case_no, case.version, department=HANDLING[inst.pack],
+                      handler_id=inst.users["handler"], handling_form="请核实")
+    listed = 0
+    for who, user_id in inst.users.items():
+        with inst.uow() as uow:
+            actor = load_actor(uow.session, user_id)
+            visible = set(uow.session.scalars(select(Case.case_no).where(case_scope(actor))))
+            for view in ("assigned", "first_responder", "department"):
+                for due in (None, "overdue", "at_risk"):
+                    try:
+                        page = queue.my_queue(uow, user_id, view=view, due=due, states=[*OPEN_STATES, *CLOSED_STATES])
+                    except NotPermitted:
+                        continue
+                    assert set(numbers(page)) <= visible, (who, view, due)
+                    listed += page.total
+    assert listed  # the views listed cases at all
 
 
 def test_the_intake_preview_runs_the_rules_without_saving(consumer_finance):
