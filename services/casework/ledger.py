@@ -15,8 +15,6 @@ that writes something new fails there until the ledger writes it too.
 from __future__ import annotations
 
 import gc
-import io
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Table, column, select, text
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from db.bulk import copy_rows
 from db.models import Case, CaseDeadline, CaseEvent, Customer, Escalation, Extension, User
 from services.casework import cases as svc
 from services.casework import classification
@@ -438,16 +437,9 @@ class Ledger:
         (10,000 imported rows are ~100,000 records, issue 13 §3)."""
         assert isinstance(table, Table)
         columns = [c for c in table.columns if (keep_id or c.key != "id") and c.key not in stamps]
-        fixed = "".join(f"\t{_copy_text(at)}" for at in stamps.values())
-        lines = ["\t".join(_copy_text(_value(row, c)) for c in columns) + fixed + "\n" for row in rows]
-        if not lines:
-            return
-        names = ", ".join(f'"{name}"' for name in [c.name for c in columns] + list(stamps))
-        cursor = self.uow.session.connection().connection.cursor()
-        try:
-            cursor.copy_expert(f"COPY {table.name} ({names}) FROM STDIN", io.StringIO("".join(lines)))
-        finally:
-            cursor.close()
+        fixed = tuple(stamps.values())
+        copy_rows(self.uow.session, table.name, [c.name for c in columns] + list(stamps),
+                  ((*(_value(row, c) for c in columns), *fixed) for row in rows))
 
 
 class Services:
@@ -498,30 +490,6 @@ def many_objects() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: Any) -> str:
-    """A value as COPY's text format reads it (NULL is \\N; backslash, tab and line ends escaped)."""
-    if value is None:
-        return "\\N"
-    if type(value) is str:  # most values: one pass in C
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        out = value.isoformat()
-    elif isinstance(value, dict):
-        out = json.dumps(value, ensure_ascii=False)
-    elif isinstance(value, list):  # a text[] (flags, roles)
-        out = "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
-    else:
-        out = str(value)
-    return out.translate(_COPY_ESCAPES)
 
 
 def _value(row: Any, column: Column[Any]) -> Any:
