@@ -124,7 +124,8 @@ class UnitOfWork:
         """The institution's working calendar (RULES.md §3), read once per unit of work: built from its rows only
         when their revision is new to this process."""
         if self._calendar is None:
-            self._calendar = _calendars.get(self._configuration().get(CALENDAR_REVISION, "")) or self._read_calendar()
+            known = _calendars.get(self._configuration().get(CALENDAR_REVISION, ""))
+            self._calendar = known if known is not None else self._read_calendar()
         return self._calendar
 
     def _read_calendar(self) -> WorkingCalendar:
