@@ -154,10 +154,10 @@ _CONFIGURATION = (ACTIVE_PACK, PACK_EDITS, CALENDAR_REVISION)
 # The calendar's days and the years an admin marked complete (issue 10 §6) as one text, with the revision they
 # carry, in one statement: one snapshot, and one row to fetch instead of ~800.
 _CALENDAR_ROWS = text(
-    "SELECT (SELECT value #>> '{}' FROM settings WHERE key = 'calendar_revision'), json_build_object("
+    "SELECT (SELECT value #>> '{}' FROM settings WHERE key = :revision), json_build_object("
     "'days', COALESCE(json_agg(json_build_array(day, day_type, name) ORDER BY day), '[]'::json), "
     "'years', (SELECT COALESCE(json_agg(year ORDER BY year), '[]'::json) FROM calendar_years WHERE complete)"
-    ")::text FROM working_calendar")
+    ")::text FROM working_calendar").bindparams(revision=CALENDAR_REVISION)
 
 # Calendars by revision: a view no longer reads and rebuilds the same ~800 days (issue 13 §1, §4). A revision
 # names one content on every server, so nothing goes stale; a WorkingCalendar is never changed once built.

@@ -98,12 +98,16 @@ def test_pages_split_the_sorted_queue_and_keep_the_total(consumer_finance, four_
     assert refused.value.field == "page"
 
 
-def test_each_view_shows_only_its_own_cases(consumer_finance, four_cases):
-    inst = consumer_finance
+def forward_to_the_handler(inst: Institution, case_no: str) -> None:
     with inst.uow() as uow:
-        case = cases.case_by_number(uow, four_cases["L2"])
+        case = cases.case_by_number(uow, case_no)
         cases.forward(uow, inst.users["clerk"], case.case_no, case.version, department=HANDLING[inst.pack],
                       handler_id=inst.users["handler"], handling_form="请核实监管转来的投诉")
+
+
+def test_each_view_shows_only_its_own_cases(consumer_finance, four_cases):
+    inst = consumer_finance
+    forward_to_the_handler(inst, four_cases["L2"])
     assert numbers(my_queue(inst, "handler", view="assigned")) == [four_cases["L2"]]
     assert my_queue(inst, "clerk", view="assigned").total == 0
     assert my_queue(inst, "head", view="department").total == 4  # the head's department handles all four
@@ -126,10 +130,7 @@ def test_a_handler_or_head_of_another_department_sees_nothing_of_it(consumer_fin
 def test_no_view_lists_a_case_outside_the_users_scope(consumer_finance, four_cases):
     """The queue's filter is the view's alone: each view must stay inside what `case_scope` lets the user see."""
     inst = consumer_finance
-    with inst.uow() as uow:
-        case = cases.case_by_number(uow, four_cases["L2"])
-        cases.forward(uow, inst.users["clerk"], case.case_no, case.version, department=HANDLING[inst.pack],
-                      handler_id=inst.users["handler"], handling_form="请核实")
+    forward_to_the_handler(inst, four_cases["L2"])
     listed = 0
     for who, user_id in inst.users.items():
         with inst.uow() as uow:
