@@ -21,6 +21,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     exists,
+    func,
     insert,
     or_,
     select,
@@ -231,7 +232,7 @@ def next_due_query(uow: UnitOfWork) -> Select[Any]:
     `.where(...)` on `Case`."""
     nearest = (select(CaseDeadline.due_at, CaseDeadline.milestone,
                       at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at,
-                                   warning_window_sql(uow)).label("at_risk_at"))
+                                   warning_window_sql(warning_windows(uow))).label("at_risk_at"))
                .where(CaseDeadline.case_id == Case.id, CaseDeadline.status == "open")
                .order_by(CaseDeadline.due_at, CaseDeadline.id).limit(1).lateral("nearest"))
     return (select(Case.id, nearest.c.due_at, nearest.c.milestone, nearest.c.at_risk_at)
@@ -305,34 +306,35 @@ def warning_windows(uow: UnitOfWork) -> dict[str, float]:
     return {code: uow.policy(code).warning_window for code in PACK_CODES}
 
 
-def warning_window_sql(uow: UnitOfWork, pack: Any = Case.pack) -> Any:
-    """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3)."""
-    return sql_case(*((pack == code, share) for code, share in warning_windows(uow).items()))
+def warning_window_sql(windows: Mapping[str, Any], pack: Any = Case.pack) -> Any:
+    """SQL twin of `warning_windows`: the at-risk share of the row's case's pack (RULES.md §3). `windows` holds each
+    pack's share, as a value or as a bound parameter of a statement built once (issue 13 §4)."""
+    return sql_case(*((pack == code, share) for code, share in windows.items()))
 
 
-def at_risk_candidates(uow: UnitOfWork, now: datetime) -> Select[tuple[int]]:
+def at_risk_candidates(now: datetime | ColumnElement[datetime], windows: Mapping[str, Any]) -> Select[tuple[int]]:
     """The cases with an open deadline inside the widest warning window of any pack, from the open deadlines' index
-    alone: every case at risk and a few more, for `at_risk_sql` to decide by each case's own pack (issue 13 §1)."""
-    widest = max(warning_windows(uow).values())
+    alone: every case at risk and a few more, for `at_risk_sql` to decide by each case's own pack (issue 13 §1).
+    `now` and `windows` (`warning_window_sql`) as values or bound parameters."""
     return select(CaseDeadline.case_id).where(
         CaseDeadline.status == "open", CaseDeadline.due_at > now,
-        at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, widest) <= now)
+        at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, func.greatest(*windows.values())) <= now)
 
 
-def at_risk_sql(uow: UnitOfWork, now: datetime) -> ColumnElement[bool]:
+def at_risk_sql(now: datetime | ColumnElement[datetime], windows: Mapping[str, Any]) -> ColumnElement[bool]:
     """SQL twin of `sla`'s at_risk: an open deadline of the case inside its pack's warning window, not yet due.
     As IN over the cases at risk, found once among the candidates: a correlated EXISTS let the planner scan the
     open deadlines' index once per case (the board at 3M cases: 1.1 of its 2 s)."""
     deadline_case = _DEADLINE_CASE
-    return Case.id.in_(at_risk_candidates(uow, now).join(deadline_case, deadline_case.id == CaseDeadline.case_id)
+    return Case.id.in_(at_risk_candidates(now, windows).join(deadline_case, deadline_case.id == CaseDeadline.case_id)
                        .where(at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at,
-                                           warning_window_sql(uow, deadline_case.pack)) <= now))
+                                           warning_window_sql(windows, deadline_case.pack)) <= now))
 
 
 _DEADLINE_CASE = aliased(Case, name="deadline_case")  # made once (issue 13 §4): a fresh alias adapts its columns anew
 
 
-def overdue_sql(now: datetime) -> ColumnElement[bool]:
+def overdue_sql(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """SQL twin of `sla`'s overdue: an open deadline of the case is due (RULES.md §3) — so its nearest one is,
     which the case stores (issue 13 §1)."""
     return Case.next_due_at <= now

@@ -38,7 +38,7 @@ from sqlalchemy.orm import aliased
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.cases import rule_reason
-from services.casework.deadlines import at_risk_candidates, at_risk_sql, overdue_sql
+from services.casework.deadlines import at_risk_candidates, at_risk_sql, overdue_sql, warning_windows
 from services.casework.queue import SlaBadge, open_case, plain_rows, row_badges, stored_nearest
 from services.errors import Conflict, NotPermitted
 from services.institution.access import Actor, answers, case_scope, load_actor, require_role
@@ -98,7 +98,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     actor = load_actor(session, actor_id)
     require_role(actor, "view_case")
     now = uow.at(now)
-    at_risk = at_risk_sql(uow, now)
+    at_risk = at_risk_sql(now, warning_windows(uow))
     escalated = awaiting_acknowledgement()
     overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
@@ -152,7 +152,7 @@ def _candidates(uow: UnitOfWork, now: datetime) -> CompoundSelect[tuple[int]]:
     case may not be at risk yet: the board checks), open and major, or an escalation awaiting acknowledgement."""
     return union(
         select(Case.id).where(overdue_sql(now), open_case()),
-        at_risk_candidates(uow, now),
+        at_risk_candidates(now, warning_windows(uow)),
         select(Case.id).where(open_case(), or_(_literal_in(Case.grade, MAJOR_GRADES), Case.major_cause.is_not(None))),
         select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None)))
 

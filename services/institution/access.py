@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, Row, bindparam, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from db.models import Case, User
@@ -110,13 +111,19 @@ class Actor:
 
 
 def load_actor(session: Session, user_id: int) -> Actor:
-    user = session.get(User, user_id)
-    if user is None or not user.active:
+    """The active user `user_id` as an actor; its columns alone, by a statement built once: the ORM's loading of the
+    whole user was ~1 ms of a queue view (issue 13 §4)."""
+    user = session.execute(_ACTOR, {"user_id": user_id}).one_or_none()
+    if user is None:
         raise NotPermitted("error.access.account_unusable")
     return actor_of(user)
 
 
-def actor_of(user: User) -> Actor:
+_ACTOR = select(User.id, User.username, User.display_name, User.roles, User.department_id, User.pack_role).where(
+    User.id == bindparam("user_id"), User.active)
+
+
+def actor_of(user: User | Row[Any]) -> Actor:
     return Actor(user.id, user.username, user.display_name, frozenset(user.roles), user.department_id, user.pack_role)
 
 
