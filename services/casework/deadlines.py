@@ -312,23 +312,17 @@ def warning_window_sql(windows: Mapping[str, Any], pack: Any = Case.pack) -> Any
     return sql_case(*((pack == code, share) for code, share in windows.items()))
 
 
-def at_risk_candidates(now: datetime | ColumnElement[datetime], windows: Mapping[str, Any]) -> Select[tuple[int]]:
-    """The cases with an open deadline inside the widest warning window of any pack, from the open deadlines' index
-    alone: every case at risk and a few more, for `at_risk_sql` to decide by each case's own pack (issue 13 §1).
-    `now` and `windows` (`warning_window_sql`) as values or bound parameters."""
-    return select(CaseDeadline.case_id).where(
-        CaseDeadline.status == "open", CaseDeadline.due_at > now,
-        at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, func.greatest(*windows.values())) <= now)
-
-
-def at_risk_sql(now: datetime | ColumnElement[datetime], windows: Mapping[str, Any]) -> ColumnElement[bool]:
-    """SQL twin of `sla`'s at_risk: an open deadline of the case inside its pack's warning window, not yet due.
-    As IN over the cases at risk, found once among the candidates: a correlated EXISTS let the planner scan the
-    open deadlines' index once per case (the board at 3M cases: 1.1 of its 2 s)."""
+def at_risk_cases(now: datetime | ColumnElement[datetime], windows: Mapping[str, Any]) -> Select[tuple[int]]:
+    """SQL twin of `sla`'s at_risk: the cases with an open deadline inside its pack's warning window, not yet due.
+    Found among the open deadlines inside the widest window of any pack, from their index, then checked by each
+    case's own pack; read once, as a set: a correlated EXISTS scanned the index once per case (the board at 3M
+    cases: 1.1 of its 2 s, issue 13 §1). `now` and `windows` (`warning_window_sql`) as values or bound parameters."""
     deadline_case = _DEADLINE_CASE
-    return Case.id.in_(at_risk_candidates(now, windows).join(deadline_case, deadline_case.id == CaseDeadline.case_id)
-                       .where(at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at,
-                                           warning_window_sql(windows, deadline_case.pack)) <= now))
+    return (select(CaseDeadline.case_id).join(deadline_case, deadline_case.id == CaseDeadline.case_id)
+            .where(CaseDeadline.status == "open", CaseDeadline.due_at > now,
+                   at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at, func.greatest(*windows.values())) <= now,
+                   at_risk_from(CaseDeadline.starts_at, CaseDeadline.due_at,
+                                warning_window_sql(windows, deadline_case.pack)) <= now))
 
 
 _DEADLINE_CASE = aliased(Case, name="deadline_case")  # made once (issue 13 §4): a fresh alias adapts its columns anew

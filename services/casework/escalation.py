@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Select,
     String,
     all_,
     and_,
@@ -38,7 +39,7 @@ from sqlalchemy.orm import aliased
 from db.models import Case, CaseDeadline, CaseEvent, Department, Escalation, User
 from services.casework.case_view import EscalationView, case_escalations
 from services.casework.cases import rule_reason
-from services.casework.deadlines import at_risk_candidates, at_risk_sql, overdue_sql, warning_windows
+from services.casework.deadlines import at_risk_cases, overdue_sql, warning_windows
 from services.casework.queue import SlaBadge, open_case, plain_rows, row_badges, stored_nearest
 from services.errors import Conflict, NotPermitted
 from services.institution.access import Actor, answers, case_scope, load_actor, require_role
@@ -98,7 +99,9 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     actor = load_actor(session, actor_id)
     require_role(actor, "view_case")
     now = uow.at(now)
-    at_risk = at_risk_sql(now, warning_windows(uow))
+    # the cases at risk read once: the candidates and the flag below share them (issue 13 §4)
+    at_risk_ids = at_risk_cases(now, warning_windows(uow)).cte("at_risk")
+    at_risk = Case.id.in_(select(at_risk_ids.c.case_id))
     escalated = awaiting_acknowledgement()
     overdue = overdue_sql(now)
     major = Case.grade.in_(MAJOR_GRADES)
@@ -107,7 +110,7 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
     # the page of cases by the stored nearest deadline (issue 13 §1); people and deadlines for those rows only.
     # The conditions below are checked on the candidates alone, never on every open or received case; as an array,
     # their rows are read in id order by one index scan.
-    candidates = func.array(_candidates(uow, now).scalar_subquery())
+    candidates = func.array(_candidates(now, select(at_risk_ids.c.case_id)).scalar_subquery())
     page = (select(Case.id, Case.case_no, Case.pack, Case.state, Case.grade, Case.handling_level,
                    Department.code.label("department_code"), Department.name.label("department_name"),
                    Case.assignee_id, Case.first_responder_id, Case.next_due_at, Case.next_milestone,
@@ -146,13 +149,13 @@ def board(uow: UnitOfWork, actor_id: int, now: datetime | None = None,
         for r, badge in zip(rows, badges, strict=True)]
 
 
-def _candidates(uow: UnitOfWork, now: datetime) -> CompoundSelect[tuple[int]]:
+def _candidates(now: datetime, at_risk: Select[tuple[int]]) -> CompoundSelect[tuple[int]]:
     """Every case the board can show, and a few more, each part read from an index (issue 13 §1): open and overdue
-    (the stored nearest deadline), an open deadline inside the widest warning window of any pack (a narrower pack's
-    case may not be at risk yet: the board checks), open and major, or an escalation awaiting acknowledgement."""
+    (the stored nearest deadline), `at_risk` (any state: the board checks), open and major, or an escalation
+    awaiting acknowledgement."""
     return union(
         select(Case.id).where(overdue_sql(now), open_case()),
-        at_risk_candidates(now, warning_windows(uow)),
+        at_risk,
         select(Case.id).where(open_case(), or_(_literal_in(Case.grade, MAJOR_GRADES), Case.major_cause.is_not(None))),
         select(Escalation.case_id).where(Escalation.acknowledged_at.is_(None)))
 

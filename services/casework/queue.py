@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from db.models import Case, CaseDeadline, Customer, User
 from services import words
-from services.casework.deadlines import at_risk_candidates, at_risk_sql, overdue_sql, sla, warning_windows
+from services.casework.deadlines import at_risk_cases, overdue_sql, sla, warning_windows
 from services.errors import InvalidInput, NotPermitted
 from services.institution.access import Actor, case_scope, headed_department, load_actor, may, require_role
 from services.rules import statutory
@@ -208,8 +208,7 @@ def _due_condition(due: str, now: datetime | ColumnElement[datetime],
     if due == "overdue":
         return overdue_sql(now)
     if due == "at_risk":  # any state: checked on the candidates alone, not on all the user's cases (issue 13 §1)
-        return and_(Case.id == any_(func.array(at_risk_candidates(now, windows).scalar_subquery())),
-                    at_risk_sql(now, windows))
+        return Case.id == any_(func.array(at_risk_cases(now, windows).scalar_subquery()))
     raise InvalidInput("error.queue.unknown_due", field="due", due=due)
 
 
