@@ -22,7 +22,6 @@ from sqlalchemy import (
     CompoundSelect,
     Select,
     String,
-    all_,
     and_,
     any_,
     bindparam,
@@ -31,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -202,38 +202,42 @@ class _Due:
     reason: str
 
 
-def _not_recorded(case_id: Any, rule_key: Any) -> ColumnElement[bool]:
-    """No escalation of the case has this key: one lookup of the case's few escalations per row. As NOT EXISTS, the
-    planner hashed every escalation ever recorded instead (issue 13 §2). Only keys are compared, never NULL, so
-    `<> ALL` says the same."""
-    keys = select(Escalation.rule_key).where(Escalation.case_id == case_id, Escalation.rule_key.is_not(None))
-    unrecorded: ColumnElement[bool] = rule_key != all_(func.array(keys.scalar_subquery()))
-    return unrecorded
+def _recorded(case_id: Any, rule_key: Any) -> Any:
+    """The case's escalation of this key, if recorded: one probe of the (case_id, rule_key) index per row, as a
+    lateral join with LIMIT 1, which the planner cannot turn into a hash of every escalation ever recorded as it did
+    NOT EXISTS (issue 13 §2). `_RULE_ESCALATIONS` joins the same in SQL. Left-joined on true; unrecorded: found IS
+    NULL."""
+    return (select(literal(1).label("found")).where(Escalation.case_id == case_id, Escalation.rule_key == rule_key)
+            .limit(1).lateral("recorded"))
 
 
 def _overdue_escalations(uow: UnitOfWork, now: datetime) -> list[_Due]:
-    rule_key = literal("overdue:") + CaseDeadline.milestone
+    recorded = _recorded(CaseDeadline.case_id, literal("overdue:") + CaseDeadline.milestone)
+    # the deadlines not yet escalated first, then their cases: joined the other way round, every open case was read
+    unrecorded = (select(CaseDeadline.case_id, CaseDeadline.milestone, CaseDeadline.due_at)
+                  .outerjoin(recorded, true())
+                  .where(CaseDeadline.status == "open", CaseDeadline.due_at <= now, recorded.c.found.is_(None))
+                  .cte("unrecorded").prefix_with("MATERIALIZED"))
     rows = uow.session.execute(
-        select(Case.id, Case.state, Case.pack, CaseDeadline.milestone, CaseDeadline.due_at, Department.name)
-        .join(CaseDeadline, CaseDeadline.case_id == Case.id)
+        select(Case.id, Case.state, Case.pack, unrecorded.c.milestone, unrecorded.c.due_at, Department.name)
+        .join(unrecorded, unrecorded.c.case_id == Case.id)
         .join(Department, Department.id == Case.responsible_department_id)
-        .where(open_case(), CaseDeadline.status == "open", CaseDeadline.due_at <= now,
-               _not_recorded(CaseDeadline.case_id, rule_key)))
+        .where(open_case()))
     return [_Due(r.id, f"overdue:{r.milestone}", "dept_head", r.state,
                  f"“{uow.policy(r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
                  f"已过仍未完成，上报{r.name}负责人") for r in rows]
 
 
 # The open cases the pack's rules escalate, their ids from their partial index (db.models) and then their rows: the
-# planner cannot estimate the condition and read every open case instead. Per role, a lookup of the case's recorded
-# keys as in `_not_recorded` (issue 13 §2).
+# planner cannot estimate the condition and read every open case instead. Per role, a probe of the case's recorded
+# key as in `_recorded` (issue 13 §2).
 _RULE_ESCALATIONS = text(
     "SELECT c.id, c.state, c.pack, c.grade, r.role FROM cases c "
     "CROSS JOIN LATERAL jsonb_array_elements_text(c.assessment -> 'escalate_to') AS r(role) "
+    "LEFT JOIN LATERAL (SELECT 1 AS found FROM escalations e WHERE e.case_id = c.id AND e.rule_key = 'rule:' || r.role "
+    "LIMIT 1) recorded ON true "
     "WHERE c.id = ANY (ARRAY(SELECT id FROM cases WHERE state IN :open "
-    "AND (assessment -> 'escalate_to') <> '[]'::jsonb)) "
-    "AND 'rule:' || r.role <> ALL (ARRAY(SELECT e.rule_key FROM escalations e "
-    "WHERE e.case_id = c.id AND e.rule_key IS NOT NULL))"
+    "AND (assessment -> 'escalate_to') <> '[]'::jsonb)) AND recorded.found IS NULL"
 ).bindparams(bindparam("open", expanding=True, literal_execute=True, type_=String()))
 
 
