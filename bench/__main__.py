@@ -419,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--import-rows", type=int, default=IMPORT_ROWS,
                         help=f"rows of the import benchmark (default {IMPORT_ROWS}; the target scales with them)")
-    parser.add_argument("--crowd-seconds", type=float, default=crowd.SECONDS, help="the 30 users' run (default 60)")
+    parser.add_argument("--crowd-seconds", type=float, default=crowd.SECONDS,
+                        help="the 30 users' run (default %(default)g)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results to FILE")
     parser.add_argument("--against", type=Path, metavar="FILE",
                         help=f"an earlier run's --json: a row whose p95 is more than {AGAINST_RATIO:g}× its p95 "

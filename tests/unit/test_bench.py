@@ -7,6 +7,7 @@ import json
 from types import SimpleNamespace
 
 from bench.__main__ import AGAINST_SLACK, Result, compare_with, measured, p95, table
+from bench.crowd import threads_by_role
 
 
 def row(times, **extra):
@@ -65,3 +66,11 @@ def test_a_row_timed_by_its_own_module_keeps_a_key_across_runs_and_fails_on_its_
     own, department = (measured(SimpleNamespace(name=f"page queue ({view}) as head", target=1.0, times=[0.1], errors=0,
                                                 notes=[])) for view in ("own", "department"))
     assert own.key != department.key  # --json keys its rows: one would have overwritten the other
+
+
+def test_the_crowd_has_each_role_in_proportion_to_the_staff_and_every_role_at_least_once():
+    # one thread each, then 26 by head count: 5.81, 17.43, 2.49, 0.28; the two left to the largest
+    # remainders, the clerks' and the heads'
+    shares = threads_by_role({"clerk": 21, "handler": 63, "head": 9, "supervisor": 1, "nobody": 0}, 30)
+    assert shares == {"clerk": 7, "handler": 18, "head": 4, "supervisor": 1}
+    assert sum(shares.values()) == 30
