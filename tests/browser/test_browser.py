@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from db.engine import make_engine, migrate
 from services.administration.setup import first_run_setup
@@ -136,8 +137,14 @@ def act(page, action: str, fields: dict[str, str]) -> None:
     expander = page.locator("details").filter(has=summary).first
     summary.click()
     for label, value in fields.items():
-        expander.get_by_label(label, exact=True).fill(value)
+        field = expander.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Tab")  # a text input hands its value to the form when it loses focus, as after a clerk's typing
     expander.get_by_role("button", name="归档" if action == "归档" else "提交", exact=True).click()
-    page.get_by_text(f"已完成：{action}。").wait_for(timeout=60_000)
+    try:
+        page.get_by_text(f"已完成：{action}。").wait_for(timeout=60_000)
+    except PlaywrightTimeout:  # say what the clerk would have seen instead
+        shown = page.get_by_test_id("stAlert").all_inner_texts() + page.get_by_test_id("stException").all_inner_texts()
+        pytest.fail(f"{action}: not confirmed within a minute; the page shows {shown}")
 
 
