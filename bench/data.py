@@ -319,6 +319,11 @@ def check(engine: Engine, sample: int = 300) -> list[str]:
                                        f"(SELECT 1 FROM {parent} p WHERE p.id = c.{column})"))
             if missing:
                 problems.append(f"{child}.{column}: {missing} rows without their {parent} row")
+        marked_wrong = conn.scalar(text(  # as the automatic run marks them (migration 0026)
+            "SELECT count(*) FROM case_deadlines d LEFT JOIN escalations e ON e.case_id = d.case_id "
+            "AND e.rule_key = 'overdue:' || d.milestone WHERE d.overdue_escalated <> (e.id IS NOT NULL)"))
+        if marked_wrong:
+            problems.append(f"case_deadlines.overdue_escalated: {marked_wrong} rows disagree with the escalations")
     with UnitOfWork(engine) as uow:
         calendar = uow.calendar()
         for case in uow.session.scalars(select(Case).order_by(text("random()")).limit(sample)):
@@ -635,9 +640,11 @@ CROSS JOIN LATERAL (SELECT CASE WHEN c.outcome = 'resolved' AND tp.claim > 0 AND
 
 DEADLINES = """
 INSERT INTO case_deadlines (id, case_id, milestone, starts_at, due_at, original_due_at, met_at, status, period, source,
-    extensions)
+    extensions, overdue_escalated)
 SELECT id, case_id, milestone, starts_at, final_due, due_at, met_at, status, period, source,
-       (ext_due IS NOT NULL)::int FROM bench_dl
+       (ext_due IS NOT NULL)::int,
+       EXISTS (SELECT 1 FROM bench_esc e WHERE e.case_id = d.case_id AND e.rule_key = 'overdue:' || d.milestone)
+FROM bench_dl d
 """
 
 EXTENSIONS = f"""

@@ -250,6 +250,9 @@ class CaseDeadline(Base):
         Index("ix_case_deadlines_milestone_met", "milestone", "met_at", "due_at"),
         Index("ix_case_deadlines_resolve_waived", "case_id", "id",
               postgresql_where="milestone = 'resolve' AND status = 'waived'"),
+        # the automatic run reads only the open deadlines not yet escalated as overdue (issue 13 §2)
+        Index("ix_case_deadlines_open_unescalated", "due_at", postgresql_include=["id"],
+              postgresql_where="status = 'open' AND NOT overdue_escalated"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -263,6 +266,8 @@ class CaseDeadline(Base):
     period: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)
     extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # its `overdue:<milestone>` escalation is recorded, once and for good (services.casework.escalation)
+    overdue_escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class CaseEvent(Base):

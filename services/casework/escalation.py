@@ -30,7 +30,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     union,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -202,35 +201,33 @@ class _Due:
     reason: str
 
 
-def _recorded(case_id: Any, rule_key: Any) -> Any:
-    """The case's escalation of this key, if recorded: one probe of the (case_id, rule_key) index per row, as a
-    lateral join with LIMIT 1, which the planner cannot turn into a hash of every escalation ever recorded as it did
-    NOT EXISTS (issue 13 §2). `_RULE_ESCALATIONS` joins the same in SQL. Left-joined on true; unrecorded: found IS
-    NULL."""
-    return (select(literal(1).label("found")).where(Escalation.case_id == case_id, Escalation.rule_key == rule_key)
-            .limit(1).lateral("recorded"))
-
-
 def _overdue_escalations(uow: UnitOfWork, now: datetime) -> list[_Due]:
-    recorded = _recorded(CaseDeadline.case_id, literal("overdue:") + CaseDeadline.milestone)
-    # the deadlines not yet escalated first, then their cases: joined the other way round, every open case was read
-    unrecorded = (select(CaseDeadline.case_id, CaseDeadline.milestone, CaseDeadline.due_at)
-                  .outerjoin(recorded, true())
-                  .where(CaseDeadline.status == "open", CaseDeadline.due_at <= now, recorded.c.found.is_(None))
-                  .cte("unrecorded").prefix_with("MATERIALIZED"))
+    """The open cases' overdue deadlines not yet marked escalated, their ids from their partial index (db.models):
+    each is escalated once and for good, so a run that finds nothing new reads next to nothing (issue 13 §2). As an
+    array the planner takes the ids for a few; joined, it guessed thousands from the history's due dates and started
+    parallel workers (~5 ms) to read none."""
+    due = aliased(CaseDeadline)
+    unescalated = select(due.id).where(due.status == "open", ~due.overdue_escalated, due.due_at <= now)
     rows = uow.session.execute(
-        select(Case.id, Case.state, Case.pack, unrecorded.c.milestone, unrecorded.c.due_at, Department.name)
-        .join(unrecorded, unrecorded.c.case_id == Case.id)
+        select(Case.id, Case.state, Case.pack, CaseDeadline.milestone, CaseDeadline.due_at, Department.name)
+        .join(Case, Case.id == CaseDeadline.case_id)
         .join(Department, Department.id == Case.responsible_department_id)
-        .where(open_case()))
+        .where(CaseDeadline.id == any_(func.array(unescalated.scalar_subquery())), open_case()))
     return [_Due(r.id, f"overdue:{r.milestone}", "dept_head", r.state,
                  f"“{uow.policy(r.pack).label('milestone', r.milestone)}”期限 {format_deadline(r.due_at)} "
                  f"已过仍未完成，上报{r.name}负责人") for r in rows]
 
 
+# Marks what a run recorded, and what another run or an earlier version did (a conflict inserted nothing here).
+_MARK_ESCALATED = text(
+    "UPDATE case_deadlines d SET overdue_escalated = true "
+    "WHERE d.status = 'open' AND NOT d.overdue_escalated AND d.due_at <= :now AND EXISTS (SELECT 1 FROM escalations e "
+    "WHERE e.case_id = d.case_id AND e.rule_key = 'overdue:' || d.milestone)")
+
+
 # The open cases the pack's rules escalate, their ids from their partial index (db.models) and then their rows: the
-# planner cannot estimate the condition and read every open case instead. Per role, a probe of the case's recorded
-# key as in `_recorded` (issue 13 §2).
+# planner cannot estimate the condition and read every open case instead. Per role, one probe of the case's recorded
+# key, LIMIT 1 in a lateral join: as NOT EXISTS the planner hashed every escalation ever recorded (issue 13 §2).
 _RULE_ESCALATIONS = text(
     "SELECT c.id, c.state, c.pack, c.grade, r.role FROM cases c "
     "CROSS JOIN LATERAL jsonb_array_elements_text(c.assessment -> 'escalate_to') AS r(role) "
@@ -271,6 +268,7 @@ def run_automatic_escalations(uow: UnitOfWork, now: datetime | None = None) -> i
                  "data": {"to_role": due.to_role, "rule": due.rule_key, "escalation_id": row.id}}
                 for row in inserted for due in [batch[(row.case_id, row.rule_key)]]])
         created += len(inserted)
+    uow.session.execute(_MARK_ESCALATED, {"now": now})
     uow.flush()
     return created
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from db.models import OPEN_MAJOR_CASE, Case, CaseEvent, Escalation
+from db.models import OPEN_MAJOR_CASE, Case, CaseDeadline, CaseEvent, Escalation
 from services.administration import admin
 from services.casework import cases, escalation
 from services.errors import Conflict, NotPermitted
@@ -57,6 +57,22 @@ def test_an_overdue_milestone_goes_to_the_department_head_once(futures):
         row = uow.session.scalar(select(Escalation).where(Escalation.rule_key == "overdue:forward"))
         assert (row.to_role, row.created_by_id) == ("dept_head", None)
         assert "转办" in row.reason and "2026-11-02 11:00" in row.reason
+
+
+def test_an_overdue_escalation_recorded_before_its_deadline_was_marked_is_not_recorded_again(futures):
+    """As on a database escalated before migration 0026: the run skips the recorded key and marks the deadline,
+    so the next run does not read it again (issue 13 §2)."""
+    ref = futures.intake()
+    assert run(futures) == 1
+    forward = select(CaseDeadline.overdue_escalated).join(Case).where(
+        Case.case_no == ref.case_no, CaseDeadline.milestone == "forward")
+    with futures.uow() as uow:
+        assert uow.session.scalar(forward) is True
+        uow.session.execute(update(CaseDeadline).values(overdue_escalated=False))
+    assert run(futures) == 0
+    assert recorded(futures, ref.case_no, "overdue:forward") == (1, 1)
+    with futures.uow() as uow:
+        assert uow.session.scalar(forward) is True
 
 
 def test_two_sessions_escalating_the_same_case_at_the_same_moment_record_it_once(futures, engine):
