@@ -148,10 +148,13 @@ class Case(Base):
         Index("ix_cases_state_department", "state", "responsible_department_id"),
         Index("ix_cases_assignee_state", "assignee_id", "state"),
         Index("ix_cases_first_responder", "first_responder_id"),
-        Index("ix_cases_received_at", "received_at"),
+        # issue 13 §2: the KPI families by department count from their anchor's index alone (migration 0027)
+        Index("ix_cases_received_at", "received_at", postgresql_include=[
+            "responsible_department_id", "parent_case_id", "compensation_claimed", "compensation_paid"]),
         Index("ix_cases_customer", "customer_id"),
-        Index("ix_cases_resolved_at", "resolved_at"),
-        Index("ix_cases_feedback_at", "feedback_at"),
+        Index("ix_cases_resolved_at", "resolved_at", postgresql_include=["responsible_department_id", "received_at"]),
+        Index("ix_cases_feedback_at", "feedback_at", postgresql_include=["responsible_department_id", "satisfaction"]),
+        Index("ix_cases_id_department", "id", postgresql_include=["responsible_department_id"]),
         Index("ix_cases_closed_at", "closed_at", "id"),  # issue 13 §2: the KPI backlog's cases closed since a period
         Index("ix_cases_parent_case", "parent_case_id", postgresql_where="parent_case_id IS NOT NULL"),
         Index("ix_cases_reviewed_case", "reviewed_case_id", postgresql_where="reviewed_case_id IS NOT NULL"),

@@ -212,8 +212,14 @@ _SNAPSHOTS = {
            "FROM generate_series(date_trunc('month', CAST(:first_day AS timestamp)), CAST(:last_day AS timestamp), "
            "interval '1 month') AS m WHERE m AT TIME ZONE 'Asia/Shanghai' <= :now)"),
 }
-_BASE = ("FROM cases c JOIN departments d ON d.id = c.responsible_department_id "
-         "LEFT JOIN users u ON u.id = c.assignee_id")
+_BASE = "FROM cases c JOIN departments d ON d.id = c.responsible_department_id"
+_PEOPLE = " LEFT JOIN users u ON u.id = c.assignee_id"
+
+
+def _base(bys: tuple[str, ...]) -> str:
+    """The cases and their departments, and their handlers for the person dimension only: the join, even removed by
+    the planner, kept the cases' indexes of each anchor from answering alone (issue 13 §2)."""
+    return _BASE + (_PEOPLE if "person" in bys else "")
 
 
 def _month(anchor: str) -> str:
@@ -281,7 +287,7 @@ def _kpi_sql(scope: Scope, bys: tuple[str, ...], per_month: bool) -> str:
         dim, key, label, group_by = _grouping(bys, family.anchor, per_month)
         month = f", {_month(family.anchor)} AS month" if per_month else ""
         ctes.append(f"k_{name} AS (SELECT {dim} AS dim, {key} AS grp{month}, {label} AS label, {family.measures} "
-                    f"{_BASE} {family.join} WHERE {_where(scope, family)} GROUP BY {group_by})")
+                    f"{_base(bys)} {family.join} WHERE {_where(scope, family)} GROUP BY {group_by})")
     union = " UNION ALL ".join(f"SELECT {', '.join(keys)}, label FROM k_{name}" for name in READS)
     listed = ", ".join(keys)
     ctes.append(f"keyset AS (SELECT {listed}, min(label) AS label FROM ({union}) k GROUP BY {listed})")
@@ -371,7 +377,7 @@ def case_frame(uow: UnitOfWork, scope: Scope, *, kpi: str, by: str, group: str |
     sql = (f"WITH {_SNAPSHOTS[by == 'month']} SELECT c.case_no, d.code AS department, "
            f"COALESCE(u.display_name, '-') AS assignee, c.category, c.channel, c.grade, c.state, c.received_at, "
            f"{family.detail}, {f'COALESCE({numerator}, false)' if numerator else 'NULL'} AS in_numerator "
-           f"{_BASE} {family.join} WHERE {where} "
+           f"{_BASE}{_PEOPLE} {family.join} WHERE {where} "
            f"ORDER BY {family.anchor}, {family.order}c.case_no, {family.row_id}{page}")
     params = {**_params(scope, window(date_from, date_to, uow.at(now, "now")), by == "month"), "group": group}
     result = uow.session.execute(text(sql), params)
