@@ -8,6 +8,7 @@ import io
 import itertools
 import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 
 from services.errors import InvalidInput, Phrase, Said
@@ -202,8 +203,10 @@ def _cell_errors(number: int, values: dict[str, Any]) -> list[RowError]:
 
 
 def _xlsx_grid(data: bytes) -> list[list[Any]]:
-    """Streamed (read_only) and bounded: a sheet claiming A1:XFD1048576 is read as rows × MAX_COLUMNS."""
-    from openpyxl import load_workbook
+    """Read by calamine (a tenth of openpyxl's time: 10,000 rows in ~0.2 s, issue 13 §3) and bounded: the unpacked
+    size first, then rows × MAX_COLUMNS. Cells as openpyxl's read-only mode gave them: empty is None, a date cell
+    00:00 of its day; numbers are floats, which `cell_text` writes as typed."""
+    from python_calamine import CalamineWorkbook
 
     unreadable = InvalidInput("error.import.not_xlsx", field="file")
     try:
@@ -214,17 +217,23 @@ def _xlsx_grid(data: bytes) -> list[list[Any]]:
     if unpacked > MAX_UNPACKED_BYTES:  # a zip bomb, or far more than MAX_ROWS rows
         raise InvalidInput("error.import.xlsx_unpacks_too_large", field="file", max_mb=MAX_UNPACKED_BYTES // 2**20)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
-            sheet = book["案件"] if "案件" in book.sheetnames else book.worksheets[0]
-            rows = sheet.iter_rows(max_row=MAX_ROWS + 3, max_col=MAX_COLUMNS, values_only=True)
-            return [list(row) for row in rows]
+            sheet = book.get_sheet_by_name("案件" if "案件" in book.sheet_names else book.sheet_names[0])
+            rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 3)  # from A1: row numbers as Excel's
         finally:
             book.close()
-    except InvalidInput:
-        raise
-    except Exception:  # openpyxl raises many kinds for a damaged file
+    except Exception:  # calamine raises several kinds for a damaged file
         raise unreadable from None
+    return [[_cell(value) for value in row[:MAX_COLUMNS]] for row in rows]
+
+
+def _cell(value: Any) -> Any:
+    if value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(0))  # a date cell: its day at 00:00, as openpyxl reads it
+    return value
 
 
 def _csv_grid(data: bytes) -> list[list[Any]]:
