@@ -42,9 +42,9 @@ from services.casework import cases, classification
 from services.casework.ledger import Ledger, Services, Writer, many_objects
 from services.errors import DomainError, InvalidInput, Listing, NotFound, NotPermitted, Phrase, Said
 from services.institution import audit
-from services.institution.access import ACTION_ROLES, load_actor, may
+from services.institution.access import ACTION_ROLES, Actor, load_actor, may
 from services.rules import jrt, validation
-from services.rules.assess import assess, parse_facts
+from services.rules.assess import Assessment, Facts, assess, parse_facts
 from services.rules.calendar import SHANGHAI
 from services.rules.duties import NOTIFICATION_METHODS
 from services.rules.intake_extras import SOURCES
@@ -89,6 +89,7 @@ class _Context:
         self.policy: Policy = uow.policy()
         self.calendar = uow.calendar()
         self.now = uow.now()
+        self.assessed: dict[Facts, Assessment] = {}  # each row's intake facts, assessed once for the ledger too
         self.actor = load_actor(session, actor_id) if actor_id is not None else None
         self.users = {u.username: u for u in session.scalars(select(User))}
         departments = list(session.scalars(select(Department).where(Department.active)))
@@ -361,10 +362,10 @@ def _assessed_department(c: _Cells, form: dict[str, Any]) -> str | None:
     keys = ("received_at", "channel", "category", "compensation_claim", "cause", "flags")
     if any(e.row == c.row.number and e.column in {HEADER[k].zh for k in keys} for e in c.errors):
         return None  # already reported; the rest of the row is still checked
-    facts = {k: form[k] for k in keys}
     try:
-        return assess(c.ctx.policy, parse_facts(facts, c.ctx.policy), c.ctx.calendar,
-                      prose=False).responsible_department
+        facts = parse_facts({k: form[k] for k in keys}, c.ctx.policy)
+        assessment = c.ctx.assessed[facts] = assess(c.ctx.policy, facts, c.ctx.calendar, prose=False)
+        return assessment.responsible_department
     except DomainError as exc:
         c.fail(exc.field if exc.field in HEADER else "received_at", exc)
         return None
@@ -406,7 +407,13 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
     rows, errors = read_rows(data, name)
     if not rows and not errors:
         errors = [RowError(2, "—", Phrase("error.import.no_cases"))]
-    context = _Context(uow, actor_id)
+    with many_objects():  # the rows' plans and assessments, then the ledger's records, live until written
+        return _import(uow, actor, rows, errors, name, digest, one_by_one)
+
+
+def _import(uow: UnitOfWork, actor: Actor, rows: Sequence[SheetRow], errors: list[RowError], name: str,
+            digest: str, one_by_one: bool) -> ImportResult:
+    context = _Context(uow, actor.id)
     plans, row_errors = _check(context, rows)
     if errors or row_errors:
         return ImportResult(errors=tuple(errors + row_errors))
@@ -415,16 +422,15 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
     savepoint = uow.session.begin_nested()
     writer = Services(uow) if one_by_one else _ledger(uow, context, plans)
     case_nos = []
-    with many_objects():
-        for plan in plans:
-            try:
-                case_nos.append(_replay(uow, writer, plan, actor.id, f"{name} 第 {plan.row} 行"))
-            except DomainError as exc:  # a rule the checks above did not foresee: report it, import nothing
-                savepoint.rollback()
-                column = HEADER[exc.field].zh if exc.field in HEADER else "—"
-                return ImportResult(errors=(RowError(plan.row, column, exc),))
-        if isinstance(writer, Ledger):
-            writer.write()
+    for plan in plans:
+        try:
+            case_nos.append(_replay(uow, writer, plan, actor.id, f"{name} 第 {plan.row} 行"))
+        except DomainError as exc:  # a rule the checks above did not foresee: report it, import nothing
+            savepoint.rollback()
+            column = HEADER[exc.field].zh if exc.field in HEADER else "—"
+            return ImportResult(errors=(RowError(plan.row, column, exc),))
+    if isinstance(writer, Ledger):
+        writer.write()
     savepoint.commit()  # releases the savepoint; the caller commits the transaction
     audit.record(uow.session, actor.id, "cases_imported", file=name, rows=len(plans), cases=case_nos)
     uow.session.add(ImportFile(sha256=digest, filename=name[:255], imported_by_id=actor.id, imported_at=uow.now(),
@@ -436,7 +442,7 @@ def import_file(uow: UnitOfWork, actor_id: int, path_or_bytes: str | Path | byte
 def _ledger(uow: UnitOfWork, ctx: _Context, plans: Sequence[_Plan]) -> Ledger:
     """The set-based writer, with each receipt day's case numbers taken for the import's rows."""
     departments = {d.code: d.id for d in uow.session.scalars(select(Department))}  # as department_by_code
-    ledger = Ledger(uow, ctx.policy, ctx.users.values(), departments)
+    ledger = Ledger(uow, ctx.policy, ctx.users.values(), departments, ctx.assessed)
     ledger.reserve(Counter(_received(plan).astimezone(SHANGHAI).date() for plan in plans))
     return ledger
 

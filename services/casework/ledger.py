@@ -44,7 +44,7 @@ from services.casework.deadlines import RUNNING, case_facts, meet, milestones_me
 from services.errors import InvalidInput, InvalidTransition, NotFound, NotPermitted, Phrase
 from services.institution.access import DEPARTMENT_STAFF, Actor, actor_of, require_role
 from services.rules import jrt, validation
-from services.rules.assess import assess, parse_facts
+from services.rules.assess import Assessment, Facts, assess, parse_facts
 from services.rules.calendar import SHANGHAI, at_risk_from, iso
 from services.rules.duties import notification_proof
 from services.rules.intake_extras import intake_extras, top_role
@@ -72,9 +72,10 @@ class _Book:
 class Ledger:
     """Takes each step of each case like `services.casework.cases`, then `write`s them all at once."""
 
-    def __init__(self, uow: UnitOfWork, policy: Policy, users: Iterable[User], departments: Mapping[str, int]
-                 ) -> None:
+    def __init__(self, uow: UnitOfWork, policy: Policy, users: Iterable[User], departments: Mapping[str, int],
+                 assessed: Mapping[Facts, Assessment] | None = None) -> None:
         self.uow, self.policy, self.calendar = uow, policy, uow.calendar()
+        self.assessed = assessed or {}  # intake facts the caller already assessed on this policy and calendar
         self.actors = {u.id: actor_of(u) for u in users if u.active}  # who may act, as load_actor says
         self.departments = departments  # code → id
         self.books: list[_Book] = []
@@ -121,7 +122,7 @@ class Ledger:
         facts = parse_facts({k: form[k] for k in ("received_at", "channel", "category", "compensation_claim",
                                                   "cause", "flags") if k in form}, self.policy)
         extras = intake_extras(form, facts.channel, facts.received_at, self.uow.now())
-        assessment = assess(self.policy, facts, self.calendar, prose=False)
+        assessment = self.assessed.get(facts) or assess(self.policy, facts, self.calendar, prose=False)
         day = facts.received_at.astimezone(SHANGHAI).date()
         self.counters[day] = number = self.counters.get(day, 0) + 1
         self.numbered.add(day)
