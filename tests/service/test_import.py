@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from db.models import AuditEvent, Case, CaseDeadline, CaseEvent, ImportFile
+from db.models import AuditEvent, Case, CaseDeadline, CaseEvent, Customer, ImportFile
 from services.administration import importer
 from services.casework.ledger import Ledger
 from services.errors import InvalidInput, InvalidTransition, NotPermitted
@@ -99,6 +99,17 @@ BAD = [
      "feedback_at": "2026-10-12 12:00", "satisfaction": 7, "archived_at": None},  # row 6
     {**GOOD[1], "compensation_paid": 100, "flags": "外星人", "archived_at": None},  # row 7
 ]
+
+
+def test_an_excel_date_cell_is_taken_as_the_start_of_that_day_in_beijing(futures):
+    row = {**GOOD[0], "received_at": date(2026, 10, 12), "customer_phone": 13800138001}
+    with futures.uow() as uow:
+        result = importer.import_file(uow, futures.users["clerk"], xlsx([row]), "dates.xlsx")
+    assert result.errors == ()
+    with futures.uow() as uow:
+        case = uow.session.scalar(select(Case).where(Case.case_no == result.case_nos[0]))
+        phone = uow.session.scalar(select(Customer.phone).where(Customer.id == case.customer_id))
+        assert (case.received_at, phone) == (at("2026-10-12 00:00"), "13800138001")  # a number cell as typed
 
 
 def test_a_bad_file_reports_every_error_by_row_and_column_and_imports_nothing(futures):
