@@ -169,6 +169,29 @@ def test_a_cluster_that_trusted_local_connections_is_upgraded_to_passwords(deep_
                          password="")
 
 
+def _shared_buffers_mb(url: str) -> int:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT setting::bigint * 8192 / 1048576 FROM pg_settings WHERE name = 'shared_buffers'")
+        return int(cur.fetchone()[0])
+
+
+@embedded_only
+def test_a_cluster_from_before_the_memory_setting_gets_a_quarter_of_memory_and_an_operators_setting_wins(deep_data):
+    pgdata, quarter = deep_data / "pg", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // 2**20
+    embedded_server_url(pgdata, "postgres", keep_running=False)
+    embedded.stop(pgdata)
+    conf = pgdata / "postgresql.conf"
+    conf.write_text(conf.read_text().split(embedded._MEMORY_MARK)[0])  # as earlier versions left it: 128 MB
+    url = embedded_server_url(pgdata, "postgres", keep_running=False)
+    assert _shared_buffers_mb(url) == max(quarter, 128)
+    conn = psycopg2.connect(url)
+    conn.autocommit = True  # ALTER SYSTEM runs outside a transaction
+    conn.cursor().execute("ALTER SYSTEM SET shared_buffers = '256MB'")
+    conn.close()
+    embedded.stop(pgdata)
+    assert _shared_buffers_mb(embedded_server_url(pgdata, "postgres", keep_running=False)) == 256
+
+
 @embedded_only
 @pytest.mark.skipif(os.geteuid() != 0, reason="as another user the server runs as that user")
 def test_a_data_dir_the_servers_user_cannot_enter_is_named_not_loosened():
