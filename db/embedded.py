@@ -226,8 +226,7 @@ def _configure(pgdata: Path) -> bool:
     when one was just added (restart needed)."""
     conf = pgdata / "postgresql.conf"
     present = conf.read_text()
-    missing = [block() for mark, block in ((_CONF_MARK, lambda: _CONF), (_MEMORY_MARK, _memory_conf))
-               if mark not in present]
+    missing = [block for mark, block in ((_CONF_MARK, _CONF), (_MEMORY_MARK, _memory_conf())) if mark not in present]
     if missing:
         with conf.open("a") as f:  # appending keeps the file's owner
             f.write("".join(missing))
