@@ -12,6 +12,7 @@ in a world-writable directory. Here:
   cluster directory (0700); parent directories are never touched: if that user cannot enter one, starting
   fails with a message naming it;
 - a cluster made by earlier versions (trust authentication) is upgraded in place.
+- shared buffers are a quarter of the machine's memory (issue 13; an operator's `ALTER SYSTEM` wins).
 
 Layout: `<data dir>/pg` the cluster, `<data dir>/run` the socket, `<data dir>/secrets` the passwords,
 `<data dir>/.pg.lock` serialises concurrent starts of the same cluster.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import psycopg2
@@ -170,7 +171,7 @@ def test_a_cluster_that_trusted_local_connections_is_upgraded_to_passwords(deep_
 
 
 def _shared_buffers_mb(url: str) -> int:
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+    with closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
         cur.execute("SELECT setting::bigint * 8192 / 1048576 FROM pg_settings WHERE name = 'shared_buffers'")
         return int(cur.fetchone()[0])
 
@@ -184,10 +185,9 @@ def test_a_cluster_from_before_the_memory_setting_gets_a_quarter_of_memory_and_a
     conf.write_text(conf.read_text().split(embedded._MEMORY_MARK)[0])  # as earlier versions left it: 128 MB
     url = embedded_server_url(pgdata, "postgres", keep_running=False)
     assert _shared_buffers_mb(url) == max(quarter, 128)
-    conn = psycopg2.connect(url)
-    conn.autocommit = True  # ALTER SYSTEM runs outside a transaction
-    conn.cursor().execute("ALTER SYSTEM SET shared_buffers = '256MB'")
-    conn.close()
+    with closing(psycopg2.connect(url)) as conn:
+        conn.autocommit = True  # ALTER SYSTEM runs outside a transaction
+        conn.cursor().execute("ALTER SYSTEM SET shared_buffers = '256MB'")
     embedded.stop(pgdata)
     assert _shared_buffers_mb(embedded_server_url(pgdata, "postgres", keep_running=False)) == 256
 
