@@ -11,7 +11,7 @@ in a world-writable directory. Here:
 - as root, the server runs as the dedicated OS user `complaints-pg` (created if missing) that owns the
   cluster directory (0700); parent directories are never touched: if that user cannot enter one, starting
   fails with a message naming it;
-- a cluster made by earlier versions (trust authentication) is upgraded in place.
+- a cluster made by earlier versions (trust authentication) is upgraded in place;
 - shared buffers are a quarter of the machine's memory (issue 13; an operator's `ALTER SYSTEM` wins).
 
 Layout: `<data dir>/pg` the cluster, `<data dir>/run` the socket, `<data dir>/secrets` the passwords,
